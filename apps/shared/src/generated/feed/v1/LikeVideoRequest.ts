@@ -1,0 +1,12 @@
+// Original file: proto/feed/v1/feed.proto
+
+
+export interface LikeVideoRequest {
+  'userId'?: (string);
+  'videoId'?: (string);
+}
+
+export interface LikeVideoRequest__Output {
+  'userId': (string);
+  'videoId': (string);
+}

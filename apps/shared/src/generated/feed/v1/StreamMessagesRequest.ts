@@ -1,0 +1,10 @@
+// Original file: proto/feed/v1/feed.proto
+
+
+export interface StreamMessagesRequest {
+  'userId'?: (string);
+}
+
+export interface StreamMessagesRequest__Output {
+  'userId': (string);
+}

@@ -1,0 +1,59 @@
+// The operations port every service exposes: Prometheus metrics and HTTP
+// health probes. Kept off the serving port so probes and scrapes never queue
+// behind user traffic and NetworkPolicies can allow them separately.
+import http from "node:http";
+import type { AddressInfo } from "node:net";
+import type { Registry } from "prom-client";
+
+export interface Readiness {
+  /** True when the process should receive traffic. */
+  ready(): boolean;
+}
+
+export interface OpsServer {
+  port: number;
+  close(): Promise<void>;
+}
+
+export async function startOpsServer(opts: {
+  host: string;
+  port: number;
+  registry: Registry;
+  readiness: Readiness;
+}): Promise<OpsServer> {
+  const server = http.createServer((req, res) => {
+    const url = req.url?.split("?")[0];
+    if (req.method !== "GET" && req.method !== "HEAD") {
+      res.writeHead(405, { allow: "GET, HEAD" }).end();
+      return;
+    }
+    if (url === "/metrics") {
+      opts.registry.metrics().then(
+        (body) => res.writeHead(200, { "content-type": opts.registry.contentType }).end(body),
+        () => res.writeHead(500).end(),
+      );
+    } else if (url === "/health/live") {
+      res.writeHead(200, { "content-type": "application/json" }).end('{"status":"live"}');
+    } else if (url === "/health/ready") {
+      const ready = opts.readiness.ready();
+      res
+        .writeHead(ready ? 200 : 503, { "content-type": "application/json" })
+        .end(JSON.stringify({ status: ready ? "ready" : "not ready" }));
+    } else {
+      res.writeHead(404, { "content-type": "application/json" }).end('{"code":"NOT_FOUND"}');
+    }
+  });
+  server.keepAliveTimeout = 5_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(opts.port, opts.host, resolve);
+  });
+  return {
+    port: (server.address() as AddressInfo).port,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}
