@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Installs, only when missing or at the wrong version, the tools the tests and
-# the drill need: PostgreSQL, promtool/amtool (Debian packages) and k6 v2
-# (built from the Go module pinned in tools/go.mod into .tools/bin, which git
-# ignores). Idempotent; a second run only checks versions.
+# the drill need: PostgreSQL, promtool/amtool (Debian packages), k6 v2 and
+# actionlint (built from the Go modules pinned in tools/go.mod into .tools/bin,
+# which git ignores). Idempotent; a second run only checks versions.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -15,6 +15,7 @@ PG_MAJOR=15
 PROMETHEUS_VERSION=2.42
 ALERTMANAGER_VERSION=0.25
 K6_VERSION=$(awk '$1=="go.k6.io/k6/v2"{print $2}' tools/go.mod)
+ACTIONLINT_VERSION=$(awk '$1=="github.com/rhysd/actionlint"{print $2}' tools/go.mod)
 
 log() { printf 'setup-tools: %s\n' "$*"; }
 
@@ -56,4 +57,11 @@ if ! "$bin/k6" version 2>/dev/null | grep -q "${K6_VERSION}"; then
   log "building k6 ${K6_VERSION} (first run takes a few minutes)"
   (cd tools && go build -trimpath -o "$bin/k6" go.k6.io/k6/v2)
 fi
-log "ok: postgres ${PG_MAJOR}, promtool ${PROMETHEUS_VERSION}, amtool ${ALERTMANAGER_VERSION}, k6 ${K6_VERSION}"
+
+# actionlint validates .github/workflows in the tests; same pinning as k6.
+if ! "$bin/actionlint" -version 2>/dev/null | grep -qx "${ACTIONLINT_VERSION}"; then
+  command -v go >/dev/null || { log "Go is required to build actionlint (https://go.dev/doc/install)"; exit 1; }
+  log "building actionlint ${ACTIONLINT_VERSION}"
+  (cd tools && go build -trimpath -o "$bin/actionlint" github.com/rhysd/actionlint/cmd/actionlint)
+fi
+log "ok: postgres ${PG_MAJOR}, promtool ${PROMETHEUS_VERSION}, amtool ${ALERTMANAGER_VERSION}, k6 ${K6_VERSION}, actionlint ${ACTIONLINT_VERSION}"
