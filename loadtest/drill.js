@@ -1,0 +1,199 @@
+// The go-live drill: the three critical user flows under an arrival-rate load,
+// with thresholds taken from the alerts (feed p95 < 50 ms, errors < 1 %) and
+// end-to-end message delivery. Runs unchanged locally and in the cluster; the
+// chaos step (a pod delete or a process kill) is driven from outside k6.
+//
+// Environment (defaults target a local stack):
+//   GATEWAY_URL      http://127.0.0.1:8080
+//   FEED_GRPC_ADDRS  127.0.0.1:50051   (comma-separated; a VU fails over on error)
+//   PROTO_DIR        ../proto
+//   PROFILE          smoke | load | soak
+//   SUMMARY_PATH     where handleSummary writes its JSON (optional)
+import { check, fail } from "k6";
+import http from "k6/http";
+import { Counter, Rate, Trend } from "k6/metrics";
+import grpc from "k6/net/grpc";
+import { WebSocket } from "k6/websockets";
+
+const GATEWAY_URL = __ENV.GATEWAY_URL || "http://127.0.0.1:8080";
+const WS_URL = GATEWAY_URL.replace(/^http/, "ws");
+const FEED_GRPC_ADDRS = (__ENV.FEED_GRPC_ADDRS || "127.0.0.1:50051").split(",").filter(Boolean);
+const PROTO_DIR = __ENV.PROTO_DIR || "../proto";
+const PROFILE = __ENV.PROFILE || "smoke";
+
+// Requests per second per flow, and how long.
+const PROFILES = {
+  smoke: { duration: "30s", feed: 20, like: 10, messages: 2, vus: 10 },
+  load: { duration: "5m", feed: 100, like: 40, messages: 10, vus: 60 },
+  soak: { duration: "30m", feed: 50, like: 20, messages: 5, vus: 40 },
+};
+const profile = PROFILES[PROFILE];
+if (!profile) throw new Error(`PROFILE must be one of ${Object.keys(PROFILES).join(", ")}; got ${PROFILE}`);
+
+const flowErrors = new Rate("flow_errors");
+const messageDelivered = new Rate("message_delivered");
+const messageLatency = new Trend("message_delivery_ms", true);
+const staleResponses = new Counter("stale_feed_responses");
+
+function arrival(rate, exec, flow) {
+  return {
+    executor: "constant-arrival-rate",
+    rate,
+    timeUnit: "1s",
+    duration: profile.duration,
+    preAllocatedVUs: profile.vus,
+    maxVUs: profile.vus * 4,
+    exec,
+    tags: { flow },
+  };
+}
+
+export const options = {
+  scenarios: {
+    feed_http: arrival(profile.feed, "feedHttp", "feed_http"),
+    feed_grpc: arrival(profile.feed, "feedGrpc", "feed_grpc"),
+    like: arrival(profile.like, "like", "like"),
+    messages: arrival(profile.messages, "messages", "messages"),
+  },
+  thresholds: {
+    "http_req_duration{flow:feed_http}": ["p(95)<50"],
+    "grpc_req_duration{flow:feed_grpc}": ["p(95)<50"],
+    "http_req_duration{flow:like}": ["p(95)<50"],
+    "flow_errors{flow:feed_http}": ["rate<0.01"],
+    "flow_errors{flow:feed_grpc}": ["rate<0.01"],
+    "flow_errors{flow:like}": ["rate<0.01"],
+    "flow_errors{flow:messages}": ["rate<0.01"],
+    message_delivered: ["rate>0.99"],
+    message_delivery_ms: ["p(95)<500"],
+  },
+  summaryTrendStats: ["avg", "med", "p(95)", "p(99)", "max", "count"],
+  setupTimeout: "30s",
+};
+
+const client = new grpc.Client();
+client.load([PROTO_DIR], "feed/v1/feed.proto");
+let connectedTo = -1;
+
+// Users and videos come from the seeded data, read through the public API.
+export function setup() {
+  const res = http.get(`${GATEWAY_URL}/v1/feed?limit=100`, { tags: { flow: "setup" } });
+  if (res.status !== 200) fail(`setup: GET /v1/feed answered ${res.status}: ${res.body}`);
+  const videos = res.json("videos");
+  if (!videos || videos.length < 2) fail("setup: the feed has fewer than 2 videos; seed the database first");
+  const users = [...new Set(videos.map((v) => v.authorId))];
+  if (users.length < 2) fail("setup: need at least 2 distinct users among video authors");
+  return { videoIds: videos.map((v) => v.id), userIds: users };
+}
+
+const pick = (list) => list[Math.floor(Math.random() * list.length)];
+
+export function feedHttp(data) {
+  const res = http.get(`${GATEWAY_URL}/v1/feed?userId=${pick(data.userIds)}&limit=20`, {
+    tags: { name: "GET /v1/feed" },
+  });
+  const ok = check(res, {
+    "feed: 200": (r) => r.status === 200,
+    "feed: has videos": (r) => r.json("videos.length") > 0,
+  });
+  if (res.headers["X-Stale"] === "true") staleResponses.add(1);
+  flowErrors.add(!ok);
+}
+
+export function feedGrpc(data) {
+  // Each VU starts on its own replica address and moves to the next on failure,
+  // as a client with a fixed endpoint list would.
+  if (connectedTo < 0) connectedTo = (__VU - 1) % FEED_GRPC_ADDRS.length;
+  try {
+    client.connect(FEED_GRPC_ADDRS[connectedTo], { plaintext: true, timeout: "2s" });
+  } catch {
+    connectedTo = (connectedTo + 1) % FEED_GRPC_ADDRS.length;
+    flowErrors.add(true);
+    return;
+  }
+  const res = client.invoke(
+    "feed.v1.FeedService/GetFeed",
+    { user_id: pick(data.userIds), page_size: 20 },
+    { timeout: "2s" },
+  );
+  const ok = check(res, { "grpc feed: OK": (r) => r && r.status === grpc.StatusOK });
+  flowErrors.add(!ok);
+  if (!ok) {
+    client.close();
+    connectedTo = (connectedTo + 1) % FEED_GRPC_ADDRS.length;
+  }
+}
+
+export function like(data) {
+  const res = http.post(
+    `${GATEWAY_URL}/v1/videos/${pick(data.videoIds)}/likes`,
+    JSON.stringify({ userId: pick(data.userIds) }),
+    { headers: { "content-type": "application/json" }, tags: { name: "POST /v1/videos/:id/likes" } },
+  );
+  const ok = check(res, {
+    "like: 200": (r) => r.status === 200,
+    "like: counted": (r) => r.json("likeCount") > 0,
+  });
+  flowErrors.add(!ok);
+}
+
+// One iteration: the recipient listens, the sender sends, the recipient must
+// receive that exact message within the deadline.
+export function messages(data) {
+  const [sender, recipient] = [pick(data.userIds), pick(data.userIds)];
+  if (sender === recipient) return;
+  const marker = `drill-${__VU}-${__ITER}-${Date.now()}`;
+  const listener = new WebSocket(`${WS_URL}/v1/messages?userId=${recipient}`);
+  let sentAt = 0;
+  let done = false;
+  const finish = (delivered) => {
+    if (done) return;
+    done = true;
+    messageDelivered.add(delivered);
+    flowErrors.add(!delivered);
+    if (delivered) messageLatency.add(Date.now() - sentAt);
+    listener.close();
+  };
+  const deadline = setTimeout(() => finish(false), 3000);
+  listener.onmessage = (event) => {
+    const frame = JSON.parse(event.data);
+    if (frame.type === "message" && frame.message && frame.message.body === marker) {
+      clearTimeout(deadline);
+      finish(true);
+    }
+  };
+  listener.onerror = () => {
+    clearTimeout(deadline);
+    finish(false);
+  };
+  listener.onopen = () => {
+    const sender_ws = new WebSocket(`${WS_URL}/v1/messages?userId=${sender}`);
+    sender_ws.onopen = () => {
+      // Give the listener's stream a moment to be registered by the feed.
+      setTimeout(() => {
+        sentAt = Date.now();
+        sender_ws.send(JSON.stringify({ type: "send", to: recipient, body: marker }));
+        sender_ws.close();
+      }, 100);
+    };
+    sender_ws.onerror = () => {
+      clearTimeout(deadline);
+      finish(false);
+    };
+  };
+}
+
+export function handleSummary(data) {
+  const lines = [`go-live drill (${PROFILE}): thresholds`];
+  let passed = true;
+  for (const [name, metric] of Object.entries(data.metrics)) {
+    if (!metric.thresholds) continue;
+    for (const [expr, result] of Object.entries(metric.thresholds)) {
+      passed = passed && result.ok;
+      lines.push(`  ${result.ok ? "PASS" : "FAIL"}  ${name}  ${expr}`);
+    }
+  }
+  lines.push(`verdict: ${passed ? "PASS" : "FAIL"}`);
+  const out = { stdout: `${lines.join("\n")}\n` };
+  if (__ENV.SUMMARY_PATH) out[__ENV.SUMMARY_PATH] = JSON.stringify(data, null, 2);
+  return out;
+}
