@@ -76,7 +76,9 @@ let connectedTo = -1;
 
 // Users and videos come from the seeded data, read through the public API.
 export function setup() {
-  const res = http.get(`${GATEWAY_URL}/v1/feed?limit=100`, { tags: { flow: "setup" } });
+  // GetFeed does not personalise yet, so any well-formed user id reads the feed.
+  const reader = "00000000-0000-4000-8000-000000000000";
+  const res = http.get(`${GATEWAY_URL}/v1/feed?userId=${reader}&limit=100`, { tags: { flow: "setup" } });
   if (res.status !== 200) fail(`setup: GET /v1/feed answered ${res.status}: ${res.body}`);
   const videos = res.json("videos");
   if (!videos || videos.length < 2) fail("setup: the feed has fewer than 2 videos; seed the database first");
@@ -171,7 +173,7 @@ export function messages(data) {
       // Give the listener's stream a moment to be registered by the feed.
       setTimeout(() => {
         sentAt = Date.now();
-        sender_ws.send(JSON.stringify({ type: "send", to: recipient, body: marker }));
+        sender_ws.send(JSON.stringify({ to: recipient, body: marker }));
         sender_ws.close();
       }, 100);
     };
