@@ -1,0 +1,35 @@
+// Gateway configuration, read once from the environment at start-up.
+import { z } from "zod";
+import { envInt, logLevel, parseEnv } from "../../shared/src/env";
+
+export const gatewayEnvSchema = z.object({
+  FEED_ADDRESS: z.string().min(1, "required: the feed gRPC target, e.g. dns:///feed-grpc:50051"),
+  HTTP_HOST: z.string().min(1).default("0.0.0.0"),
+  HTTP_PORT: envInt(0, 65535).default(8080),
+  OPS_HOST: z.string().min(1).default("0.0.0.0"),
+  OPS_PORT: envInt(0, 65535).default(9464),
+  LOG_LEVEL: logLevel,
+  SHUTDOWN_GRACE_MS: envInt(1000, 600_000).default(20_000),
+  /** Readiness is off this long before the listener stops, so load balancers stop routing first. */
+  SHUTDOWN_DRAIN_DELAY_MS: envInt(0, 60_000).default(0),
+  /** Whole budget of one feed call, retries included: no HTTP request waits on the feed longer. */
+  FEED_DEADLINE_MS: envInt(10, 60_000).default(1000),
+  FEED_RETRY_MAX_ATTEMPTS: envInt(0, 5).default(2),
+  /** Retries allowed as a fraction of calls (token bucket), so an outage cannot multiply load. */
+  FEED_RETRY_BUDGET_RATIO: z.coerce.number().min(0).max(1).default(0.2),
+  FEED_RETRY_BUDGET_MIN_PER_SECOND: envInt(0, 1000).default(5),
+  BREAKER_CONSECUTIVE_FAILURES: envInt(1, 1000).default(5),
+  BREAKER_HALF_OPEN_AFTER_MS: envInt(50, 600_000).default(5000),
+  STALE_CACHE_ENTRIES: envInt(0, 1_000_000).default(1000),
+  STALE_MAX_AGE_MS: envInt(1000, 86_400_000).default(600_000),
+  HTTP_BODY_LIMIT_BYTES: envInt(256, 1_048_576).default(16_384),
+  WS_MAX_PAYLOAD_BYTES: envInt(256, 1_048_576).default(8192),
+  WS_MAX_BUFFERED_BYTES: envInt(1024, 64 * 1_048_576).default(1_048_576),
+  WS_PING_INTERVAL_MS: envInt(100, 600_000).default(30_000),
+});
+
+export type GatewayConfig = z.infer<typeof gatewayEnvSchema>;
+
+export function loadGatewayConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig {
+  return parseEnv(gatewayEnvSchema, env);
+}

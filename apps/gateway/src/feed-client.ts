@@ -1,0 +1,202 @@
+// The gateway's only door to the feed service: one grpc-js channel that
+// round-robins over every address its resolver returns, and the resilience
+// policies (deadline, budgeted retries, circuit breaker) around each call.
+import * as grpc from "@grpc/grpc-js";
+import {
+  BrokenCircuitError,
+  CircuitState,
+  ConsecutiveBreaker,
+  circuitBreaker,
+  ExponentialBackoff,
+  handleWhen,
+  retry,
+  wrap,
+} from "cockatiel";
+import type { GetFeedResponse__Output } from "../../shared/src/generated/feed/v1/GetFeedResponse";
+import type { LikeVideoResponse__Output } from "../../shared/src/generated/feed/v1/LikeVideoResponse";
+import type { Message__Output } from "../../shared/src/generated/feed/v1/Message";
+import type { Video__Output } from "../../shared/src/generated/feed/v1/Video";
+import type { Logger } from "../../shared/src/logger";
+import type { FeedServiceClient, GetFeedResponse, Message, Video } from "../../shared/src/proto";
+import { loadFeedProto } from "../../shared/src/proto";
+import type { GatewayMetrics } from "./metrics";
+import { RetryBudget } from "./retry-budget";
+
+export type { GetFeedResponse, Message, Video };
+
+/** round_robin makes the channel connect to every resolved address, not just the first. */
+export const ROUND_ROBIN_SERVICE_CONFIG = JSON.stringify({ loadBalancingConfig: [{ round_robin: {} }] });
+
+export function createFeedServiceClient(address: string): FeedServiceClient {
+  const proto = loadFeedProto();
+  return new proto.feed.v1.FeedService(address, grpc.credentials.createInsecure(), {
+    "grpc.service_config": ROUND_ROBIN_SERVICE_CONFIG,
+    // Defaults back off up to 120 s; a restarted feed pod must be picked up in seconds.
+    "grpc.initial_reconnect_backoff_ms": 200,
+    "grpc.max_reconnect_backoff_ms": 2000,
+    // Notice a silently dead peer (no RST) instead of waiting on the OS.
+    "grpc.keepalive_time_ms": 20_000,
+    "grpc.keepalive_timeout_ms": 5000,
+    // Re-resolve DNS every so often so scaled-up replicas join the rotation.
+    "grpc.dns_min_time_between_resolutions_ms": 5000,
+  }) as unknown as FeedServiceClient;
+}
+
+const TRANSIENT = new Set([grpc.status.UNAVAILABLE, grpc.status.DEADLINE_EXCEEDED]);
+
+export function grpcCode(err: unknown): grpc.status | undefined {
+  if (typeof err === "object" && err !== null && "code" in err) {
+    const code = (err as { code: unknown }).code;
+    if (typeof code === "number") return code;
+  }
+  return undefined;
+}
+
+export function isTransientFeedError(err: unknown): boolean {
+  const code = grpcCode(err);
+  return code !== undefined && TRANSIENT.has(code);
+}
+
+export interface FeedPolicyOptions {
+  deadlineMs: number;
+  retryMaxAttempts: number;
+  retryBudgetRatio: number;
+  retryBudgetMinPerSecond: number;
+  breakerConsecutiveFailures: number;
+  breakerHalfOpenAfterMs: number;
+}
+
+type UnaryMethod = "GetFeed" | "GetVideo" | "LikeVideo" | "SendMessage";
+
+/** CircuitState numbers to the gauge's documented values (0 closed, 1 half-open, 2 open). */
+const BREAKER_GAUGE: Record<CircuitState, number> = {
+  [CircuitState.Closed]: 0,
+  [CircuitState.HalfOpen]: 1,
+  [CircuitState.Open]: 2,
+  [CircuitState.Isolated]: 2,
+};
+
+export class ResilientFeedClient {
+  readonly breaker;
+  private readonly budget: RetryBudget;
+  private lastAnswerAt = 0;
+
+  constructor(
+    private readonly client: FeedServiceClient,
+    private readonly options: FeedPolicyOptions,
+    private readonly metrics: GatewayMetrics,
+    logger: Logger,
+  ) {
+    // Only transport-level failures count against the feed: a NOT_FOUND is a healthy answer.
+    this.breaker = circuitBreaker(handleWhen(isTransientFeedError), {
+      halfOpenAfter: options.breakerHalfOpenAfterMs,
+      breaker: new ConsecutiveBreaker(options.breakerConsecutiveFailures),
+    });
+    this.budget = new RetryBudget(options.retryBudgetRatio, options.retryBudgetMinPerSecond);
+    metrics.breakerState.set({ breaker: "feed" }, 0);
+    this.breaker.onStateChange((state) => {
+      metrics.breakerState.set({ breaker: "feed" }, BREAKER_GAUGE[state]);
+      logger.warn({ breaker: "feed", state: CircuitState[state] }, "feed circuit breaker state changed");
+    });
+  }
+
+  get breakerOpen(): boolean {
+    const state = this.breaker.state;
+    return state === CircuitState.Open || state === CircuitState.Isolated;
+  }
+
+  /** Seconds a client should wait before trying again while the breaker is open. */
+  get retryAfterSeconds(): number {
+    return Math.max(1, Math.ceil(this.options.breakerHalfOpenAfterMs / 1000));
+  }
+
+  /** True when the channel has a live connection or the feed answered recently. */
+  reachable(): boolean {
+    const state = this.client.getChannel().getConnectivityState(true);
+    if (state === grpc.connectivityState.READY) return true;
+    return state === grpc.connectivityState.IDLE && Date.now() - this.lastAnswerAt < 60_000;
+  }
+
+  getFeed(req: { userId: string; pageSize: number; cursor: string }, requestId: string) {
+    return this.unary<GetFeedResponse__Output>("GetFeed", req, requestId, true);
+  }
+
+  getVideo(videoId: string, requestId: string) {
+    return this.unary<Video__Output>("GetVideo", { videoId }, requestId, true);
+  }
+
+  /** Idempotent per user and video on the feed side, so a retry after a lost answer is safe. */
+  likeVideo(userId: string, videoId: string, requestId: string) {
+    return this.unary<LikeVideoResponse__Output>("LikeVideo", { userId, videoId }, requestId, true);
+  }
+
+  /**
+   * Not idempotent: after DEADLINE_EXCEEDED the message may have been stored, so
+   * only UNAVAILABLE (the request never reached a server) is retried.
+   */
+  sendMessage(senderId: string, recipientId: string, body: string, requestId: string) {
+    return this.unary<Message__Output>("SendMessage", { senderId, recipientId, body }, requestId, false);
+  }
+
+  /**
+   * Long-lived stream: no deadline (it lasts as long as the socket); the
+   * breaker is consulted before opening it so a failing feed is not hammered.
+   */
+  streamMessages(userId: string, requestId: string): grpc.ClientReadableStream<Message__Output> {
+    if (this.breakerOpen) throw new BrokenCircuitError();
+    const metadata = new grpc.Metadata();
+    metadata.set("x-request-id", requestId);
+    return this.client.StreamMessages({ userId }, metadata);
+  }
+
+  close(): void {
+    this.client.close();
+  }
+
+  private async unary<T>(
+    method: UnaryMethod,
+    request: object,
+    requestId: string,
+    retryDeadlineExceeded: boolean,
+  ): Promise<T> {
+    const deadlineAt = Date.now() + this.options.deadlineMs;
+    this.budget.deposit();
+    // A retry policy per call: its predicate needs this call's deadline; the
+    // breaker and the budget are shared across calls.
+    const retryPolicy = retry(
+      handleWhen((err) => {
+        const code = grpcCode(err);
+        const retryable =
+          code === grpc.status.UNAVAILABLE ||
+          (retryDeadlineExceeded && code === grpc.status.DEADLINE_EXCEEDED);
+        // Leave at least a few ms for the next attempt; otherwise it would only add load.
+        return retryable && deadlineAt - Date.now() > 20 && this.budget.tryWithdraw();
+      }),
+      {
+        maxAttempts: this.options.retryMaxAttempts,
+        backoff: new ExponentialBackoff({ initialDelay: 20, maxDelay: 200 }),
+      },
+    );
+    retryPolicy.onRetry(() => this.metrics.feedRetries.inc({ method }));
+    const result = await wrap(retryPolicy, this.breaker).execute(
+      () =>
+        new Promise<T>((resolve, reject) => {
+          const metadata = new grpc.Metadata();
+          metadata.set("x-request-id", requestId);
+          const call = (this.client as unknown as Record<string, unknown>)[method] as (
+            req: object,
+            md: grpc.Metadata,
+            opts: grpc.CallOptions,
+            cb: (err: grpc.ServiceError | null, value?: T) => void,
+          ) => grpc.ClientUnaryCall;
+          call.call(this.client, request, metadata, { deadline: new Date(deadlineAt) }, (err, value) => {
+            // Any answer from a server, even NOT_FOUND, proves the feed is reachable.
+            if (!err || !isTransientFeedError(err)) this.lastAnswerAt = Date.now();
+            if (err) reject(err);
+            else resolve(value as T);
+          });
+        }),
+    );
+    return result;
+  }
+}

@@ -1,0 +1,240 @@
+// WebSocket /v1/messages?userId=: bridges a client to the feed's messaging.
+// Frames the client sends ({"to","body"}) become SendMessage calls; messages
+// addressed to the user arrive from one StreamMessages call per socket.
+// Dead sockets are dropped by ping/pong, and a client that does not read is
+// closed once its send buffer passes a bound rather than buffered without end.
+import type http from "node:http";
+import type { Duplex } from "node:stream";
+import { status as GrpcStatus } from "@grpc/grpc-js";
+import { BrokenCircuitError } from "cockatiel";
+import { type RawData, type WebSocket, WebSocketServer } from "ws";
+import type { Logger } from "../../shared/src/logger";
+import { mapError } from "./errors";
+import { grpcCode, type ResilientFeedClient } from "./feed-client";
+import type { GatewayMetrics } from "./metrics";
+import { REQUEST_ID_HEADER, requestIdFrom } from "./request-id";
+import { describeIssues, socketFrameSchema, socketQuerySchema } from "./validation";
+
+export const MESSAGES_PATH = "/v1/messages";
+/** Sends awaiting the feed per socket; more are refused so one client cannot queue without bound. */
+const MAX_IN_FLIGHT_SENDS = 16;
+
+// Close codes (RFC 6455 and the IANA registry).
+export const CLOSE = {
+  goingAway: 1001,
+  unsupportedData: 1003,
+  policyViolation: 1008,
+  internalError: 1011,
+  tryAgainLater: 1013,
+} as const;
+
+export interface MessagesSocketServer {
+  handleUpgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer): void;
+  /** Closes every socket with 1001 and resolves when they are gone (or were terminated). */
+  closeAll(timeoutMs: number): Promise<void>;
+  get size(): number;
+}
+
+export function createMessagesSocketServer(deps: {
+  feed: ResilientFeedClient;
+  metrics: GatewayMetrics;
+  logger: Logger;
+  maxPayloadBytes: number;
+  maxBufferedBytes: number;
+  pingIntervalMs: number;
+}): MessagesSocketServer {
+  const wss = new WebSocketServer({ noServer: true, maxPayload: deps.maxPayloadBytes, clientTracking: true });
+  const alive = new WeakMap<WebSocket, boolean>();
+  let accepting = true;
+
+  const countUpgrade = (status: number, started: number) => {
+    const labels = { route: MESSAGES_PATH, method: "GET" };
+    deps.metrics.httpRequests.inc({ ...labels, status_code: String(status) });
+    deps.metrics.httpDuration.observe(labels, (performance.now() - started) / 1000);
+  };
+
+  const refuse = (
+    socket: Duplex,
+    status: number,
+    body: { code: string; message: string; requestId: string },
+    headers: Record<string, string> = {},
+  ) => {
+    const text = JSON.stringify(body);
+    const reason = status === 400 ? "Bad Request" : status === 404 ? "Not Found" : "Service Unavailable";
+    const lines = [
+      `HTTP/1.1 ${status} ${reason}`,
+      "content-type: application/json",
+      `content-length: ${Buffer.byteLength(text)}`,
+      `${REQUEST_ID_HEADER}: ${body.requestId}`,
+      "connection: close",
+      ...Object.entries(headers).map(([k, v]) => `${k}: ${v}`),
+    ];
+    socket.end(`${lines.join("\r\n")}\r\n\r\n${text}`);
+  };
+
+  const heartbeat = setInterval(() => {
+    for (const ws of wss.clients) {
+      if (alive.get(ws) === false) {
+        deps.logger.info("websocket missed a pong: terminating");
+        ws.terminate();
+        continue;
+      }
+      alive.set(ws, false);
+      ws.ping();
+    }
+  }, deps.pingIntervalMs);
+  heartbeat.unref();
+
+  const sendFrame = (ws: WebSocket, frame: object) => {
+    if (ws.readyState !== ws.OPEN) return;
+    if (ws.bufferedAmount > deps.maxBufferedBytes) {
+      deps.logger.warn({ bufferedAmount: ws.bufferedAmount }, "websocket client too slow: closing");
+      ws.close(CLOSE.tryAgainLater, "client too slow: send buffer full");
+      // A client that does not read will not read the close frame either.
+      setTimeout(() => ws.terminate(), 1000).unref();
+      return;
+    }
+    ws.send(JSON.stringify(frame));
+  };
+
+  const onConnection = (ws: WebSocket, userId: string, requestId: string) => {
+    const log = deps.logger.child({ requestId });
+    alive.set(ws, true);
+    deps.metrics.websocketConnections.inc();
+    ws.on("pong", () => alive.set(ws, true));
+    let stream: ReturnType<ResilientFeedClient["streamMessages"]> | undefined;
+    let inFlight = 0;
+
+    ws.on("error", (err) => {
+      // ws closes the socket itself (1009 for oversized frames, 1002 for protocol errors).
+      log.info({ err: err.message }, "websocket protocol error");
+    });
+    ws.on("close", () => {
+      deps.metrics.websocketConnections.dec();
+      stream?.cancel();
+    });
+
+    try {
+      stream = deps.feed.streamMessages(userId, requestId);
+    } catch (err) {
+      ws.close(CLOSE.tryAgainLater, err instanceof BrokenCircuitError ? "feed unavailable" : "stream failed");
+      return;
+    }
+    stream.on("data", (message) => sendFrame(ws, { type: "message", message }));
+    stream.on("error", (err) => {
+      if (grpcCode(err) === GrpcStatus.CANCELLED) return;
+      log.warn({ code: grpcCode(err) }, "feed message stream failed: closing websocket");
+      ws.close(CLOSE.tryAgainLater, "feed stream ended; reconnect");
+    });
+    stream.on("end", () => {
+      if (ws.readyState === ws.OPEN) ws.close(CLOSE.tryAgainLater, "feed stream ended; reconnect");
+    });
+
+    ws.on("message", (data: RawData, isBinary: boolean) => {
+      if (isBinary) {
+        ws.close(CLOSE.unsupportedData, "binary frames are not supported");
+        return;
+      }
+      let json: unknown;
+      try {
+        json = JSON.parse(data.toString());
+      } catch {
+        sendFrame(ws, { type: "error", code: "INVALID_JSON", message: "frame is not valid JSON" });
+        return;
+      }
+      const frame = socketFrameSchema.safeParse(json);
+      if (!frame.success) {
+        sendFrame(ws, { type: "error", code: "INVALID_ARGUMENT", message: describeIssues(frame.error) });
+        return;
+      }
+      const { to, body, ref } = frame.data;
+      if (inFlight >= MAX_IN_FLIGHT_SENDS) {
+        sendFrame(ws, {
+          type: "error",
+          ref,
+          code: "RESOURCE_EXHAUSTED",
+          message: "too many sends in flight",
+        });
+        return;
+      }
+      inFlight += 1;
+      deps.feed
+        .sendMessage(userId, to, body, requestId)
+        .then(
+          (message) => sendFrame(ws, { type: "sent", ref, message }),
+          (err: unknown) => {
+            const mapped = mapError(err, deps.feed.retryAfterSeconds);
+            sendFrame(ws, { type: "error", ref, code: mapped.code, message: mapped.message });
+          },
+        )
+        .finally(() => {
+          inFlight -= 1;
+        });
+    });
+  };
+
+  return {
+    get size() {
+      return wss.clients.size;
+    },
+    handleUpgrade(req, socket, head) {
+      const started = performance.now();
+      const requestId = requestIdFrom(req.headers[REQUEST_ID_HEADER]);
+      socket.on("error", () => socket.destroy());
+      const url = new URL(req.url ?? "/", "http://gateway.invalid");
+      if (url.pathname !== MESSAGES_PATH) {
+        refuse(socket, 404, { code: "ROUTE_NOT_FOUND", message: "no such route", requestId });
+        return;
+      }
+      if (!accepting) {
+        countUpgrade(503, started);
+        refuse(socket, 503, { code: "SHUTTING_DOWN", message: "gateway shutting down", requestId });
+        return;
+      }
+      const query = socketQuerySchema.safeParse(Object.fromEntries(url.searchParams));
+      if (!query.success || url.searchParams.getAll("userId").length !== 1) {
+        countUpgrade(400, started);
+        const message = query.success ? "userId: must be given once" : describeIssues(query.error);
+        refuse(socket, 400, { code: "INVALID_ARGUMENT", message, requestId });
+        return;
+      }
+      if (deps.feed.breakerOpen) {
+        countUpgrade(503, started);
+        refuse(
+          socket,
+          503,
+          { code: "FEED_CIRCUIT_OPEN", message: "the feed service is failing; try again later", requestId },
+          { "retry-after": String(deps.feed.retryAfterSeconds) },
+        );
+        return;
+      }
+      wss.handleUpgrade(req, socket, head, (ws) => {
+        countUpgrade(101, started);
+        onConnection(ws, query.data.userId, requestId);
+      });
+    },
+    async closeAll(timeoutMs) {
+      accepting = false;
+      clearInterval(heartbeat);
+      const sockets = [...wss.clients];
+      await Promise.all(
+        sockets.map(
+          (ws) =>
+            new Promise<void>((resolve) => {
+              if (ws.readyState === ws.CLOSED) return resolve();
+              const timer = setTimeout(() => {
+                ws.terminate();
+                resolve();
+              }, timeoutMs);
+              ws.once("close", () => {
+                clearTimeout(timer);
+                resolve();
+              });
+              ws.close(CLOSE.goingAway, "server shutting down");
+            }),
+        ),
+      );
+      wss.close();
+    },
+  };
+}

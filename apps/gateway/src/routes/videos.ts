@@ -1,0 +1,22 @@
+// GET /v1/videos/:id and POST /v1/videos/:id/likes. No stale fallback here:
+// a like must reach the feed, so while the breaker is open it fails fast (503).
+import type { FastifyInstance } from "fastify";
+import { GatewayError } from "../errors";
+import type { ResilientFeedClient } from "../feed-client";
+import { describeIssues, likeBodySchema, videoParamsSchema } from "../validation";
+
+export function registerVideoRoutes(app: FastifyInstance, deps: { feed: ResilientFeedClient }): void {
+  app.get("/v1/videos/:id", async (request) => {
+    const params = videoParamsSchema.safeParse(request.params);
+    if (!params.success) throw new GatewayError(400, "INVALID_ARGUMENT", describeIssues(params.error));
+    return deps.feed.getVideo(params.data.id, request.id);
+  });
+
+  app.post("/v1/videos/:id/likes", async (request) => {
+    const params = videoParamsSchema.safeParse(request.params);
+    if (!params.success) throw new GatewayError(400, "INVALID_ARGUMENT", describeIssues(params.error));
+    const body = likeBodySchema.safeParse(request.body);
+    if (!body.success) throw new GatewayError(400, "INVALID_ARGUMENT", describeIssues(body.error));
+    return deps.feed.likeVideo(body.data.userId, params.data.id, request.id);
+  });
+}

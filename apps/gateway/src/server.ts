@@ -1,0 +1,193 @@
+// Assembles the gateway: fastify for HTTP, ws on the same server for
+// /v1/messages, the resilient feed client, metrics and the ops port.
+// main.ts wires it to the process; tests start it in-process on loopback.
+import type { AddressInfo } from "node:net";
+import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance } from "fastify";
+import type { Logger } from "../../shared/src/logger";
+import { type OpsServer, startOpsServer } from "../../shared/src/ops-server";
+import type { ShutdownStep } from "../../shared/src/shutdown";
+import type { GatewayConfig } from "./config";
+import { type ErrorBody, mapError } from "./errors";
+import { createFeedServiceClient, ResilientFeedClient } from "./feed-client";
+import { createMessagesSocketServer, MESSAGES_PATH, type MessagesSocketServer } from "./messages-socket";
+import { createGatewayMetrics, type GatewayMetrics } from "./metrics";
+import { REQUEST_ID_HEADER, requestIdFrom } from "./request-id";
+import { type FeedPage, registerFeedRoutes } from "./routes/feed";
+import { registerVideoRoutes } from "./routes/videos";
+import { StaleCache } from "./stale-cache";
+
+/** Known paths and their methods, so a wrong method gets 405 with Allow instead of 404. */
+const ROUTE_METHODS: Array<{ pattern: RegExp; allow: string }> = [
+  { pattern: /^\/v1\/feed\/?$/, allow: "GET, HEAD" },
+  { pattern: /^\/v1\/videos\/[^/]+\/?$/, allow: "GET, HEAD" },
+  { pattern: /^\/v1\/videos\/[^/]+\/likes\/?$/, allow: "POST" },
+  { pattern: /^\/v1\/messages\/?$/, allow: "GET" },
+];
+
+export interface Gateway {
+  app: FastifyInstance;
+  feed: ResilientFeedClient;
+  metrics: GatewayMetrics;
+  sockets: MessagesSocketServer;
+  httpPort: number;
+  opsPort: number;
+  ready(): boolean;
+  /** The ordered shutdown steps main.ts hands to installShutdown. */
+  shutdownSteps(): ShutdownStep[];
+  /** Runs the shutdown steps (tests use this instead of a signal). */
+  close(): Promise<void>;
+}
+
+export async function startGateway(config: GatewayConfig, logger: Logger): Promise<Gateway> {
+  const metrics = createGatewayMetrics();
+  const feed = new ResilientFeedClient(
+    createFeedServiceClient(config.FEED_ADDRESS),
+    {
+      deadlineMs: config.FEED_DEADLINE_MS,
+      retryMaxAttempts: config.FEED_RETRY_MAX_ATTEMPTS,
+      retryBudgetRatio: config.FEED_RETRY_BUDGET_RATIO,
+      retryBudgetMinPerSecond: config.FEED_RETRY_BUDGET_MIN_PER_SECOND,
+      breakerConsecutiveFailures: config.BREAKER_CONSECUTIVE_FAILURES,
+      breakerHalfOpenAfterMs: config.BREAKER_HALF_OPEN_AFTER_MS,
+    },
+    metrics,
+    logger,
+  );
+  const cache = new StaleCache<FeedPage>(config.STALE_CACHE_ENTRIES, config.STALE_MAX_AGE_MS);
+  let shuttingDown = false;
+
+  const app = Fastify({
+    loggerInstance: logger as FastifyBaseLogger,
+    disableRequestLogging: true,
+    bodyLimit: config.HTTP_BODY_LIMIT_BYTES,
+    genReqId: (req) => requestIdFrom(req.headers[REQUEST_ID_HEADER]),
+    requestIdLogLabel: "requestId",
+    return503OnClosing: true,
+    forceCloseConnections: "idle",
+    routerOptions: { maxParamLength: 200 },
+  });
+
+  const sendError = (reply: import("fastify").FastifyReply, requestId: string, err: unknown): ErrorBody => {
+    const mapped = mapError(err, feed.retryAfterSeconds);
+    reply.code(mapped.httpStatus).headers(mapped.headers);
+    return { code: mapped.code, message: mapped.message, requestId };
+  };
+
+  app.addHook("onRequest", async (request, reply) => {
+    reply.header(REQUEST_ID_HEADER, request.id);
+  });
+  app.addHook("onResponse", async (request, reply) => {
+    const route = request.routeOptions.url ?? "unmatched";
+    const method = request.method;
+    metrics.httpRequests.inc({ route, method, status_code: String(reply.statusCode) });
+    metrics.httpDuration.observe({ route, method }, reply.elapsedTime / 1000);
+    const level = reply.statusCode >= 500 ? "warn" : "info";
+    request.log[level](
+      { route, method, statusCode: reply.statusCode, ms: Math.round(reply.elapsedTime) },
+      "request",
+    );
+  });
+
+  app.setErrorHandler((err: FastifyError, request, reply) => {
+    // Fastify's own errors (bad JSON, body too large, wrong content type) carry a 4xx statusCode.
+    if (typeof err.statusCode === "number" && err.statusCode >= 400 && err.statusCode < 500) {
+      const code =
+        err.code === "FST_ERR_CTP_BODY_TOO_LARGE"
+          ? "PAYLOAD_TOO_LARGE"
+          : err.code === "FST_ERR_CTP_INVALID_MEDIA_TYPE"
+            ? "UNSUPPORTED_MEDIA_TYPE"
+            : "INVALID_ARGUMENT";
+      reply.code(err.statusCode);
+      return { code, message: err.message.slice(0, 300), requestId: request.id };
+    }
+    const body = sendError(reply, request.id, err);
+    if (reply.statusCode >= 500 && reply.statusCode !== 503 && reply.statusCode !== 504) {
+      request.log.error({ err }, "request failed");
+    }
+    return body;
+  });
+
+  app.setNotFoundHandler((request, reply) => {
+    const path = request.url.split("?")[0] ?? "";
+    const known = ROUTE_METHODS.find((r) => r.pattern.test(path));
+    if (known) {
+      reply.code(405).header("allow", known.allow);
+      return { code: "METHOD_NOT_ALLOWED", message: `use ${known.allow}`, requestId: request.id };
+    }
+    reply.code(404);
+    return { code: "ROUTE_NOT_FOUND", message: "no such route", requestId: request.id };
+  });
+
+  registerFeedRoutes(app, { feed, cache, metrics });
+  registerVideoRoutes(app, { feed });
+  // A plain GET on the socket path means the client forgot to upgrade.
+  app.get(MESSAGES_PATH, async (request, reply) => {
+    reply.code(426).header("upgrade", "websocket");
+    return { code: "UPGRADE_REQUIRED", message: "connect with a WebSocket", requestId: request.id };
+  });
+
+  const sockets = createMessagesSocketServer({
+    feed,
+    metrics,
+    logger,
+    maxPayloadBytes: config.WS_MAX_PAYLOAD_BYTES,
+    maxBufferedBytes: config.WS_MAX_BUFFERED_BYTES,
+    pingIntervalMs: config.WS_PING_INTERVAL_MS,
+  });
+  app.server.on("upgrade", (req, socket, head) => sockets.handleUpgrade(req, socket, head));
+
+  await app.listen({ host: config.HTTP_HOST, port: config.HTTP_PORT });
+  const httpPort = (app.server.address() as AddressInfo).port;
+
+  const ready = () => {
+    if (shuttingDown) return false;
+    if (feed.reachable()) return true;
+    return feed.breakerOpen && cache.size > 0;
+  };
+  const ops: OpsServer = await startOpsServer({
+    host: config.OPS_HOST,
+    port: config.OPS_PORT,
+    registry: metrics.registry,
+    readiness: { ready },
+  });
+  logger.info({ httpPort, opsPort: ops.port }, "gateway listening");
+
+  const wait = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+  const steps: ShutdownStep[] = [
+    {
+      name: "readiness off",
+      run: async () => {
+        shuttingDown = true;
+        await wait(config.SHUTDOWN_DRAIN_DELAY_MS);
+      },
+    },
+    {
+      name: "stop accepting, drain HTTP, close websockets with 1001",
+      // Both at once: sockets do not hold up the HTTP drain and vice versa.
+      run: async () => {
+        const socketTimeout = Math.max(500, Math.floor(config.SHUTDOWN_GRACE_MS / 4));
+        await Promise.all([app.close(), sockets.closeAll(socketTimeout)]);
+      },
+    },
+    { name: "close feed channel", run: () => feed.close() },
+    { name: "close ops server", run: () => ops.close() },
+  ];
+
+  let closing: Promise<void> | undefined;
+  return {
+    app,
+    feed,
+    metrics,
+    sockets,
+    httpPort,
+    opsPort: ops.port,
+    ready,
+    shutdownSteps: () => steps,
+    close() {
+      closing ??= (async () => {
+        for (const step of steps) await step.run();
+      })();
+      return closing;
+    },
+  };
+}
