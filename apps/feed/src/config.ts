@@ -1,0 +1,28 @@
+// Feed service configuration, read once from the environment at start-up.
+import { z } from "zod";
+import { envBool, envInt, logLevel } from "../../shared/src/env";
+
+export const feedConfigSchema = z.object({
+  DATABASE_URL: z
+    .string({ error: "is required (postgres://user:password@host:5432/db)" })
+    .pipe(z.url({ protocol: /^postgres(ql)?$/, error: "must be a postgres:// connection string" })),
+  GRPC_HOST: z.string().min(1).default("0.0.0.0"),
+  GRPC_PORT: envInt(0, 65535).default(50051),
+  OPS_HOST: z.string().min(1).default("0.0.0.0"),
+  OPS_PORT: envInt(0, 65535).default(9464),
+  LOG_LEVEL: logLevel,
+  SHUTDOWN_GRACE_MS: envInt(0, 600_000).default(20_000),
+  DB_POOL_MAX: envInt(1, 1000).default(10),
+  // Short timeouts so a database outage turns into fast UNAVAILABLE answers
+  // instead of calls queueing until their deadlines.
+  DB_CONNECT_TIMEOUT_MS: envInt(100, 60_000).default(2_000),
+  DB_STATEMENT_TIMEOUT_MS: envInt(100, 600_000).default(5_000),
+  DB_PROBE_INTERVAL_MS: envInt(100, 60_000).default(1_000),
+  LIKE_WORKER_INTERVAL_MS: envInt(10, 60_000).default(250),
+  LIKE_WORKER_BATCH: envInt(1, 10_000).default(500),
+  // Lets a test hold a GetFeed call open inside the database (pg_sleep) via
+  // the x-test-db-sleep-ms metadata header. Never set it in production.
+  FEED_ENABLE_TEST_HOOKS: envBool.default(false),
+});
+
+export type FeedConfig = z.infer<typeof feedConfigSchema>;

@@ -1,0 +1,178 @@
+// Data access for the feed RPCs: parameterised SQL over the pg pool. Inputs
+// arrive already validated; unknown rows become NOT_FOUND naming the field.
+import type { Pool, PoolClient } from "pg";
+import type { Message, Video } from "../../shared/src/proto";
+import { notFound } from "./errors";
+import { encodeCursor, type FeedCursor } from "./validation";
+
+export const MESSAGES_CHANNEL = "feed_messages";
+// NOTIFY payloads must stay under 8000 bytes; bigger messages are sent by id.
+const MAX_NOTIFY_BYTES = 7_000;
+
+interface VideoRow {
+  id: string;
+  author_id: string;
+  title: string;
+  url: string;
+  like_count: string;
+  created_at: Date;
+}
+
+interface MessageRow {
+  id: string;
+  sender_id: string;
+  recipient_id: string;
+  body: string;
+  created_at: Date;
+}
+
+const toVideo = (r: VideoRow): Video => ({
+  id: r.id,
+  authorId: r.author_id,
+  title: r.title,
+  url: r.url,
+  likeCount: Number(r.like_count),
+  createdAt: r.created_at.toISOString(),
+});
+
+export const toMessage = (r: MessageRow): Message => ({
+  id: r.id,
+  senderId: r.sender_id,
+  recipientId: r.recipient_id,
+  body: r.body,
+  createdAt: r.created_at.toISOString(),
+});
+
+const VIDEO_COLUMNS = "id, author_id, title, url, like_count, created_at";
+
+async function inTransaction<T>(pool: Pool, work: (client: PoolClient) => Promise<T>): Promise<T> {
+  const client = await pool.connect();
+  try {
+    await client.query("begin");
+    const result = await work(client);
+    await client.query("commit");
+    return result;
+  } catch (err) {
+    await client.query("rollback").catch(() => {});
+    throw err;
+  } finally {
+    client.release();
+  }
+}
+
+export class FeedStore {
+  constructor(private readonly pool: Pool) {}
+
+  /** Newest first; like counts here are the drained counts (the worker folds queued likes in). */
+  async getFeed(opts: {
+    pageSize: number;
+    cursor?: FeedCursor;
+    testSleepMs?: number;
+  }): Promise<{ videos: Video[]; nextCursor: string }> {
+    const limit = opts.pageSize + 1;
+    const run = async (client: Pool | PoolClient) => {
+      if (opts.testSleepMs) await client.query("select pg_sleep($1)", [opts.testSleepMs / 1000]);
+      return opts.cursor
+        ? client.query<VideoRow>(
+            `select ${VIDEO_COLUMNS} from videos where (created_at, id) < ($1, $2)
+             order by created_at desc, id desc limit $3`,
+            [opts.cursor.createdAt, opts.cursor.id, limit],
+          )
+        : client.query<VideoRow>(
+            `select ${VIDEO_COLUMNS} from videos order by created_at desc, id desc limit $1`,
+            [limit],
+          );
+    };
+    const { rows } = await run(this.pool);
+    const page = rows.slice(0, opts.pageSize);
+    const last = page[page.length - 1];
+    const nextCursor =
+      rows.length > opts.pageSize && last ? encodeCursor({ createdAt: last.created_at, id: last.id }) : "";
+    return { videos: page.map(toVideo), nextCursor };
+  }
+
+  /** Exact count: drained count plus likes still queued, read in one snapshot. */
+  async getVideo(videoId: string): Promise<Video> {
+    const { rows } = await this.pool.query<VideoRow>(
+      `select id, author_id, title, url, created_at,
+              like_count + (select count(*) from like_events e where e.video_id = v.id) as like_count
+       from videos v where id = $1`,
+      [videoId],
+    );
+    const row = rows[0];
+    if (!row) throw notFound("video_id", "video");
+    return toVideo(row);
+  }
+
+  async likeVideo(userId: string, videoId: string): Promise<{ likeCount: number; created: boolean }> {
+    return inTransaction(this.pool, async (client) => {
+      await this.requireUsersAndVideo(client, [["user_id", userId]], videoId);
+      const inserted = await client.query(
+        "insert into likes (user_id, video_id) values ($1, $2) on conflict do nothing",
+        [userId, videoId],
+      );
+      const created = inserted.rowCount === 1;
+      if (created) await client.query("insert into like_events (video_id) values ($1)", [videoId]);
+      // One statement, one snapshot: the worker moves events into like_count
+      // atomically, so this sum never counts a like twice or misses one.
+      const { rows } = await client.query<{ n: string }>(
+        `select like_count + (select count(*) from like_events e where e.video_id = v.id) as n
+         from videos v where id = $1`,
+        [videoId],
+      );
+      return { likeCount: Number(rows[0]?.n ?? 0), created };
+    });
+  }
+
+  async sendMessage(senderId: string, recipientId: string, body: string): Promise<Message> {
+    return inTransaction(this.pool, async (client) => {
+      await this.requireUsersAndVideo(client, [
+        ["sender_id", senderId],
+        ["recipient_id", recipientId],
+      ]);
+      const { rows } = await client.query<MessageRow>(
+        `insert into messages (sender_id, recipient_id, body) values ($1, $2, $3)
+         returning id, sender_id, recipient_id, body, created_at`,
+        [senderId, recipientId, body],
+      );
+      const message = toMessage(rows[0] as MessageRow);
+      const full = JSON.stringify(message);
+      const payload =
+        Buffer.byteLength(full) <= MAX_NOTIFY_BYTES
+          ? full
+          : JSON.stringify({ id: message.id, recipientId: message.recipientId });
+      // Delivered to every LISTENing replica when this transaction commits.
+      await client.query("select pg_notify($1, $2)", [MESSAGES_CHANNEL, payload]);
+      return message;
+    });
+  }
+
+  async getMessage(id: string): Promise<Message | undefined> {
+    const { rows } = await this.pool.query<MessageRow>(
+      "select id, sender_id, recipient_id, body, created_at from messages where id = $1",
+      [id],
+    );
+    return rows[0] ? toMessage(rows[0]) : undefined;
+  }
+
+  async requireUser(field: string, userId: string): Promise<void> {
+    await this.requireUsersAndVideo(this.pool, [[field, userId]]);
+  }
+
+  /** One round trip to check that the named users (not deleted) and the video exist. */
+  private async requireUsersAndVideo(
+    client: Pool | PoolClient,
+    users: [field: string, id: string][],
+    videoId?: string,
+  ): Promise<void> {
+    const { rows } = await client.query<{ found: string[]; video: boolean }>(
+      `select coalesce(array_agg(id::text), '{}') as found,
+              ($2::uuid is null or exists (select 1 from videos where id = $2)) as video
+       from users where id = any($1::uuid[]) and deleted_at is null`,
+      [users.map(([, id]) => id), videoId ?? null],
+    );
+    const found = new Set(rows[0]?.found ?? []);
+    for (const [field, id] of users) if (!found.has(id)) throw notFound(field, "user");
+    if (videoId && !rows[0]?.video) throw notFound("video_id", "video");
+  }
+}

@@ -1,0 +1,231 @@
+// Wires the feed service together: pg pool, like worker, message bus, gRPC
+// server with health, and the ops server. main.ts adds config and signals;
+// tests and the benchmark start it in-process through startFeedService.
+import * as grpc from "@grpc/grpc-js";
+import { HealthImplementation } from "grpc-health-check";
+import { type Logger, maskUrl } from "../../shared/src/logger";
+import { type OpsServer, startOpsServer } from "../../shared/src/ops-server";
+import { type FeedServiceHandlers, loadFeedProto, type Message } from "../../shared/src/proto";
+import type { ShutdownStep } from "../../shared/src/shutdown";
+import type { FeedConfig } from "./config";
+import { createPool, startDbProbe } from "./db/pool";
+import { toDomainError, toGrpcError } from "./errors";
+import { FeedStore } from "./feed-store";
+import { type LikeWorker, startLikeWorker } from "./like-worker";
+import { MessageBus } from "./message-bus";
+import { createFeedMetrics, type FeedMetrics } from "./metrics";
+import {
+  parseGetFeed,
+  parseGetVideo,
+  parseLikeVideo,
+  parseSendMessage,
+  parseStreamMessages,
+} from "./validation";
+
+export const FEED_SERVICE_NAME = "feed.v1.FeedService";
+const TEST_SLEEP_HEADER = "x-test-db-sleep-ms";
+
+export interface FeedService {
+  grpcPort: number;
+  opsPort: number;
+  metrics: FeedMetrics;
+  likeWorker: LikeWorker;
+  /** Ordered shutdown: not ready, stop accepting, drain, end streams, close pool. */
+  shutdownSteps: ShutdownStep[];
+  stop(): Promise<void>;
+}
+
+export async function startFeedService(config: FeedConfig, logger: Logger): Promise<FeedService> {
+  const pool = createPool({
+    url: config.DATABASE_URL,
+    max: config.DB_POOL_MAX,
+    connectTimeoutMs: config.DB_CONNECT_TIMEOUT_MS,
+    statementTimeoutMs: config.DB_STATEMENT_TIMEOUT_MS,
+    logger,
+  });
+  const metrics = createFeedMetrics(pool);
+  const store = new FeedStore(pool);
+  let shuttingDown = false;
+
+  const health = new HealthImplementation({ "": "NOT_SERVING", [FEED_SERVICE_NAME]: "NOT_SERVING" });
+  const probe = startDbProbe(pool, config.DB_PROBE_INTERVAL_MS, logger);
+  const updateHealth = () => {
+    const up = probe.up();
+    metrics.dbUp.set(up ? 1 : 0);
+    const status = up && !shuttingDown ? "SERVING" : "NOT_SERVING";
+    health.setStatus("", status);
+    health.setStatus(FEED_SERVICE_NAME, status);
+  };
+  probe.onChange(updateHealth);
+  await probe.ready;
+  updateHealth();
+
+  const bus = new MessageBus({
+    url: config.DATABASE_URL,
+    connectTimeoutMs: config.DB_CONNECT_TIMEOUT_MS,
+    logger,
+    loadMessage: (id) => store.getMessage(id),
+    onStreamCount: (n) => metrics.streamsOpen.set(n),
+  });
+  await bus.start();
+
+  const likeWorker = startLikeWorker({
+    pool,
+    intervalMs: config.LIKE_WORKER_INTERVAL_MS,
+    batchSize: config.LIKE_WORKER_BATCH,
+    logger,
+    onQueueDepth: (depth) => metrics.likeQueueDepth.set(depth),
+  });
+
+  const observe = (method: string, started: bigint, code: grpc.status) => {
+    const labels = { grpc_service: FEED_SERVICE_NAME, grpc_method: method };
+    metrics.handled.inc({ ...labels, grpc_code: grpc.status[code] });
+    metrics.handling.observe(labels, Number(process.hrtime.bigint() - started) / 1e9);
+  };
+
+  const fail = (method: string, err: unknown) => {
+    const domain = toDomainError(err);
+    if (domain.code === "internal") logger.error({ err, method }, "rpc failed");
+    else logger.debug({ method, code: domain.code, field: domain.field }, "rpc rejected");
+    return toGrpcError(domain);
+  };
+
+  function unary<Req, Res>(
+    method: string,
+    run: (request: Req, metadata: grpc.Metadata) => Promise<Res>,
+  ): grpc.handleUnaryCall<Req, Res> {
+    return (call, callback) => {
+      const started = process.hrtime.bigint();
+      run(call.request, call.metadata).then(
+        (response) => {
+          observe(method, started, grpc.status.OK);
+          callback(null, response);
+        },
+        (err: unknown) => {
+          const grpcError = fail(method, err);
+          observe(method, started, grpcError.code ?? grpc.status.UNKNOWN);
+          callback(grpcError);
+        },
+      );
+    };
+  }
+
+  const handlers: FeedServiceHandlers = {
+    GetFeed: unary("GetFeed", async (request, metadata) => {
+      const input = parseGetFeed(request);
+      const sleep = config.FEED_ENABLE_TEST_HOOKS ? Number(metadata.get(TEST_SLEEP_HEADER)[0] ?? 0) : 0;
+      return store.getFeed({
+        pageSize: input.pageSize,
+        cursor: input.cursor,
+        testSleepMs: sleep || undefined,
+      });
+    }),
+    GetVideo: unary("GetVideo", async (request) => store.getVideo(parseGetVideo(request).videoId)),
+    LikeVideo: unary("LikeVideo", async (request) => {
+      const input = parseLikeVideo(request);
+      const result = await store.likeVideo(input.userId, input.videoId);
+      return { videoId: input.videoId, ...result };
+    }),
+    SendMessage: unary("SendMessage", async (request) => {
+      const input = parseSendMessage(request);
+      return store.sendMessage(input.senderId, input.recipientId, input.body);
+    }),
+    StreamMessages: (call) => {
+      const started = process.hrtime.bigint();
+      let finished = false;
+      let unsubscribe = () => {};
+      const finish = (code: grpc.status) => {
+        if (finished) return;
+        finished = true;
+        unsubscribe();
+        observe("StreamMessages", started, code);
+      };
+      call.on("cancelled", () => finish(grpc.status.CANCELLED));
+      (async () => {
+        const { userId } = parseStreamMessages(call.request);
+        await store.requireUser("user_id", userId);
+        if (shuttingDown) throw new Error("shutting down");
+        if (finished) return;
+        unsubscribe = bus.subscribe(userId, {
+          write: (message: Message) => {
+            if (!finished) call.write(message);
+          },
+          end: () => {
+            finish(grpc.status.OK);
+            call.end();
+          },
+        });
+        // Headers tell the client that the subscription is live.
+        call.sendMetadata(new grpc.Metadata());
+      })().catch((err: unknown) => {
+        const grpcError = fail("StreamMessages", err);
+        finish(grpcError.code ?? grpc.status.UNKNOWN);
+        call.emit("error", grpcError);
+      });
+    },
+  };
+
+  const server = new grpc.Server();
+  server.addService(loadFeedProto().feed.v1.FeedService.service, handlers);
+  health.addToServer(server);
+  const grpcPort = await new Promise<number>((resolve, reject) =>
+    server.bindAsync(
+      `${config.GRPC_HOST}:${config.GRPC_PORT}`,
+      grpc.ServerCredentials.createInsecure(),
+      (err, port) => (err ? reject(err) : resolve(port)),
+    ),
+  );
+
+  let ops: OpsServer | undefined;
+  ops = await startOpsServer({
+    host: config.OPS_HOST,
+    port: config.OPS_PORT,
+    registry: metrics.registry,
+    readiness: { ready: () => probe.up() && !shuttingDown },
+  });
+  logger.info(
+    { grpcPort, opsPort: ops.port, database: maskUrl(config.DATABASE_URL), dbUp: probe.up() },
+    "feed service started",
+  );
+
+  let drained: Promise<void> = Promise.resolve();
+  const shutdownSteps: ShutdownStep[] = [
+    {
+      name: "stop readiness and health",
+      run: () => {
+        shuttingDown = true;
+        updateHealth();
+      },
+    },
+    {
+      name: "stop accepting calls",
+      // tryShutdown refuses new calls and waits for running ones, streams included.
+      run: () => {
+        drained = new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
+      },
+    },
+    { name: "end message streams", run: () => bus.endAll() },
+    { name: "drain in-flight calls", run: () => drained },
+    { name: "stop like worker", run: () => likeWorker.stop() },
+    { name: "stop message listener", run: () => bus.stop() },
+    {
+      name: "close database pool",
+      run: async () => {
+        probe.stop();
+        await pool.end();
+      },
+    },
+    { name: "close ops server", run: () => ops?.close() },
+  ];
+
+  return {
+    grpcPort,
+    opsPort: ops.port,
+    metrics,
+    likeWorker,
+    shutdownSteps,
+    async stop() {
+      for (const step of shutdownSteps) await step.run();
+    },
+  };
+}

@@ -1,0 +1,94 @@
+// Request validation at the edge: every RPC input is parsed here into a typed
+// value, or rejected with INVALID_ARGUMENT naming the first bad field.
+import { z } from "zod";
+import { DomainError, invalidArgument } from "./errors";
+
+export const DEFAULT_PAGE_SIZE = 20;
+export const MAX_PAGE_SIZE = 100;
+export const MAX_BODY_CHARS = 2000;
+
+const id = z
+  .string()
+  .min(1, "is required")
+  .pipe(z.uuid({ error: "must be a UUID" }));
+
+/** Keyset position of the last video on a page, handed to clients as an opaque string. */
+export interface FeedCursor {
+  createdAt: Date;
+  id: string;
+}
+
+export function encodeCursor(cursor: FeedCursor): string {
+  return Buffer.from(`${cursor.createdAt.toISOString()}|${cursor.id}`, "utf8").toString("base64url");
+}
+
+const cursorParts = z.tuple([z.iso.datetime(), z.uuid()]);
+
+export function decodeCursor(raw: string): FeedCursor {
+  if (!/^[A-Za-z0-9_-]+$/.test(raw)) throw invalidArgument("cursor", "malformed cursor");
+  const parsed = cursorParts.safeParse(Buffer.from(raw, "base64url").toString("utf8").split("|"));
+  if (!parsed.success) throw invalidArgument("cursor", "malformed cursor");
+  return { createdAt: new Date(parsed.data[0]), id: parsed.data[1] };
+}
+
+const schemas = {
+  getFeed: z.object({
+    user_id: id,
+    page_size: z
+      .number()
+      .int()
+      .min(0, `must be between 0 and ${MAX_PAGE_SIZE}`)
+      .max(MAX_PAGE_SIZE, `must be between 0 and ${MAX_PAGE_SIZE}`),
+    cursor: z.string(),
+  }),
+  getVideo: z.object({ video_id: id }),
+  likeVideo: z.object({ user_id: id, video_id: id }),
+  sendMessage: z.object({
+    sender_id: id,
+    recipient_id: id,
+    body: z
+      .string()
+      .min(1, "is required")
+      .refine((s) => [...s].length <= MAX_BODY_CHARS, `must be at most ${MAX_BODY_CHARS} characters`),
+  }),
+  streamMessages: z.object({ user_id: id }),
+};
+
+function parse<T>(schema: z.ZodType<T>, input: unknown): T {
+  const result = schema.safeParse(input);
+  if (result.success) return result.data;
+  const issue = result.error.issues[0];
+  const field = issue?.path.join(".") || "request";
+  throw new DomainError("invalid_argument", `${field}: ${issue?.message ?? "invalid"}`, field);
+}
+
+export function parseGetFeed(req: { userId: string; pageSize: number; cursor: string }) {
+  const r = parse(schemas.getFeed, { user_id: req.userId, page_size: req.pageSize, cursor: req.cursor });
+  return {
+    userId: r.user_id,
+    pageSize: r.page_size === 0 ? DEFAULT_PAGE_SIZE : r.page_size,
+    cursor: r.cursor === "" ? undefined : decodeCursor(r.cursor),
+  };
+}
+
+export function parseGetVideo(req: { videoId: string }) {
+  return { videoId: parse(schemas.getVideo, { video_id: req.videoId }).video_id };
+}
+
+export function parseLikeVideo(req: { userId: string; videoId: string }) {
+  const r = parse(schemas.likeVideo, { user_id: req.userId, video_id: req.videoId });
+  return { userId: r.user_id, videoId: r.video_id };
+}
+
+export function parseSendMessage(req: { senderId: string; recipientId: string; body: string }) {
+  const r = parse(schemas.sendMessage, {
+    sender_id: req.senderId,
+    recipient_id: req.recipientId,
+    body: req.body,
+  });
+  return { senderId: r.sender_id, recipientId: r.recipient_id, body: r.body };
+}
+
+export function parseStreamMessages(req: { userId: string }) {
+  return { userId: parse(schemas.streamMessages, { user_id: req.userId }).user_id };
+}
