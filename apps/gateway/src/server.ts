@@ -2,7 +2,12 @@
 // /v1/messages, the resilient feed client, metrics and the ops port.
 // main.ts wires it to the process; tests start it in-process on loopback.
 import type { AddressInfo } from "node:net";
-import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance } from "fastify";
+import Fastify, {
+  type FastifyBaseLogger,
+  type FastifyError,
+  type FastifyInstance,
+  LogController,
+} from "fastify";
 import type { Logger } from "../../shared/src/logger";
 import { type OpsServer, startOpsServer } from "../../shared/src/ops-server";
 import type { ShutdownStep } from "../../shared/src/shutdown";
@@ -58,10 +63,10 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
 
   const app = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
-    disableRequestLogging: true,
+    // One log line per request is written by the onResponse hook below, with the route template.
+    logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: "requestId" }),
     bodyLimit: config.HTTP_BODY_LIMIT_BYTES,
     genReqId: (req) => requestIdFrom(req.headers[REQUEST_ID_HEADER]),
-    requestIdLogLabel: "requestId",
     return503OnClosing: true,
     forceCloseConnections: "idle",
     routerOptions: { maxParamLength: 200 },
