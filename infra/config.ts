@@ -1,0 +1,230 @@
+// All stack configuration, parsed once through one zod schema. Anything the
+// program needs from `Pulumi.<stack>.yaml` is declared here; an invalid stack
+// fails before a single resource is registered, with the key and the reason.
+import * as pulumi from "@pulumi/pulumi";
+import { z } from "zod";
+import { alertmanagerSettingsSchema } from "../alerting/alertmanager";
+
+/** Pulumi config namespace: keys are `golive:<key>` in Pulumi.<stack>.yaml. */
+export const CONFIG_NAMESPACE = "golive";
+
+const DIGEST = /@sha256:[a-f0-9]{64}$/;
+const TAG = /^[\w][\w.-]{0,127}$/;
+
+/**
+ * An image reference that names exactly one build: `repo@sha256:<digest>` or
+ * `repo:<tag>` where the tag is not `latest`. A registry port
+ * (`localhost:5000/feed`) is not a tag: the tag is what follows the last
+ * colon after the last slash.
+ */
+export const imageRef = z.string().superRefine((ref, ctx) => {
+  if (DIGEST.test(ref)) return;
+  const lastSlash = ref.lastIndexOf("/");
+  const colon = ref.indexOf(":", lastSlash + 1);
+  if (colon < 0) {
+    ctx.addIssue({ code: "custom", message: `"${ref}" is untagged; pin it by tag or @sha256 digest` });
+    return;
+  }
+  const tag = ref.slice(colon + 1);
+  if (tag === "latest") {
+    ctx.addIssue({
+      code: "custom",
+      message: `"${ref}" uses "latest", which is not a pin; use a version tag or digest`,
+    });
+  } else if (!TAG.test(tag)) {
+    ctx.addIssue({ code: "custom", message: `"${ref}" has an invalid tag "${tag}"` });
+  }
+});
+
+const quantityCpu = z.string().regex(/^\d+(\.\d+)?m?$/, "a CPU quantity such as 250m or 1");
+const quantityMem = z.string().regex(/^\d+(Ki|Mi|Gi)$/, "a memory quantity such as 256Mi or 1Gi");
+
+const resources = z.object({
+  requests: z.object({ cpu: quantityCpu, memory: quantityMem }),
+  limits: z.object({ cpu: quantityCpu, memory: quantityMem }),
+});
+export type Resources = z.infer<typeof resources>;
+
+const scaling = z
+  .object({ min: z.number().int().min(1).max(50), max: z.number().int().min(1).max(100) })
+  .refine((s) => s.max >= s.min, { message: "max must be at least min", path: ["max"] });
+
+const hostname = z
+  .string()
+  .regex(
+    /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/,
+    "a lowercase DNS name such as api.example.com",
+  );
+
+const LETS_ENCRYPT = {
+  staging: "https://acme-staging-v02.api.letsencrypt.org/directory",
+  prod: "https://acme-v02.api.letsencrypt.org/directory",
+} as const;
+
+export { LETS_ENCRYPT };
+
+const tls = z.discriminatedUnion("issuer", [
+  z.object({
+    issuer: z.literal("acme"),
+    email: z.email("an e-mail address for ACME account notices"),
+    server: z.url({ protocol: /^https$/, error: "an https ACME directory URL" }),
+  }),
+  // For kind/k3d on a laptop: no public DNS, so no ACME challenge can succeed.
+  z.object({ issuer: z.literal("selfSigned") }),
+]);
+
+const database = z.discriminatedUnion("mode", [
+  z.object({
+    mode: z.literal("in-cluster"),
+    storageGi: z.number().int().min(1).max(1000).default(10),
+    storageClassName: z.string().min(1).optional(),
+  }),
+  z.object({
+    mode: z.literal("external"),
+    /** Read from the secret key `golive:databaseUrl`; see loadStackConfig. */
+    url: z
+      .string()
+      .regex(/^postgres(ql)?:\/\/[^\s]+$/, "a postgres:// URL (set it with pulumi config set --secret)"),
+    /** Where the database lives, for the egress NetworkPolicy. */
+    cidr: z.cidrv4().default("0.0.0.0/0"),
+  }),
+]);
+
+export const stackConfigSchema = z.object({
+  environment: z.enum(["staging", "prod", "local"]),
+  images: z.object({
+    feed: imageRef,
+    gateway: imageRef,
+    postgres: imageRef,
+    k6: imageRef,
+    kubectl: imageRef,
+    corazaWasm: imageRef,
+  }),
+  replicas: z.object({ feed: scaling, gateway: scaling }),
+  resources: z.object({ feed: resources, gateway: resources, postgres: resources, migrations: resources }),
+  domain: hostname,
+  tls,
+  waf: z.object({ mode: z.enum(["detection", "blocking"]) }),
+  rateLimit: z
+    .object({
+      requests: z.number().int().min(1),
+      unit: z.enum(["Second", "Minute", "Hour"]),
+    })
+    .default({ requests: 100, unit: "Second" }),
+  retention: z.object({
+    logsDays: z.number().int().min(1).max(400),
+    metricsDays: z.number().int().min(1).max(400),
+  }),
+  database,
+  alerting: alertmanagerSettingsSchema.default({
+    receivers: [],
+    routes: { critical: [], warning: [], info: [] },
+    groupBy: ["alertname", "namespace", "service"],
+    groupWait: "30s",
+    groupInterval: "5m",
+    repeatInterval: "4h",
+  }),
+  runbookBaseUrl: z.url({
+    protocol: /^https?$/,
+    error: "an http(s) URL under which docs/runbooks/*.md resolve",
+  }),
+  /** Spread replicas over zones and nodes (needs a multi-node cluster). */
+  topologySpread: z.boolean().default(false),
+  /** PodDisruptionBudgets; off where a single replica would block every node drain. */
+  disruptionBudget: z.boolean().default(false),
+  /** Where the Kubernetes API server is reachable from pods, for the chaos step's egress. */
+  apiServerCidr: z.cidrv4().default("0.0.0.0/0"),
+  loadtest: z
+    .object({
+      profile: z.enum(["smoke", "load", "soak"]).default("smoke"),
+      chaosDelaySeconds: z.number().int().min(0).max(3600).default(15),
+      recoveryTimeoutSeconds: z.number().int().min(10).max(900).default(120),
+    })
+    .default({ profile: "smoke", chaosDelaySeconds: 15, recoveryTimeoutSeconds: 120 }),
+});
+
+export type StackConfig = z.output<typeof stackConfigSchema>;
+export type StackConfigInput = z.input<typeof stackConfigSchema>;
+
+export class StackConfigError extends Error {
+  constructor(readonly issues: { key: string; reason: string }[]) {
+    super(
+      `invalid stack config:\n${issues.map((i) => `  ${CONFIG_NAMESPACE}:${i.key}: ${i.reason}`).join("\n")}`,
+    );
+    this.name = "StackConfigError";
+  }
+}
+
+/** Keys whose values must come from `pulumi config set --secret`. */
+const SECRET_KEYS = ["databaseUrl"] as const;
+
+/**
+ * Parses raw stack config (keys without the `golive:` prefix, values already
+ * decoded from YAML/JSON). `secretKeys` lists the keys Pulumi holds as secrets;
+ * a credential given in plain text is rejected rather than silently stored.
+ */
+export function parseStackConfig(
+  raw: Record<string, unknown>,
+  secretKeys: ReadonlySet<string> = new Set(),
+): StackConfig {
+  const issues: { key: string; reason: string }[] = [];
+  for (const key of SECRET_KEYS) {
+    if (raw[key] !== undefined && !secretKeys.has(key)) {
+      issues.push({
+        key,
+        reason: `must be a secret: pulumi config set --secret ${CONFIG_NAMESPACE}:${key} <value>`,
+      });
+    }
+  }
+  const { databaseUrl, ...rest } = raw;
+  const candidate: Record<string, unknown> = { ...rest };
+  // The external URL lives in its own secret key so the database object stays plain.
+  if (typeof candidate.database === "object" && candidate.database !== null) {
+    const db = candidate.database as Record<string, unknown>;
+    if (db.mode === "external") candidate.database = { ...db, url: databaseUrl };
+  }
+  const known = new Set([...Object.keys(stackConfigSchema.shape), ...SECRET_KEYS]);
+  for (const key of Object.keys(raw)) {
+    if (!known.has(key)) issues.push({ key, reason: "unknown key (a typo?)" });
+  }
+  const result = stackConfigSchema.safeParse(candidate);
+  if (!result.success) {
+    for (const issue of result.error.issues) {
+      let key = issue.path.map(String).join(".") || "(root)";
+      if (key === "database.url") key = "databaseUrl";
+      const reason =
+        issue.code === "invalid_type" && issue.input === undefined ? "is required" : issue.message;
+      issues.push({ key, reason });
+    }
+  }
+  if (issues.length > 0 || !result.success) throw new StackConfigError(issues);
+  return result.data;
+}
+
+function decode(value: string): unknown {
+  try {
+    return JSON.parse(value);
+  } catch {
+    return value;
+  }
+}
+
+// The SDK implements this but keeps it out of its public typings.
+const { isConfigSecret } = require("@pulumi/pulumi/runtime/config") as {
+  isConfigSecret(key: string): boolean;
+};
+
+/** Reads every `golive:*` key of the current stack from the Pulumi runtime and parses it. */
+export function loadStackConfig(): StackConfig {
+  const all = pulumi.runtime.allConfig();
+  const raw: Record<string, unknown> = {};
+  const secretKeys = new Set<string>();
+  const prefix = `${CONFIG_NAMESPACE}:`;
+  for (const [fullKey, value] of Object.entries(all)) {
+    if (!fullKey.startsWith(prefix)) continue;
+    const key = fullKey.slice(prefix.length);
+    raw[key] = decode(value);
+    if (isConfigSecret(fullKey)) secretKeys.add(key);
+  }
+  return parseStackConfig(raw, secretKeys);
+}

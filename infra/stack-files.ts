@@ -1,0 +1,44 @@
+// Reads `Pulumi.<stack>.yaml` the way the Pulumi CLI hands it to the program:
+// keys stay namespaced (`golive:images`), objects become JSON strings. Used by
+// the render command and the tests, which run without the CLI.
+import { readFileSync } from "node:fs";
+import path from "node:path";
+import YAML from "yaml";
+
+export const REPO_ROOT = path.resolve(__dirname, "..");
+
+export interface StackFile {
+  /** Values as the Pulumi runtime stores them: strings, objects JSON-encoded. */
+  config: Record<string, string>;
+  /** Keys given as `secure:` values (ciphertext that only the CLI can decrypt). */
+  secureKeys: string[];
+}
+
+export function readStackFile(stack: string, root = REPO_ROOT): StackFile {
+  const file = path.join(root, `Pulumi.${stack}.yaml`);
+  const doc = YAML.parse(readFileSync(file, "utf8")) as { config?: Record<string, unknown> } | null;
+  const config: Record<string, string> = {};
+  const secureKeys: string[] = [];
+  for (const [key, value] of Object.entries(doc?.config ?? {})) {
+    if (value !== null && typeof value === "object" && "secure" in value) {
+      secureKeys.push(key);
+      continue;
+    }
+    config[key] = typeof value === "string" ? value : JSON.stringify(value);
+  }
+  return { config, secureKeys };
+}
+
+/** The plain object parseStackConfig expects: prefix dropped, JSON decoded. */
+export function rawStackConfig(stack: string, root = REPO_ROOT): Record<string, unknown> {
+  const raw: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(readStackFile(stack, root).config)) {
+    const short = key.replace(/^golive:/, "");
+    try {
+      raw[short] = JSON.parse(value);
+    } catch {
+      raw[short] = value;
+    }
+  }
+  return raw;
+}

@@ -1,0 +1,103 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { parseStackConfig, StackConfigError } from "../config";
+import { rawStackConfig } from "../stack-files";
+
+const staging = () => rawStackConfig("staging");
+
+function rejects(
+  mutate: (raw: Record<string, any>) => void,
+  key: string,
+  reason: RegExp,
+  secrets: string[] = [],
+) {
+  const raw = structuredClone(staging());
+  mutate(raw);
+  assert.throws(
+    () => parseStackConfig(raw, new Set(secrets)),
+    (err: unknown) => {
+      assert.ok(err instanceof StackConfigError, `expected StackConfigError, got ${String(err)}`);
+      const issue = err.issues.find((i) => i.key === key);
+      assert.ok(issue, `no issue for ${key}: ${err.message}`);
+      assert.match(issue.reason, reason);
+      assert.match(err.message, new RegExp(`golive:${key.replace(/\./g, "\\.")}:`));
+      return true;
+    },
+  );
+}
+
+describe("stack config", () => {
+  for (const stack of ["staging", "prod", "local"]) {
+    it(`accepts the committed ${stack} stack`, () => {
+      const cfg = parseStackConfig(rawStackConfig(stack));
+      assert.equal(cfg.environment, stack);
+    });
+  }
+
+  it("fills defaults that a stack may omit", () => {
+    const cfg = parseStackConfig(rawStackConfig("local"));
+    assert.deepEqual(cfg.rateLimit, { requests: 100, unit: "Second" });
+    assert.equal(cfg.alerting.receivers.length, 0);
+    assert.equal(cfg.topologySpread, false);
+  });
+
+  it("accepts images pinned by digest and registries with ports", () => {
+    const raw = staging();
+    (raw.images as Record<string, string>).feed = `ghcr.io/golive/feed@sha256:${"a".repeat(64)}`;
+    (raw.images as Record<string, string>).gateway = "localhost:5000/golive/gateway:1.2.3";
+    assert.doesNotThrow(() => parseStackConfig(raw));
+  });
+
+  it("takes the external database URL only from a secret key", () => {
+    const raw = { ...staging(), database: { mode: "external" }, databaseUrl: "postgres://u:p@db:5432/feed" };
+    const cfg = parseStackConfig(raw, new Set(["databaseUrl"]));
+    assert.equal(cfg.database.mode, "external");
+    assert.ok(cfg.database.mode === "external" && cfg.database.url.startsWith("postgres://"));
+  });
+
+  const table: [string, (raw: Record<string, any>) => void, string, RegExp, string[]?][] = [
+    ["latest tag", (r) => (r.images.feed = "ghcr.io/golive/feed:latest"), "images.feed", /latest/],
+    ["untagged image", (r) => (r.images.gateway = "ghcr.io/golive/gateway"), "images.gateway", /untagged/],
+    ["port is not a tag", (r) => (r.images.k6 = "localhost:5000/k6"), "images.k6", /untagged/],
+    ["missing image", (r) => delete r.images.postgres, "images.postgres", /required/],
+    ["max below min", (r) => (r.replicas.feed = { min: 3, max: 2 }), "replicas.feed.max", /at least min/],
+    ["zero replicas", (r) => (r.replicas.gateway.min = 0), "replicas.gateway.min", /1/],
+    ["bad cpu", (r) => (r.resources.feed.limits.cpu = "lots"), "resources.feed.limits.cpu", /CPU quantity/],
+    [
+      "bad memory",
+      (r) => (r.resources.gateway.requests.memory = "1GB"),
+      "resources.gateway.requests.memory",
+      /memory/,
+    ],
+    ["bad domain", (r) => (r.domain = "Not A Domain"), "domain", /DNS name/],
+    ["bad ACME email", (r) => (r.tls.email = "nobody"), "tls.email", /e-mail/],
+    ["http ACME server", (r) => (r.tls.server = "http://acme.example.com/dir"), "tls.server", /https/],
+    ["unknown issuer", (r) => (r.tls = { issuer: "vault" }), "tls.issuer", /./],
+    ["WAF mode", (r) => (r.waf.mode = "off"), "waf.mode", /detection|blocking/],
+    ["retention", (r) => (r.retention.logsDays = 0), "retention.logsDays", /1/],
+    ["database mode", (r) => (r.database = { mode: "sqlite" }), "database.mode", /./],
+    ["external without URL", (r) => (r.database = { mode: "external" }), "databaseUrl", /required/],
+    [
+      "plaintext database URL",
+      (r) => {
+        r.database = { mode: "external" };
+        r.databaseUrl = "postgres://u:p@db/feed";
+      },
+      "databaseUrl",
+      /must be a secret/,
+    ],
+    [
+      "alert route to unknown receiver",
+      (r) => (r.alerting = { routes: { critical: ["pager"] } }),
+      "alerting.routes.critical.0",
+      /unknown receiver/,
+    ],
+    ["runbook URL", (r) => (r.runbookBaseUrl = "docs/runbooks"), "runbookBaseUrl", /URL/],
+    ["typo key", (r) => (r.replica = 3), "replica", /unknown key/],
+    ["environment", (r) => (r.environment = "qa"), "environment", /staging/],
+    ["load profile", (r) => (r.loadtest.profile = "stress"), "loadtest.profile", /smoke/],
+  ];
+  for (const [name, mutate, key, reason, secrets] of table) {
+    it(`rejects ${name} naming ${key}`, () => rejects(mutate, key, reason, secrets));
+  }
+});
