@@ -1,0 +1,365 @@
+// Every RPC against the real service (in-process) on a real Postgres: happy
+// paths, feed pagination, the bad-input table, and the like queue.
+import assert from "node:assert/strict";
+import { randomUUID } from "node:crypto";
+import { after, before, describe, test } from "node:test";
+import * as grpc from "@grpc/grpc-js";
+import { Pool } from "pg";
+import { type SeedResult, seedDatabase } from "../../../scripts/seed-data";
+import { startTestPostgres, type TestPostgres } from "../../../test/support/postgres";
+import { createLogger } from "../../shared/src/logger";
+import type {
+  FeedServiceClient,
+  GetFeedResponse,
+  LikeVideoResponse,
+  Message,
+  Video,
+} from "../../shared/src/proto";
+import { runMigrations } from "../src/migrate";
+import { type FeedService, startFeedService } from "../src/server";
+import { call, callError, feedClient, healthCheck, testConfig } from "./support";
+
+let pg: TestPostgres;
+let pool: Pool;
+let service: FeedService;
+let client: FeedServiceClient;
+let seeded: SeedResult;
+
+const rowCounts = async () => {
+  const { rows } = await pool.query(
+    `select (select count(*) from likes)::int as likes, (select count(*) from like_events)::int as events,
+            (select count(*) from messages)::int as messages, (select sum(like_count))::int as like_sum from videos`,
+  );
+  return rows[0];
+};
+
+before(async () => {
+  pg = await startTestPostgres();
+  const url = pg.database("feed_rpc");
+  await runMigrations(url);
+  pool = new Pool({ connectionString: url, max: 4 });
+  seeded = await seedDatabase(pool, { users: 80, videos: 45, likes: 120 });
+  // A long worker interval: the like-queue test drains explicitly.
+  service = await startFeedService(
+    testConfig(url, { LIKE_WORKER_INTERVAL_MS: "60000" }),
+    createLogger("feed", "silent"),
+  );
+  client = feedClient(service.grpcPort);
+});
+
+after(async () => {
+  client?.close();
+  await service?.stop();
+  await pool?.end();
+  pg?.destroy();
+});
+
+const user = (i: number) => seeded.userIds[i] as string;
+const video = (i: number) => seeded.videoIds[i] as string;
+
+describe("happy paths", () => {
+  test("GetFeed walks every page newest first with no duplicates and ends with an empty cursor", async () => {
+    const seen: Video[] = [];
+    let cursor = "";
+    for (let page = 0; page < 20; page++) {
+      const res = await call<object, GetFeedResponse>(client, "GetFeed", {
+        userId: user(0),
+        pageSize: 7,
+        cursor,
+      });
+      assert.ok((res.videos ?? []).length <= 7);
+      seen.push(...(res.videos ?? []));
+      cursor = res.nextCursor ?? "";
+      if (!cursor) break;
+    }
+    assert.equal(cursor, "", "the last page has no next cursor");
+    assert.equal(seen.length, 45);
+    assert.equal(new Set(seen.map((v) => v.id)).size, 45, "no video appears twice");
+    assert.deepEqual(new Set(seen.map((v) => v.id)), new Set(seeded.videoIds));
+    for (let i = 1; i < seen.length; i++) {
+      const [a, b] = [seen[i - 1] as Video, seen[i] as Video];
+      assert.ok((a.createdAt ?? "") >= (b.createdAt ?? ""), "newest first");
+    }
+  });
+
+  test("GetFeed page size 0 means the default of 20", async () => {
+    const res = await call<object, GetFeedResponse>(client, "GetFeed", {
+      userId: user(0),
+      pageSize: 0,
+      cursor: "",
+    });
+    assert.equal(res.videos?.length, 20);
+    assert.notEqual(res.nextCursor, "");
+  });
+
+  test("GetVideo returns the video with its like count", async () => {
+    const { rows } = await pool.query("select like_count::int as n, title from videos where id = $1", [
+      video(3),
+    ]);
+    const res = await call<object, Video>(client, "GetVideo", { videoId: video(3) });
+    assert.equal(res.id, video(3));
+    assert.equal(res.title, rows[0].title);
+    assert.equal(res.likeCount, rows[0].n);
+    assert.match(res.url ?? "", /^https:\/\//);
+    assert.ok(!Number.isNaN(Date.parse(res.createdAt ?? "")));
+  });
+
+  test("LikeVideo counts a like once, including it in the returned count", async () => {
+    const target = video(5);
+    const liker = randomUUID();
+    await pool.query("insert into users (id, handle, email) values ($1, $2, $3)", [
+      liker,
+      `h${liker}`,
+      `${liker}@x.test`,
+    ]);
+    const before = await call<object, Video>(client, "GetVideo", { videoId: target });
+    const first = await call<object, LikeVideoResponse>(client, "LikeVideo", {
+      userId: liker,
+      videoId: target,
+    });
+    assert.deepEqual(first, { videoId: target, likeCount: Number(before.likeCount) + 1, created: true });
+    const again = await call<object, LikeVideoResponse>(client, "LikeVideo", {
+      userId: liker,
+      videoId: target,
+    });
+    assert.deepEqual(again, { videoId: target, likeCount: Number(before.likeCount) + 1, created: false });
+  });
+
+  test("SendMessage stores the message and StreamMessages delivers it to the recipient", async () => {
+    const stream = client.StreamMessages({ userId: user(2) });
+    await new Promise<void>((resolve, reject) => {
+      stream.once("metadata", () => resolve());
+      stream.once("error", reject);
+    });
+    const received = new Promise<Message>((resolve) => stream.once("data", resolve));
+    const sent = await call<object, Message>(client, "SendMessage", {
+      senderId: user(1),
+      recipientId: user(2),
+      body: "hello 👋",
+    });
+    assert.equal(sent.body, "hello 👋");
+    assert.equal(sent.senderId, user(1));
+    const got = await received;
+    assert.deepEqual(got, sent);
+    stream.on("error", () => {}); // the CANCELLED status our own cancel() causes
+    stream.cancel();
+    const { rows } = await pool.query("select body from messages where id = $1", [sent.id]);
+    assert.equal(rows[0].body, "hello 👋");
+  });
+
+  test("a message too big for a NOTIFY payload still reaches the stream", async () => {
+    const stream = client.StreamMessages({ userId: user(4) });
+    await new Promise<void>((resolve) => stream.once("metadata", () => resolve()));
+    const received = new Promise<Message>((resolve) => stream.once("data", resolve));
+    const body = "𝄞".repeat(2000); // 2000 characters, 8000 bytes
+    const sent = await call<object, Message>(client, "SendMessage", {
+      senderId: user(1),
+      recipientId: user(4),
+      body,
+    });
+    assert.equal((await received).body, body);
+    assert.equal(sent.body, body);
+    stream.on("error", () => {}); // the CANCELLED status our own cancel() causes
+    stream.cancel();
+  });
+
+  test("gRPC health reports SERVING for the server and the feed service", async () => {
+    assert.equal(await healthCheck(service.grpcPort, ""), "SERVING");
+    assert.equal(await healthCheck(service.grpcPort, "feed.v1.FeedService"), "SERVING");
+  });
+});
+
+describe("bad input", () => {
+  const { INVALID_ARGUMENT, NOT_FOUND } = grpc.status;
+  const badCursor = Buffer.from("not-a-date|nope").toString("base64url");
+  const cases: [
+    string,
+    "GetFeed" | "GetVideo" | "LikeVideo" | "SendMessage",
+    () => object,
+    grpc.status,
+    string,
+  ][] = [
+    [
+      "GetFeed empty user_id",
+      "GetFeed",
+      () => ({ userId: "", pageSize: 10, cursor: "" }),
+      INVALID_ARGUMENT,
+      "user_id",
+    ],
+    [
+      "GetFeed non-uuid user_id",
+      "GetFeed",
+      () => ({ userId: "bob", pageSize: 10 }),
+      INVALID_ARGUMENT,
+      "user_id",
+    ],
+    [
+      "GetFeed page_size 101",
+      "GetFeed",
+      () => ({ userId: user(0), pageSize: 101 }),
+      INVALID_ARGUMENT,
+      "page_size",
+    ],
+    [
+      "GetFeed page_size -1",
+      "GetFeed",
+      () => ({ userId: user(0), pageSize: -1 }),
+      INVALID_ARGUMENT,
+      "page_size",
+    ],
+    [
+      "GetFeed garbage cursor",
+      "GetFeed",
+      () => ({ userId: user(0), cursor: "%%%" }),
+      INVALID_ARGUMENT,
+      "cursor",
+    ],
+    [
+      "GetFeed forged cursor",
+      "GetFeed",
+      () => ({ userId: user(0), cursor: badCursor }),
+      INVALID_ARGUMENT,
+      "cursor",
+    ],
+    ["GetVideo empty video_id", "GetVideo", () => ({ videoId: "" }), INVALID_ARGUMENT, "video_id"],
+    ["GetVideo unknown video", "GetVideo", () => ({ videoId: randomUUID() }), NOT_FOUND, "video_id"],
+    [
+      "LikeVideo empty user_id",
+      "LikeVideo",
+      () => ({ userId: "", videoId: video(0) }),
+      INVALID_ARGUMENT,
+      "user_id",
+    ],
+    [
+      "LikeVideo bad video_id",
+      "LikeVideo",
+      () => ({ userId: user(0), videoId: "1" }),
+      INVALID_ARGUMENT,
+      "video_id",
+    ],
+    [
+      "LikeVideo unknown video",
+      "LikeVideo",
+      () => ({ userId: user(0), videoId: randomUUID() }),
+      NOT_FOUND,
+      "video_id",
+    ],
+    [
+      "LikeVideo unknown user",
+      "LikeVideo",
+      () => ({ userId: randomUUID(), videoId: video(0) }),
+      NOT_FOUND,
+      "user_id",
+    ],
+    [
+      "SendMessage empty body",
+      "SendMessage",
+      () => ({ senderId: user(0), recipientId: user(1), body: "" }),
+      INVALID_ARGUMENT,
+      "body",
+    ],
+    [
+      "SendMessage body of 2001 characters",
+      "SendMessage",
+      () => ({ senderId: user(0), recipientId: user(1), body: "x".repeat(2001) }),
+      INVALID_ARGUMENT,
+      "body",
+    ],
+    [
+      "SendMessage empty recipient_id",
+      "SendMessage",
+      () => ({ senderId: user(0), recipientId: "", body: "hi" }),
+      INVALID_ARGUMENT,
+      "recipient_id",
+    ],
+    [
+      "SendMessage unknown recipient",
+      "SendMessage",
+      () => ({ senderId: user(0), recipientId: randomUUID(), body: "hi" }),
+      NOT_FOUND,
+      "recipient_id",
+    ],
+    [
+      "SendMessage unknown sender",
+      "SendMessage",
+      () => ({ senderId: randomUUID(), recipientId: user(1), body: "hi" }),
+      NOT_FOUND,
+      "sender_id",
+    ],
+  ];
+
+  for (const [name, method, request, code, field] of cases) {
+    test(`${name} -> ${grpc.status[code]} naming ${field}, nothing written`, async () => {
+      const before = await rowCounts();
+      const err = await callError(client, method, request());
+      assert.equal(err.code, code, err.details);
+      assert.match(err.details, new RegExp(`^${field}\\b`));
+      assert.deepEqual(await rowCounts(), before);
+    });
+  }
+
+  test("StreamMessages with a non-uuid user_id ends with INVALID_ARGUMENT naming user_id", async () => {
+    const stream = client.StreamMessages({ userId: "nobody" });
+    const err = await new Promise<grpc.ServiceError>((resolve) => stream.once("error", resolve));
+    assert.equal(err.code, INVALID_ARGUMENT);
+    assert.match(err.details, /^user_id/);
+  });
+
+  test("StreamMessages for an unknown user ends with NOT_FOUND", async () => {
+    const stream = client.StreamMessages({ userId: randomUUID() });
+    const err = await new Promise<grpc.ServiceError>((resolve) => stream.once("error", resolve));
+    assert.equal(err.code, NOT_FOUND);
+  });
+});
+
+describe("like queue", () => {
+  test("50 concurrent likes by distinct users end with count 50; a repeat does not double count", async () => {
+    const target = video(10);
+    await pool.query("delete from likes where video_id = $1", [target]);
+    await pool.query("update videos set like_count = 0 where id = $1", [target]);
+    const likers = Array.from({ length: 50 }, (_, i) => user(i + 20));
+    const responses = await Promise.all(
+      likers.map((userId) =>
+        call<object, LikeVideoResponse>(client, "LikeVideo", { userId, videoId: target }),
+      ),
+    );
+    assert.ok(responses.every((r) => r.created));
+    // Each answer counts its own like plus those committed before it.
+    assert.ok(responses.every((r) => Number(r.likeCount) >= 1 && Number(r.likeCount) <= 50));
+    assert.equal((await call<object, Video>(client, "GetVideo", { videoId: target })).likeCount, 50);
+    const depth = await pool.query("select count(*)::int as n from like_events where video_id = $1", [
+      target,
+    ]);
+    assert.equal(depth.rows[0].n, 50, "every like is queued before the worker runs");
+
+    await service.likeWorker.drainOnce();
+    const drained = await pool.query("select like_count::int as n from videos where id = $1", [target]);
+    assert.equal(drained.rows[0].n, 50);
+    assert.match(await service.metrics.registry.metrics(), /^feed_like_queue_depth 0$/m);
+
+    const repeat = await call<object, LikeVideoResponse>(client, "LikeVideo", {
+      userId: likers[0],
+      videoId: target,
+    });
+    assert.deepEqual(repeat, { videoId: target, likeCount: 50, created: false });
+    await service.likeWorker.drainOnce();
+    const video10 = await call<object, Video>(client, "GetVideo", { videoId: target });
+    assert.equal(video10.likeCount, 50);
+  });
+});
+
+test("metrics expose the contract names with per-method codes", async () => {
+  const text = await service.metrics.registry.metrics();
+  for (const name of [
+    'grpc_server_handled_total{grpc_service="feed.v1.FeedService",grpc_method="GetFeed",grpc_code="OK"}',
+    'grpc_server_handled_total{grpc_service="feed.v1.FeedService",grpc_method="GetVideo",grpc_code="NOT_FOUND"}',
+    'grpc_server_handled_total{grpc_service="feed.v1.FeedService",grpc_method="LikeVideo",grpc_code="INVALID_ARGUMENT"}',
+    'grpc_server_handling_seconds_bucket{le="0.005",grpc_service="feed.v1.FeedService",grpc_method="GetFeed"}',
+    "feed_db_up 1",
+    'feed_db_pool_connections{state="total"}',
+    "feed_message_streams_open 0",
+    "process_cpu_user_seconds_total",
+  ]) {
+    assert.ok(text.includes(name), `missing ${name}`);
+  }
+});
