@@ -1,0 +1,204 @@
+// WebSocket /v1/messages against a fake feed: the send/receive bridge, bad
+// frames, heartbeats, back-pressure, breaker refusal and shutdown close codes.
+import assert from "node:assert/strict";
+import { after, before, describe, test } from "node:test";
+import { status } from "@grpc/grpc-js";
+import { WebSocket } from "ws";
+import { FakeFeed } from "./support/fake-feed";
+import { metricValue, sleep, startTestGateway } from "./support/gateway";
+import { rawWebSocket } from "./support/raw-socket";
+
+const ALICE = "aaaaaaaa-aaaa-4aaa-8aaa-aaaaaaaaaaaa";
+const BOB = "bbbbbbbb-bbbb-4bbb-8bbb-bbbbbbbbbbbb";
+
+type Frame = { type: string; ref?: string; code?: string; message?: { body: string; senderId: string } };
+
+function connect(url: string, userId: string, headers: Record<string, string> = {}) {
+  const ws = new WebSocket(`${url.replace("http", "ws")}/v1/messages?userId=${userId}`, { headers });
+  const frames: Frame[] = [];
+  ws.on("message", (data) => frames.push(JSON.parse(String(data)) as Frame));
+  const closed = new Promise<{ code: number; reason: string }>((resolve) =>
+    ws.on("close", (code, reason) => resolve({ code, reason: reason.toString() })),
+  );
+  const opened = new Promise<void>((resolve, reject) =>
+    ws.once("open", () => resolve()).once("error", reject),
+  );
+  return { ws, frames, closed, opened };
+}
+
+async function until(check: () => boolean, timeoutMs = 3000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error("condition not met in time");
+    await sleep(10);
+  }
+}
+
+describe("websocket messages bridge", () => {
+  const feed = new FakeFeed();
+  let gw: Awaited<ReturnType<typeof startTestGateway>>;
+  before(async () => {
+    await feed.start();
+    gw = await startTestGateway(`127.0.0.1:${feed.port}`, {
+      WS_PING_INTERVAL_MS: "200",
+      WS_MAX_PAYLOAD_BYTES: "4096",
+      WS_MAX_BUFFERED_BYTES: "65536",
+      FEED_RETRY_MAX_ATTEMPTS: "0",
+    });
+  });
+  after(async () => {
+    await gw.close();
+    feed.stop();
+  });
+
+  test("a frame sent by one user reaches the other's socket and is acknowledged to the sender", async () => {
+    const alice = connect(gw.url, ALICE, { "x-request-id": "ws-rid-1" });
+    const bob = connect(gw.url, BOB);
+    await Promise.all([alice.opened, bob.opened]);
+    await until(() => feed.openStreams(ALICE) === 1 && feed.openStreams(BOB) === 1);
+    assert.equal(await metricValue(gw.opsPort, "gateway_websocket_connections"), 2);
+    alice.ws.send(JSON.stringify({ to: BOB, body: "hi bob", ref: "r-1" }));
+    await until(() => bob.frames.length > 0 && alice.frames.length > 0);
+    assert.deepEqual(
+      {
+        type: bob.frames[0]?.type,
+        body: bob.frames[0]?.message?.body,
+        from: bob.frames[0]?.message?.senderId,
+      },
+      { type: "message", body: "hi bob", from: ALICE },
+    );
+    assert.equal(alice.frames[0]?.type, "sent");
+    assert.equal(alice.frames[0]?.ref, "r-1");
+    assert.ok(feed.requestIds.includes("ws-rid-1"), "the upgrade's request id reached the feed");
+    alice.ws.close();
+    bob.ws.close();
+    await until(() => feed.openStreams(ALICE) === 0 && feed.openStreams(BOB) === 0);
+  });
+
+  test("invalid JSON and wrong shapes get error frames and the socket stays open", async () => {
+    const alice = connect(gw.url, ALICE);
+    await alice.opened;
+    const before = feed.calls.SendMessage;
+    alice.ws.send("{not json");
+    alice.ws.send(JSON.stringify({ to: "not-a-uuid", body: "x" }));
+    alice.ws.send(JSON.stringify({ to: BOB, body: "" }));
+    alice.ws.send(JSON.stringify({ to: BOB, body: "x".repeat(2001) }));
+    alice.ws.send(JSON.stringify([1, 2, 3]));
+    await until(() => alice.frames.length === 5);
+    assert.deepEqual(
+      alice.frames.map((f) => f.code),
+      ["INVALID_JSON", "INVALID_ARGUMENT", "INVALID_ARGUMENT", "INVALID_ARGUMENT", "INVALID_ARGUMENT"],
+    );
+    assert.equal(feed.calls.SendMessage, before, "nothing malformed reached the feed");
+    assert.equal(alice.ws.readyState, WebSocket.OPEN);
+    alice.ws.close();
+  });
+
+  test("an oversized frame closes with 1009 and a binary frame with 1003", async () => {
+    const big = connect(gw.url, ALICE);
+    await big.opened;
+    big.ws.send("x".repeat(5000));
+    assert.equal((await big.closed).code, 1009);
+    const binary = connect(gw.url, ALICE);
+    await binary.opened;
+    binary.ws.send(Buffer.from([1, 2, 3]));
+    const closed = await binary.closed;
+    assert.equal(closed.code, 1003);
+    assert.match(closed.reason, /binary/);
+  });
+
+  test("a feed error on send becomes an error frame with the mapped code", async () => {
+    const alice = connect(gw.url, ALICE);
+    await alice.opened;
+    feed.failNext(1, status.INVALID_ARGUMENT);
+    alice.ws.send(JSON.stringify({ to: BOB, body: "hello", ref: "r-2" }));
+    await until(() => alice.frames.length === 1);
+    assert.equal(alice.frames[0]?.code, "INVALID_ARGUMENT");
+    assert.equal(alice.frames[0]?.ref, "r-2");
+    alice.ws.close();
+  });
+
+  test("a socket that never answers pings is dropped by the heartbeat", async () => {
+    const socket = await rawWebSocket(gw.httpPort, `/v1/messages?userId=${ALICE}`);
+    const started = Date.now();
+    await new Promise((resolve) => socket.on("close", resolve));
+    const elapsed = Date.now() - started;
+    assert.ok(elapsed < 2000, `dropped after ${elapsed} ms with a 200 ms ping interval`);
+    await until(() => feed.openStreams(ALICE) === 0);
+  });
+
+  test("a client that stops reading is closed once its buffer passes the bound", async () => {
+    const socket = await rawWebSocket(gw.httpPort, `/v1/messages?userId=${BOB}`);
+    socket.on("error", () => {});
+    socket.pause();
+    await until(() => feed.openStreams(BOB) === 1);
+    const body = "m".repeat(1500);
+    let pushed = 0;
+    for (let batch = 0; batch < 200 && feed.openStreams(BOB) > 0; batch += 1) {
+      for (let i = 0; i < 200; i += 1) {
+        feed.push(BOB, { id: `p-${pushed}`, senderId: ALICE, recipientId: BOB, body, createdAt: "" });
+        pushed += 1;
+      }
+      await sleep(5);
+    }
+    console.log(
+      `back-pressure: closed after ${pushed} pushed messages (${Math.round((pushed * 1.6) / 1024)} MB)`,
+    );
+    await until(() => feed.openStreams(BOB) === 0, 5000);
+    socket.destroy();
+    const live = await fetch(`http://127.0.0.1:${gw.opsPort}/health/live`);
+    assert.equal(live.status, 200);
+    await until(() => gw.sockets.size === 0, 3000);
+  });
+
+  test("a plain GET is 426 and a bad userId is refused with 400 before the upgrade", async () => {
+    assert.equal((await fetch(`${gw.url}/v1/messages?userId=${ALICE}`)).status, 426);
+    const bad = connect(gw.url, "nope");
+    await assert.rejects(bad.opened, /Unexpected server response: 400/);
+  });
+
+  test("shutdown closes open sockets with 1001", async () => {
+    const client = connect(gw.url, ALICE);
+    await client.opened;
+    const [closed] = await Promise.all([client.closed, gw.close()]);
+    assert.equal(closed.code, 1001);
+    assert.equal(gw.ready(), false);
+  });
+});
+
+describe("websocket under an open breaker", () => {
+  const feed = new FakeFeed();
+  let gw: Awaited<ReturnType<typeof startTestGateway>>;
+  before(async () => {
+    await feed.start();
+    gw = await startTestGateway(`127.0.0.1:${feed.port}`, {
+      FEED_RETRY_MAX_ATTEMPTS: "0",
+      BREAKER_HALF_OPEN_AFTER_MS: "5000",
+    });
+  });
+  after(async () => {
+    await gw.close();
+    feed.stop();
+  });
+
+  test("while the breaker is open the upgrade fails fast with 503 and Retry-After; sends get an error frame", async () => {
+    const open = connect(gw.url, ALICE);
+    await open.opened;
+    feed.failWith = status.UNAVAILABLE;
+    for (let i = 0; i < 3; i += 1) await fetch(`${gw.url}/v1/videos/${BOB}`);
+    assert.equal(gw.feed.breakerOpen, true);
+    open.ws.send(JSON.stringify({ to: BOB, body: "during outage" }));
+    await until(() => open.frames.length === 1);
+    assert.equal(open.frames[0]?.code, "FEED_CIRCUIT_OPEN");
+    const refused = connect(gw.url, BOB);
+    let retryAfter: string | undefined;
+    refused.ws.on("unexpected-response", (_req, res) => {
+      retryAfter = res.headers["retry-after"];
+      refused.ws.terminate();
+    });
+    await assert.rejects(refused.opened);
+    assert.equal(retryAfter, "5");
+    feed.failWith = undefined;
+    open.ws.close();
+  });
+});
