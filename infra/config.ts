@@ -126,7 +126,7 @@ export const stackConfigSchema = z.object({
   }),
   runbookBaseUrl: z.url({
     protocol: /^https?$/,
-    error: "an http(s) URL under which docs/runbooks/*.md resolve",
+    error: "an http(s) URL of the repository root under which docs/runbooks/*.md resolve",
   }),
   /** Spread replicas over zones and nodes (needs a multi-node cluster). */
   topologySpread: z.boolean().default(false),

@@ -1,0 +1,269 @@
+// The edge: Envoy Gateway (Gateway API) terminating TLS for the domain, a
+// Coraza WAF with the OWASP Core Rule Set as a Wasm extension (detection-only
+// or blocking per stack), a local rate limit, and cert-manager issuing the
+// certificate through a ClusterIssuer per stack.
+import * as k8s from "@pulumi/kubernetes";
+import * as certmanager from "@pulumi/kubernetes-cert-manager";
+import * as pulumi from "@pulumi/pulumi";
+import { CHARTS } from "../charts";
+import type { StackConfig } from "../config";
+
+export const GATEWAY_CLASS = "envoy-gateway";
+export const GATEWAY_NAME = "golive";
+export const TLS_SECRET = "golive-tls";
+/** Envoy Gateway labels the proxy pods of a Gateway with its name and namespace. */
+export const ENVOY_PROXY_LABELS = {
+  "gateway.envoyproxy.io/owning-gateway-name": GATEWAY_NAME,
+};
+
+/** Coraza directives: the recommended engine config, the CRS setup, every CRS rule, then the mode. */
+export function corazaDirectives(mode: StackConfig["waf"]["mode"]): string[] {
+  return [
+    "Include @recommended-conf",
+    "Include @crs-setup-conf",
+    "Include @owasp_crs/*.conf",
+    // Last, so it overrides the recommended file's own SecRuleEngine line.
+    mode === "blocking" ? "SecRuleEngine On" : "SecRuleEngine DetectionOnly",
+  ];
+}
+
+export function clusterIssuerName(config: StackConfig): string {
+  return `golive-${config.environment}-${config.tls.issuer === "acme" ? "acme" : "selfsigned"}`;
+}
+
+export interface IngressArgs {
+  config: StackConfig;
+  gatewayNamespace: string;
+  certManagerNamespace: string;
+  appNamespace: string;
+  /** The gateway workload's Service and port that the HTTPRoute sends traffic to. */
+  backend: { service: string; port: number };
+}
+
+export class Ingress extends pulumi.ComponentResource {
+  readonly url: string;
+
+  constructor(name: string, args: IngressArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("golive:edge:Ingress", name, {}, opts);
+    const { config, gatewayNamespace, appNamespace } = args;
+    this.url = `https://${config.domain}`;
+
+    const envoyGateway = new k8s.helm.v3.Release(
+      "envoy-gateway",
+      {
+        name: "envoy-gateway",
+        namespace: gatewayNamespace,
+        chart: CHARTS.envoyGateway.chart,
+        version: CHARTS.envoyGateway.version,
+        values: {},
+      },
+      { parent: this },
+    );
+
+    // Gateway API support needs the Gateway API CRDs, which the Envoy Gateway chart installs.
+    const certManager = new certmanager.CertManager(
+      "cert-manager",
+      {
+        installCRDs: true,
+        extraArgs: ["--enable-gateway-api"],
+        helmOptions: {
+          name: "cert-manager",
+          namespace: args.certManagerNamespace,
+          version: CHARTS.certManager.version,
+          repositoryOpts: { repo: CHARTS.certManager.repo },
+        },
+      },
+      { parent: this, dependsOn: [envoyGateway] },
+    );
+
+    const gatewayClass = new k8s.apiextensions.CustomResource(
+      "gatewayclass",
+      {
+        apiVersion: "gateway.networking.k8s.io/v1",
+        kind: "GatewayClass",
+        metadata: { name: GATEWAY_CLASS },
+        spec: { controllerName: "gateway.envoyproxy.io/gatewayclass-controller" },
+      },
+      { parent: this, dependsOn: [envoyGateway] },
+    );
+
+    const issuerName = clusterIssuerName(config);
+    const issuer = new k8s.apiextensions.CustomResource(
+      "cluster-issuer",
+      {
+        apiVersion: "cert-manager.io/v1",
+        kind: "ClusterIssuer",
+        metadata: { name: issuerName },
+        spec:
+          config.tls.issuer === "acme"
+            ? {
+                acme: {
+                  email: config.tls.email,
+                  server: config.tls.server,
+                  privateKeySecretRef: { name: `${issuerName}-account` },
+                  solvers: [
+                    {
+                      http01: {
+                        gatewayHTTPRoute: {
+                          parentRefs: [
+                            {
+                              name: GATEWAY_NAME,
+                              namespace: gatewayNamespace,
+                              kind: "Gateway",
+                              sectionName: "http",
+                            },
+                          ],
+                        },
+                      },
+                    },
+                  ],
+                },
+              }
+            : { selfSigned: {} },
+      },
+      { parent: this, dependsOn: [certManager] },
+    );
+
+    const certificate = new k8s.apiextensions.CustomResource(
+      "certificate",
+      {
+        apiVersion: "cert-manager.io/v1",
+        kind: "Certificate",
+        metadata: { name: TLS_SECRET, namespace: gatewayNamespace },
+        spec: {
+          secretName: TLS_SECRET,
+          dnsNames: [config.domain],
+          issuerRef: { name: issuerName, kind: "ClusterIssuer", group: "cert-manager.io" },
+          privateKey: { algorithm: "ECDSA", size: 256, rotationPolicy: "Always" },
+        },
+      },
+      { parent: this, dependsOn: [issuer] },
+    );
+
+    const gateway = new k8s.apiextensions.CustomResource(
+      "gateway",
+      {
+        apiVersion: "gateway.networking.k8s.io/v1",
+        kind: "Gateway",
+        metadata: { name: GATEWAY_NAME, namespace: gatewayNamespace },
+        spec: {
+          gatewayClassName: GATEWAY_CLASS,
+          listeners: [
+            {
+              name: "http",
+              protocol: "HTTP",
+              port: 80,
+              hostname: config.domain,
+              // The ACME solver's route lives here; the app route only on https.
+              allowedRoutes: { namespaces: { from: "Same" } },
+            },
+            {
+              name: "https",
+              protocol: "HTTPS",
+              port: 443,
+              hostname: config.domain,
+              tls: { mode: "Terminate", certificateRefs: [{ kind: "Secret", name: TLS_SECRET }] },
+              allowedRoutes: {
+                namespaces: {
+                  from: "Selector",
+                  selector: { matchLabels: { "kubernetes.io/metadata.name": appNamespace } },
+                },
+              },
+            },
+          ],
+        },
+      },
+      { parent: this, dependsOn: [gatewayClass, certificate] },
+    );
+
+    new k8s.apiextensions.CustomResource(
+      "https-redirect",
+      {
+        apiVersion: "gateway.networking.k8s.io/v1",
+        kind: "HTTPRoute",
+        metadata: { name: "https-redirect", namespace: gatewayNamespace },
+        spec: {
+          parentRefs: [{ name: GATEWAY_NAME, sectionName: "http" }],
+          hostnames: [config.domain],
+          rules: [
+            { filters: [{ type: "RequestRedirect", requestRedirect: { scheme: "https", statusCode: 301 } }] },
+          ],
+        },
+      },
+      { parent: this, dependsOn: [gateway] },
+    );
+
+    const routeName = "golive-api";
+    const route = new k8s.apiextensions.CustomResource(
+      "httproute",
+      {
+        apiVersion: "gateway.networking.k8s.io/v1",
+        kind: "HTTPRoute",
+        metadata: { name: routeName, namespace: appNamespace },
+        spec: {
+          parentRefs: [{ name: GATEWAY_NAME, namespace: gatewayNamespace, sectionName: "https" }],
+          hostnames: [config.domain],
+          rules: [
+            {
+              matches: [{ path: { type: "PathPrefix", value: "/v1" } }],
+              backendRefs: [{ name: args.backend.service, port: args.backend.port }],
+            },
+          ],
+        },
+      },
+      { parent: this, dependsOn: [gateway] },
+    );
+
+    const targetRefs = [{ group: "gateway.networking.k8s.io", kind: "HTTPRoute", name: routeName }];
+    new k8s.apiextensions.CustomResource(
+      "waf",
+      {
+        apiVersion: "gateway.envoyproxy.io/v1alpha1",
+        kind: "EnvoyExtensionPolicy",
+        metadata: {
+          name: "coraza-waf",
+          namespace: appNamespace,
+          labels: { "golive.dev/waf-mode": config.waf.mode },
+        },
+        spec: {
+          targetRefs,
+          wasm: [
+            {
+              name: "coraza-waf",
+              rootID: "",
+              code: { type: "Image", image: { url: config.images.corazaWasm } },
+              config: {
+                directives_map: { default: corazaDirectives(config.waf.mode) },
+                default_directives: "default",
+              },
+              // A WAF that fails open in blocking mode is no WAF.
+              failOpen: config.waf.mode === "detection",
+            },
+          ],
+        },
+      },
+      { parent: this, dependsOn: [route] },
+    );
+
+    new k8s.apiextensions.CustomResource(
+      "rate-limit",
+      {
+        apiVersion: "gateway.envoyproxy.io/v1alpha1",
+        kind: "BackendTrafficPolicy",
+        metadata: { name: "rate-limit", namespace: appNamespace },
+        spec: {
+          targetRefs,
+          rateLimit: {
+            type: "Local",
+            local: {
+              rules: [{ limit: { requests: config.rateLimit.requests, unit: config.rateLimit.unit } }],
+            },
+          },
+        },
+      },
+      { parent: this, dependsOn: [route] },
+    );
+
+    this.registerOutputs({ url: this.url });
+  }
+}

@@ -1,0 +1,194 @@
+// The in-cluster go-live drill as a template: a suspended CronJob that never
+// fires on its own; `npm run loadtest:trigger` creates a Job from it. The pod
+// runs k6 (results by Prometheus remote write to the in-cluster Prometheus)
+// beside a chaos container whose ServiceAccount may only get/list/watch/delete
+// pods in the app namespace.
+import { readdirSync, readFileSync, statSync } from "node:fs";
+import path from "node:path";
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import type { StackConfig } from "../config";
+import { appLabels } from "./labels";
+import { containerSecurity, podSecurity, tmpMount, tmpVolume } from "./pod-security";
+
+export const DRILL_CRONJOB = "golive-drill";
+export const CHAOS_VERBS = ["get", "list", "watch", "delete"] as const;
+export const SCRIPTS_MOUNT = "/scripts";
+
+export interface ScriptFile {
+  /** ConfigMap key: keys cannot hold slashes. */
+  key: string;
+  /** Path under the mount. */
+  path: string;
+  content: string;
+}
+
+/** The files the drill needs: loadtest/*.js (what exists now), the protos, and the chaos script. */
+export function collectScripts(repoRoot: string): ScriptFile[] {
+  const files: ScriptFile[] = [];
+  const add = (abs: string, rel: string) =>
+    files.push({ key: rel.replace(/\//g, "__"), path: rel, content: readFileSync(abs, "utf8") });
+  const loadtestDir = path.join(repoRoot, "loadtest");
+  for (const f of safeList(loadtestDir).filter((f) => f.endsWith(".js"))) add(path.join(loadtestDir, f), f);
+  const walk = (dir: string, rel: string) => {
+    for (const f of safeList(dir)) {
+      const abs = path.join(dir, f);
+      if (statSync(abs).isDirectory()) walk(abs, `${rel}/${f}`);
+      else if (f.endsWith(".proto")) add(abs, `${rel}/${f}`);
+    }
+  };
+  walk(path.join(repoRoot, "proto"), "proto");
+  add(path.join(repoRoot, "infra", "loadtest", "chaos.sh"), "chaos.sh");
+  return files;
+}
+
+function safeList(dir: string): string[] {
+  try {
+    return readdirSync(dir).sort();
+  } catch {
+    return [];
+  }
+}
+
+export interface LoadTestArgs {
+  namespace: string;
+  appNamespace: string;
+  config: StackConfig;
+  remoteWriteUrl: string;
+  gatewayUrl: string;
+  feedGrpcAddress: string;
+  feedSelector: Record<string, string>;
+  repoRoot: string;
+}
+
+export class LoadTest extends pulumi.ComponentResource {
+  readonly cronJobName = DRILL_CRONJOB;
+  readonly podLabels = appLabels("loadtest");
+  readonly triggerCommand: string;
+
+  constructor(name: string, args: LoadTestArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("golive:drill:LoadTest", name, {}, opts);
+    const { namespace, config } = args;
+    this.triggerCommand = `npm run loadtest:trigger -- ${config.environment}`;
+    const scripts = collectScripts(args.repoRoot);
+
+    const scriptsMap = new k8s.core.v1.ConfigMap(
+      "loadtest-scripts",
+      {
+        metadata: { name: "loadtest-scripts", namespace, labels: this.podLabels },
+        data: Object.fromEntries(scripts.map((s) => [s.key, s.content])),
+      },
+      { parent: this },
+    );
+
+    const serviceAccount = new k8s.core.v1.ServiceAccount(
+      "loadtest-chaos",
+      { metadata: { name: "loadtest-chaos", namespace, labels: this.podLabels } },
+      { parent: this },
+    );
+    const role = new k8s.rbac.v1.Role(
+      "pod-chaos",
+      {
+        metadata: { name: "pod-chaos", namespace: args.appNamespace, labels: this.podLabels },
+        rules: [{ apiGroups: [""], resources: ["pods"], verbs: [...CHAOS_VERBS] }],
+      },
+      { parent: this },
+    );
+    new k8s.rbac.v1.RoleBinding(
+      "pod-chaos",
+      {
+        metadata: { name: "pod-chaos", namespace: args.appNamespace, labels: this.podLabels },
+        roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: "pod-chaos" },
+        subjects: [{ kind: "ServiceAccount", name: "loadtest-chaos", namespace }],
+      },
+      { parent: this, dependsOn: [role, serviceAccount] },
+    );
+
+    const selector = Object.entries(args.feedSelector)
+      .map(([k, v]) => `${k}=${v}`)
+      .join(",");
+    const limits = { requests: { cpu: "250m", memory: "256Mi" }, limits: { cpu: "2", memory: "1Gi" } };
+    new k8s.batch.v1.CronJob(
+      DRILL_CRONJOB,
+      {
+        metadata: { name: DRILL_CRONJOB, namespace, labels: this.podLabels },
+        spec: {
+          // Never fires: the CronJob is only a template for `kubectl create job --from`.
+          suspend: true,
+          schedule: "0 0 1 1 *",
+          concurrencyPolicy: "Forbid",
+          jobTemplate: {
+            spec: {
+              backoffLimit: 0,
+              activeDeadlineSeconds: 3600,
+              ttlSecondsAfterFinished: 86400,
+              template: {
+                metadata: { labels: this.podLabels },
+                spec: {
+                  restartPolicy: "Never",
+                  serviceAccountName: serviceAccount.metadata.name,
+                  // The chaos container talks to the API server with this token.
+                  automountServiceAccountToken: true,
+                  securityContext: podSecurity(),
+                  containers: [
+                    {
+                      name: "k6",
+                      image: config.images.k6,
+                      args: ["run", "--out", "experimental-prometheus-rw", `${SCRIPTS_MOUNT}/drill.js`],
+                      env: [
+                        { name: "K6_PROMETHEUS_RW_SERVER_URL", value: args.remoteWriteUrl },
+                        { name: "K6_PROMETHEUS_RW_TREND_STATS", value: "p(95),p(99),avg,max" },
+                        { name: "GATEWAY_URL", value: args.gatewayUrl },
+                        { name: "FEED_GRPC_ADDRS", value: args.feedGrpcAddress },
+                        { name: "PROTO_DIR", value: `${SCRIPTS_MOUNT}/proto` },
+                        { name: "PROFILE", value: config.loadtest.profile },
+                      ],
+                      resources: limits,
+                      securityContext: containerSecurity(),
+                      volumeMounts: [{ name: "scripts", mountPath: SCRIPTS_MOUNT, readOnly: true }, tmpMount],
+                    },
+                    {
+                      name: "chaos",
+                      image: config.images.kubectl,
+                      command: ["/bin/sh", `${SCRIPTS_MOUNT}/chaos.sh`],
+                      env: [
+                        { name: "TARGET_NAMESPACE", value: args.appNamespace },
+                        { name: "TARGET_SELECTOR", value: selector },
+                        { name: "CHAOS_DELAY_SECONDS", value: String(config.loadtest.chaosDelaySeconds) },
+                        {
+                          name: "RECOVERY_TIMEOUT_SECONDS",
+                          value: String(config.loadtest.recoveryTimeoutSeconds),
+                        },
+                        // kubectl writes its discovery cache under $HOME.
+                        { name: "HOME", value: "/tmp" },
+                      ],
+                      resources: {
+                        requests: { cpu: "10m", memory: "32Mi" },
+                        limits: { cpu: "200m", memory: "128Mi" },
+                      },
+                      securityContext: containerSecurity(),
+                      volumeMounts: [{ name: "scripts", mountPath: SCRIPTS_MOUNT, readOnly: true }, tmpMount],
+                    },
+                  ],
+                  volumes: [
+                    {
+                      name: "scripts",
+                      configMap: {
+                        name: scriptsMap.metadata.name,
+                        items: scripts.map((s) => ({ key: s.key, path: s.path })),
+                      },
+                    },
+                    tmpVolume,
+                  ],
+                },
+              },
+            },
+          },
+        },
+      },
+      { parent: this },
+    );
+
+    this.registerOutputs({ cronJob: DRILL_CRONJOB, triggerCommand: this.triggerCommand });
+  }
+}

@@ -1,0 +1,135 @@
+// Logs: Loki in monolithic (SingleBinary) mode on a filesystem PVC with
+// retention enforced by the compactor, and Grafana Alloy tailing pod logs
+// through the Kubernetes API (loki.source.kubernetes), which needs no hostPath
+// mounts and so runs under the "restricted" Pod Security profile.
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import { CHARTS } from "../charts";
+
+export const LOKI_SERVICE = "loki";
+export const LOKI_PORT = 3100;
+
+export function lokiUrl(namespace: string): string {
+  return `http://${LOKI_SERVICE}.${namespace}.svc.cluster.local:${LOKI_PORT}`;
+}
+
+/** Alloy pipeline: discover pods, keep useful labels, tail through the API, push to Loki. */
+export function alloyConfig(lokiPushUrl: string): string {
+  return `discovery.kubernetes "pods" {
+  role = "pod"
+}
+
+discovery.relabel "pods" {
+  targets = discovery.kubernetes.pods.targets
+  rule {
+    source_labels = ["__meta_kubernetes_namespace"]
+    target_label  = "namespace"
+  }
+  rule {
+    source_labels = ["__meta_kubernetes_pod_name"]
+    target_label  = "pod"
+  }
+  rule {
+    source_labels = ["__meta_kubernetes_pod_container_name"]
+    target_label  = "container"
+  }
+  rule {
+    source_labels = ["__meta_kubernetes_pod_label_app_kubernetes_io_name"]
+    target_label  = "app"
+  }
+}
+
+loki.source.kubernetes "pods" {
+  targets    = discovery.relabel.pods.output
+  forward_to = [loki.write.default.receiver]
+}
+
+loki.write "default" {
+  endpoint {
+    url = "${lokiPushUrl}"
+  }
+}
+`;
+}
+
+export interface LoggingArgs {
+  namespace: string;
+  retentionDays: number;
+  storageGi: number;
+}
+
+export class Logging extends pulumi.ComponentResource {
+  readonly lokiUrl: string;
+
+  constructor(name: string, args: LoggingArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("golive:observability:Logging", name, {}, opts);
+    const { namespace } = args;
+    this.lokiUrl = lokiUrl(namespace);
+
+    const loki = new k8s.helm.v3.Release(
+      "loki",
+      {
+        name: "loki",
+        namespace,
+        chart: CHARTS.loki.chart,
+        version: CHARTS.loki.version,
+        repositoryOpts: { repo: CHARTS.loki.repo },
+        values: {
+          fullnameOverride: LOKI_SERVICE,
+          deploymentMode: "SingleBinary",
+          loki: {
+            auth_enabled: false,
+            commonConfig: { replication_factor: 1 },
+            storage: { type: "filesystem" },
+            schemaConfig: {
+              configs: [
+                {
+                  from: "2024-04-01",
+                  store: "tsdb",
+                  object_store: "filesystem",
+                  schema: "v13",
+                  index: { prefix: "loki_index_", period: "24h" },
+                },
+              ],
+            },
+            limits_config: { retention_period: `${args.retentionDays * 24}h` },
+            compactor: { retention_enabled: true, delete_request_store: "filesystem" },
+          },
+          singleBinary: { replicas: 1, persistence: { enabled: true, size: `${args.storageGi}Gi` } },
+          // SingleBinary: the scalable targets and the nginx gateway are not used.
+          read: { replicas: 0 },
+          write: { replicas: 0 },
+          backend: { replicas: 0 },
+          gateway: { enabled: false },
+          chunksCache: { enabled: false },
+          resultsCache: { enabled: false },
+          lokiCanary: { enabled: false },
+          test: { enabled: false },
+        },
+      },
+      { parent: this },
+    );
+
+    new k8s.helm.v3.Release(
+      "alloy",
+      {
+        name: "alloy",
+        namespace,
+        chart: CHARTS.alloy.chart,
+        version: CHARTS.alloy.version,
+        repositoryOpts: { repo: CHARTS.alloy.repo },
+        values: {
+          controller: { type: "deployment", replicas: 1 },
+          alloy: {
+            configMap: { create: true, content: alloyConfig(`${this.lokiUrl}/loki/api/v1/push`) },
+            // Logs come through the API server, not from node files.
+            mounts: { varlog: false, dockercontainers: false },
+          },
+        },
+      },
+      { parent: this, dependsOn: [loki] },
+    );
+
+    this.registerOutputs({ lokiUrl: this.lokiUrl });
+  }
+}

@@ -1,0 +1,228 @@
+// Metrics, alerts and dashboards: the Prometheus operator CRDs chart first,
+// then kube-prometheus-stack with its own CRDs off. Prometheus selects our
+// ServiceMonitors and PrometheusRules by one label, accepts remote writes (k6
+// results), Grafana's admin password is generated into an existing Secret,
+// and the repo's rule files and dashboards become PrometheusRule objects and
+// sidecar ConfigMaps.
+import { readdirSync, readFileSync } from "node:fs";
+import path from "node:path";
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import * as random from "@pulumi/random";
+import YAML from "yaml";
+import { renderAlertmanagerConfig } from "../../alerting/alertmanager";
+import { CHARTS } from "../charts";
+import type { StackConfig } from "../config";
+import { PROMETHEUS_SELECTOR } from "./labels";
+import { podSecurity } from "./pod-security";
+
+export const KPS_RELEASE = "kube-prometheus-stack";
+/** Service the chart creates for Prometheus (release name + "-prometheus"). */
+export const PROMETHEUS_SERVICE = `${KPS_RELEASE}-prometheus`;
+export const PROMETHEUS_PORT = 9090;
+export const GRAFANA_SERVICE = `${KPS_RELEASE}-grafana`;
+export const ALERTMANAGER_SECRET = "alertmanager-golive";
+export const GRAFANA_ADMIN_SECRET = "grafana-admin";
+
+export function prometheusRemoteWriteUrl(monitoringNamespace: string): string {
+  return `http://${PROMETHEUS_SERVICE}.${monitoringNamespace}.svc.cluster.local:${PROMETHEUS_PORT}/api/v1/write`;
+}
+
+export interface RuleFile {
+  name: string;
+  groups: { name: string; rules: Record<string, unknown>[] }[];
+}
+
+/** Reads alerting/rules/*.yaml and makes each runbook_url absolute under the configured base. */
+export function loadRuleFiles(rulesDir: string, runbookBaseUrl: string): RuleFile[] {
+  const base = runbookBaseUrl.endsWith("/") ? runbookBaseUrl : `${runbookBaseUrl}/`;
+  return listFiles(rulesDir, ".yaml").map((file) => {
+    const doc = YAML.parse(readFileSync(path.join(rulesDir, file), "utf8")) as Pick<RuleFile, "groups">;
+    for (const group of doc.groups ?? []) {
+      for (const rule of group.rules ?? []) {
+        const annotations = rule.annotations as Record<string, string> | undefined;
+        if (annotations?.runbook_url && !/^https?:\/\//.test(annotations.runbook_url)) {
+          annotations.runbook_url = new URL(annotations.runbook_url.replace(/^\.?\//, ""), base).toString();
+        }
+      }
+    }
+    return { name: path.basename(file, ".yaml"), groups: doc.groups ?? [] };
+  });
+}
+
+function listFiles(dir: string, ext: string): string[] {
+  try {
+    return readdirSync(dir)
+      .filter((f) => f.endsWith(ext))
+      .sort();
+  } catch {
+    return [];
+  }
+}
+
+/** Kubernetes object names: lowercase alphanumerics and dashes. */
+export function objectName(file: string): string {
+  return file
+    .toLowerCase()
+    .replace(/[^a-z0-9-]+/g, "-")
+    .replace(/^-+|-+$/g, "");
+}
+
+export interface MonitoringArgs {
+  namespace: string;
+  /** Namespace whose Loki backs the Grafana "Loki" datasource. */
+  lokiUrl: string;
+  config: StackConfig;
+  rulesDir: string;
+  dashboardsDir: string;
+}
+
+export class Monitoring extends pulumi.ComponentResource {
+  readonly grafanaService = GRAFANA_SERVICE;
+  readonly prometheusService = PROMETHEUS_SERVICE;
+  readonly release: k8s.helm.v3.Release;
+
+  constructor(name: string, args: MonitoringArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("golive:observability:Monitoring", name, {}, opts);
+    const { namespace, config } = args;
+
+    const crds = new k8s.helm.v3.Release(
+      "prometheus-operator-crds",
+      {
+        name: "prometheus-operator-crds",
+        namespace,
+        chart: CHARTS.prometheusOperatorCrds.chart,
+        version: CHARTS.prometheusOperatorCrds.version,
+        repositoryOpts: { repo: CHARTS.prometheusOperatorCrds.repo },
+        values: {},
+      },
+      { parent: this },
+    );
+
+    const grafanaPassword = new random.RandomPassword(
+      "grafana-admin",
+      { length: 24, special: false },
+      { parent: this },
+    );
+    const grafanaAdmin = new k8s.core.v1.Secret(
+      GRAFANA_ADMIN_SECRET,
+      {
+        metadata: { name: GRAFANA_ADMIN_SECRET, namespace },
+        type: "Opaque",
+        stringData: { "admin-user": "admin", "admin-password": grafanaPassword.result },
+      },
+      { parent: this },
+    );
+
+    // Receivers carry webhook URLs and keys, so the whole file is a secret.
+    const alertmanagerYaml = pulumi.secret(YAML.stringify(renderAlertmanagerConfig(config.alerting)));
+    const alertmanagerConfig = new k8s.core.v1.Secret(
+      ALERTMANAGER_SECRET,
+      {
+        metadata: { name: ALERTMANAGER_SECRET, namespace },
+        type: "Opaque",
+        stringData: { "alertmanager.yaml": alertmanagerYaml },
+      },
+      { parent: this },
+    );
+
+    const selector = { matchLabels: { ...PROMETHEUS_SELECTOR } };
+    const restrictedPod = podSecurity(65534);
+    this.release = new k8s.helm.v3.Release(
+      KPS_RELEASE,
+      {
+        name: KPS_RELEASE,
+        namespace,
+        chart: CHARTS.kubePrometheusStack.chart,
+        version: CHARTS.kubePrometheusStack.version,
+        repositoryOpts: { repo: CHARTS.kubePrometheusStack.repo },
+        skipCrds: true,
+        values: {
+          crds: { enabled: false },
+          // Every object the chart creates carries our selector label, so its own
+          // ServiceMonitors and rules are picked up by the same selectors as ours.
+          commonLabels: { ...PROMETHEUS_SELECTOR },
+          // node-exporter needs hostNetwork/hostPID, which "restricted" forbids.
+          nodeExporter: { enabled: false },
+          prometheus: {
+            prometheusSpec: {
+              enableRemoteWriteReceiver: true,
+              retention: `${config.retention.metricsDays}d`,
+              serviceMonitorSelectorNilUsesHelmValues: false,
+              serviceMonitorSelector: selector,
+              serviceMonitorNamespaceSelector: {},
+              podMonitorSelectorNilUsesHelmValues: false,
+              podMonitorSelector: selector,
+              podMonitorNamespaceSelector: {},
+              ruleSelectorNilUsesHelmValues: false,
+              ruleSelector: selector,
+              ruleNamespaceSelector: {},
+              securityContext: restrictedPod,
+            },
+          },
+          alertmanager: {
+            alertmanagerSpec: {
+              useExistingSecret: true,
+              configSecret: ALERTMANAGER_SECRET,
+              securityContext: restrictedPod,
+            },
+          },
+          grafana: {
+            admin: {
+              existingSecret: GRAFANA_ADMIN_SECRET,
+              userKey: "admin-user",
+              passwordKey: "admin-password",
+            },
+            sidecar: {
+              dashboards: {
+                enabled: true,
+                label: "grafana_dashboard",
+                labelValue: "1",
+                searchNamespace: "ALL",
+              },
+            },
+            additionalDataSources: [
+              {
+                name: "Loki",
+                type: "loki",
+                uid: "loki",
+                access: "proxy",
+                url: args.lokiUrl,
+                isDefault: false,
+              },
+            ],
+          },
+        },
+      },
+      { parent: this, dependsOn: [crds, grafanaAdmin, alertmanagerConfig] },
+    );
+
+    for (const file of listFiles(args.dashboardsDir, ".json")) {
+      const cmName = `dashboard-${objectName(path.basename(file, ".json"))}`;
+      new k8s.core.v1.ConfigMap(
+        cmName,
+        {
+          metadata: { name: cmName, namespace, labels: { grafana_dashboard: "1" } },
+          data: { [file]: readFileSync(path.join(args.dashboardsDir, file), "utf8") },
+        },
+        { parent: this },
+      );
+    }
+
+    for (const ruleFile of loadRuleFiles(args.rulesDir, config.runbookBaseUrl)) {
+      const ruleName = `golive-${objectName(ruleFile.name)}`;
+      new k8s.apiextensions.CustomResource(
+        ruleName,
+        {
+          apiVersion: "monitoring.coreos.com/v1",
+          kind: "PrometheusRule",
+          metadata: { name: ruleName, namespace, labels: { ...PROMETHEUS_SELECTOR } },
+          spec: { groups: ruleFile.groups },
+        },
+        { parent: this, dependsOn: [crds] },
+      );
+    }
+
+    this.registerOutputs({ grafanaService: this.grafanaService });
+  }
+}

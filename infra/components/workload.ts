@@ -1,0 +1,214 @@
+// One long-running service of ours (feed or gateway): Deployment, Service,
+// optional headless Service for client-side gRPC balancing, HPA, PDB and a
+// ServiceMonitor on the ops port. The pod spec follows the Pod Security
+// "restricted" profile with a read-only root and no service account token.
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import type { Resources } from "../config";
+import { appLabels, OPS_PORT, PROMETHEUS_SELECTOR } from "./labels";
+import { containerSecurity, podSecurity, tmpMount, tmpVolume } from "./pod-security";
+
+type Probe = k8s.types.input.core.v1.Probe;
+type EnvVar = k8s.types.input.core.v1.EnvVar;
+
+export interface WorkloadPort {
+  name: string;
+  port: number;
+}
+
+export interface WorkloadProbes {
+  startup: Probe;
+  liveness: Probe;
+  readiness: Probe;
+}
+
+export interface WorkloadArgs {
+  namespace: string;
+  image: string;
+  /** Serving ports; the ops port (metrics, health) is added as "metrics". */
+  ports: WorkloadPort[];
+  env: EnvVar[];
+  probes: WorkloadProbes;
+  replicas: { min: number; max: number };
+  resources: Resources;
+  topologySpread: boolean;
+  disruptionBudget: boolean;
+  /** Name of a headless Service over the given port, for dns:/// round_robin clients. */
+  headless?: { name: string; port: string };
+  /** Seconds to let in-flight work drain after SIGTERM (SHUTDOWN_GRACE_MS plus margin). */
+  terminationGraceSeconds: number;
+}
+
+export function httpProbe(path: string, periodSeconds: number, failureThreshold: number): Probe {
+  return { httpGet: { path, port: "metrics" }, periodSeconds, failureThreshold, timeoutSeconds: 2 };
+}
+
+export function grpcProbe(
+  port: number,
+  service: string,
+  periodSeconds: number,
+  failureThreshold: number,
+): Probe {
+  return { grpc: { port, service }, periodSeconds, failureThreshold, timeoutSeconds: 2 };
+}
+
+export class Workload extends pulumi.ComponentResource {
+  readonly labels: Record<string, string>;
+  readonly deployment: k8s.apps.v1.Deployment;
+  readonly service: k8s.core.v1.Service;
+  readonly headlessService?: k8s.core.v1.Service;
+
+  constructor(name: string, args: WorkloadArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("golive:apps:Workload", name, {}, opts);
+    const { namespace } = args;
+    this.labels = appLabels(name);
+    const ports = [...args.ports, { name: "metrics", port: OPS_PORT }];
+
+    const serviceAccount = new k8s.core.v1.ServiceAccount(
+      name,
+      { metadata: { name, namespace, labels: this.labels }, automountServiceAccountToken: false },
+      { parent: this },
+    );
+
+    const spread: k8s.types.input.core.v1.TopologySpreadConstraint[] = args.topologySpread
+      ? [
+          {
+            maxSkew: 1,
+            topologyKey: "topology.kubernetes.io/zone",
+            whenUnsatisfiable: "ScheduleAnyway",
+            labelSelector: { matchLabels: this.labels },
+          },
+          {
+            maxSkew: 1,
+            topologyKey: "kubernetes.io/hostname",
+            whenUnsatisfiable: "DoNotSchedule",
+            labelSelector: { matchLabels: this.labels },
+          },
+        ]
+      : [];
+
+    this.deployment = new k8s.apps.v1.Deployment(
+      name,
+      {
+        metadata: { name, namespace, labels: this.labels },
+        spec: {
+          replicas: args.replicas.min,
+          selector: { matchLabels: this.labels },
+          strategy: { type: "RollingUpdate", rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } },
+          template: {
+            metadata: { labels: this.labels },
+            spec: {
+              serviceAccountName: serviceAccount.metadata.name,
+              automountServiceAccountToken: false,
+              securityContext: podSecurity(),
+              terminationGracePeriodSeconds: args.terminationGraceSeconds,
+              topologySpreadConstraints: spread.length > 0 ? spread : undefined,
+              containers: [
+                {
+                  name,
+                  image: args.image,
+                  ports: ports.map((p) => ({ name: p.name, containerPort: p.port, protocol: "TCP" })),
+                  env: args.env,
+                  resources: args.resources,
+                  securityContext: containerSecurity(),
+                  startupProbe: args.probes.startup,
+                  livenessProbe: args.probes.liveness,
+                  readinessProbe: args.probes.readiness,
+                  volumeMounts: [tmpMount],
+                },
+              ],
+              volumes: [tmpVolume],
+            },
+          },
+        },
+      },
+      { parent: this },
+    );
+
+    this.service = new k8s.core.v1.Service(
+      name,
+      {
+        metadata: { name, namespace, labels: this.labels },
+        spec: {
+          selector: this.labels,
+          ports: ports.map((p) => ({ name: p.name, port: p.port, targetPort: p.name, protocol: "TCP" })),
+        },
+      },
+      { parent: this },
+    );
+
+    if (args.headless) {
+      const port = ports.find((p) => p.name === args.headless?.port);
+      if (!port) throw new Error(`${name}: headless port ${args.headless.port} is not a container port`);
+      this.headlessService = new k8s.core.v1.Service(
+        args.headless.name,
+        {
+          metadata: {
+            name: args.headless.name,
+            namespace,
+            labels: { ...this.labels, "golive.dev/headless": "true" },
+          },
+          spec: {
+            clusterIP: "None",
+            // Clients resolve every pod IP and balance per call; only ready pods are listed.
+            publishNotReadyAddresses: false,
+            selector: this.labels,
+            ports: [{ name: port.name, port: port.port, targetPort: port.name, protocol: "TCP" }],
+          },
+        },
+        { parent: this },
+      );
+    }
+
+    new k8s.autoscaling.v2.HorizontalPodAutoscaler(
+      name,
+      {
+        metadata: { name, namespace, labels: this.labels },
+        spec: {
+          scaleTargetRef: { apiVersion: "apps/v1", kind: "Deployment", name },
+          minReplicas: args.replicas.min,
+          maxReplicas: args.replicas.max,
+          metrics: [
+            {
+              type: "Resource",
+              resource: { name: "cpu", target: { type: "Utilization", averageUtilization: 70 } },
+            },
+          ],
+        },
+      },
+      { parent: this, dependsOn: [this.deployment] },
+    );
+
+    if (args.disruptionBudget) {
+      new k8s.policy.v1.PodDisruptionBudget(
+        name,
+        {
+          metadata: { name, namespace, labels: this.labels },
+          spec: { maxUnavailable: 1, selector: { matchLabels: this.labels } },
+        },
+        { parent: this },
+      );
+    }
+
+    new k8s.apiextensions.CustomResource(
+      `${name}-servicemonitor`,
+      {
+        apiVersion: "monitoring.coreos.com/v1",
+        kind: "ServiceMonitor",
+        metadata: { name, namespace, labels: { ...this.labels, ...PROMETHEUS_SELECTOR } },
+        spec: {
+          // The Service name becomes Prometheus' job label: job="feed" / job="gateway".
+          selector: {
+            matchLabels: this.labels,
+            matchExpressions: [{ key: "golive.dev/headless", operator: "DoesNotExist" }],
+          },
+          namespaceSelector: { matchNames: [namespace] },
+          endpoints: [{ port: "metrics", path: "/metrics", interval: "15s", scrapeTimeout: "10s" }],
+        },
+      },
+      { parent: this, dependsOn: [this.service] },
+    );
+
+    this.registerOutputs({ service: this.service.metadata.name });
+  }
+}

@@ -1,0 +1,176 @@
+// The bill of materials: every part of one environment, in the order it
+// comes up. Each line is one component; the logic lives in components/.
+import path from "node:path";
+import { Database } from "./components/database";
+import { Ingress } from "./components/ingress";
+import { LoadTest } from "./components/loadtest";
+import { Logging } from "./components/logging";
+import { Migrations } from "./components/migrations";
+import { Monitoring, prometheusRemoteWriteUrl } from "./components/monitoring";
+import { Namespaces } from "./components/namespaces";
+import { NetworkPolicies } from "./components/network-policies";
+import { grpcProbe, httpProbe, Workload } from "./components/workload";
+import type { StackConfig } from "./config";
+
+const REPO_ROOT = path.resolve(__dirname, "..");
+const FEED_GRPC_PORT = 50051;
+const GATEWAY_HTTP_PORT = 8080;
+/** SHUTDOWN_GRACE_MS (20 s) plus room for the readiness flip to propagate. */
+const GRACE_SECONDS = 30;
+
+export interface StackOutputs {
+  namespaces: Record<string, string>;
+  gatewayUrl: string;
+  grafanaPortForward: string;
+  loadTestTrigger: string;
+  feedAddress: string;
+}
+
+export function goLiveStack(config: StackConfig): StackOutputs {
+  const ns = new Namespaces("namespaces", { environment: config.environment });
+  const opts = (...roles: (keyof Namespaces["resources"])[]) => ({
+    dependsOn: roles.map((r) => ns.resources[r]),
+  });
+  const app = ns.names.app;
+
+  const database = new Database(
+    "database",
+    {
+      namespace: app,
+      database: config.database,
+      image: config.images.postgres,
+      resources: config.resources.postgres,
+    },
+    opts("app"),
+  );
+  const migrations = new Migrations(
+    "migrations",
+    {
+      namespace: app,
+      image: config.images.feed,
+      databaseSecret: database.secret,
+      resources: config.resources.migrations,
+    },
+    opts("app"),
+  );
+
+  const feedAddress = `dns:///feed-grpc.${app}.svc.cluster.local:${FEED_GRPC_PORT}`;
+  const common = {
+    namespace: app,
+    topologySpread: config.topologySpread,
+    disruptionBudget: config.disruptionBudget,
+    terminationGraceSeconds: GRACE_SECONDS,
+  };
+  const afterMigrations = { dependsOn: [migrations.job, ns.resources.app] };
+  const feed = new Workload(
+    "feed",
+    {
+      ...common,
+      image: config.images.feed,
+      ports: [{ name: "grpc", port: FEED_GRPC_PORT }],
+      headless: { name: "feed-grpc", port: "grpc" },
+      env: [
+        {
+          name: "DATABASE_URL",
+          valueFrom: { secretKeyRef: { name: database.secretName, key: "DATABASE_URL" } },
+        },
+        { name: "GRPC_PORT", value: String(FEED_GRPC_PORT) },
+        { name: "OPS_PORT", value: "9464" },
+        { name: "SHUTDOWN_GRACE_MS", value: "20000" },
+      ],
+      probes: {
+        startup: grpcProbe(FEED_GRPC_PORT, "", 2, 30),
+        liveness: httpProbe("/health/live", 10, 3),
+        readiness: grpcProbe(FEED_GRPC_PORT, "feed.v1.FeedService", 5, 2),
+      },
+      replicas: config.replicas.feed,
+      resources: config.resources.feed,
+    },
+    afterMigrations,
+  );
+  const gateway = new Workload(
+    "gateway",
+    {
+      ...common,
+      image: config.images.gateway,
+      ports: [{ name: "http", port: GATEWAY_HTTP_PORT }],
+      env: [
+        { name: "FEED_ADDRESS", value: feedAddress },
+        { name: "HTTP_PORT", value: String(GATEWAY_HTTP_PORT) },
+        { name: "OPS_PORT", value: "9464" },
+        { name: "SHUTDOWN_GRACE_MS", value: "20000" },
+      ],
+      probes: {
+        startup: httpProbe("/health/live", 2, 30),
+        liveness: httpProbe("/health/live", 10, 3),
+        readiness: httpProbe("/health/ready", 5, 2),
+      },
+      replicas: config.replicas.gateway,
+      resources: config.resources.gateway,
+    },
+    afterMigrations,
+  );
+
+  const logging = new Logging(
+    "logging",
+    { namespace: ns.names.logging, retentionDays: config.retention.logsDays, storageGi: 10 },
+    opts("logging"),
+  );
+  const monitoring = new Monitoring(
+    "monitoring",
+    {
+      namespace: ns.names.monitoring,
+      lokiUrl: logging.lokiUrl,
+      config,
+      rulesDir: path.join(REPO_ROOT, "alerting", "rules"),
+      dashboardsDir: path.join(REPO_ROOT, "dashboards"),
+    },
+    opts("monitoring"),
+  );
+  const ingress = new Ingress(
+    "ingress",
+    {
+      config,
+      gatewayNamespace: ns.names.gateway,
+      certManagerNamespace: ns.names.certManager,
+      appNamespace: app,
+      backend: { service: "gateway", port: GATEWAY_HTTP_PORT },
+    },
+    opts("gateway", "certManager", "app"),
+  );
+  const loadTest = new LoadTest(
+    "loadtest",
+    {
+      namespace: ns.names.loadtest,
+      appNamespace: app,
+      config,
+      remoteWriteUrl: prometheusRemoteWriteUrl(ns.names.monitoring),
+      gatewayUrl: `http://gateway.${app}.svc.cluster.local:${GATEWAY_HTTP_PORT}`,
+      feedGrpcAddress: `feed.${app}.svc.cluster.local:${FEED_GRPC_PORT}`,
+      feedSelector: feed.labels,
+      repoRoot: REPO_ROOT,
+    },
+    opts("loadtest", "app"),
+  );
+  new NetworkPolicies(
+    "network-policies",
+    {
+      names: ns.names,
+      config,
+      feedLabels: feed.labels,
+      gatewayLabels: gateway.labels,
+      postgresLabels: database.podLabels,
+      migrationsLabels: migrations.podLabels,
+      loadtestLabels: loadTest.podLabels,
+    },
+    opts("app", "loadtest", "monitoring", "logging", "gateway", "certManager"),
+  );
+
+  return {
+    namespaces: { ...ns.names },
+    gatewayUrl: ingress.url,
+    grafanaPortForward: `kubectl -n ${ns.names.monitoring} port-forward svc/${monitoring.grafanaService} 3000:80`,
+    loadTestTrigger: loadTest.triggerCommand,
+    feedAddress,
+  };
+}
