@@ -1,0 +1,292 @@
+// Grafana dashboards as code. `npx tsx dashboards/build.ts` writes the JSON
+// files beside this script; dashboards.test.ts fails when they are out of step.
+// Every panel reads the Prometheus datasource through the ${datasource}
+// variable (default uid "prometheus") and uses only metric names the services
+// export or the recording rules in alerting/rules/ produce.
+import { writeFileSync } from "node:fs";
+import path from "node:path";
+
+export interface Target {
+  expr: string;
+  legendFormat: string;
+}
+interface Panel {
+  title: string;
+  unit: string;
+  targets: Target[];
+  kind?: "timeseries" | "stat";
+  description?: string;
+}
+export interface DashboardSpec {
+  uid: string;
+  title: string;
+  tags: string[];
+  panels: Panel[];
+}
+
+// Grafana expands the dashboard variable, not JavaScript.
+const DS = { type: "prometheus", uid: ["$", "{datasource}"].join("") };
+const t = (expr: string, legendFormat: string): Target => ({ expr, legendFormat });
+
+export const feedDashboard: DashboardSpec = {
+  uid: "golive-feed",
+  title: "Feed service",
+  tags: ["golive", "feed"],
+  panels: [
+    {
+      title: "Throughput by method (req/s)",
+      unit: "reqps",
+      targets: [
+        t('sum by (grpc_method) (rate(grpc_server_handled_total{job="feed"}[2m]))', "{{grpc_method}}"),
+      ],
+    },
+    {
+      title: "Error ratio (server-fault codes)",
+      unit: "percentunit",
+      targets: [
+        t('job:request_errors:ratio_rate2m{job="feed"}', "2m"),
+        t('job:request_errors:ratio_rate1h{job="feed"}', "1h"),
+      ],
+    },
+    {
+      title: "Latency, unary calls",
+      unit: "s",
+      targets: [
+        t('job:grpc_server_handling_seconds:p50_5m{job="feed"}', "p50"),
+        t('job:grpc_server_handling_seconds:p95_5m{job="feed"}', "p95"),
+        t('job:grpc_server_handling_seconds:p99_5m{job="feed"}', "p99"),
+      ],
+    },
+    {
+      title: "Slow feed reads (> 50 ms), latency SLO",
+      unit: "percentunit",
+      targets: [t('job:feed_read_latency_slo_errors:ratio_rate5m{job="feed"}', "5m")],
+    },
+    {
+      title: "Calls by code (req/s)",
+      unit: "reqps",
+      targets: [t('sum by (grpc_code) (rate(grpc_server_handled_total{job="feed"}[2m]))', "{{grpc_code}}")],
+    },
+    {
+      title: "Like queue depth",
+      unit: "short",
+      targets: [t('max(feed_like_queue_depth{job="feed"})', "pending likes")],
+    },
+    {
+      title: "Database pool connections",
+      unit: "short",
+      targets: [t('sum by (state) (feed_db_pool_connections{job="feed"})', "{{state}}")],
+    },
+    {
+      title: "Database up",
+      unit: "short",
+      kind: "stat",
+      targets: [t('min(feed_db_up{job="feed"})', "db up")],
+    },
+    {
+      title: "Open message streams",
+      unit: "short",
+      targets: [t('sum(feed_message_streams_open{job="feed"})', "streams")],
+    },
+    ...runtimePanels("feed"),
+  ],
+};
+
+export const gatewayDashboard: DashboardSpec = {
+  uid: "golive-gateway",
+  title: "Gateway",
+  tags: ["golive", "gateway"],
+  panels: [
+    {
+      title: "Throughput by route (req/s)",
+      unit: "reqps",
+      targets: [
+        t('sum by (route, method) (rate(http_requests_total{job="gateway"}[2m]))', "{{method}} {{route}}"),
+      ],
+    },
+    {
+      title: "Error ratio (HTTP 5xx)",
+      unit: "percentunit",
+      targets: [
+        t('job:request_errors:ratio_rate2m{job="gateway"}', "2m"),
+        t('job:request_errors:ratio_rate1h{job="gateway"}', "1h"),
+      ],
+    },
+    {
+      title: "Latency (WebSocket upgrades excluded)",
+      unit: "s",
+      targets: [
+        t('job:http_request_duration_seconds:p50_5m{job="gateway"}', "p50"),
+        t('job:http_request_duration_seconds:p95_5m{job="gateway"}', "p95"),
+        t('job:http_request_duration_seconds:p99_5m{job="gateway"}', "p99"),
+      ],
+    },
+    {
+      title: "Responses by status (req/s)",
+      unit: "reqps",
+      targets: [t('sum by (status_code) (rate(http_requests_total{job="gateway"}[2m]))', "{{status_code}}")],
+    },
+    {
+      title: "Feed circuit breaker (0 closed, 1 half-open, 2 open)",
+      unit: "short",
+      targets: [t('max by (breaker) (gateway_circuit_breaker_state{job="gateway"})', "{{breaker}}")],
+    },
+    {
+      title: "Feed retries and stale pages (per s)",
+      unit: "ops",
+      targets: [
+        t('sum by (method) (rate(gateway_feed_retries_total{job="gateway"}[5m]))', "retries {{method}}"),
+        t('sum(rate(gateway_feed_stale_responses_total{job="gateway"}[5m]))', "stale pages"),
+      ],
+    },
+    {
+      title: "WebSocket connections",
+      unit: "short",
+      targets: [t('sum(gateway_websocket_connections{job="gateway"})', "connections")],
+    },
+    ...runtimePanels("gateway"),
+  ],
+};
+
+function runtimePanels(job: string): Panel[] {
+  return [
+    {
+      title: "Event loop lag p99",
+      unit: "s",
+      targets: [t(`max by (instance) (nodejs_eventloop_lag_p99_seconds{job="${job}"})`, "{{instance}}")],
+    },
+    {
+      title: "CPU (cores)",
+      unit: "short",
+      targets: [t(`sum by (instance) (rate(process_cpu_seconds_total{job="${job}"}[2m]))`, "{{instance}}")],
+    },
+    {
+      title: "Memory (resident, heap used)",
+      unit: "bytes",
+      targets: [
+        t(`sum by (instance) (process_resident_memory_bytes{job="${job}"})`, "rss {{instance}}"),
+        t(`sum by (instance) (nodejs_heap_size_used_bytes{job="${job}"})`, "heap {{instance}}"),
+      ],
+    },
+    { title: "Targets up", unit: "short", kind: "stat", targets: [t(`sum(up{job="${job}"})`, "up")] },
+  ];
+}
+
+// k6's experimental-prometheus-rw output (k6 v2.2.0, internal/output/prometheusrw):
+// counters become k6_<name>_total, rates k6_<name>_rate, gauges k6_<name>, and
+// trends gauges k6_<name>_<stat> in seconds for the stats listed in
+// K6_PROMETHEUS_RW_TREND_STATS (default only p(99); the drill sets
+// "p(95),p(99),med" so p95 and the median exist).
+export const drillDashboard: DashboardSpec = {
+  uid: "golive-drill",
+  title: "Go-live drill (k6)",
+  tags: ["golive", "k6"],
+  panels: [
+    { title: "Virtual users", unit: "short", targets: [t("sum(k6_vus)", "VUs")] },
+    {
+      title: "HTTP requests (req/s)",
+      unit: "reqps",
+      targets: [t("sum by (scenario) (rate(k6_http_reqs_total[1m]))", "{{scenario}}")],
+    },
+    {
+      title: "HTTP failed requests",
+      unit: "percentunit",
+      description: "Threshold from the ErrorRate alert: under 1 %.",
+      targets: [t("max by (scenario) (k6_http_req_failed_rate)", "{{scenario}}")],
+    },
+    {
+      title: "HTTP request duration",
+      unit: "s",
+      description: "Threshold from the HighLatency alert: p95 under 50 ms.",
+      targets: [
+        t("max by (scenario) (k6_http_req_duration_p95)", "p95 {{scenario}}"),
+        t("max by (scenario) (k6_http_req_duration_p99)", "p99 {{scenario}}"),
+      ],
+    },
+    {
+      title: "gRPC request duration",
+      unit: "s",
+      targets: [
+        t("max by (scenario) (k6_grpc_req_duration_p95)", "p95 {{scenario}}"),
+        t("max by (scenario) (k6_grpc_req_duration_p99)", "p99 {{scenario}}"),
+      ],
+    },
+    {
+      title: "Checks passing",
+      unit: "percentunit",
+      targets: [t("max by (scenario) (k6_checks_rate)", "{{scenario}}")],
+    },
+    {
+      title: "Iterations (per s)",
+      unit: "ops",
+      targets: [t("sum(rate(k6_iterations_total[1m]))", "iterations")],
+    },
+    {
+      title: "Service side during the drill: error ratio",
+      unit: "percentunit",
+      targets: [t("job:request_errors:ratio_rate2m", "{{job}}")],
+    },
+    {
+      title: "Service side during the drill: feed p95",
+      unit: "s",
+      targets: [t('job:grpc_server_handling_seconds:p95_5m{job="feed"}', "feed p95")],
+    },
+  ],
+};
+
+export const dashboards = [feedDashboard, gatewayDashboard, drillDashboard];
+
+export function renderDashboard(spec: DashboardSpec): Record<string, unknown> {
+  return {
+    uid: spec.uid,
+    title: spec.title,
+    tags: spec.tags,
+    timezone: "browser",
+    schemaVersion: 39,
+    version: 1,
+    editable: false,
+    refresh: "30s",
+    time: { from: "now-1h", to: "now" },
+    templating: {
+      list: [
+        {
+          name: "datasource",
+          label: "Prometheus",
+          type: "datasource",
+          query: "prometheus",
+          current: { text: "Prometheus", value: "prometheus" },
+          hide: 0,
+        },
+      ],
+    },
+    panels: spec.panels.map((p, i) => ({
+      id: i + 1,
+      type: p.kind ?? "timeseries",
+      title: p.title,
+      ...(p.description ? { description: p.description } : {}),
+      datasource: DS,
+      gridPos: { h: 8, w: 12, x: (i % 2) * 12, y: Math.floor(i / 2) * 8 },
+      fieldConfig: { defaults: { unit: p.unit }, overrides: [] },
+      targets: p.targets.map((target, j) => ({
+        refId: String.fromCharCode(65 + j),
+        datasource: DS,
+        expr: target.expr,
+        legendFormat: target.legendFormat,
+      })),
+    })),
+  };
+}
+
+export function dashboardFiles(): Record<string, string> {
+  return Object.fromEntries(
+    dashboards.map((d) => [
+      `${d.uid.replace(/^golive-/, "")}.json`,
+      `${JSON.stringify(renderDashboard(d), null, 2)}\n`,
+    ]),
+  );
+}
+
+if (require.main === module) {
+  for (const [name, body] of Object.entries(dashboardFiles()))
+    writeFileSync(path.join(__dirname, name), body);
+}
