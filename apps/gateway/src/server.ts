@@ -70,9 +70,19 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
     return503OnClosing: true,
     forceCloseConnections: "idle",
     routerOptions: { maxParamLength: 200 },
+    // Errors the router raises before any route runs (malformed URL, over-long
+    // path parameter) get the same JSON error body as everything else.
+    frameworkErrors: (error, request, reply) => {
+      const statusCode =
+        typeof error.statusCode === "number" && error.statusCode >= 400 ? error.statusCode : 400;
+      (reply as FastifyReply)
+        .code(statusCode)
+        .header(REQUEST_ID_HEADER, request.id)
+        .send({ code: "INVALID_ARGUMENT", message: error.message.slice(0, 120), requestId: request.id });
+    },
   });
 
-  const sendError = (reply: import("fastify").FastifyReply, requestId: string, err: unknown): ErrorBody => {
+  const sendError = (reply: FastifyReply, requestId: string, err: unknown): ErrorBody => {
     const mapped = mapError(err, feed.retryAfterSeconds);
     reply.code(mapped.httpStatus).headers(mapped.headers);
     return { code: mapped.code, message: mapped.message, requestId };
