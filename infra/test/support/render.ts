@@ -1,0 +1,45 @@
+// Renders a committed stack once per test process and offers lookups.
+import { parseStackConfig } from "../../config";
+import { type K8sObject, type Registered, runWithMocks, toObjects } from "../../mock-runtime";
+import { goLiveStack, type StackOutputs } from "../../stack";
+import { rawStackConfig, readStackFile } from "../../stack-files";
+
+export interface Rendered {
+  objects: K8sObject[];
+  resources: Registered[];
+  outputs: StackOutputs;
+  find(kind: string, name: string, namespace?: string): K8sObject;
+  all(kind: string): K8sObject[];
+}
+
+const cache = new Map<string, Promise<Rendered>>();
+
+export function renderStack(stack: string): Promise<Rendered> {
+  let pending = cache.get(stack);
+  if (!pending) {
+    pending = (async () => {
+      const { config } = readStackFile(stack);
+      const cfg = parseStackConfig(rawStackConfig(stack));
+      const { value, resources } = await runWithMocks(stack, config, () => goLiveStack(cfg));
+      const objects = toObjects(resources);
+      return {
+        objects,
+        resources,
+        outputs: value,
+        all: (kind: string) => objects.filter((o) => o.kind === kind),
+        find(kind: string, name: string, namespace?: string) {
+          const hit = objects.find(
+            (o) =>
+              o.kind === kind &&
+              o.metadata.name === name &&
+              (namespace === undefined || o.metadata.namespace === namespace),
+          );
+          if (!hit) throw new Error(`no ${kind} ${namespace ?? "*"}/${name} rendered for ${stack}`);
+          return hit;
+        },
+      };
+    })();
+    cache.set(stack, pending);
+  }
+  return pending;
+}

@@ -1,0 +1,143 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import type { K8sObject } from "../mock-runtime";
+import { renderStack } from "./support/render";
+
+type Any = Record<string, any>;
+const spec = (o: K8sObject) => o.spec as Any;
+const matches = (selector: Record<string, string>, labels: Record<string, string> = {}) =>
+  Object.entries(selector).every(([k, v]) => labels[k] === v);
+
+describe("wiring per stack", () => {
+  for (const stack of ["staging", "prod"]) {
+    it(`${stack}: Services select the Deployment pods and target real container ports`, async () => {
+      const r = await renderStack(stack);
+      const ns = `golive-${stack}`;
+      for (const name of ["feed", "gateway"]) {
+        const dep = r.find("Deployment", name, ns);
+        const pod = spec(dep).template;
+        assert.ok(matches(spec(dep).selector.matchLabels, pod.metadata.labels));
+        const portNames = pod.spec.containers[0].ports.map((p: Any) => p.name);
+        for (const svcName of name === "feed" ? ["feed", "feed-grpc"] : ["gateway"]) {
+          const svc = r.find("Service", svcName, ns);
+          assert.ok(matches(spec(svc).selector, pod.metadata.labels), `${svcName} selects ${name} pods`);
+          for (const p of spec(svc).ports)
+            assert.ok(portNames.includes(p.targetPort), `${svcName} -> ${p.targetPort}`);
+        }
+        const c = pod.spec.containers[0];
+        const probePorts = [c.startupProbe, c.livenessProbe, c.readinessProbe].map(
+          (p: Any) => p.httpGet?.port ?? p.grpc?.port,
+        );
+        for (const port of probePorts) {
+          assert.ok(
+            portNames.includes(port) || c.ports.some((p: Any) => p.containerPort === port),
+            `probe port ${port}`,
+          );
+        }
+        for (const p of [c.startupProbe, c.livenessProbe, c.readinessProbe]) {
+          if (p.httpGet) assert.match(p.httpGet.path, /^\/health\/(live|ready)$/);
+        }
+        assert.equal(pod.spec.automountServiceAccountToken, false);
+        assert.equal(c.securityContext.runAsUser, 10001);
+        assert.equal(c.securityContext.readOnlyRootFilesystem, true);
+        assert.deepEqual(c.securityContext.capabilities.drop, ["ALL"]);
+        const sm = r.find("ServiceMonitor", name, ns);
+        const svc = r.find("Service", name, ns);
+        assert.ok(matches(spec(sm).selector.matchLabels, svc.metadata.labels));
+        assert.ok(spec(svc).ports.some((p: Any) => p.name === spec(sm).endpoints[0].port));
+      }
+      const feed = spec(r.find("Deployment", "feed", ns)).template.spec.containers[0];
+      assert.ok(feed.readinessProbe.grpc, "feed readiness is a native gRPC probe");
+      const gw = spec(r.find("Deployment", "gateway", ns)).template.spec.containers[0];
+      const feedAddress = gw.env.find((e: Any) => e.name === "FEED_ADDRESS").value;
+      assert.equal(feedAddress, `dns:///feed-grpc.${ns}.svc.cluster.local:50051`);
+      assert.equal(spec(r.find("Service", "feed-grpc", ns)).clusterIP, "None");
+    });
+
+    it(`${stack}: the migrations Job runs the feed image's migrate entry before the workloads`, async () => {
+      const r = await renderStack(stack);
+      const job = r.all("Job")[0];
+      assert.ok(job);
+      const c = spec(job).template.spec.containers[0];
+      assert.deepEqual(c.command, ["/nodejs/bin/node", "dist/apps/feed/src/migrate.js"]);
+      for (const name of ["feed", "gateway"]) {
+        const dep = r.resources.find((x) => x.type === "kubernetes:apps/v1:Deployment" && x.name === name);
+        const component = r.resources.find((x) => x.type === "golive:apps:Workload" && x.name === name);
+        const deps = [...(dep?.dependsOn ?? []), ...(component?.dependsOn ?? [])];
+        assert.ok(
+          deps.includes(job.metadata.name),
+          `${name} depends on ${job.metadata.name}: ${deps.join(",")}`,
+        );
+      }
+    });
+
+    it(`${stack}: NetworkPolicies select the pods they mean and every namespace is default-denied`, async () => {
+      const r = await renderStack(stack);
+      const ns = `golive-${stack}`;
+      const podLabels = (name: string) => spec(r.find("Deployment", name, ns)).template.metadata.labels;
+      const feedIngress = r.find("NetworkPolicy", "feed-ingress", ns);
+      assert.ok(matches(spec(feedIngress).podSelector.matchLabels, podLabels("feed")));
+      const fromGateway = spec(feedIngress).ingress[0].from[0].podSelector.matchLabels;
+      assert.ok(matches(fromGateway, podLabels("gateway")));
+      assert.deepEqual(spec(feedIngress).ingress[0].ports, [{ protocol: "TCP", port: 50051 }]);
+      const pg = spec(r.find("StatefulSet", "postgres", ns)).template.metadata.labels;
+      assert.ok(matches(spec(r.find("NetworkPolicy", "postgres-ingress", ns)).podSelector.matchLabels, pg));
+      const namespaces = r.all("Namespace").map((n) => n.metadata.name);
+      for (const n of namespaces) {
+        const deny = r.find("NetworkPolicy", "default-deny", n);
+        assert.deepEqual(spec(deny).podSelector, {});
+        assert.deepEqual(spec(deny).policyTypes, ["Ingress", "Egress"]);
+      }
+    });
+  }
+
+  it("prod differs from staging where it should", async () => {
+    const staging = await renderStack("staging");
+    const prod = await renderStack("prod");
+    const replicas = (r: typeof prod, ns: string) => spec(r.find("Deployment", "feed", ns)).replicas;
+    assert.ok(replicas(prod, "golive-prod") > replicas(staging, "golive-staging"));
+    assert.equal(prod.all("PodDisruptionBudget").length, 2);
+    assert.equal(staging.all("PodDisruptionBudget").length, 0);
+    const waf = (r: typeof prod, ns: string) =>
+      spec(r.find("EnvoyExtensionPolicy", "coraza-waf", ns)).wasm[0];
+    assert.ok(waf(prod, "golive-prod").config.directives_map.default.includes("SecRuleEngine On"));
+    assert.equal(waf(prod, "golive-prod").failOpen, false);
+    assert.ok(
+      waf(staging, "golive-staging").config.directives_map.default.includes("SecRuleEngine DetectionOnly"),
+    );
+    const acme = (r: typeof prod) => spec(r.all("ClusterIssuer")[0] as K8sObject).acme.server;
+    assert.match(acme(prod), /acme-v02\.api\.letsencrypt\.org/);
+    assert.match(acme(staging), /acme-staging-v02/);
+    assert.ok(
+      spec(prod.find("Deployment", "feed", "golive-prod")).template.spec.topologySpreadConstraints.length > 0,
+    );
+    assert.equal(
+      spec(staging.find("Deployment", "feed", "golive-staging")).template.spec.topologySpreadConstraints,
+      undefined,
+    );
+  });
+
+  it("local uses a self-signed issuer", async () => {
+    const local = await renderStack("local");
+    assert.deepEqual(spec(local.all("ClusterIssuer")[0] as K8sObject), { selfSigned: {} });
+  });
+
+  it("monitoring picks up our objects and the charts are pinned", async () => {
+    const r = await renderStack("staging");
+    const kps = r.find("Release", "kube-prometheus-stack", "monitoring");
+    const values = spec(kps).values;
+    assert.equal(values.crds.enabled, false);
+    assert.equal(values.prometheus.prometheusSpec.enableRemoteWriteReceiver, true);
+    const sel = values.prometheus.prometheusSpec.serviceMonitorSelector.matchLabels;
+    for (const sm of r.all("ServiceMonitor")) assert.ok(matches(sel, sm.metadata.labels));
+    for (const rule of r.all("PrometheusRule")) {
+      assert.ok(matches(values.prometheus.prometheusSpec.ruleSelector.matchLabels, rule.metadata.labels));
+      for (const g of spec(rule).groups)
+        for (const x of g.rules)
+          if (x.alert) assert.match(x.annotations.runbook_url, /^https:\/\/.+\/docs\/runbooks\/.+\.md$/);
+    }
+    assert.equal(values.grafana.admin.existingSecret, "grafana-admin");
+    for (const rel of r.all("Release")) assert.match(String(spec(rel).version), /^v?\d+\.\d+\.\d+$/);
+    assert.ok(r.all("ConfigMap").some((c) => c.metadata.labels?.grafana_dashboard === "1"));
+  });
+});
