@@ -14,7 +14,7 @@ function loadCrdValidators(): Map<string, ValidateFunction> {
   const ajv = new Ajv({ strict: false, allErrors: true, validateFormats: false });
   const validators = new Map<string, ValidateFunction>();
   for (const dir of readdirSync(SCHEMA_DIR, { withFileTypes: true }).filter((d) => d.isDirectory())) {
-    for (const file of readdirSync(path.join(SCHEMA_DIR, dir.name)).filter((f) => f.endsWith(".yaml"))) {
+    for (const file of readdirSync(path.join(SCHEMA_DIR, dir.name)).filter((f) => f.endsWith(".crd"))) {
       for (const doc of YAML.parseAllDocuments(readFileSync(path.join(SCHEMA_DIR, dir.name, file), "utf8"))) {
         const crd = doc.toJS() as {
           kind?: string;
