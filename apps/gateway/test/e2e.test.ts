@@ -1,0 +1,225 @@
+// End to end with the real services: gateway process -> feed process(es) ->
+// real Postgres. Every endpoint, the WebSocket round trip, a feed crash under
+// steady traffic, load spread over two feeds, and the gateway's own SIGTERM.
+import assert from "node:assert/strict";
+import { after, before, describe, test } from "node:test";
+import { WebSocket } from "ws";
+import { freePort, startTestPostgres, type TestPostgres } from "../../../test/support/postgres";
+import {
+  type GatewayProcess,
+  prepareDatabase,
+  scrapeSum,
+  startFeedProcess,
+  startGatewayProcess,
+  waitFor,
+} from "./support/processes";
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const DEADLINE_MS = 500;
+
+type FeedBody = {
+  videos: Array<{ id: string; authorId: string; likeCount: number }>;
+  nextCursor: string;
+  stale: boolean;
+};
+
+describe("gateway -> feed -> Postgres", () => {
+  let pg: TestPostgres;
+  let databaseUrl: string;
+  let userIds: string[];
+  let feedA: Awaited<ReturnType<typeof startFeedProcess>>;
+  let feedB: Awaited<ReturnType<typeof startFeedProcess>>;
+  let portsA: { grpc: number; ops: number };
+  let gw: GatewayProcess;
+  let gwSpread: GatewayProcess;
+
+  before(async () => {
+    pg = await startTestPostgres();
+    databaseUrl = pg.database("gateway_e2e");
+    ({ userIds } = await prepareDatabase(databaseUrl));
+    portsA = { grpc: await freePort(), ops: await freePort() };
+    feedA = await startFeedProcess({ DATABASE_URL: databaseUrl, LOG_LEVEL: "warn" }, portsA);
+    feedB = await startFeedProcess(
+      { DATABASE_URL: databaseUrl, LOG_LEVEL: "warn" },
+      { grpc: await freePort(), ops: await freePort() },
+    );
+    const common = {
+      FEED_DEADLINE_MS: String(DEADLINE_MS),
+      BREAKER_CONSECUTIVE_FAILURES: "5",
+      BREAKER_HALF_OPEN_AFTER_MS: "1000",
+      SHUTDOWN_GRACE_MS: "5000",
+    };
+    // dns:/// through the system resolver: the form a Kubernetes headless Service uses.
+    gw = await startGatewayProcess(
+      { ...common, FEED_ADDRESS: `dns:///localhost:${portsA.grpc}` },
+      { http: await freePort(), ops: await freePort() },
+    );
+    gwSpread = await startGatewayProcess(
+      { ...common, FEED_ADDRESS: `ipv4:127.0.0.1:${portsA.grpc},127.0.0.1:${feedB.grpcPort}` },
+      { http: await freePort(), ops: await freePort() },
+    );
+  });
+
+  after(async () => {
+    for (const p of [gw?.child, gwSpread?.child, feedA?.child, feedB?.child]) p?.kill("SIGKILL");
+    pg?.destroy();
+  });
+
+  test("GET /v1/feed pages through the seeded videos with the cursor", async () => {
+    const first = await fetch(`${gw.url}/v1/feed?userId=${userIds[0]}&limit=25`);
+    assert.equal(first.status, 200);
+    assert.ok(first.headers.get("x-request-id"));
+    const page1 = (await first.json()) as FeedBody;
+    assert.equal(page1.videos.length, 25);
+    assert.equal(page1.stale, false);
+    assert.ok(page1.nextCursor);
+    const second = (await (
+      await fetch(`${gw.url}/v1/feed?userId=${userIds[0]}&limit=25&cursor=${page1.nextCursor}`)
+    ).json()) as FeedBody;
+    assert.equal(second.videos.length, 25);
+    const ids = new Set([...page1.videos, ...second.videos].map((v) => v.id));
+    assert.equal(ids.size, 50, "pages do not overlap");
+    const bad = await fetch(`${gw.url}/v1/feed?userId=${userIds[0]}&cursor=bm90LWEtY3Vyc29y`);
+    assert.equal(bad.status, 400, "the feed's INVALID_ARGUMENT for a malformed cursor becomes 400");
+  });
+
+  test("GET /v1/videos/:id returns the video; an unknown id is 404", async () => {
+    const page = (await (await fetch(`${gw.url}/v1/feed?userId=${userIds[0]}&limit=1`)).json()) as FeedBody;
+    const video = page.videos[0];
+    assert.ok(video);
+    const res = await fetch(`${gw.url}/v1/videos/${video.id}`);
+    assert.equal(res.status, 200);
+    assert.equal(((await res.json()) as { id: string }).id, video.id);
+    const missing = await fetch(`${gw.url}/v1/videos/00000000-0000-4000-8000-000000000001`);
+    assert.equal(missing.status, 404);
+    assert.equal(((await missing.json()) as { code: string }).code, "NOT_FOUND");
+  });
+
+  test("POST /v1/videos/:id/likes counts once per user", async () => {
+    const page = (await (await fetch(`${gw.url}/v1/feed?userId=${userIds[0]}&limit=1`)).json()) as FeedBody;
+    const videoId = page.videos[0]?.id;
+    const like = () =>
+      fetch(`${gw.url}/v1/videos/${videoId}/likes`, {
+        method: "POST",
+        headers: { "content-type": "application/json", "x-request-id": "e2e-like-1" },
+        body: JSON.stringify({ userId: userIds[19] }),
+      });
+    const firstRes = await like();
+    assert.equal(firstRes.status, 200);
+    assert.equal(firstRes.headers.get("x-request-id"), "e2e-like-1");
+    const first = (await firstRes.json()) as { likeCount: number; created: boolean };
+    const again = (await (await like()).json()) as { likeCount: number; created: boolean };
+    assert.equal(again.created, false);
+    assert.equal(again.likeCount, first.likeCount);
+  });
+
+  test("a WebSocket message round trip between two users goes through the real feed", async () => {
+    const [alice, bob] = [userIds[1], userIds[2]];
+    const open = (user: string | undefined) => {
+      const ws = new WebSocket(`${gw.url.replace("http", "ws")}/v1/messages?userId=${user}`);
+      const frames: Array<{ type: string; ref?: string; message?: { body: string; senderId: string } }> = [];
+      ws.on("message", (d) => frames.push(JSON.parse(String(d))));
+      return { ws, frames, opened: new Promise((r, j) => ws.once("open", r).once("error", j)) };
+    };
+    const a = open(alice);
+    const b = open(bob);
+    await Promise.all([a.opened, b.opened]);
+    await sleep(300); // the feed registers bob's stream (LISTEN) asynchronously
+    a.ws.send(JSON.stringify({ to: bob, body: "hello from e2e", ref: "e2e" }));
+    await waitFor("bob to receive the message", async () => b.frames.some((f) => f.type === "message"), 5000);
+    assert.equal(b.frames.find((f) => f.type === "message")?.message?.body, "hello from e2e");
+    assert.equal(b.frames.find((f) => f.type === "message")?.message?.senderId, alice);
+    await waitFor("alice's acknowledgement", async () => a.frames.some((f) => f.type === "sent"), 5000);
+    a.ws.close();
+    b.ws.close();
+  });
+
+  test("two feed processes behind one target both serve GetFeed (from their own metrics)", async () => {
+    const labels = { grpc_method: "GetFeed", grpc_code: "OK" };
+    const before = [await scrapeSum(feedA.opsPort, "grpc_server_handled_total", labels)];
+    before.push(await scrapeSum(feedB.opsPort, "grpc_server_handled_total", labels));
+    for (let i = 0; i < 100; i += 1) {
+      assert.equal((await fetch(`${gwSpread.url}/v1/feed?userId=${userIds[i % 20]}&limit=5`)).status, 200);
+    }
+    const deltas = [
+      (await scrapeSum(feedA.opsPort, "grpc_server_handled_total", labels)) - (before[0] ?? 0),
+      (await scrapeSum(feedB.opsPort, "grpc_server_handled_total", labels)) - (before[1] ?? 0),
+    ];
+    console.log(`load spread: feed A handled ${deltas[0]}, feed B handled ${deltas[1]} of 100 GetFeed`);
+    assert.ok(
+      deltas.every((d) => d >= 30),
+      deltas.join(" / "),
+    );
+  });
+
+  test("chaos: the feed is killed under steady traffic and restarted; stale pages, no request past its deadline", async () => {
+    const keys = userIds.slice(0, 4).map((u) => `${gw.url}/v1/feed?userId=${u}&limit=10`);
+    for (const key of keys) assert.equal((await fetch(key)).status, 200); // warm the stale cache
+    type Sample = { phase: "before" | "outage" | "after"; status: number; stale: boolean; ms: number };
+    const samples: Sample[] = [];
+    let phase: Sample["phase"] = "before";
+    let running = true;
+    let sawOpen = false;
+    const worker = async (w: number) => {
+      for (let i = 0; running && i < 5000; i += 1) {
+        const started = Date.now();
+        const res = await fetch(keys[(w + i) % keys.length] as string, { signal: AbortSignal.timeout(5000) });
+        await res.arrayBuffer();
+        samples.push({
+          phase,
+          status: res.status,
+          stale: res.headers.get("x-stale") === "true",
+          ms: Date.now() - started,
+        });
+        await sleep(20); // bounded rate: about 4 x 40 requests a second
+      }
+    };
+    const workers = [0, 1, 2, 3].map(worker);
+    await sleep(1500);
+    phase = "outage";
+    feedA.child.kill("SIGKILL");
+    await feedA.exited;
+    const outageEnds = Date.now() + 4000;
+    while (Date.now() < outageEnds) {
+      if ((await scrapeSum(gw.opsPort, "gateway_circuit_breaker_state", { breaker: "feed" })) === 2)
+        sawOpen = true;
+      await sleep(200);
+    }
+    feedA = await startFeedProcess({ DATABASE_URL: databaseUrl, LOG_LEVEL: "warn" }, portsA);
+    phase = "after";
+    await waitFor(
+      "the breaker to close and fresh pages",
+      async () =>
+        (await scrapeSum(gw.opsPort, "gateway_circuit_breaker_state", { breaker: "feed" })) === 0 &&
+        samples.slice(-4).every((s) => s.status === 200 && !s.stale),
+      20_000,
+    );
+    running = false;
+    await Promise.all(workers);
+
+    const outage = samples.filter((s) => s.phase === "outage");
+    const errors = outage.filter((s) => s.status !== 200).length;
+    const stale = outage.filter((s) => s.stale).length;
+    const slowest = Math.max(...samples.map((s) => s.ms));
+    console.log(
+      `chaos: ${samples.length} requests; outage ${outage.length} requests, ${errors} errors ` +
+        `(error rate ${((100 * errors) / outage.length).toFixed(1)} %), ${stale} served stale; slowest ${slowest} ms`,
+    );
+    assert.ok(sawOpen, "the breaker opened during the outage");
+    assert.ok(stale > outage.length / 2, `most outage reads were served stale (${stale}/${outage.length})`);
+    assert.ok(slowest < DEADLINE_MS + 700, `no request hung past its deadline: slowest ${slowest} ms`);
+    assert.ok(outage.every((s) => s.status === 200 || s.status === 503 || s.status === 504));
+    assert.ok(samples.filter((s) => s.phase === "before").every((s) => s.status === 200 && !s.stale));
+  });
+
+  test("SIGTERM: readiness off, open WebSockets get 1001, the process exits 0 within the grace period", async () => {
+    const ws = new WebSocket(`${gw.url.replace("http", "ws")}/v1/messages?userId=${userIds[3]}`);
+    await new Promise((r, j) => ws.once("open", r).once("error", j));
+    const closed = new Promise<number>((resolve) => ws.once("close", (code) => resolve(code)));
+    const started = Date.now();
+    gw.child.kill("SIGTERM");
+    assert.equal(await closed, 1001);
+    assert.equal(await gw.exited, 0, gw.output());
+    assert.ok(Date.now() - started < 5000);
+  });
+});
