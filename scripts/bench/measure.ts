@@ -1,0 +1,82 @@
+// Closed-loop load at a fixed concurrency: `concurrency` workers each issue
+// the next call as soon as the previous one finishes, for a fixed time after
+// a warm-up. Reports throughput and latency percentiles. Shared by the
+// benchmark scripts so their figures are measured the same way.
+export interface BenchResult {
+  name: string;
+  concurrency: number;
+  requests: number;
+  errors: number;
+  seconds: number;
+  rps: number;
+  p50: number;
+  p95: number;
+  p99: number;
+}
+
+function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  const index = Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1);
+  return sorted[Math.max(0, index)] as number;
+}
+
+export async function measure(opts: {
+  name: string;
+  concurrency: number;
+  warmupMs: number;
+  durationMs: number;
+  call: () => Promise<void>;
+}): Promise<BenchResult> {
+  const latencies: number[] = [];
+  let errors = 0;
+  let recording = false;
+  let running = true;
+  const worker = async () => {
+    while (running) {
+      const started = performance.now();
+      try {
+        await opts.call();
+        if (recording) latencies.push(performance.now() - started);
+      } catch {
+        if (recording) errors += 1;
+      }
+    }
+  };
+  const workers = Array.from({ length: opts.concurrency }, worker);
+  await new Promise((resolve) => setTimeout(resolve, opts.warmupMs));
+  recording = true;
+  const began = performance.now();
+  await new Promise((resolve) => setTimeout(resolve, opts.durationMs));
+  recording = false;
+  const seconds = (performance.now() - began) / 1000;
+  running = false;
+  await Promise.all(workers);
+  latencies.sort((a, b) => a - b);
+  return {
+    name: opts.name,
+    concurrency: opts.concurrency,
+    requests: latencies.length,
+    errors,
+    seconds,
+    rps: latencies.length / seconds,
+    p50: percentile(latencies, 50),
+    p95: percentile(latencies, 95),
+    p99: percentile(latencies, 99),
+  };
+}
+
+export function formatTable(results: BenchResult[]): string {
+  const rows = results.map((r) =>
+    [
+      r.name.padEnd(34),
+      String(r.concurrency).padStart(4),
+      r.rps.toFixed(0).padStart(8),
+      r.p50.toFixed(2).padStart(8),
+      r.p95.toFixed(2).padStart(8),
+      r.p99.toFixed(2).padStart(8),
+      String(r.errors).padStart(7),
+    ].join(" "),
+  );
+  const header = `${"target".padEnd(34)} ${"conc".padStart(4)} ${"req/s".padStart(8)} ${"p50 ms".padStart(8)} ${"p95 ms".padStart(8)} ${"p99 ms".padStart(8)} ${"errors".padStart(7)}`;
+  return [header, ...rows].join("\n");
+}
