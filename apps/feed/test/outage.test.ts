@@ -1,0 +1,86 @@
+// Database outage: calls fail fast with UNAVAILABLE, readiness and gRPC health
+// go down, and the service recovers by itself (listener included) when the
+// database comes back.
+import assert from "node:assert/strict";
+import { after, before, test } from "node:test";
+import * as grpc from "@grpc/grpc-js";
+import { Pool } from "pg";
+import { type SeedResult, seedDatabase } from "../../../scripts/seed-data";
+import { startTestPostgres, type TestPostgres } from "../../../test/support/postgres";
+import { createLogger } from "../../shared/src/logger";
+import type { FeedServiceClient, GetFeedResponse, Message } from "../../shared/src/proto";
+import { runMigrations } from "../src/migrate";
+import { type FeedService, startFeedService } from "../src/server";
+import { call, callError, feedClient, healthCheck, readiness, testConfig, waitFor } from "./support";
+
+let pg: TestPostgres;
+let url: string;
+let service: FeedService;
+let client: FeedServiceClient;
+let seeded: SeedResult;
+
+before(async () => {
+  pg = await startTestPostgres();
+  url = pg.database("feed_outage");
+  await runMigrations(url);
+  const pool = new Pool({ connectionString: url, max: 2 });
+  seeded = await seedDatabase(pool, { users: 5, videos: 10, likes: 5 });
+  await pool.end();
+  service = await startFeedService(
+    testConfig(url, { DB_PROBE_INTERVAL_MS: "200", DB_CONNECT_TIMEOUT_MS: "1000" }),
+    createLogger("feed", "silent"),
+  );
+  client = feedClient(service.grpcPort);
+});
+
+after(async () => {
+  client?.close();
+  await service?.stop();
+  pg?.destroy();
+});
+
+test("database down: UNAVAILABLE fast, not ready, NOT_SERVING; back up: recovers by itself", async () => {
+  const userId = seeded.userIds[0];
+  await call(client, "GetFeed", { userId, pageSize: 3 });
+  assert.equal(await readiness(service.opsPort), 200);
+
+  pg.stop();
+  const began = Date.now();
+  const err = await callError(client, "GetFeed", { userId, pageSize: 3 });
+  assert.equal(err.code, grpc.status.UNAVAILABLE, err.details);
+  assert.ok(Date.now() - began < 2_500, `failed in ${Date.now() - began} ms`);
+  const likeErr = await callError(client, "LikeVideo", { userId, videoId: seeded.videoIds[0] });
+  assert.equal(likeErr.code, grpc.status.UNAVAILABLE);
+
+  await waitFor("readiness 503", async () => (await readiness(service.opsPort)) === 503, 5_000);
+  assert.equal(await healthCheck(service.grpcPort, "feed.v1.FeedService"), "NOT_SERVING");
+  assert.match(await service.metrics.registry.metrics(), /^feed_db_up 0$/m);
+
+  pg.start();
+  await waitFor("readiness 200", async () => (await readiness(service.opsPort)) === 200, 15_000);
+  assert.equal(await healthCheck(service.grpcPort, ""), "SERVING");
+  const page = await call<object, GetFeedResponse>(client, "GetFeed", { userId, pageSize: 3 });
+  assert.equal(page.videos?.length, 3);
+
+  // The LISTEN connection came back too: a new stream gets a new message.
+  const pool = new Pool({ connectionString: url, max: 1 });
+  await waitFor(
+    "the message listener to reconnect",
+    async () =>
+      (await pool.query("select 1 from pg_stat_activity where application_name = 'feed-listener'"))
+        .rowCount === 1,
+    10_000,
+  );
+  await pool.end();
+  const stream = client.StreamMessages({ userId: seeded.userIds[1] });
+  await new Promise<void>((resolve) => stream.once("metadata", () => resolve()));
+  const received = new Promise<Message>((resolve) => stream.once("data", resolve));
+  const sent = await call<object, Message>(client, "SendMessage", {
+    senderId: userId,
+    recipientId: seeded.userIds[1],
+    body: "after the outage",
+  });
+  assert.deepEqual(await received, sent);
+  stream.on("error", () => {}); // the CANCELLED status our own cancel() causes
+  stream.cancel();
+});

@@ -1,0 +1,145 @@
+// The feed as real processes: start-up config errors, message fan-out
+// between two replicas on one database, and graceful shutdown on SIGTERM.
+import assert from "node:assert/strict";
+import { randomUUID } from "node:crypto";
+import { after, before, test } from "node:test";
+import * as grpc from "@grpc/grpc-js";
+import { Pool } from "pg";
+import { type SeedResult, seedDatabase } from "../../../scripts/seed-data";
+import { freePort, startTestPostgres, type TestPostgres } from "../../../test/support/postgres";
+import type { GetFeedResponse, Message } from "../../shared/src/proto";
+import { runMigrations } from "../src/migrate";
+import {
+  call,
+  callError,
+  type FeedProcess,
+  feedClient,
+  readiness,
+  runProcess,
+  startFeedProcess,
+} from "./support";
+
+let pg: TestPostgres;
+let url: string;
+let pool: Pool;
+let seeded: SeedResult;
+const started: FeedProcess[] = [];
+
+before(async () => {
+  pg = await startTestPostgres();
+  url = pg.database("feed_processes");
+  await runMigrations(url);
+  pool = new Pool({ connectionString: url, max: 2 });
+  seeded = await seedDatabase(pool, { users: 10, videos: 30, likes: 20 });
+});
+
+after(async () => {
+  for (const p of started) if (p.child.exitCode === null) p.child.kill("SIGKILL");
+  await pool?.end();
+  pg?.destroy();
+});
+
+async function startFeed(env: Record<string, string> = {}): Promise<FeedProcess> {
+  const p = await startFeedProcess(
+    { DATABASE_URL: url, ...env },
+    { grpc: await freePort(), ops: await freePort() },
+  );
+  started.push(p);
+  return p;
+}
+
+test("missing DATABASE_URL stops start-up with one line naming it and a non-zero exit", async () => {
+  const { code, output } = await runProcess(["--import", "tsx", "apps/feed/src/main.ts"], {});
+  assert.notEqual(code, 0);
+  assert.match(output, /DATABASE_URL/);
+  assert.equal(output.trim().split("\n").length, 1, `one line expected, got: ${output}`);
+  assert.doesNotMatch(output, /\n\s+at /, "no stack trace");
+});
+
+test("an invalid GRPC_PORT is named in the start-up error", async () => {
+  const { code, output } = await runProcess(["--import", "tsx", "apps/feed/src/main.ts"], {
+    DATABASE_URL: url,
+    GRPC_PORT: "not-a-port",
+  });
+  assert.notEqual(code, 0);
+  assert.match(output, /GRPC_PORT/);
+});
+
+test("a stream opened on replica A receives a message sent through replica B", async () => {
+  const [a, b] = await Promise.all([startFeed(), startFeed()]);
+  const clientA = feedClient(a.grpcPort);
+  const clientB = feedClient(b.grpcPort);
+  const recipient = seeded.userIds[1] as string;
+  const stream = clientA.StreamMessages({ userId: recipient });
+  await new Promise<void>((resolve, reject) => {
+    stream.once("metadata", () => resolve());
+    stream.once("error", reject);
+  });
+  const received = new Promise<Message>((resolve) => stream.once("data", resolve));
+  const sent = await call<object, Message>(clientB, "SendMessage", {
+    senderId: seeded.userIds[0],
+    recipientId: recipient,
+    body: `across replicas ${randomUUID()}`,
+  });
+  const got = await Promise.race([
+    received,
+    new Promise<never>((_, reject) =>
+      setTimeout(() => reject(new Error("no message on A within 5 s")), 5_000),
+    ),
+  ]);
+  assert.deepEqual(got, sent);
+
+  // Shutting A down ends its open stream cleanly instead of cutting it.
+  const ended = new Promise<string>((resolve) => {
+    stream.once("end", () => resolve("end"));
+    stream.once("error", (err: grpc.ServiceError) => resolve(`error ${err.code}`));
+  });
+  a.child.kill("SIGTERM");
+  b.child.kill("SIGTERM");
+  assert.equal(await ended, "end");
+  assert.deepEqual(await Promise.all([a.exited, b.exited]), [0, 0]);
+  clientA.close();
+  clientB.close();
+});
+
+test("SIGTERM: the in-flight call completes, new calls are refused, exit 0 within the grace period", async () => {
+  const graceMs = 10_000;
+  const feed = await startFeed({ FEED_ENABLE_TEST_HOOKS: "true", SHUTDOWN_GRACE_MS: String(graceMs) });
+  const client = feedClient(feed.grpcPort);
+  const userId = seeded.userIds[0];
+  await call(client, "GetFeed", { userId, pageSize: 5 }); // connection established
+
+  // The slow call holds a database connection in pg_sleep for 2 s.
+  const slowMetadata = new grpc.Metadata();
+  slowMetadata.set("x-test-db-sleep-ms", "2000");
+  const slow = call<object, GetFeedResponse>(
+    client,
+    "GetFeed",
+    { userId, pageSize: 5 },
+    { metadata: slowMetadata },
+  );
+  const sleeping = async () =>
+    (await pool.query("select count(*)::int as n from pg_stat_activity where query like 'select pg_sleep%'"))
+      .rows[0].n > 0;
+  for (let i = 0; i < 50 && !(await sleeping()); i++) await new Promise((r) => setTimeout(r, 100));
+  assert.ok(await sleeping(), "the slow call is running in the database");
+
+  const signalledAt = Date.now();
+  feed.child.kill("SIGTERM");
+  await new Promise((r) => setTimeout(r, 300));
+  assert.equal(await readiness(feed.opsPort), 503, "readiness fails first");
+
+  const refused = await callError(client, "GetFeed", { userId, pageSize: 5 }, { deadlineMs: 3_000 });
+  assert.equal(refused.code, grpc.status.UNAVAILABLE, refused.details);
+  const fresh = feedClient(feed.grpcPort);
+  const refusedFresh = await callError(fresh, "GetFeed", { userId, pageSize: 5 }, { deadlineMs: 3_000 });
+  assert.equal(refusedFresh.code, grpc.status.UNAVAILABLE, refusedFresh.details);
+
+  const page = await slow;
+  assert.equal(page.videos?.length, 5, "the in-flight call got its full answer");
+  assert.equal(await feed.exited, 0, feed.output());
+  assert.ok(Date.now() - signalledAt < graceMs, "exited within the grace period");
+  assert.match(feed.output(), /"msg":"shutdown complete"/);
+  client.close();
+  fresh.close();
+});
