@@ -1,0 +1,152 @@
+// Static rules for every Dockerfile (no Docker engine here to build them):
+// multi-stage, bases pinned by digest, numeric non-root user, production
+// dependencies only, nothing fetched by ADD, no secrets in layers, and a
+// .dockerignore that keeps local state out of the build context.
+import assert from "node:assert/strict";
+import fs from "node:fs";
+import path from "node:path";
+import { test } from "node:test";
+
+const ROOT = path.resolve(__dirname, "../..");
+
+interface Instruction {
+  op: string;
+  args: string;
+}
+
+/** Joins continuation lines and drops comments, as the Dockerfile parser does. */
+export function parseDockerfile(text: string): Instruction[] {
+  const logical: string[] = [];
+  let current = "";
+  for (const raw of text.split("\n")) {
+    const line = raw.trim();
+    if (line.startsWith("#") || (line === "" && current === "")) continue;
+    if (line.endsWith("\\")) {
+      current += `${line.slice(0, -1)} `;
+      continue;
+    }
+    logical.push(current + line);
+    current = "";
+  }
+  return logical
+    .filter((l) => l !== "")
+    .map((l) => {
+      const [op = "", ...rest] = l.split(/\s+/);
+      return { op: op.toUpperCase(), args: rest.join(" ") };
+    });
+}
+
+function dockerfiles(): string[] {
+  const found: string[] = [];
+  if (fs.existsSync(path.join(ROOT, "Dockerfile"))) found.push("Dockerfile");
+  for (const app of fs.readdirSync(path.join(ROOT, "apps"))) {
+    const file = path.join("apps", app, "Dockerfile");
+    if (fs.existsSync(path.join(ROOT, file))) found.push(file);
+  }
+  return found;
+}
+
+const SECRETISH = /(PASSWORD|PASSWD|SECRET|TOKEN|API_?KEY|PRIVATE_?KEY|CREDENTIAL|DATABASE_URL)/i;
+
+/** Everything a Dockerfile breaks, as messages; empty when it is fine. */
+export function dockerfileProblems(text: string): string[] {
+  const problems: string[] = [];
+  const ins = parseDockerfile(text);
+  const froms = ins.filter((i) => i.op === "FROM");
+  if (froms.length < 2) problems.push("not multi-stage");
+  const stages = new Set<string>();
+  for (const from of froms) {
+    const [image = "", as, alias] = from.args.split(/\s+/);
+    const isStage = stages.has(image.toLowerCase());
+    if (!isStage && !/@sha256:[0-9a-f]{64}$/.test(image))
+      problems.push(`FROM ${image} is not pinned by digest`);
+    if (as?.toUpperCase() === "AS" && alias) stages.add(alias.toLowerCase());
+  }
+  // USER of the final stage: numeric, not 0.
+  const lastFrom = ins.lastIndexOf(froms[froms.length - 1] as Instruction);
+  const users = ins.slice(lastFrom).filter((i) => i.op === "USER");
+  const user = users[users.length - 1]?.args ?? "";
+  if (!/^[1-9]\d*(:[1-9]\d*)?$/.test(user))
+    problems.push(`final USER "${user}" is not a numeric non-root uid`);
+  for (const i of ins) {
+    if (i.op === "ADD" && /(https?|git|ftp):\/\//i.test(i.args)) problems.push(`ADD of a URL: ${i.args}`);
+    if ((i.op === "ENV" || i.op === "ARG") && SECRETISH.test(i.args))
+      problems.push(`${i.op} carries a secret name`);
+    if (i.op === "COPY" && /(^|\s)(\.env|\.npmrc|id_rsa|.*\.pem)(\s|$)/.test(i.args)) {
+      problems.push(`COPY of a credential file: ${i.args}`);
+    }
+    if (i.op === "RUN" && /npm (ci|install)/.test(i.args) && /(_authToken|NPM_TOKEN)/.test(i.args)) {
+      problems.push("registry token on a RUN line");
+    }
+  }
+  // The final stage copies node_modules only from a production-only install.
+  const prodInstall = ins.some((i) => i.op === "RUN" && /npm ci\b.*--omit=dev/.test(i.args));
+  if (!prodInstall) problems.push("no `npm ci --omit=dev` stage for runtime dependencies");
+  return problems;
+}
+
+test("there is a Dockerfile for each service and for the jobs", () => {
+  assert.deepEqual(dockerfiles().sort(), [
+    "apps/feed/Dockerfile",
+    "apps/gateway/Dockerfile",
+    "apps/jobs/Dockerfile",
+  ]);
+});
+
+for (const file of dockerfiles()) {
+  test(`${file} follows the image rules`, () => {
+    const text = fs.readFileSync(path.join(ROOT, file), "utf8");
+    assert.deepEqual(dockerfileProblems(text), []);
+    const ins = parseDockerfile(text);
+    // The runtime runs compiled JavaScript, never the tsx dev loader.
+    const cmd = ins.filter((i) => i.op === "CMD" || i.op === "ENTRYPOINT").pop();
+    assert.match(cmd?.args ?? "", /dist\/apps\/\w+\/src\/\w+\.js/);
+    for (const i of ins.filter((x) => ["RUN", "CMD", "ENTRYPOINT"].includes(x.op))) {
+      assert.doesNotMatch(i.args, /\btsx\b/, `${file}: ${i.op} uses tsx`);
+    }
+    // Every path the build copies exists in the repository.
+    for (const copy of ins.filter((i) => i.op === "COPY" && !i.args.startsWith("--from"))) {
+      const sources = copy.args
+        .split(/\s+/)
+        .filter((a) => !a.startsWith("--"))
+        .slice(0, -1);
+      for (const src of sources)
+        assert.ok(fs.existsSync(path.join(ROOT, src)), `${file}: COPY ${src} is missing`);
+    }
+  });
+}
+
+test("the rules catch what they are meant to catch", () => {
+  const bad = [
+    "FROM node:20 AS build",
+    "ENV DB_PASSWORD=hunter2",
+    "ADD https://example.com/tool.tgz /tmp/",
+    "FROM gcr.io/distroless/nodejs20-debian12",
+    "USER node",
+  ].join("\n");
+  const problems = dockerfileProblems(bad);
+  for (const expected of [
+    /node:20 is not pinned/,
+    /ENV carries a secret/,
+    /ADD of a URL/,
+    /numeric non-root/,
+    /--omit=dev/,
+  ]) {
+    assert.ok(
+      problems.some((p) => expected.test(p)),
+      `${expected} not reported in ${problems.join(" | ")}`,
+    );
+  }
+  assert.ok(dockerfileProblems(`FROM a@sha256:${"a".repeat(64)}\nUSER 0`).some((p) => /multi-stage/.test(p)));
+});
+
+test(".dockerignore keeps dependencies, git, env files and local tools out of the context", () => {
+  const lines = fs
+    .readFileSync(path.join(ROOT, ".dockerignore"), "utf8")
+    .split("\n")
+    .map((l) => l.trim())
+    .filter((l) => l && !l.startsWith("#"));
+  for (const required of ["node_modules", ".git", ".env", ".tools"]) {
+    assert.ok(lines.includes(required), `.dockerignore lacks ${required}`);
+  }
+});

@@ -1,0 +1,176 @@
+// The GitHub Actions workflows: valid by actionlint (pinned in tools/go.mod,
+// built by scripts/setup-tools.sh), least privilege per job, actions pinned
+// by commit SHA, and the release path the docs describe.
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import fs from "node:fs";
+import path from "node:path";
+import { test } from "node:test";
+import YAML from "yaml";
+
+const ROOT = path.resolve(__dirname, "../..");
+const DIR = path.join(ROOT, ".github/workflows");
+const ACTIONLINT = path.join(ROOT, ".tools/bin/actionlint");
+
+interface Step {
+  uses?: string;
+  run?: string;
+  with?: Record<string, unknown>;
+}
+interface Job {
+  permissions?: unknown;
+  environment?: unknown;
+  needs?: string | string[];
+  uses?: string;
+  steps?: Step[];
+  "runs-on"?: string;
+}
+interface Workflow {
+  on: Record<string, unknown>;
+  permissions?: unknown;
+  jobs: Record<string, Job>;
+}
+
+const files = fs.readdirSync(DIR).filter((f) => /\.ya?ml$/.test(f));
+const load = (name: string) => YAML.parse(fs.readFileSync(path.join(DIR, name), "utf8")) as Workflow;
+
+test("the expected workflows exist", () => {
+  for (const name of ["ci.yml", "preview.yml", "deploy.yml", "images.yml", "gitleaks.yml"]) {
+    assert.ok(files.includes(name), `${name} is missing`);
+  }
+});
+
+test("actionlint (the pinned version) reports nothing for any workflow", () => {
+  const pinned = /github\.com\/rhysd\/actionlint (v[\d.]+)/.exec(
+    fs.readFileSync(path.join(ROOT, "tools/go.mod"), "utf8"),
+  )?.[1];
+  assert.ok(pinned, "actionlint is pinned in tools/go.mod");
+  const version = spawnSync(ACTIONLINT, ["-version"], { encoding: "utf8" });
+  assert.equal(version.status, 0, `actionlint is not built: run npm run setup (${version.error ?? ""})`);
+  assert.equal(version.stdout.split("\n")[0], pinned);
+  const run = spawnSync(ACTIONLINT, ["-no-color", ...files.map((f) => path.join(DIR, f))], {
+    cwd: ROOT,
+    encoding: "utf8",
+  });
+  assert.equal(run.status, 0, run.stdout + run.stderr);
+});
+
+test("every workflow grants nothing by default and every job declares its own permissions", () => {
+  for (const file of files) {
+    const wf = load(file);
+    assert.deepEqual(wf.permissions, {}, `${file}: top-level permissions must be {}`);
+    for (const [name, job] of Object.entries(wf.jobs)) {
+      assert.ok(job.permissions && typeof job.permissions === "object", `${file}/${name} has no permissions`);
+      const perms = job.permissions as Record<string, string>;
+      assert.ok(!Object.values(perms).includes("write-all"), `${file}/${name}`);
+      // Write access only where the job's purpose needs it.
+      for (const [scope, level] of Object.entries(perms)) {
+        if (level !== "write") continue;
+        const allowed: Record<string, string[]> = {
+          "preview.yml": ["pull-requests"],
+          "images.yml": ["packages"],
+          "deploy.yml": ["packages"],
+        };
+        assert.ok(allowed[file]?.includes(scope), `${file}/${name}: ${scope}: write is not needed`);
+      }
+    }
+  }
+});
+
+test("third-party actions are pinned by a full commit SHA with the version in a comment", () => {
+  for (const file of files) {
+    const text = fs.readFileSync(path.join(DIR, file), "utf8");
+    for (const line of text.split("\n")) {
+      const m = /^\s*(?:-\s+)?uses:\s*(\S+)(.*)$/.exec(line);
+      if (!m?.[1] || m[1].startsWith("./")) continue;
+      assert.match(m[1], /^[\w.-]+\/[\w./-]+@[0-9a-f]{40}$/, `${file}: ${m[1]} is not pinned by SHA`);
+      assert.match(m[2] ?? "", /#\s*v\d+/, `${file}: ${m[1]} has no version comment`);
+    }
+  }
+});
+
+test("checkouts never leave the token in .git/config", () => {
+  for (const file of files) {
+    for (const [name, job] of Object.entries(load(file).jobs)) {
+      for (const step of job.steps ?? []) {
+        if (step.uses?.startsWith("actions/checkout@")) {
+          assert.equal(step.with?.["persist-credentials"], false, `${file}/${name}`);
+        }
+      }
+    }
+  }
+});
+
+test("CI runs npm test in the Debian image the tool versions are pinned for, with caches", () => {
+  const ci = load("ci.yml");
+  const testJob = ci.jobs.test;
+  assert.ok(testJob);
+  const runs = (testJob.steps ?? []).map((s) => s.run ?? "").join("\n");
+  assert.match(runs, /bash \.ci\/run/);
+  assert.match(fs.readFileSync(path.join(ROOT, ".ci/run"), "utf8"), /npm test/);
+  assert.match(JSON.stringify(testJob), /node:20-bookworm-slim@sha256:[0-9a-f]{64}/);
+  assert.ok((testJob.steps ?? []).some((s) => s.uses?.startsWith("actions/cache@")));
+  assert.ok(ci.on.pull_request !== undefined && ci.on.push !== undefined);
+});
+
+test("preview runs pulumi preview per stack on pull requests and comments the result", () => {
+  const wf = load("preview.yml");
+  assert.ok(wf.on.pull_request !== undefined);
+  const job = wf.jobs.preview as Job & { strategy: { matrix: { include: { stack: string }[] } } };
+  assert.deepEqual(
+    job.strategy.matrix.include.map((i) => i.stack),
+    ["staging", "prod"],
+  );
+  const pulumi = job.steps?.find((s) => s.uses?.startsWith("pulumi/actions@"));
+  assert.equal(pulumi?.with?.command, "preview");
+  assert.equal(pulumi?.with?.["comment-on-pr"], true);
+});
+
+test("deploy goes to staging first and to prod only through the protected production environment", () => {
+  const wf = load("deploy.yml");
+  assert.deepEqual(wf.on.push, { branches: ["main"] });
+  const { images, staging, prod } = wf.jobs;
+  assert.equal(images?.uses, "./.github/workflows/images.yml");
+  assert.equal(staging?.environment, "staging");
+  assert.equal(prod?.environment, "production");
+  assert.ok([prod?.needs].flat().includes("staging"), "prod waits for staging");
+  for (const [job, stack] of [
+    [staging, "staging"],
+    [prod, "prod"],
+  ] as const) {
+    const steps = job?.steps ?? [];
+    const up = steps.findIndex((s) => s.uses?.startsWith("pulumi/actions@") && s.with?.command === "up");
+    const pin = steps.findIndex((s) =>
+      /pulumi config set --stack "\$STACK" --path images\.feed/.test(s.run ?? ""),
+    );
+    assert.ok(pin >= 0 && up > pin, `${stack}: digests are written into stack config before pulumi up`);
+    assert.equal(steps[up]?.with?.["stack-name"], stack);
+  }
+});
+
+test("images are pushed to GHCR and handed on as digest references", () => {
+  const wf = load("images.yml");
+  const build = wf.jobs.build;
+  const pushes = (build?.steps ?? []).filter((s) => s.uses?.startsWith("docker/build-push-action@"));
+  assert.deepEqual(
+    pushes.map((s) => s.with?.file),
+    ["apps/feed/Dockerfile", "apps/gateway/Dockerfile", "apps/jobs/Dockerfile"],
+  );
+  for (const s of pushes) {
+    assert.equal(s.with?.push, true);
+    assert.match(String(s.with?.["cache-from"]), /type=gha/);
+  }
+  assert.match(JSON.stringify(build), /@\$\{digest\}/);
+});
+
+test("gitleaks scans the full history on every push", () => {
+  const wf = load("gitleaks.yml");
+  assert.ok(wf.on.push !== undefined);
+  const steps = wf.jobs.scan?.steps ?? [];
+  assert.equal(steps[0]?.with?.["fetch-depth"], 0);
+  assert.match(
+    steps.map((s) => s.run ?? "").join("\n"),
+    /go install github\.com\/zricethezav\/gitleaks\/v8@v\d/,
+  );
+  assert.match(steps.map((s) => s.run ?? "").join("\n"), /gitleaks git .*--config \.gitleaks\.toml/);
+});
