@@ -1,0 +1,116 @@
+// .env.example must list exactly the variables each process reads, with
+// values its schema accepts and, unless noted, the schema's own defaults.
+import assert from "node:assert/strict";
+import fs from "node:fs";
+import path from "node:path";
+import { test } from "node:test";
+import type { z } from "zod";
+import { feedConfigSchema } from "../../apps/feed/src/config";
+import { gatewayEnvSchema } from "../../apps/gateway/src/config";
+import { retentionConfigSchema } from "../../apps/jobs/src/retention";
+
+const ROOT = path.resolve(__dirname, "../..");
+
+/** Sections start at a `# [name]` comment; values are KEY=VALUE lines. */
+function readSections(): Map<string, Map<string, string>> {
+  const sections = new Map<string, Map<string, string>>();
+  let current: Map<string, string> | undefined;
+  for (const line of fs.readFileSync(path.join(ROOT, ".env.example"), "utf8").split("\n")) {
+    const header = /^# \[([a-z-]+)\]/.exec(line);
+    if (header?.[1]) {
+      current = new Map();
+      sections.set(header[1], current);
+      continue;
+    }
+    const pair = /^([A-Z][A-Z0-9_]*)=(.*)$/.exec(line);
+    if (!pair?.[1]) continue;
+    assert.ok(current, `${pair[1]} is outside a section`);
+    assert.ok(!current.has(pair[1]), `${pair[1]} twice in one section`);
+    current.set(pair[1], pair[2] ?? "");
+  }
+  return sections;
+}
+
+const sections = readSections();
+const section = (name: string) => {
+  const s = sections.get(name);
+  assert.ok(s, `.env.example has no [${name}] section`);
+  return s;
+};
+
+const schemas: [string, z.ZodObject, Set<string>][] = [
+  ["feed", feedConfigSchema, new Set()],
+  // Locally the gateway's ops port moves so it can run beside the feed.
+  ["gateway", gatewayEnvSchema, new Set(["OPS_PORT"])],
+  ["retention", retentionConfigSchema, new Set()],
+];
+
+for (const [name, schema, deviations] of schemas) {
+  test(`[${name}] lists exactly the schema's variables, with valid values and its defaults`, () => {
+    const env = section(name);
+    assert.deepEqual([...env.keys()].sort(), Object.keys(schema.shape).sort());
+    const parsed = schema.safeParse(Object.fromEntries(env));
+    assert.ok(parsed.success, parsed.success ? "" : parsed.error.message);
+    for (const [key, field] of Object.entries(schema.shape)) {
+      const byDefault = (field as z.ZodType).safeParse(undefined);
+      if (!byDefault.success || deviations.has(key)) continue;
+      assert.equal(env.get(key), String(byDefault.data), `${key} differs from the schema default`);
+    }
+  });
+}
+
+test("[feed] covers what the migrations entry reads", () => {
+  const source = fs.readFileSync(path.join(ROOT, "apps/feed/src/migrate.ts"), "utf8");
+  const inline = /parseEnv\(\s*z\.object\(\{([\s\S]*?)\}\)/.exec(source)?.[1];
+  assert.ok(inline, "migrate.ts parses its env inline with z.object");
+  const keys = [...inline.matchAll(/([A-Z][A-Z0-9_]*):/g)].map((m) => m[1]);
+  assert.ok(keys.length > 0);
+  for (const key of keys) assert.ok(section("feed").has(key as string), `${key} missing from [feed]`);
+});
+
+for (const [name, script] of [
+  ["backup", "apps/jobs/src/backup.sh"],
+  ["restore", "apps/jobs/src/restore.sh"],
+] as const) {
+  test(`[${name}] lists exactly what ${script} reads, with its defaults`, () => {
+    const source = fs.readFileSync(path.join(ROOT, script), "utf8");
+    const read = new Map<string, string | undefined>();
+    for (const m of source.matchAll(/\$\{([A-Z][A-Z0-9_]*)(?::-([^}]*))?\}/g)) {
+      const key = m[1] as string;
+      if (!read.has(key) || m[2]) read.set(key, m[2] || undefined);
+    }
+    const env = section(name);
+    assert.deepEqual([...env.keys()].sort(), [...read.keys()].sort());
+    for (const [key, fallback] of read) if (fallback) assert.equal(env.get(key), fallback, key);
+  });
+}
+
+test("every process.env read in the apps is listed", () => {
+  const listed = new Set([...sections.values()].flatMap((s) => [...s.keys()]));
+  const walk = (dir: string): string[] =>
+    fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
+      const p = path.join(dir, e.name);
+      if (e.isDirectory()) return e.name === "generated" ? [] : walk(p);
+      return e.name.endsWith(".ts") ? [p] : [];
+    });
+  for (const app of fs.readdirSync(path.join(ROOT, "apps"))) {
+    const src = path.join(ROOT, "apps", app, "src");
+    if (!fs.existsSync(src)) continue;
+    for (const file of walk(src)) {
+      const text = fs.readFileSync(file, "utf8");
+      for (const m of text.matchAll(/process\.env(?:\.([A-Z][A-Z0-9_]*)|\[["']([A-Z][A-Z0-9_]*)["']\])/g)) {
+        const key = m[1] ?? m[2];
+        assert.ok(key && listed.has(key), `${path.relative(ROOT, file)} reads ${key}, not in .env.example`);
+      }
+    }
+  }
+});
+
+test("the example holds no credentials", () => {
+  for (const [name, env] of sections) {
+    for (const [key, value] of env) {
+      if (/URL$/.test(key)) assert.ok(!new URL(value).password, `[${name}] ${key} carries a password`);
+      if (/(PASSWORD|SECRET|TOKEN)/.test(key)) assert.equal(value, "", `[${name}] ${key} must be empty`);
+    }
+  }
+});
