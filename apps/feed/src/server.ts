@@ -9,7 +9,7 @@ import { type FeedServiceHandlers, loadFeedProto, type Message } from "../../sha
 import type { ShutdownStep } from "../../shared/src/shutdown";
 import type { FeedConfig } from "./config";
 import { createPool, startDbProbe } from "./db/pool";
-import { toDomainError, toGrpcError } from "./errors";
+import { DomainError, toDomainError, toGrpcError } from "./errors";
 import { FeedStore } from "./feed-store";
 import { type LikeWorker, startLikeWorker } from "./like-worker";
 import { MessageBus } from "./message-bus";
@@ -113,7 +113,9 @@ export async function startFeedService(config: FeedConfig, logger: Logger): Prom
   const handlers: FeedServiceHandlers = {
     GetFeed: unary("GetFeed", async (request, metadata) => {
       const input = parseGetFeed(request);
-      const sleep = config.FEED_ENABLE_TEST_HOOKS ? Number(metadata.get(TEST_SLEEP_HEADER)[0] ?? 0) : 0;
+      const sleep = config.FEED_ENABLE_TEST_HOOKS
+        ? Math.min(10_000, Number(metadata.get(TEST_SLEEP_HEADER)[0] ?? 0))
+        : 0;
       return store.getFeed({
         pageSize: input.pageSize,
         cursor: input.cursor,
@@ -144,7 +146,7 @@ export async function startFeedService(config: FeedConfig, logger: Logger): Prom
       (async () => {
         const { userId } = parseStreamMessages(call.request);
         await store.requireUser("user_id", userId);
-        if (shuttingDown) throw new Error("shutting down");
+        if (shuttingDown) throw new DomainError("unavailable", "server is shutting down");
         if (finished) return;
         unsubscribe = bus.subscribe(userId, {
           write: (message: Message) => {

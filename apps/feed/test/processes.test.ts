@@ -41,7 +41,7 @@ after(async () => {
 
 async function startFeed(env: Record<string, string> = {}): Promise<FeedProcess> {
   const p = await startFeedProcess(
-    { DATABASE_URL: url, ...env },
+    { DATABASE_URL: url, LOG_LEVEL: "debug", ...env },
     { grpc: await freePort(), ops: await freePort() },
   );
   started.push(p);
@@ -98,6 +98,7 @@ test("a stream opened on replica A receives a message sent through replica B", a
   b.child.kill("SIGTERM");
   assert.equal(await ended, "end");
   assert.deepEqual(await Promise.all([a.exited, b.exited]), [0, 0]);
+  assert.doesNotMatch(a.output() + b.output(), /across replicas/, "message bodies never reach the logs");
   clientA.close();
   clientB.close();
 });
