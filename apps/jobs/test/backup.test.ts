@@ -88,7 +88,7 @@ after(() => {
   if (backupDir) fs.rmSync(backupDir, { recursive: true, force: true });
 });
 
-test("the backup command writes one readable custom-format dump and logs JSON without the password", () => {
+test("the backup command writes one readable custom-format dump and logs JSON without the password", (t) => {
   const run = runBackup();
   assert.equal(run.status, 0, run.stderr);
   const lines = run.stdout
@@ -98,6 +98,7 @@ test("the backup command writes one readable custom-format dump and logs JSON wi
   const written = lines.find((l) => l.msg === "backup written");
   assert.ok(written, run.stdout);
   assert.ok(Number(written.bytes) > 0);
+  t.diagnostic(`dump took ${written.durationMs} ms for ${written.bytes} bytes`);
   assert.deepEqual(dumps(), [written.file]);
   assert.ok(!run.stdout.includes(sourceUrl), "the connection string must not be logged");
   // Custom format: pg_restore reads the table of contents back.
