@@ -56,7 +56,7 @@ export async function readK6Points(file: string, chaos?: ChaosWindow): Promise<D
     crlfDelay: Number.POSITIVE_INFINITY,
   });
   for await (const line of lines) {
-    if (!line.startsWith('{"type":"Point"')) continue;
+    if (!line.includes('"type":"Point"')) continue;
     const point = JSON.parse(line) as Point;
     const flow = point.data.tags?.flow as Flow | undefined;
     if (!flow || !FLOWS.includes(flow)) continue;
