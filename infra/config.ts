@@ -39,14 +39,14 @@ export const imageRef = z.string().superRefine((ref, ctx) => {
 const quantityCpu = z.string().regex(/^\d+(\.\d+)?m?$/, "a CPU quantity such as 250m or 1");
 const quantityMem = z.string().regex(/^\d+(Ki|Mi|Gi)$/, "a memory quantity such as 256Mi or 1Gi");
 
-const resources = z.object({
-  requests: z.object({ cpu: quantityCpu, memory: quantityMem }),
-  limits: z.object({ cpu: quantityCpu, memory: quantityMem }),
+const resources = z.strictObject({
+  requests: z.strictObject({ cpu: quantityCpu, memory: quantityMem }),
+  limits: z.strictObject({ cpu: quantityCpu, memory: quantityMem }),
 });
 export type Resources = z.infer<typeof resources>;
 
 const scaling = z
-  .object({ min: z.number().int().min(1).max(50), max: z.number().int().min(1).max(100) })
+  .strictObject({ min: z.number().int().min(1).max(50), max: z.number().int().min(1).max(100) })
   .refine((s) => s.max >= s.min, { message: "max must be at least min", path: ["max"] });
 
 const hostname = z
@@ -64,22 +64,22 @@ const LETS_ENCRYPT = {
 export { LETS_ENCRYPT };
 
 const tls = z.discriminatedUnion("issuer", [
-  z.object({
+  z.strictObject({
     issuer: z.literal("acme"),
     email: z.email("an e-mail address for ACME account notices"),
     server: z.url({ protocol: /^https$/, error: "an https ACME directory URL" }),
   }),
   // For kind/k3d on a laptop: no public DNS, so no ACME challenge can succeed.
-  z.object({ issuer: z.literal("selfSigned") }),
+  z.strictObject({ issuer: z.literal("selfSigned") }),
 ]);
 
 const database = z.discriminatedUnion("mode", [
-  z.object({
+  z.strictObject({
     mode: z.literal("in-cluster"),
     storageGi: z.number().int().min(1).max(1000).default(10),
     storageClassName: z.string().min(1).optional(),
   }),
-  z.object({
+  z.strictObject({
     mode: z.literal("external"),
     /** Read from the secret key `golive:databaseUrl`; see loadStackConfig. */
     url: z
@@ -90,32 +90,88 @@ const database = z.discriminatedUnion("mode", [
   }),
 ]);
 
-export const stackConfigSchema = z.object({
+/**
+ * A Kubernetes CronJob schedule: five cron fields or one of the @macros the
+ * CronJob controller understands. Checked here so a typo fails before deploy
+ * rather than as a CronJob the API server rejects halfway through `pulumi up`.
+ */
+export const cronSchedule = z
+  .string()
+  .regex(
+    /^(@(yearly|annually|monthly|weekly|daily|hourly)|([0-9A-Za-z*,/?-]+\s+){4}[0-9A-Za-z*,/?-]+)$/,
+    'a cron schedule such as "0 */6 * * *" or @daily',
+  );
+
+/** Requests and limits of the backup and retention CronJobs when a stack does not set them. */
+const DEFAULT_JOB_RESOURCES = {
+  requests: { cpu: "50m", memory: "64Mi" },
+  limits: { cpu: "500m", memory: "256Mi" },
+};
+
+const backup = z
+  .strictObject({
+    /** When pg_dump runs; the interval is the RPO (docs/backup-restore.md). */
+    schedule: cronSchedule.default("0 3 * * *"),
+    /** How many complete dumps the volume keeps (BACKUP_KEEP). */
+    keep: z.number().int().min(1).max(9999).default(7),
+    storageGi: z.number().int().min(1).max(10000).default(10),
+    storageClassName: z.string().min(1).optional(),
+  })
+  .default({ schedule: "0 3 * * *", keep: 7, storageGi: 10 });
+
+/**
+ * One keeper per generated secret. RandomPassword makes a new value only when
+ * a keeper changes, so setting a new string (a date is the convention) is the
+ * rotation; see docs/secret-rotation.md.
+ */
+const rotation = z.strictObject({
+  postgres: z.string().min(1, "a keeper string, e.g. the rotation date"),
+  grafana: z.string().min(1, "a keeper string, e.g. the rotation date"),
+});
+
+// Strict objects throughout: a misspelt key fails loudly instead of being
+// dropped and silently replaced by a default.
+export const stackConfigSchema = z.strictObject({
   environment: z.enum(["staging", "prod", "local"]),
-  images: z.object({
+  images: z.strictObject({
     feed: imageRef,
     gateway: imageRef,
+    /** The retention CronJob (apps/jobs/Dockerfile); deploy.yml writes its digest. */
+    jobs: imageRef,
     postgres: imageRef,
     k6: imageRef,
     kubectl: imageRef,
     corazaWasm: imageRef,
   }),
-  replicas: z.object({ feed: scaling, gateway: scaling }),
-  resources: z.object({ feed: resources, gateway: resources, postgres: resources, migrations: resources }),
+  replicas: z.strictObject({ feed: scaling, gateway: scaling }),
+  resources: z.strictObject({
+    feed: resources,
+    gateway: resources,
+    postgres: resources,
+    migrations: resources,
+    /** The backup and retention CronJobs. */
+    jobs: resources.default(DEFAULT_JOB_RESOURCES),
+  }),
   domain: hostname,
   tls,
-  waf: z.object({ mode: z.enum(["detection", "blocking"]) }),
+  waf: z.strictObject({ mode: z.enum(["detection", "blocking"]) }),
   rateLimit: z
-    .object({
+    .strictObject({
       requests: z.number().int().min(1),
       unit: z.enum(["Second", "Minute", "Hour"]),
     })
     .default({ requests: 100, unit: "Second" }),
-  retention: z.object({
+  retention: z.strictObject({
     logsDays: z.number().int().min(1).max(400),
     metricsDays: z.number().int().min(1).max(400),
+    /** RETENTION_DAYS of the retention job: the undo window of a soft-deleted user. */
+    deletedUsersDays: z.number().int().min(0).max(3650).default(30),
+    /** When the GDPR/CCPA retention job runs. */
+    jobSchedule: cronSchedule.default("0 4 * * *"),
   }),
   database,
+  backup,
+  rotation,
   alerting: alertmanagerSettingsSchema.default({
     receivers: [],
     routes: { critical: [], warning: [], info: [] },
@@ -135,7 +191,7 @@ export const stackConfigSchema = z.object({
   /** Where the Kubernetes API server is reachable from pods, for the chaos step's egress. */
   apiServerCidr: z.cidrv4().default("0.0.0.0/0"),
   loadtest: z
-    .object({
+    .strictObject({
       profile: z.enum(["smoke", "load", "soak"]).default("smoke"),
       chaosDelaySeconds: z.number().int().min(0).max(3600).default(15),
       recoveryTimeoutSeconds: z.number().int().min(10).max(900).default(120),
@@ -183,13 +239,16 @@ export function parseStackConfig(
     const db = candidate.database as Record<string, unknown>;
     if (db.mode === "external") candidate.database = { ...db, url: databaseUrl };
   }
-  const known = new Set([...Object.keys(stackConfigSchema.shape), ...SECRET_KEYS]);
-  for (const key of Object.keys(raw)) {
-    if (!known.has(key)) issues.push({ key, reason: "unknown key (a typo?)" });
-  }
   const result = stackConfigSchema.safeParse(candidate);
   if (!result.success) {
     for (const issue of result.error.issues) {
+      if (issue.code === "unrecognized_keys") {
+        // One issue per key, named by its full path, so the message points at the typo.
+        for (const extra of issue.keys) {
+          issues.push({ key: [...issue.path.map(String), extra].join("."), reason: "unknown key (a typo?)" });
+        }
+        continue;
+      }
       let key = issue.path.map(String).join(".") || "(root)";
       if (key === "database.url") key = "databaseUrl";
       const reason =

@@ -41,6 +41,20 @@ describe("stack config", () => {
     assert.equal(cfg.topologySpread, false);
   });
 
+  it("keeps the jobs image deploy.yml pins, and the backup, retention and rotation settings", () => {
+    const prod = parseStackConfig(rawStackConfig("prod"));
+    assert.match(prod.images.jobs, /jobs/);
+    assert.equal(prod.backup.schedule, "0 */6 * * *");
+    assert.equal(parseStackConfig(rawStackConfig("staging")).backup.schedule, "0 3 * * *");
+    assert.equal(prod.retention.deletedUsersDays, 30);
+    assert.ok(prod.rotation.postgres && prod.rotation.grafana);
+    const raw = staging();
+    delete raw.backup;
+    const defaults = parseStackConfig(raw);
+    assert.deepEqual(defaults.backup, { schedule: "0 3 * * *", keep: 7, storageGi: 10 });
+    assert.deepEqual(defaults.resources.jobs.limits, { cpu: "500m", memory: "256Mi" });
+  });
+
   it("accepts images pinned by digest and registries with ports", () => {
     const raw = staging();
     (raw.images as Record<string, string>).feed = `ghcr.io/golive/feed@sha256:${"a".repeat(64)}`;
@@ -94,6 +108,22 @@ describe("stack config", () => {
     ],
     ["runbook URL", (r) => (r.runbookBaseUrl = "docs/runbooks"), "runbookBaseUrl", /URL/],
     ["typo key", (r) => (r.replica = 3), "replica", /unknown key/],
+    ["nested typo key", (r) => (r.images.feeed = "ghcr.io/x/feed:1.0.0"), "images.feeed", /unknown key/],
+    ["typo in backup", (r) => (r.backup.shedule = "0 3 * * *"), "backup.shedule", /unknown key/],
+    [
+      "typo in resources",
+      (r) => (r.resources.feed.limits.cpus = "1"),
+      "resources.feed.limits.cpus",
+      /unknown/,
+    ],
+    ["extra TLS key", (r) => (r.tls.mail = "a@b.c"), "tls.mail", /unknown key/],
+    ["missing jobs image", (r) => delete r.images.jobs, "images.jobs", /required/],
+    ["jobs image latest", (r) => (r.images.jobs = "ghcr.io/x/jobs:latest"), "images.jobs", /latest/],
+    ["bad backup schedule", (r) => (r.backup.schedule = "every 6 hours"), "backup.schedule", /cron/],
+    ["zero backups kept", (r) => (r.backup.keep = 0), "backup.keep", /1/],
+    ["bad retention schedule", (r) => (r.retention.jobSchedule = "daily"), "retention.jobSchedule", /cron/],
+    ["missing rotation keepers", (r) => delete r.rotation, "rotation", /required/],
+    ["empty rotation keeper", (r) => (r.rotation.postgres = ""), "rotation.postgres", /keeper/],
     ["environment", (r) => (r.environment = "qa"), "environment", /staging/],
     ["load profile", (r) => (r.loadtest.profile = "stress"), "loadtest.profile", /smoke/],
   ];
