@@ -1,6 +1,7 @@
 // Runs the Pulumi program in-process with mocks and records what it registers,
 // so the render command and the tests see the exact objects `pulumi up` would
 // send to the Kubernetes provider, without a cluster, the CLI or plugins.
+import { createHash } from "node:crypto";
 import * as pulumi from "@pulumi/pulumi";
 
 export interface Registered {
@@ -77,7 +78,10 @@ export async function runWithMocks<T>(
         });
         const state: Record<string, unknown> = { ...args.inputs };
         if (args.type === "random:index/randomPassword:RandomPassword") {
-          state.result = `mock-${args.name}-password`;
+          // Like the real provider, a new keeper means a new value: derive the
+          // mock password from the keepers so rotation is visible downstream.
+          const keepers = JSON.stringify(unwrapSecrets(args.inputs.keepers ?? {}));
+          state.result = `mock-${args.name}-${createHash("sha256").update(keepers).digest("hex").slice(0, 16)}`;
         }
         return { id: `${args.name}-id`, state };
       },

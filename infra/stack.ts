@@ -1,6 +1,7 @@
 // The bill of materials: every part of one environment, in the order it
 // comes up. Each line is one component; the logic lives in components/.
 import path from "node:path";
+import { Backup } from "./components/backup";
 import { Database } from "./components/database";
 import { Ingress } from "./components/ingress";
 import { LoadTest } from "./components/loadtest";
@@ -9,6 +10,7 @@ import { Migrations } from "./components/migrations";
 import { Monitoring, prometheusRemoteWriteUrl } from "./components/monitoring";
 import { Namespaces } from "./components/namespaces";
 import { NetworkPolicies } from "./components/network-policies";
+import { checksumAnnotations } from "./components/secret-checksum";
 import { grpcProbe, httpProbe, Workload } from "./components/workload";
 import type { StackConfig } from "./config";
 
@@ -40,16 +42,34 @@ export function goLiveStack(config: StackConfig): StackOutputs {
       database: config.database,
       image: config.images.postgres,
       resources: config.resources.postgres,
+      rotationKeeper: config.rotation.postgres,
     },
     opts("app"),
   );
+  // Every pod template that reads DATABASE_URL carries this hash: a rotated password rolls them.
+  const databaseChecksum = database.secretChecksum;
   const migrations = new Migrations(
     "migrations",
     {
       namespace: app,
       image: config.images.feed,
       databaseSecret: database.secret,
+      databaseChecksum,
       resources: config.resources.migrations,
+    },
+    opts("app"),
+  );
+  const backup = new Backup(
+    "backup",
+    {
+      namespace: app,
+      repoRoot: REPO_ROOT,
+      backup: config.backup,
+      retention: config.retention,
+      images: { postgres: config.images.postgres, jobs: config.images.jobs },
+      resources: config.resources.jobs,
+      databaseSecret: database.secret,
+      databaseChecksum,
     },
     opts("app"),
   );
@@ -85,6 +105,7 @@ export function goLiveStack(config: StackConfig): StackOutputs {
       },
       replicas: config.replicas.feed,
       resources: config.resources.feed,
+      podAnnotations: checksumAnnotations(databaseChecksum),
     },
     afterMigrations,
   );
@@ -161,6 +182,8 @@ export function goLiveStack(config: StackConfig): StackOutputs {
       gatewayLabels: gateway.labels,
       postgresLabels: database.podLabels,
       migrationsLabels: migrations.podLabels,
+      backupLabels: backup.backupLabels,
+      retentionLabels: backup.retentionLabels,
       loadtestLabels: loadTest.podLabels,
     },
     opts("app", "loadtest", "monitoring", "logging", "gateway", "certManager"),

@@ -7,9 +7,26 @@ import * as random from "@pulumi/random";
 import type { Resources, StackConfig } from "../config";
 import { appLabels } from "./labels";
 import { containerSecurity, podSecurity } from "./pod-security";
+import { checksumAnnotations, secretChecksum } from "./secret-checksum";
 
 /** uid of the postgres user in the official image. */
-const POSTGRES_UID = 999;
+export const POSTGRES_UID = 999;
+
+/**
+ * The image sets POSTGRES_PASSWORD only when it initialises an empty data
+ * directory. After a rotation the StatefulSet rolls (checksum annotation) and
+ * this hook applies the Secret's password to the role over the local socket
+ * (trusted in the official image), so the new value is the one that works.
+ * Bounded wait: the startup probe allows 300 s, the hook gives up after 290.
+ */
+export const APPLY_PASSWORD_HOOK = [
+  "bash",
+  "-c",
+  [
+    'for _ in $(seq 1 290); do pg_isready -q -U "$POSTGRES_USER" -d "$POSTGRES_DB" && break; sleep 1; done',
+    'psql -q -v ON_ERROR_STOP=1 -v pw="$POSTGRES_PASSWORD" -U "$POSTGRES_USER" -d "$POSTGRES_DB" <<<"ALTER ROLE \\"$POSTGRES_USER\\" PASSWORD :\'pw\'"',
+  ].join("; "),
+];
 export const POSTGRES_PORT = 5432;
 export const DATABASE_SECRET = "feed-database";
 export const DATABASE_URL_KEY = "DATABASE_URL";
@@ -19,6 +36,8 @@ export interface DatabaseArgs {
   database: StackConfig["database"];
   image: string;
   resources: Resources;
+  /** golive:rotation.postgres: a new value makes a new password. */
+  rotationKeeper: string;
 }
 
 export class Database extends pulumi.ComponentResource {
@@ -27,6 +46,8 @@ export class Database extends pulumi.ComponentResource {
   /** Pod labels of the in-cluster Postgres (absent for an external database). */
   readonly podLabels?: Record<string, string>;
   readonly secret: k8s.core.v1.Secret;
+  /** sha256 of the DATABASE_URL Secret's data, for the pod templates that read it. */
+  readonly secretChecksum: pulumi.Output<string>;
 
   constructor(name: string, args: DatabaseArgs, opts?: pulumi.ComponentResourceOptions) {
     super("golive:data:Database", name, {}, opts);
@@ -41,15 +62,20 @@ export class Database extends pulumi.ComponentResource {
       this.podLabels = labels;
       const password = new random.RandomPassword(
         `${name}-password`,
-        { length: 32, special: false },
+        { length: 32, special: false, keepers: { rotation: args.rotationKeeper } },
         { parent: this },
       );
+      const credentialsData = {
+        POSTGRES_USER: "feed",
+        POSTGRES_DB: "feed",
+        POSTGRES_PASSWORD: password.result,
+      };
       const credentials = new k8s.core.v1.Secret(
         "postgres-credentials",
         {
           metadata: { name: "postgres-credentials", namespace, labels },
           type: "Opaque",
-          stringData: { POSTGRES_USER: "feed", POSTGRES_DB: "feed", POSTGRES_PASSWORD: password.result },
+          stringData: credentialsData,
         },
         { parent: this },
       );
@@ -73,7 +99,7 @@ export class Database extends pulumi.ComponentResource {
             replicas: 1,
             selector: { matchLabels: labels },
             template: {
-              metadata: { labels },
+              metadata: { labels, annotations: checksumAnnotations(secretChecksum(credentialsData)) },
               spec: {
                 automountServiceAccountToken: false,
                 securityContext: podSecurity(POSTGRES_UID),
@@ -86,6 +112,7 @@ export class Database extends pulumi.ComponentResource {
                     env: [{ name: "PGDATA", value: "/var/lib/postgresql/data/pgdata" }],
                     resources: args.resources,
                     securityContext: containerSecurity(POSTGRES_UID),
+                    lifecycle: { postStart: { exec: { command: APPLY_PASSWORD_HOOK } } },
                     startupProbe: {
                       exec: { command: ["pg_isready", "-U", "feed", "-d", "feed"] },
                       periodSeconds: 5,
@@ -133,12 +160,14 @@ export class Database extends pulumi.ComponentResource {
       );
     }
 
+    const data = { [DATABASE_URL_KEY]: url };
+    this.secretChecksum = secretChecksum(data);
     this.secret = new k8s.core.v1.Secret(
       DATABASE_SECRET,
       {
         metadata: { name: DATABASE_SECRET, namespace, labels: appLabels("feed") },
         type: "Opaque",
-        stringData: { [DATABASE_URL_KEY]: url },
+        stringData: data,
       },
       { parent: this, dependsOn: children },
     );

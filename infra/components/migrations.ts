@@ -9,6 +9,7 @@ import type { Resources } from "../config";
 import { DATABASE_URL_KEY } from "./database";
 import { appLabels } from "./labels";
 import { containerSecurity, podSecurity, tmpMount, tmpVolume } from "./pod-security";
+import { checksumAnnotations } from "./secret-checksum";
 
 /** The migrations entry of the feed image (apps/feed/src/migrate.ts, compiled). */
 export const MIGRATE_COMMAND = ["/nodejs/bin/node", "dist/apps/feed/src/migrate.js"];
@@ -17,6 +18,8 @@ export interface MigrationsArgs {
   namespace: string;
   image: string;
   databaseSecret: k8s.core.v1.Secret;
+  /** Hash of the database Secret: a rotated password makes a new pod template. */
+  databaseChecksum: pulumi.Input<string>;
   resources: Resources;
 }
 
@@ -36,7 +39,7 @@ export class Migrations extends pulumi.ComponentResource {
           backoffLimit: 3,
           activeDeadlineSeconds: 600,
           template: {
-            metadata: { labels: this.podLabels },
+            metadata: { labels: this.podLabels, annotations: checksumAnnotations(args.databaseChecksum) },
             spec: {
               restartPolicy: "Never",
               automountServiceAccountToken: false,

@@ -15,6 +15,7 @@ import { CHARTS } from "../charts";
 import type { StackConfig } from "../config";
 import { PROMETHEUS_SELECTOR } from "./labels";
 import { podSecurity } from "./pod-security";
+import { checksumAnnotations, secretChecksum } from "./secret-checksum";
 
 export const KPS_RELEASE = "kube-prometheus-stack";
 /** Service the chart creates for Prometheus (release name + "-prometheus"). */
@@ -101,15 +102,16 @@ export class Monitoring extends pulumi.ComponentResource {
 
     const grafanaPassword = new random.RandomPassword(
       "grafana-admin",
-      { length: 24, special: false },
+      { length: 24, special: false, keepers: { rotation: config.rotation.grafana } },
       { parent: this },
     );
+    const grafanaAdminData = { "admin-user": "admin", "admin-password": grafanaPassword.result };
     const grafanaAdmin = new k8s.core.v1.Secret(
       GRAFANA_ADMIN_SECRET,
       {
         metadata: { name: GRAFANA_ADMIN_SECRET, namespace },
         type: "Opaque",
-        stringData: { "admin-user": "admin", "admin-password": grafanaPassword.result },
+        stringData: grafanaAdminData,
       },
       { parent: this },
     );
@@ -168,6 +170,10 @@ export class Monitoring extends pulumi.ComponentResource {
             },
           },
           grafana: {
+            // Rolls Grafana when the admin password rotates. The chart keeps no
+            // persistent volume, so the new pod starts with a fresh database and
+            // takes the new password (Grafana applies it only on first start).
+            podAnnotations: checksumAnnotations(secretChecksum(grafanaAdminData)),
             admin: {
               existingSecret: GRAFANA_ADMIN_SECRET,
               userKey: "admin-user",

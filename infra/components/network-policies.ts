@@ -1,6 +1,6 @@
 // Default deny in every namespace we own, then only the flows the design
 // needs: edge -> gateway -> feed -> Postgres, DNS, Prometheus scraping the ops
-// port, log shipping to Loki, k6 to the services and to Prometheus' remote
+// port, the backup and retention jobs -> Postgres, log shipping to Loki, k6 to the services and to Prometheus' remote
 // write, and the chaos step to the API server. Platform namespaces (charts we
 // do not template ourselves) allow traffic inside themselves plus the
 // cross-namespace flows they need.
@@ -36,6 +36,9 @@ export interface NetworkPoliciesArgs {
   gatewayLabels: Record<string, string>;
   postgresLabels?: Record<string, string>;
   migrationsLabels: Record<string, string>;
+  /** The backup and retention CronJobs' pods: database clients like the feed. */
+  backupLabels: Record<string, string>;
+  retentionLabels: Record<string, string>;
   loadtestLabels: Record<string, string>;
 }
 
@@ -120,14 +123,19 @@ export class NetworkPolicies extends pulumi.ComponentResource {
     policy("migrations-egress", app, args.migrationsLabels, {
       egress: [{ to: [dbPeer], ports: tcp(POSTGRES_PORT) }],
     });
+    policy("backup-egress", app, args.backupLabels, {
+      egress: [{ to: [dbPeer], ports: tcp(POSTGRES_PORT) }],
+    });
+    policy("retention-egress", app, args.retentionLabels, {
+      egress: [{ to: [dbPeer], ports: tcp(POSTGRES_PORT) }],
+    });
     if (args.postgresLabels) {
       policy("postgres-ingress", app, args.postgresLabels, {
         ingress: [
           {
-            from: [
-              { podSelector: { matchLabels: args.feedLabels } },
-              { podSelector: { matchLabels: args.migrationsLabels } },
-            ],
+            from: [args.feedLabels, args.migrationsLabels, args.backupLabels, args.retentionLabels].map(
+              (labels) => ({ podSelector: { matchLabels: labels } }),
+            ),
             ports: tcp(POSTGRES_PORT),
           },
         ],

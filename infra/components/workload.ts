@@ -35,6 +35,8 @@ export interface WorkloadArgs {
   disruptionBudget: boolean;
   /** Name of a headless Service over the given port, for dns:/// round_robin clients. */
   headless?: { name: string; port: string };
+  /** Pod template annotations, e.g. the checksum of the secrets the pods read. */
+  podAnnotations?: Record<string, pulumi.Input<string>>;
   /** Seconds to let in-flight work drain after SIGTERM (SHUTDOWN_GRACE_MS plus margin). */
   terminationGraceSeconds: number;
 }
@@ -96,7 +98,7 @@ export class Workload extends pulumi.ComponentResource {
           selector: { matchLabels: this.labels },
           strategy: { type: "RollingUpdate", rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } },
           template: {
-            metadata: { labels: this.labels },
+            metadata: { labels: this.labels, annotations: args.podAnnotations },
             spec: {
               serviceAccountName: serviceAccount.metadata.name,
               automountServiceAccountToken: false,
