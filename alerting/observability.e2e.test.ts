@@ -16,6 +16,7 @@ import { stringify } from "yaml";
 import { runMigrations } from "../apps/feed/src/migrate";
 import { dashboards } from "../dashboards/build";
 import { freePort, startTestPostgres, type TestPostgres } from "../test/support/postgres";
+import { spawnService } from "../test/support/service-process";
 import { loadRuleFiles } from "./rule-files";
 
 const repoRoot = path.resolve(__dirname, "..");
@@ -79,14 +80,14 @@ describe("observability end to end (real services, real Prometheus)", { timeout:
   let promUrl = "";
   const scraped = { feed: "", gateway: "" };
 
-  function start(name: string, entry: string, env: Record<string, string>): void {
-    const child = spawn(process.execPath, ["--import", "tsx", entry], {
-      cwd: repoRoot,
-      env: { ...process.env, LOG_LEVEL: "warn", ...env },
-      stdio: ["ignore", "ignore", "pipe"],
+  async function start(entry: string, env: Record<string, string>): Promise<void> {
+    const proc = await spawnService({
+      entry,
+      env: { LOG_LEVEL: "warn", ...env },
+      opsPort: Number(env.OPS_PORT),
+      probe: "ready",
     });
-    child.stderr?.on("data", (b: Buffer) => process.stderr.write(`[${name}] ${b}`));
-    procs.push(child);
+    procs.push(proc.child);
   }
 
   async function waitFor(url: string, ok: (status: number) => boolean = (s) => s === 200): Promise<void> {
@@ -108,22 +109,20 @@ describe("observability end to end (real services, real Prometheus)", { timeout:
     await runMigrations(pg.url);
     const grpcPort = await freePort();
     [feedOps, gatewayOps, gatewayHttp] = [await freePort(), await freePort(), await freePort()];
-    start("feed", "apps/feed/src/main.ts", {
+    await start("apps/feed/src/main.ts", {
       DATABASE_URL: pg.url,
       GRPC_HOST: HOST,
       GRPC_PORT: String(grpcPort),
       OPS_HOST: HOST,
       OPS_PORT: String(feedOps),
     });
-    start("gateway", "apps/gateway/src/main.ts", {
+    await start("apps/gateway/src/main.ts", {
       FEED_ADDRESS: `${HOST}:${grpcPort}`,
       HTTP_HOST: HOST,
       HTTP_PORT: String(gatewayHttp),
       OPS_HOST: HOST,
       OPS_PORT: String(gatewayOps),
     });
-    await waitFor(`http://${HOST}:${feedOps}/health/ready`);
-    await waitFor(`http://${HOST}:${gatewayOps}/health/ready`);
 
     const promPort = await freePort();
     const config = {

@@ -7,7 +7,8 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { freePort, startTestPostgres, type TestPostgres } from "../../test/support/postgres";
-import { type ManagedProcess, REPO, runScript, startProcess, waitUntilReady } from "./processes";
+import { REPO_ROOT as REPO } from "../../test/support/service-process";
+import { type ManagedProcess, runScript, startProcess, waitUntilReady } from "./processes";
 import { type DrillReport, formatTable, readK6Points } from "./report";
 import { assertLoopbackTargets } from "./targets";
 

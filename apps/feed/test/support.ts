@@ -1,12 +1,15 @@
 // Helpers for the feed tests: a typed gRPC client with promise calls, the
 // service config for loopback, and the real service as a child process.
-import { type ChildProcess, spawn } from "node:child_process";
 import path from "node:path";
 import * as grpc from "@grpc/grpc-js";
 import * as protoLoader from "@grpc/proto-loader";
 import { protoPath as healthProtoPath } from "grpc-health-check";
+import { type ServiceProcess, spawnService } from "../../../test/support/service-process";
 import { parseEnv } from "../../shared/src/env";
 import { type FeedServiceClient, loadFeedProto } from "../../shared/src/proto";
+
+export { runProcess } from "../../../test/support/service-process";
+
 import { type FeedConfig, feedConfigSchema } from "../src/config";
 
 export const REPO_ROOT = path.resolve(__dirname, "../../..");
@@ -106,69 +109,26 @@ export async function waitFor(
   throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
 }
 
-export interface FeedProcess {
-  child: ChildProcess;
+export interface FeedProcess extends ServiceProcess {
   grpcPort: number;
-  opsPort: number;
-  output(): string;
-  exited: Promise<number | null>;
 }
 
 /** Runs apps/feed/src/main.ts as a real process and waits until it is ready. */
-export async function startFeedProcess(env: Record<string, string>, ports: { grpc: number; ops: number }) {
-  const child = spawn(process.execPath, ["--import", "tsx", "apps/feed/src/main.ts"], {
-    cwd: REPO_ROOT,
+export async function startFeedProcess(
+  env: Record<string, string>,
+  ports: { grpc: number; ops: number },
+): Promise<FeedProcess> {
+  const proc = await spawnService({
+    entry: "apps/feed/src/main.ts",
     env: {
-      PATH: process.env.PATH ?? "",
       GRPC_HOST: "127.0.0.1",
       GRPC_PORT: String(ports.grpc),
       OPS_HOST: "127.0.0.1",
-      OPS_PORT: String(ports.ops),
       LOG_LEVEL: "info",
       ...env,
     },
-    stdio: ["ignore", "pipe", "pipe"],
+    opsPort: ports.ops,
+    probe: "ready",
   });
-  let out = "";
-  child.stdout?.on("data", (d) => {
-    out += d;
-  });
-  child.stderr?.on("data", (d) => {
-    out += d;
-  });
-  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
-  const proc: FeedProcess = { child, grpcPort: ports.grpc, opsPort: ports.ops, output: () => out, exited };
-  let gone = false;
-  void exited.then(() => {
-    gone = true;
-  });
-  await waitFor(`feed process on ${ports.grpc} to be ready`, async () => {
-    if (gone) throw new Error(`feed process exited early: ${out}`);
-    return (await readiness(ports.ops)) === 200;
-  });
-  return proc;
-}
-
-/** Runs a command to completion and returns its exit code and combined output. */
-export function runProcess(
-  args: string[],
-  env: Record<string, string>,
-  opts: { cwd?: string; timeoutMs?: number } = {},
-): Promise<{ code: number | null; output: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, args, {
-      cwd: opts.cwd ?? REPO_ROOT,
-      env: { PATH: process.env.PATH ?? "", ...env },
-      stdio: ["ignore", "pipe", "pipe"],
-      timeout: opts.timeoutMs ?? 60_000,
-    });
-    let output = "";
-    child.stdout.on("data", (d) => {
-      output += d;
-    });
-    child.stderr.on("data", (d) => {
-      output += d;
-    });
-    child.on("exit", (code) => resolve({ code, output }));
-  });
+  return { ...proc, grpcPort: ports.grpc };
 }
