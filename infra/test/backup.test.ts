@@ -1,0 +1,118 @@
+// The backup and retention CronJobs as rendered for every committed stack:
+// schedules from stack config, the repo's backup.sh in the ConfigMap, the
+// security settings, and NetworkPolicies that let exactly these pods reach
+// Postgres and DNS.
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import path from "node:path";
+import { describe, it } from "node:test";
+import { checkAll, type KubeObject, OBJECT_RULES } from "../../policy/rules";
+import { BACKUP_SCRIPT, RETENTION_COMMAND } from "../components/backup";
+import { parseStackConfig } from "../config";
+import type { K8sObject } from "../mock-runtime";
+import { REPO_ROOT, rawStackConfig } from "../stack-files";
+import { renderStack } from "./support/render";
+
+type Any = Record<string, any>;
+const spec = (o: K8sObject) => o.spec as Any;
+const matches = (selector: Record<string, string>, labels: Record<string, string> = {}) =>
+  Object.entries(selector).every(([k, v]) => labels[k] === v);
+const podOf = (cron: K8sObject) => spec(cron).jobTemplate.spec.template as Any;
+
+describe("backup and retention CronJobs", () => {
+  for (const stack of ["staging", "prod", "local"]) {
+    const ns = `golive-${stack}`;
+    const cfg = parseStackConfig(rawStackConfig(stack));
+
+    it(`${stack}: both CronJobs exist with the schedules from stack config, one run at a time`, async () => {
+      const r = await renderStack(stack);
+      const backup = r.find("CronJob", "backup", ns);
+      const retention = r.find("CronJob", "retention", ns);
+      assert.equal(spec(backup).schedule, cfg.backup.schedule);
+      assert.equal(spec(retention).schedule, cfg.retention.jobSchedule);
+      for (const cron of [backup, retention]) {
+        assert.equal(spec(cron).concurrencyPolicy, "Forbid");
+        assert.equal(podOf(cron).spec.restartPolicy, "Never");
+      }
+    });
+
+    it(`${stack}: the backup runs the repo's backup.sh from the ConfigMap in the postgres image onto the PVC`, async () => {
+      const r = await renderStack(stack);
+      const cm = r.find("ConfigMap", "backup-script", ns) as Any;
+      assert.equal(cm.data["backup.sh"], readFileSync(path.join(REPO_ROOT, BACKUP_SCRIPT), "utf8"));
+      const pod = podOf(r.find("CronJob", "backup", ns)).spec;
+      const c = pod.containers[0];
+      assert.equal(c.image, cfg.images.postgres);
+      const scriptMount = c.volumeMounts.find((m: Any) => m.name === "script");
+      assert.deepEqual(c.command, ["bash", `${scriptMount.mountPath}/backup.sh`]);
+      const scriptVolume = pod.volumes.find((v: Any) => v.name === "script");
+      assert.equal(scriptVolume.configMap.name, "backup-script");
+      const env = Object.fromEntries(c.env.map((e: Any) => [e.name, e.value ?? e.valueFrom]));
+      assert.equal(env.BACKUP_KEEP, String(cfg.backup.keep));
+      const backupsMount = c.volumeMounts.find((m: Any) => m.name === "backups");
+      assert.equal(env.BACKUP_DIR, backupsMount.mountPath);
+      const claim = pod.volumes.find((v: Any) => v.name === "backups").persistentVolumeClaim.claimName;
+      const pvc = r.find("PersistentVolumeClaim", claim, ns);
+      assert.equal(spec(pvc).resources.requests.storage, `${cfg.backup.storageGi}Gi`);
+      assert.deepEqual(env.DATABASE_URL, { secretKeyRef: { name: "feed-database", key: "DATABASE_URL" } });
+      r.find("Secret", "feed-database", ns);
+    });
+
+    it(`${stack}: the retention job runs the jobs image's entry with RETENTION_DAYS from config`, async () => {
+      const r = await renderStack(stack);
+      const c = podOf(r.find("CronJob", "retention", ns)).spec.containers[0];
+      assert.equal(c.image, cfg.images.jobs);
+      const dockerfile = readFileSync(path.join(REPO_ROOT, "apps", "jobs", "Dockerfile"), "utf8");
+      const cmd = JSON.parse(/^CMD (\[.*\])$/m.exec(dockerfile)?.[1] ?? "[]") as string[];
+      assert.deepEqual(c.command.slice(1), cmd, "same script as the image's CMD");
+      assert.deepEqual(c.command, RETENTION_COMMAND);
+      const days = c.env.find((e: Any) => e.name === "RETENTION_DAYS").value;
+      assert.equal(days, String(cfg.retention.deletedUsersDays));
+      assert.ok(c.env.find((e: Any) => e.name === "DATABASE_URL").valueFrom.secretKeyRef);
+    });
+
+    it(`${stack}: both job pods are non-root with a read-only root, a tmp emptyDir and limits`, async () => {
+      const r = await renderStack(stack);
+      for (const name of ["backup", "retention"]) {
+        const cron = r.find("CronJob", name, ns);
+        const pod = podOf(cron).spec;
+        const c = pod.containers[0];
+        assert.equal(pod.securityContext.runAsNonRoot, true);
+        assert.notEqual(c.securityContext.runAsUser, 0);
+        assert.equal(c.securityContext.readOnlyRootFilesystem, true);
+        assert.deepEqual(c.securityContext.capabilities.drop, ["ALL"]);
+        assert.equal(pod.automountServiceAccountToken, false);
+        const tmp = c.volumeMounts.find((m: Any) => m.mountPath === "/tmp");
+        assert.ok(pod.volumes.find((v: Any) => v.name === tmp.name).emptyDir, `${name}: /tmp is an emptyDir`);
+        assert.ok(c.resources.limits.cpu && c.resources.limits.memory, `${name}: limits`);
+        for (const rule of OBJECT_RULES) assert.deepEqual(rule.check(cron as KubeObject), [], rule.name);
+      }
+      assert.deepEqual(checkAll(r.objects as KubeObject[]), []);
+    });
+
+    it(`${stack}: NetworkPolicies let the job pods reach Postgres on 5432 and DNS, and Postgres admits them`, async () => {
+      const r = await renderStack(stack);
+      const pg = spec(r.find("StatefulSet", "postgres", ns)).template.metadata.labels;
+      const pgIngress = spec(r.find("NetworkPolicy", "postgres-ingress", ns));
+      const dns = spec(r.find("NetworkPolicy", "allow-dns", ns));
+      for (const name of ["backup", "retention"]) {
+        const labels = podOf(r.find("CronJob", name, ns)).metadata.labels;
+        const egress = spec(r.find("NetworkPolicy", `${name}-egress`, ns));
+        assert.ok(matches(egress.podSelector.matchLabels, labels), `${name}-egress selects the ${name} pods`);
+        assert.deepEqual(egress.policyTypes, ["Egress"]);
+        assert.ok(matches(egress.egress[0].to[0].podSelector.matchLabels, pg), "to the Postgres pods");
+        assert.deepEqual(egress.egress[0].ports, [{ protocol: "TCP", port: 5432 }]);
+        const admitted = pgIngress.ingress.some(
+          (rule: Any) =>
+            rule.ports.some((p: Any) => p.port === 5432) &&
+            rule.from.some((peer: Any) => matches(peer.podSelector.matchLabels, labels)),
+        );
+        assert.ok(admitted, `postgres-ingress admits the ${name} pods`);
+        assert.ok(matches(dns.podSelector.matchLabels ?? {}, labels), "allow-dns covers every pod");
+        assert.ok(dns.egress[0].ports.some((p: Any) => p.port === 53));
+        // The feed's policies must not select the job pods (they would widen or narrow them by accident).
+        assert.ok(!matches(spec(r.find("NetworkPolicy", "feed-egress", ns)).podSelector.matchLabels, labels));
+      }
+    });
+  }
+});
