@@ -1,8 +1,7 @@
 // The feed's Prometheus metrics, on a registry per service instance so tests
 // can run several instances in one process.
-import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
-
-export const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
+import { Counter, Gauge, Histogram, type Registry } from "prom-client";
+import { createServiceRegistry, LATENCY_BUCKETS } from "../../shared/src/metrics";
 
 export interface PoolStats {
   totalCount: number;
@@ -11,8 +10,7 @@ export interface PoolStats {
 }
 
 export function createFeedMetrics(pool: PoolStats) {
-  const registry = new Registry();
-  collectDefaultMetrics({ register: registry });
+  const registry = createServiceRegistry();
   return {
     registry,
     handled: new Counter({

@@ -1,8 +1,7 @@
 // The gateway's Prometheus metrics, names and labels as the alert rules and
 // dashboards expect them (see HELPERS contract / docs/gateway.md).
-import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
-
-export const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
+import { Counter, Gauge, Histogram, type Registry } from "prom-client";
+import { createServiceRegistry, LATENCY_BUCKETS } from "../../shared/src/metrics";
 
 export interface GatewayMetrics {
   registry: Registry;
@@ -15,8 +14,7 @@ export interface GatewayMetrics {
 }
 
 export function createGatewayMetrics(): GatewayMetrics {
-  const registry = new Registry();
-  collectDefaultMetrics({ register: registry });
+  const registry = createServiceRegistry();
   return {
     registry,
     httpRequests: new Counter({
