@@ -38,8 +38,13 @@ async function render(rotation: { postgres: string; grafana: string }) {
 }
 type Render = Awaited<ReturnType<typeof render>>;
 
-/** The pod template of each workload that reads a generated secret, by what it is. */
-function templates(r: Render): Record<string, Any> {
+/** Pod templates that read a generated secret, plus the gateway, which reads none. */
+const READERS = ["feed", "migrations", "backup", "retention", "postgres", "grafana"] as const;
+const ALL = [...READERS, "gateway"] as const;
+type TemplateName = (typeof ALL)[number];
+
+/** The pod template of each workload, by what it is. */
+function templates(r: Render): Record<TemplateName, Any> {
   return {
     feed: r.find("Deployment", "feed").spec.template,
     gateway: r.find("Deployment", "gateway").spec.template,
@@ -84,7 +89,7 @@ describe("secret rotation (mocks)", () => {
 
   it("every pod template that reads a generated secret carries a plain sha256 checksum; the gateway none", () => {
     const t = templates(base);
-    for (const name of ["feed", "migrations", "backup", "retention", "postgres", "grafana"]) {
+    for (const name of READERS) {
       assert.match(checksum(t[name]) ?? "", /^[a-f0-9]{64}$/, `${name} checksum (not ${REDACTED})`);
     }
     assert.equal(checksum(t.gateway), undefined, "the gateway reads no generated secret");
@@ -95,13 +100,13 @@ describe("secret rotation (mocks)", () => {
   it("the same keeper renders the same checksums (no spurious rollouts)", () => {
     const a = templates(base);
     const b = templates(again);
-    for (const name of Object.keys(a)) assert.equal(checksum(a[name]), checksum(b[name]), name);
+    for (const name of ALL) assert.equal(checksum(a[name]), checksum(b[name]), name);
   });
 
   it("a new postgres keeper rolls the feed and the database clients, and only the annotation changes", () => {
     const a = templates(base);
     const b = templates(postgresRotated);
-    for (const name of ["feed", "migrations", "backup", "retention", "postgres"]) {
+    for (const name of READERS.filter((n) => n !== "grafana")) {
       assert.notEqual(checksum(a[name]), checksum(b[name]), `${name} rolls`);
       assert.deepEqual(withoutChecksum(a[name]), withoutChecksum(b[name]), `${name}: nothing else changes`);
     }
@@ -117,7 +122,7 @@ describe("secret rotation (mocks)", () => {
       grafanaRotated.password("grafana-admin").inputs,
       base.password("grafana-admin").inputs,
     );
-    for (const name of ["feed", "migrations", "backup", "retention", "postgres", "gateway"]) {
+    for (const name of ALL.filter((n) => n !== "grafana")) {
       assert.deepEqual(a[name], b[name], `${name} unchanged`);
     }
   });
@@ -145,7 +150,8 @@ describe("the Postgres password hook on a real server", () => {
   it("sets the role's password to exactly the Secret's value, quotes and all", () => {
     // md5 verifiers are md5(password || user): checkable without a second server.
     for (const password of ["first-Password-1", `it's "quoted" $(not run) \\ ;`]) {
-      const run = spawnSync(APPLY_PASSWORD_HOOK[0], APPLY_PASSWORD_HOOK.slice(1), {
+      assert.equal(APPLY_PASSWORD_HOOK[0], "bash");
+      const run = spawnSync("bash", APPLY_PASSWORD_HOOK.slice(1), {
         encoding: "utf8",
         timeout: 30_000,
         env: {
