@@ -7,7 +7,7 @@
 //   GATEWAY_URL      http://127.0.0.1:8080
 //   FEED_GRPC_ADDRS  127.0.0.1:50051   (comma-separated; a VU fails over on error)
 //   PROTO_DIR        ../proto
-//   PROFILE          smoke | load | soak
+//   PROFILE          smoke | load | soak | probe
 //   SUMMARY_PATH     where handleSummary writes its JSON (optional)
 import { check, fail } from "k6";
 import http from "k6/http";
@@ -26,6 +26,9 @@ const PROFILES = {
   smoke: { duration: "30s", feed: 20, like: 10, messages: 2, vus: 10 },
   load: { duration: "5m", feed: 100, like: 40, messages: 10, vus: 60 },
   soak: { duration: "30m", feed: 50, like: 20, messages: 5, vus: 40 },
+  // A few seconds of every flow: enough for alerting/observability.e2e.test.ts
+  // to see each drill dashboard series arrive through remote write.
+  probe: { duration: "6s", feed: 5, like: 2, messages: 1, vus: 4 },
 };
 const profile = PROFILES[PROFILE];
 if (!profile) throw new Error(`PROFILE must be one of ${Object.keys(PROFILES).join(", ")}; got ${PROFILE}`);
