@@ -314,5 +314,7 @@ describe("observability end to end (real services, real Prometheus)", { timeout:
     const scenarios = res.data.result.map((r) => r.metric.scenario ?? "").sort();
     for (const s of ["feed_http", "like"]) assert.ok(scenarios.includes(s), `scenario ${s} in ${scenarios}`);
     t.diagnostic(`k6 exit code ${k6.code}; HTTP scenarios: ${scenarios.join(", ")}`);
+    for (const line of k6.output.split("\n").filter((l) => /^\s*FAIL\s/.test(l)))
+      t.diagnostic(`k6 threshold ${line.trim()}`);
   });
 });
