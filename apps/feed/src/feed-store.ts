@@ -2,6 +2,7 @@
 // arrive already validated; unknown rows become NOT_FOUND naming the field.
 import type { Pool, PoolClient } from "pg";
 import type { Message, Video } from "../../shared/src/proto";
+import { inTransaction } from "../../shared/src/transaction";
 import { notFound } from "./errors";
 import { encodeCursor, type FeedCursor } from "./validation";
 
@@ -44,21 +45,6 @@ export const toMessage = (r: MessageRow): Message => ({
 });
 
 const VIDEO_COLUMNS = "id, author_id, title, url, like_count, created_at";
-
-async function inTransaction<T>(pool: Pool, work: (client: PoolClient) => Promise<T>): Promise<T> {
-  const client = await pool.connect();
-  try {
-    await client.query("begin");
-    const result = await work(client);
-    await client.query("commit");
-    return result;
-  } catch (err) {
-    await client.query("rollback").catch(() => {});
-    throw err;
-  } finally {
-    client.release();
-  }
-}
 
 export class FeedStore {
   constructor(private readonly pool: Pool) {}

@@ -1,6 +1,6 @@
 // The feed's Prometheus metrics, on a registry per service instance so tests
 // can run several instances in one process.
-import { Counter, Gauge, Histogram, type Registry } from "prom-client";
+import { Counter, Gauge, Histogram } from "prom-client";
 import { createServiceRegistry, LATENCY_BUCKETS } from "../../shared/src/metrics";
 
 export interface PoolStats {

@@ -4,10 +4,11 @@
 // them through ON DELETE CASCADE). Work is done in small transactions so it
 // never holds long locks; a run cut short (crash, deadline, max batches) is
 // simply finished by the next run, because every batch re-selects what is due.
-import { Pool, type PoolClient } from "pg";
+import { Pool } from "pg";
 import { z } from "zod";
 import { ConfigError, envInt, logLevel, parseEnv } from "../../shared/src/env";
 import { createLogger, type Logger, maskUrl } from "../../shared/src/logger";
+import { inTransaction } from "../../shared/src/transaction";
 
 export const retentionConfigSchema = z.object({
   DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/, error: "must be a postgres:// connection string" }),
@@ -38,21 +39,6 @@ export interface RetentionResult {
   batches: number;
   /** False when maxBatches stopped the run with work still due. */
   complete: boolean;
-}
-
-async function inTransaction<T>(pool: Pool, work: (client: PoolClient) => Promise<T>): Promise<T> {
-  const client = await pool.connect();
-  try {
-    await client.query("begin");
-    const result = await work(client);
-    await client.query("commit");
-    return result;
-  } catch (err) {
-    await client.query("rollback").catch(() => undefined);
-    throw err;
-  } finally {
-    client.release();
-  }
 }
 
 /** Deletes one batch of activity past its retention date; returns how many rows went. */
