@@ -162,7 +162,9 @@ export class ResilientFeedClient {
     const deadlineAt = Date.now() + this.options.deadlineMs;
     this.budget.deposit();
     // A retry policy per call: its predicate needs this call's deadline; the
-    // breaker and the budget are shared across calls.
+    // breaker and the budget are shared across calls. The breaker wraps the
+    // retries, so it counts a call's final outcome: losing one replica, whose
+    // calls retry onto the others, does not open it.
     const retryPolicy = retry(
       handleWhen((err) => {
         const code = grpcCode(err);
@@ -178,7 +180,7 @@ export class ResilientFeedClient {
       },
     );
     retryPolicy.onRetry(() => this.metrics.feedRetries.inc({ method }));
-    const result = await wrap(retryPolicy, this.breaker).execute(
+    const result = await wrap(this.breaker, retryPolicy).execute(
       () =>
         new Promise<T>((resolve, reject) => {
           const metadata = new grpc.Metadata();
