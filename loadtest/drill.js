@@ -120,16 +120,25 @@ export function feedGrpc(data) {
   flowErrors.add(!ok);
 }
 
+// One connection per VU, kept across iterations (connecting per call would
+// leak a socket per request); dropped and re-dialled on the next address
+// after a failure.
+let connected = false;
+
 function callFeed(request) {
-  try {
-    client.connect(FEED_GRPC_ADDRS[connectedTo], { plaintext: true, timeout: "2s" });
-  } catch {
-    connectedTo = (connectedTo + 1) % FEED_GRPC_ADDRS.length;
-    return null;
+  if (!connected) {
+    try {
+      client.connect(FEED_GRPC_ADDRS[connectedTo], { plaintext: true, timeout: "2s" });
+      connected = true;
+    } catch {
+      connectedTo = (connectedTo + 1) % FEED_GRPC_ADDRS.length;
+      return null;
+    }
   }
   const res = client.invoke("feed.v1.FeedService/GetFeed", request, { timeout: "2s" });
   if (res.status !== grpc.StatusOK) {
     client.close();
+    connected = false;
     connectedTo = (connectedTo + 1) % FEED_GRPC_ADDRS.length;
   }
   return res;
