@@ -3,10 +3,10 @@
 // gateway keeps serving.
 import assert from "node:assert/strict";
 import net from "node:net";
-import { after, before, test } from "node:test";
+import { test } from "node:test";
 import { WebSocket } from "ws";
-import { FakeFeed, VIDEO_IDS } from "./support/fake-feed";
-import { sleep, startTestGateway } from "./support/gateway";
+import { VIDEO_IDS } from "./support/fake-feed";
+import { gatewayOnFakeFeed, sleep } from "./support/gateway";
 
 const USER = "44444444-4444-4444-8444-444444444444";
 const VIDEO = VIDEO_IDS[0] as string;
@@ -104,23 +104,15 @@ function generateRequests(count: number): Probe[] {
   return probes;
 }
 
-const feed = new FakeFeed();
-let gw: Awaited<ReturnType<typeof startTestGateway>>;
-before(async () => {
-  await feed.start();
-  gw = await startTestGateway(`127.0.0.1:${feed.port}`, { WS_MAX_PAYLOAD_BYTES: "4096" });
-});
-after(async () => {
-  await gw.close();
-  feed.stop();
-});
+const fixture = gatewayOnFakeFeed({ WS_MAX_PAYLOAD_BYTES: "4096" });
+const { feed } = fixture;
 
 test("400 generated malformed HTTP requests get 4xx JSON errors and never reach the feed", async () => {
   const probes = generateRequests(400);
   const statuses = new Map<number, number>();
   const feedCallsBefore = feed.totalCalls();
   for (const probe of probes) {
-    const res = await fetch(`${gw.url}${probe.path}`, {
+    const res = await fetch(`${fixture.gw.url}${probe.path}`, {
       method: probe.method,
       body: probe.body,
       headers: probe.headers,
@@ -151,7 +143,7 @@ test("raw malformed HTTP on the socket gets a 4xx or a closed connection, never 
   ];
   for (const raw of raws) {
     const answer = await new Promise<string>((resolve) => {
-      const socket = net.connect(gw.httpPort, "127.0.0.1", () => socket.write(raw));
+      const socket = net.connect(fixture.gw.httpPort, "127.0.0.1", () => socket.write(raw));
       let data = "";
       socket.on("data", (chunk) => {
         data += chunk.toString("latin1");
@@ -187,7 +179,7 @@ test("300 generated malformed WebSocket frames get error frames or close codes; 
   let errorFrames = 0;
   let ws: WebSocket | undefined;
   const open = async () => {
-    const socket = new WebSocket(`ws://127.0.0.1:${gw.httpPort}/v1/messages?userId=${USER}`);
+    const socket = new WebSocket(`ws://127.0.0.1:${fixture.gw.httpPort}/v1/messages?userId=${USER}`);
     socket.on("message", (data) => {
       const frame = JSON.parse(String(data)) as { type: string };
       if (frame.type === "error") errorFrames += 1;
@@ -216,8 +208,8 @@ test("300 generated malformed WebSocket frames get error frames or close codes; 
   assert.ok(errorFrames > 100);
   for (const code of closeCodes.keys())
     assert.ok([1000, 1003, 1005, 1009].includes(code), `close code ${code}`);
-  const res = await fetch(`${gw.url}/v1/feed?userId=${USER}`);
+  const res = await fetch(`${fixture.gw.url}/v1/feed?userId=${USER}`);
   assert.equal(res.status, 200, "still serving after the fuzz");
-  const metrics = await (await fetch(`http://127.0.0.1:${gw.opsPort}/metrics`)).text();
+  const metrics = await (await fetch(`http://127.0.0.1:${fixture.gw.opsPort}/metrics`)).text();
   assert.doesNotMatch(metrics, /http_requests_total\{[^}]*status_code="5\d\d"/, "no 5xx was counted");
 });

@@ -6,28 +6,20 @@ import { after, before, describe, test } from "node:test";
 import { status } from "@grpc/grpc-js";
 import { RetryBudget } from "../src/retry-budget";
 import { FakeFeed, VIDEO_IDS } from "./support/fake-feed";
-import { metricValue, sleep, startTestGateway } from "./support/gateway";
+import { gatewayOnFakeFeed, metricValue, sleep, startTestGateway } from "./support/gateway";
 
 const USER = "44444444-4444-4444-8444-444444444444";
 const VIDEO = VIDEO_IDS[0] as string;
 
 describe("deadlines and retries", () => {
-  const feed = new FakeFeed();
-  let gw: Awaited<ReturnType<typeof startTestGateway>>;
-  before(async () => {
-    await feed.start();
-    // A high breaker threshold keeps these cases about retries alone.
-    gw = await startTestGateway(`127.0.0.1:${feed.port}`, { BREAKER_CONSECUTIVE_FAILURES: "1000" });
-  });
-  after(async () => {
-    await gw.close();
-    feed.stop();
-  });
+  // A high breaker threshold keeps these cases about retries alone.
+  const fixture = gatewayOnFakeFeed({ BREAKER_CONSECUTIVE_FAILURES: "1000" });
+  const { feed } = fixture;
 
   test("a slow feed answers 504 within the deadline, retries included", async () => {
     feed.delayMs = 2000;
     const started = Date.now();
-    const res = await fetch(`${gw.url}/v1/videos/${VIDEO}`);
+    const res = await fetch(`${fixture.gw.url}/v1/videos/${VIDEO}`);
     const elapsed = Date.now() - started;
     feed.delayMs = 0;
     assert.equal(res.status, 504);
@@ -40,13 +32,17 @@ describe("deadlines and retries", () => {
   test("UNAVAILABLE and DEADLINE_EXCEEDED are retried and the call succeeds", async () => {
     for (const code of [status.UNAVAILABLE, status.DEADLINE_EXCEEDED]) {
       const before = feed.calls.GetVideo;
-      const retriesBefore = await metricValue(gw.opsPort, "gateway_feed_retries_total", 'method="GetVideo"');
+      const retriesBefore = await metricValue(
+        fixture.gw.opsPort,
+        "gateway_feed_retries_total",
+        'method="GetVideo"',
+      );
       feed.failNext(1, code);
-      const res = await fetch(`${gw.url}/v1/videos/${VIDEO}`);
+      const res = await fetch(`${fixture.gw.url}/v1/videos/${VIDEO}`);
       assert.equal(res.status, 200, `after one ${status[code]}`);
       assert.equal(feed.calls.GetVideo - before, 2);
       assert.equal(
-        await metricValue(gw.opsPort, "gateway_feed_retries_total", 'method="GetVideo"'),
+        await metricValue(fixture.gw.opsPort, "gateway_feed_retries_total", 'method="GetVideo"'),
         retriesBefore + 1,
       );
     }
@@ -61,7 +57,7 @@ describe("deadlines and retries", () => {
     ]) {
       const before = feed.calls.GetVideo;
       feed.failNext(1, code);
-      const res = await fetch(`${gw.url}/v1/videos/${VIDEO}`);
+      const res = await fetch(`${fixture.gw.url}/v1/videos/${VIDEO}`);
       assert.notEqual(res.status, 200);
       assert.equal(feed.calls.GetVideo - before, 1, `${status[code]} was retried`);
     }
@@ -69,7 +65,7 @@ describe("deadlines and retries", () => {
 
   test("SendMessage is not retried after DEADLINE_EXCEEDED (it may have been stored)", async () => {
     const { WebSocket } = await import("ws");
-    const ws = new WebSocket(`${gw.url.replace("http", "ws")}/v1/messages?userId=${USER}`);
+    const ws = new WebSocket(`${fixture.gw.url.replace("http", "ws")}/v1/messages?userId=${USER}`);
     await new Promise((resolve, reject) => ws.once("open", resolve).once("error", reject));
     const before = feed.calls.SendMessage;
     feed.failNext(1, status.DEADLINE_EXCEEDED);
@@ -88,7 +84,7 @@ describe("deadlines and retries", () => {
     const before = feed.calls.GetVideo;
     const requests = 60;
     for (let i = 0; i < requests; i += 1) {
-      const res = await fetch(`${gw.url}/v1/videos/${VIDEO}`);
+      const res = await fetch(`${fixture.gw.url}/v1/videos/${VIDEO}`);
       assert.equal(res.status, 503);
       assert.ok(res.headers.get("retry-after"));
     }
@@ -116,19 +112,11 @@ describe("deadlines and retries", () => {
 });
 
 describe("circuit breaker and stale pages", () => {
-  const feed = new FakeFeed();
-  let gw: Awaited<ReturnType<typeof startTestGateway>>;
-  before(async () => {
-    await feed.start();
-    gw = await startTestGateway(`127.0.0.1:${feed.port}`, { FEED_RETRY_MAX_ATTEMPTS: "0" });
-  });
-  after(async () => {
-    await gw.close();
-    feed.stop();
-  });
+  const fixture = gatewayOnFakeFeed({ FEED_RETRY_MAX_ATTEMPTS: "0" });
+  const { feed } = fixture;
 
   test("the breaker opens, serves the last good page marked stale, fails likes fast, and closes after recovery", async () => {
-    const page = `${gw.url}/v1/feed?userId=${USER}&limit=2`;
+    const page = `${fixture.gw.url}/v1/feed?userId=${USER}&limit=2`;
     const fresh = await fetch(page);
     assert.equal(fresh.status, 200);
     const freshBody = (await fresh.json()) as { videos: unknown[]; stale: boolean };
@@ -137,9 +125,9 @@ describe("circuit breaker and stale pages", () => {
 
     feed.failWith = status.UNAVAILABLE;
     for (let i = 0; i < 3; i += 1) {
-      assert.equal((await fetch(`${gw.url}/v1/videos/${VIDEO}`)).status, 503);
+      assert.equal((await fetch(`${fixture.gw.url}/v1/videos/${VIDEO}`)).status, 503);
     }
-    assert.equal(await metricValue(gw.opsPort, "gateway_circuit_breaker_state", 'breaker="feed"'), 2);
+    assert.equal(await metricValue(fixture.gw.opsPort, "gateway_circuit_breaker_state", 'breaker="feed"'), 2);
     const callsWhileOpen = feed.totalCalls();
 
     const stale = await fetch(page);
@@ -149,9 +137,9 @@ describe("circuit breaker and stale pages", () => {
     assert.equal(staleBody.stale, true);
     assert.deepEqual(staleBody.videos, freshBody.videos);
 
-    const otherPage = await fetch(`${gw.url}/v1/feed?userId=${USER}&limit=3`);
+    const otherPage = await fetch(`${fixture.gw.url}/v1/feed?userId=${USER}&limit=3`);
     assert.equal(otherPage.status, 503, "a page never served has nothing stale to give");
-    const like = await fetch(`${gw.url}/v1/videos/${VIDEO}/likes`, {
+    const like = await fetch(`${fixture.gw.url}/v1/videos/${VIDEO}/likes`, {
       method: "POST",
       headers: { "content-type": "application/json" },
       body: JSON.stringify({ userId: USER }),
@@ -160,8 +148,8 @@ describe("circuit breaker and stale pages", () => {
     assert.equal(like.headers.get("retry-after"), "1");
     assert.equal(((await like.json()) as { code: string }).code, "FEED_CIRCUIT_OPEN");
     assert.equal(feed.totalCalls(), callsWhileOpen, "nothing reached the feed while the breaker was open");
-    assert.ok(await metricValue(gw.opsPort, "gateway_feed_stale_responses_total"));
-    const ready = await fetch(`http://127.0.0.1:${gw.opsPort}/health/ready`);
+    assert.ok(await metricValue(fixture.gw.opsPort, "gateway_feed_stale_responses_total"));
+    const ready = await fetch(`http://127.0.0.1:${fixture.gw.opsPort}/health/ready`);
     assert.equal(ready.status, 200, "ready while serving stale pages");
 
     feed.failWith = undefined;
@@ -170,11 +158,11 @@ describe("circuit breaker and stale pages", () => {
     assert.equal(recovered.status, 200);
     assert.equal(recovered.headers.get("x-stale"), null);
     assert.equal(((await recovered.json()) as { stale: boolean }).stale, false);
-    assert.equal(await metricValue(gw.opsPort, "gateway_circuit_breaker_state", 'breaker="feed"'), 0);
+    assert.equal(await metricValue(fixture.gw.opsPort, "gateway_circuit_breaker_state", 'breaker="feed"'), 0);
   });
 
   test("a feed that disappears gets fast 503s, then stale pages, never a hang", async () => {
-    const page = `${gw.url}/v1/feed?userId=${USER}&limit=1`;
+    const page = `${fixture.gw.url}/v1/feed?userId=${USER}&limit=1`;
     assert.equal((await fetch(page)).status, 200);
     const port = feed.port;
     feed.stop();
@@ -205,19 +193,11 @@ describe("circuit breaker and stale pages", () => {
 });
 
 describe("status mapping and request ids", () => {
-  const feed = new FakeFeed();
-  let gw: Awaited<ReturnType<typeof startTestGateway>>;
-  before(async () => {
-    await feed.start();
-    gw = await startTestGateway(`127.0.0.1:${feed.port}`, {
-      FEED_RETRY_MAX_ATTEMPTS: "0",
-      BREAKER_CONSECUTIVE_FAILURES: "1000",
-    });
+  const fixture = gatewayOnFakeFeed({
+    FEED_RETRY_MAX_ATTEMPTS: "0",
+    BREAKER_CONSECUTIVE_FAILURES: "1000",
   });
-  after(async () => {
-    await gw.close();
-    feed.stop();
-  });
+  const { feed } = fixture;
 
   const cases: Array<[status, number]> = [
     [status.INVALID_ARGUMENT, 400],
@@ -234,7 +214,9 @@ describe("status mapping and request ids", () => {
   for (const [code, http] of cases) {
     test(`gRPC ${status[code]} becomes HTTP ${http} with a JSON body and no stack`, async () => {
       feed.failNext(1, code);
-      const res = await fetch(`${gw.url}/v1/videos/${VIDEO}`, { headers: { "x-request-id": "map-1" } });
+      const res = await fetch(`${fixture.gw.url}/v1/videos/${VIDEO}`, {
+        headers: { "x-request-id": "map-1" },
+      });
       assert.equal(res.status, http);
       const body = (await res.json()) as Record<string, string>;
       assert.deepEqual(Object.keys(body).sort(), ["code", "message", "requestId"]);
@@ -245,7 +227,7 @@ describe("status mapping and request ids", () => {
   }
 
   test("a valid x-request-id is returned and passed to the feed as gRPC metadata", async () => {
-    const res = await fetch(`${gw.url}/v1/feed?userId=${USER}`, {
+    const res = await fetch(`${fixture.gw.url}/v1/feed?userId=${USER}`, {
       headers: { "x-request-id": "req-abc.123" },
     });
     assert.equal(res.status, 200);
@@ -255,7 +237,9 @@ describe("status mapping and request ids", () => {
 
   test("an invalid or oversized x-request-id is replaced by a generated one", async () => {
     for (const bad of ["has spaces", "x".repeat(200), "semi;colon", ""]) {
-      const res = await fetch(`${gw.url}/v1/feed?userId=${USER}`, { headers: { "x-request-id": bad } });
+      const res = await fetch(`${fixture.gw.url}/v1/feed?userId=${USER}`, {
+        headers: { "x-request-id": bad },
+      });
       const id = res.headers.get("x-request-id") ?? "";
       assert.match(id, /^[0-9a-f-]{36}$/);
       assert.equal(feed.requestIds.at(-1), id);

@@ -1,11 +1,10 @@
 // WebSocket /v1/messages against a fake feed: the send/receive bridge, bad
 // frames, heartbeats, back-pressure, breaker refusal and shutdown close codes.
 import assert from "node:assert/strict";
-import { after, before, describe, test } from "node:test";
+import { describe, test } from "node:test";
 import { status } from "@grpc/grpc-js";
 import { WebSocket } from "ws";
-import { FakeFeed } from "./support/fake-feed";
-import { metricValue, sleep, startTestGateway } from "./support/gateway";
+import { gatewayOnFakeFeed, metricValue, sleep } from "./support/gateway";
 import { rawWebSocket } from "./support/raw-socket";
 
 const ALICE = "aaaaaaaa-aaaa-4aaa-8aaa-aaaaaaaaaaaa";
@@ -35,28 +34,20 @@ async function until(check: () => boolean, timeoutMs = 3000): Promise<void> {
 }
 
 describe("websocket messages bridge", () => {
-  const feed = new FakeFeed();
-  let gw: Awaited<ReturnType<typeof startTestGateway>>;
-  before(async () => {
-    await feed.start();
-    gw = await startTestGateway(`127.0.0.1:${feed.port}`, {
-      WS_PING_INTERVAL_MS: "200",
-      WS_MAX_PAYLOAD_BYTES: "4096",
-      WS_MAX_BUFFERED_BYTES: "65536",
-      FEED_RETRY_MAX_ATTEMPTS: "0",
-    });
+  const fixture = gatewayOnFakeFeed({
+    WS_PING_INTERVAL_MS: "200",
+    WS_MAX_PAYLOAD_BYTES: "4096",
+    WS_MAX_BUFFERED_BYTES: "65536",
+    FEED_RETRY_MAX_ATTEMPTS: "0",
   });
-  after(async () => {
-    await gw.close();
-    feed.stop();
-  });
+  const { feed } = fixture;
 
   test("a frame sent by one user reaches the other's socket and is acknowledged to the sender", async () => {
-    const alice = connect(gw.url, ALICE, { "x-request-id": "ws-rid-1" });
-    const bob = connect(gw.url, BOB);
+    const alice = connect(fixture.gw.url, ALICE, { "x-request-id": "ws-rid-1" });
+    const bob = connect(fixture.gw.url, BOB);
     await Promise.all([alice.opened, bob.opened]);
     await until(() => feed.openStreams(ALICE) === 1 && feed.openStreams(BOB) === 1);
-    assert.equal(await metricValue(gw.opsPort, "gateway_websocket_connections"), 2);
+    assert.equal(await metricValue(fixture.gw.opsPort, "gateway_websocket_connections"), 2);
     alice.ws.send(JSON.stringify({ to: BOB, body: "hi bob", ref: "r-1" }));
     await until(() => bob.frames.length > 0 && alice.frames.length > 0);
     assert.deepEqual(
@@ -76,7 +67,7 @@ describe("websocket messages bridge", () => {
   });
 
   test("invalid JSON and wrong shapes get error frames and the socket stays open", async () => {
-    const alice = connect(gw.url, ALICE);
+    const alice = connect(fixture.gw.url, ALICE);
     await alice.opened;
     const before = feed.calls.SendMessage;
     alice.ws.send("{not json");
@@ -95,11 +86,11 @@ describe("websocket messages bridge", () => {
   });
 
   test("an oversized frame closes with 1009 and a binary frame with 1003", async () => {
-    const big = connect(gw.url, ALICE);
+    const big = connect(fixture.gw.url, ALICE);
     await big.opened;
     big.ws.send("x".repeat(5000));
     assert.equal((await big.closed).code, 1009);
-    const binary = connect(gw.url, ALICE);
+    const binary = connect(fixture.gw.url, ALICE);
     await binary.opened;
     binary.ws.send(Buffer.from([1, 2, 3]));
     const closed = await binary.closed;
@@ -108,7 +99,7 @@ describe("websocket messages bridge", () => {
   });
 
   test("a feed error on send becomes an error frame with the mapped code", async () => {
-    const alice = connect(gw.url, ALICE);
+    const alice = connect(fixture.gw.url, ALICE);
     await alice.opened;
     feed.failNext(1, status.INVALID_ARGUMENT);
     alice.ws.send(JSON.stringify({ to: BOB, body: "hello", ref: "r-2" }));
@@ -119,7 +110,7 @@ describe("websocket messages bridge", () => {
   });
 
   test("a socket that never answers pings is dropped by the heartbeat", async () => {
-    const socket = await rawWebSocket(gw.httpPort, `/v1/messages?userId=${ALICE}`);
+    const socket = await rawWebSocket(fixture.gw.httpPort, `/v1/messages?userId=${ALICE}`);
     const started = Date.now();
     await new Promise((resolve) => socket.on("close", resolve));
     const elapsed = Date.now() - started;
@@ -128,7 +119,7 @@ describe("websocket messages bridge", () => {
   });
 
   test("a client that stops reading is closed once its buffer passes the bound", async () => {
-    const socket = await rawWebSocket(gw.httpPort, `/v1/messages?userId=${BOB}`);
+    const socket = await rawWebSocket(fixture.gw.httpPort, `/v1/messages?userId=${BOB}`);
     socket.on("error", () => {});
     socket.pause();
     await until(() => feed.openStreams(BOB) === 1);
@@ -146,51 +137,43 @@ describe("websocket messages bridge", () => {
     );
     await until(() => feed.openStreams(BOB) === 0, 5000);
     socket.destroy();
-    const live = await fetch(`http://127.0.0.1:${gw.opsPort}/health/live`);
+    const live = await fetch(`http://127.0.0.1:${fixture.gw.opsPort}/health/live`);
     assert.equal(live.status, 200);
-    await until(() => gw.sockets.size === 0, 3000);
+    await until(() => fixture.gw.sockets.size === 0, 3000);
   });
 
   test("a plain GET is 426 and a bad userId is refused with 400 before the upgrade", async () => {
-    assert.equal((await fetch(`${gw.url}/v1/messages?userId=${ALICE}`)).status, 426);
-    const bad = connect(gw.url, "nope");
+    assert.equal((await fetch(`${fixture.gw.url}/v1/messages?userId=${ALICE}`)).status, 426);
+    const bad = connect(fixture.gw.url, "nope");
     await assert.rejects(bad.opened, /Unexpected server response: 400/);
   });
 
   test("shutdown closes open sockets with 1001", async () => {
-    const client = connect(gw.url, ALICE);
+    const client = connect(fixture.gw.url, ALICE);
     await client.opened;
-    const [closed] = await Promise.all([client.closed, gw.close()]);
+    const [closed] = await Promise.all([client.closed, fixture.gw.close()]);
     assert.equal(closed.code, 1001);
-    assert.equal(gw.ready(), false);
+    assert.equal(fixture.gw.ready(), false);
   });
 });
 
 describe("websocket under an open breaker", () => {
-  const feed = new FakeFeed();
-  let gw: Awaited<ReturnType<typeof startTestGateway>>;
-  before(async () => {
-    await feed.start();
-    gw = await startTestGateway(`127.0.0.1:${feed.port}`, {
-      FEED_RETRY_MAX_ATTEMPTS: "0",
-      BREAKER_HALF_OPEN_AFTER_MS: "5000",
-    });
+  const fixture = gatewayOnFakeFeed({
+    FEED_RETRY_MAX_ATTEMPTS: "0",
+    BREAKER_HALF_OPEN_AFTER_MS: "5000",
   });
-  after(async () => {
-    await gw.close();
-    feed.stop();
-  });
+  const { feed } = fixture;
 
   test("while the breaker is open the upgrade fails fast with 503 and Retry-After; sends get an error frame", async () => {
-    const open = connect(gw.url, ALICE);
+    const open = connect(fixture.gw.url, ALICE);
     await open.opened;
     feed.failWith = status.UNAVAILABLE;
-    for (let i = 0; i < 3; i += 1) await fetch(`${gw.url}/v1/videos/${BOB}`);
-    assert.equal(gw.feed.breakerOpen, true);
+    for (let i = 0; i < 3; i += 1) await fetch(`${fixture.gw.url}/v1/videos/${BOB}`);
+    assert.equal(fixture.gw.feed.breakerOpen, true);
     open.ws.send(JSON.stringify({ to: BOB, body: "during outage" }));
     await until(() => open.frames.length === 1);
     assert.equal(open.frames[0]?.code, "FEED_CIRCUIT_OPEN");
-    const refused = connect(gw.url, BOB);
+    const refused = connect(fixture.gw.url, BOB);
     let retryAfter: string | undefined;
     refused.ws.on("unexpected-response", (_req, res) => {
       retryAfter = res.headers["retry-after"];

@@ -1,8 +1,10 @@
 // Starts a gateway in-process on loopback with test-sized settings, and small
 // HTTP helpers for assertions.
+import { after, before } from "node:test";
 import { createLogger } from "../../../shared/src/logger";
 import { type GatewayConfig, loadGatewayConfig } from "../../src/config";
 import { type Gateway, startGateway } from "../../src/server";
+import { FakeFeed } from "./fake-feed";
 
 export async function startTestGateway(
   feedAddress: string,
@@ -23,6 +25,25 @@ export async function startTestGateway(
   });
   const gateway = await startGateway(config, createLogger("gateway-test", config.LOG_LEVEL));
   return Object.assign(gateway, { url: `http://127.0.0.1:${gateway.httpPort}`, config });
+}
+
+export type TestGateway = Awaited<ReturnType<typeof startTestGateway>>;
+
+/**
+ * A fake feed and an in-process gateway in front of it, started before and
+ * stopped after the enclosing suite (or file). `gw` is set once `before` ran.
+ */
+export function gatewayOnFakeFeed(env: Record<string, string> = {}): { feed: FakeFeed; gw: TestGateway } {
+  const fixture = { feed: new FakeFeed(), gw: undefined as unknown as TestGateway };
+  before(async () => {
+    await fixture.feed.start();
+    fixture.gw = await startTestGateway(`127.0.0.1:${fixture.feed.port}`, env);
+  });
+  after(async () => {
+    await fixture.gw.close();
+    fixture.feed.stop();
+  });
+  return fixture;
 }
 
 export async function metricValue(opsPort: number, name: string, labels = ""): Promise<number> {
