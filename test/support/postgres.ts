@@ -13,6 +13,8 @@ export interface TestPostgres {
   port: number;
   /** A connection string for another database on this cluster (created if missing). */
   database(name: string): string;
+  /** The server's log file (log settings can be changed with ALTER SYSTEM + pg_reload_conf()). */
+  logFile: string;
   /** Stops the server (to simulate an outage); start() brings it back on the same port. */
   stop(): void;
   start(): void;
@@ -40,7 +42,16 @@ export async function freePort(host = "127.0.0.1"): Promise<number> {
   });
 }
 
-export async function startTestPostgres(): Promise<TestPostgres> {
+export interface TestPostgresOptions {
+  /**
+   * Require SCRAM password authentication on TCP (as a deployed server does)
+   * with this password for the `postgres` superuser. Without it every TCP
+   * login is trusted and passwords are never checked.
+   */
+  superuserPassword?: string;
+}
+
+export async function startTestPostgres(options: TestPostgresOptions = {}): Promise<TestPostgres> {
   const bin = pgBinDir();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "golive-pg-"));
   const data = path.join(dir, "data");
@@ -53,7 +64,14 @@ export async function startTestPostgres(): Promise<TestPostgres> {
     execFileSync(file, argv, { stdio: ["ignore", "ignore", "pipe"] });
   };
   const port = await freePort();
-  run("initdb", ["-D", data, "-U", "postgres", "-A", "trust", "-E", "UTF8", "--no-sync"]);
+  const auth = ["-A", "trust"];
+  if (options.superuserPassword !== undefined) {
+    const pwfile = path.join(dir, "pwfile");
+    fs.writeFileSync(pwfile, `${options.superuserPassword}\n`, { mode: 0o600 });
+    if (asRoot) execFileSync("chown", ["postgres:postgres", pwfile]);
+    auth.splice(0, 2, "--auth-local=trust", "--auth-host=scram-sha-256", `--pwfile=${pwfile}`);
+  }
+  run("initdb", ["-D", data, "-U", "postgres", ...auth, "-E", "UTF8", "--no-sync"]);
   const serverOptions = `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200`;
   const start = () =>
     run("pg_ctl", [
@@ -71,22 +89,20 @@ export async function startTestPostgres(): Promise<TestPostgres> {
   const stop = () => run("pg_ctl", ["-D", data, "-m", "fast", "-w", "-t", "30", "stop"]);
   start();
   const created = new Set(["postgres"]);
-  const url = (db: string) => `postgres://postgres@127.0.0.1:${port}/${db}`;
+  const login =
+    options.superuserPassword === undefined
+      ? "postgres"
+      : `postgres:${encodeURIComponent(options.superuserPassword)}`;
+  const url = (db: string) => `postgres://${login}@127.0.0.1:${port}/${db}`;
   return {
     port,
     url: url("postgres"),
+    logFile: path.join(dir, "server.log"),
     database(name) {
       if (!/^[a-z_][a-z0-9_]*$/.test(name)) throw new Error(`bad database name ${name}`);
       if (!created.has(name)) {
-        execFileSync(path.join(bin, "createdb"), [
-          "-h",
-          "127.0.0.1",
-          "-p",
-          String(port),
-          "-U",
-          "postgres",
-          name,
-        ]);
+        // Over the socket directory, which trusts local logins in both modes.
+        execFileSync(path.join(bin, "createdb"), ["-h", dir, "-p", String(port), "-U", "postgres", name]);
         created.add(name);
       }
       return url(name);

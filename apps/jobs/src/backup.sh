@@ -31,7 +31,7 @@ partial="${BACKUP_DIR}/.${name}.partial"
 trap 'rm -f "$partial"' EXIT
 started=$(date +%s%N)
 
-pg_dump --format=custom --compress="$compress" --no-owner --no-privileges \
+pg_dump --format=custom --compress="$compress" \
   --file="$partial" --dbname="$DATABASE_URL" ||
   fail "pg_dump failed"
 entries=$(pg_restore --list "$partial" | grep -cv '^;') || fail "dump is unreadable"
