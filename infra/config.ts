@@ -124,9 +124,23 @@ const backup = z
  * a keeper changes, so setting a new string (a date is the convention) is the
  * rotation; see docs/secret-rotation.md.
  */
+const keeper = z.string().min(1, "a keeper string, e.g. the rotation date");
 const rotation = z.strictObject({
-  postgres: z.string().min(1, "a keeper string, e.g. the rotation date"),
-  grafana: z.string().min(1, "a keeper string, e.g. the rotation date"),
+  /** The in-cluster superuser: a rotation restarts Postgres (its postStart hook applies it). */
+  postgresAdmin: keeper,
+  /**
+   * The feed's two login roles. DATABASE_URL uses `active`; a rotation gives
+   * the other role a new keeper and makes it active in the same deploy, so no
+   * pod ever holds a password that stopped working. The previous role keeps
+   * accepting logins for `graceMinutes` (pods still rolling, jobs mid-run).
+   */
+  postgresLogins: z.strictObject({
+    active: z.enum(["feed_a", "feed_b"], { error: "feed_a or feed_b: the login role DATABASE_URL uses" }),
+    feed_a: keeper,
+    feed_b: keeper,
+    graceMinutes: z.number().int().min(0).max(10080).default(60),
+  }),
+  grafana: keeper,
 });
 
 // Strict objects throughout: a misspelt key fails loudly instead of being

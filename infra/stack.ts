@@ -2,7 +2,7 @@
 // comes up. Each line is one component; the logic lives in components/.
 import path from "node:path";
 import { Backup } from "./components/backup";
-import { Database } from "./components/database";
+import { appDatabaseSecret, DATABASE_SECRET, DATABASE_URL_KEY, Database } from "./components/database";
 import { Ingress } from "./components/ingress";
 import { LoadTest } from "./components/loadtest";
 import { Logging } from "./components/logging";
@@ -42,23 +42,27 @@ export function goLiveStack(config: StackConfig): StackOutputs {
       database: config.database,
       image: config.images.postgres,
       resources: config.resources.postgres,
-      rotationKeeper: config.rotation.postgres,
+      rotation: config.rotation,
     },
     opts("app"),
   );
-  // Every pod template that reads DATABASE_URL carries this hash: a rotated password rolls them.
-  const databaseChecksum = database.secretChecksum;
   const migrations = new Migrations(
     "migrations",
     {
       namespace: app,
       image: config.images.feed,
-      databaseSecret: database.secret,
-      databaseChecksum,
+      database: database.migrations,
       resources: config.resources.migrations,
     },
     opts("app"),
   );
+  // DATABASE_URL for the feed and the jobs, written once the Job has set up
+  // what it names. Every pod template that reads it carries its hash, so a
+  // rotated login rolls them.
+  const appDatabase = appDatabaseSecret(app, database.appUrl, {
+    dependsOn: [migrations.job, ns.resources.app],
+  });
+  const databaseChecksum = appDatabase.checksum;
   const backup = new Backup(
     "backup",
     {
@@ -68,7 +72,7 @@ export function goLiveStack(config: StackConfig): StackOutputs {
       retention: config.retention,
       images: { postgres: config.images.postgres, jobs: config.images.jobs },
       resources: config.resources.jobs,
-      databaseSecret: database.secret,
+      databaseSecret: appDatabase.secret,
       databaseChecksum,
     },
     opts("app"),
@@ -81,7 +85,7 @@ export function goLiveStack(config: StackConfig): StackOutputs {
     disruptionBudget: config.disruptionBudget,
     terminationGraceSeconds: GRACE_SECONDS,
   };
-  const afterMigrations = { dependsOn: [migrations.job, ns.resources.app] };
+  const afterMigrations = { dependsOn: [migrations.job, appDatabase.secret, ns.resources.app] };
   const feed = new Workload(
     "feed",
     {
@@ -92,7 +96,7 @@ export function goLiveStack(config: StackConfig): StackOutputs {
       env: [
         {
           name: "DATABASE_URL",
-          valueFrom: { secretKeyRef: { name: database.secretName, key: "DATABASE_URL" } },
+          valueFrom: { secretKeyRef: { name: DATABASE_SECRET, key: DATABASE_URL_KEY } },
         },
         { name: "GRPC_PORT", value: String(FEED_GRPC_PORT) },
         { name: "OPS_PORT", value: "9464" },

@@ -1,6 +1,12 @@
-// Where the feed's Postgres lives. In-cluster: a single-replica StatefulSet
-// with a PVC and a generated password. External: only the URL, kept secret.
-// Either way the feed and the migrations Job read DATABASE_URL from one Secret.
+// Where the feed's Postgres lives, and the credentials to reach it.
+// In-cluster: a single-replica StatefulSet with a PVC, a generated superuser
+// password, and two generated login roles (feed_a, feed_b) that take turns as
+// the feed's user, so rotating the app's password needs no restart and no
+// downtime (apps/feed/src/db-roles.ts, docs/secret-rotation.md).
+// External: only the URL, kept secret.
+// The migrations Job reads its own Secret; the feed, backup and retention read
+// DATABASE_URL from `feed-database`, which stack.ts creates after the Job has
+// applied the roles and passwords that URL names.
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
@@ -13,10 +19,12 @@ import { checksumAnnotations, secretChecksum } from "./secret-checksum";
 export const POSTGRES_UID = 999;
 
 /**
- * The image sets POSTGRES_PASSWORD only when it initialises an empty data
- * directory. After a rotation the StatefulSet rolls (checksum annotation) and
- * this hook applies the Secret's password to the role over the local socket
- * (trusted in the official image), so the new value is the one that works.
+ * The image sets POSTGRES_PASSWORD (the superuser's) only when it initialises
+ * an empty data directory. After an admin rotation the StatefulSet rolls
+ * (checksum annotation) and this hook applies the Secret's password to the
+ * role over the local socket (trusted in the official image), so the new value
+ * is the one that works. The login roles' passwords never restart anything:
+ * the migrations Job sets them.
  * Bounded wait: the startup probe allows 300 s, the hook gives up after 290.
  */
 export const APPLY_PASSWORD_HOOK = [
@@ -30,52 +38,78 @@ export const APPLY_PASSWORD_HOOK = [
 export const POSTGRES_PORT = 5432;
 export const DATABASE_SECRET = "feed-database";
 export const DATABASE_URL_KEY = "DATABASE_URL";
+/** The migrations Job's Secret: the superuser's URL (in-cluster) or the external URL. */
+export const MIGRATIONS_SECRET = "feed-database-migrations";
+/** The superuser of the in-cluster server; only the migrations Job and Postgres itself know its password. */
+export const POSTGRES_ADMIN = "postgres";
+export const DATABASE_NAME = "feed";
+/** Roles of apps/feed/src/db-roles.ts (kept in step by infra/test/rotation.test.ts). */
+export const OWNER_ROLE = "feed_owner";
+export const LOGIN_ROLES = ["feed_a", "feed_b"] as const;
+export const LOGIN_PASSWORD_KEYS = { feed_a: "FEED_A_PASSWORD", feed_b: "FEED_B_PASSWORD" } as const;
 
 export interface DatabaseArgs {
   namespace: string;
   database: StackConfig["database"];
   image: string;
   resources: Resources;
-  /** golive:rotation.postgres: a new value makes a new password. */
-  rotationKeeper: string;
+  /** golive:rotation: a new keeper makes a new password. */
+  rotation: StackConfig["rotation"];
+}
+
+/** What the migrations Job needs to reach the database and set it up. */
+export interface MigrationsAccess {
+  /** Holds DATABASE_URL for the Job and, in-cluster, the login roles' passwords. */
+  secret: k8s.core.v1.Secret;
+  /** sha256 of that Secret: a new password replaces the Job, which applies it. */
+  checksum: pulumi.Output<string>;
+  /** In-cluster only: the roles step (db-roles) and the role migrations run as. */
+  roles?: { active: (typeof LOGIN_ROLES)[number]; graceMinutes: number; owner: string };
 }
 
 export class Database extends pulumi.ComponentResource {
-  /** Secret holding DATABASE_URL. */
-  readonly secretName = DATABASE_SECRET;
   /** Pod labels of the in-cluster Postgres (absent for an external database). */
   readonly podLabels?: Record<string, string>;
-  readonly secret: k8s.core.v1.Secret;
-  /** sha256 of the DATABASE_URL Secret's data, for the pod templates that read it. */
-  readonly secretChecksum: pulumi.Output<string>;
+  readonly migrations: MigrationsAccess;
+  /** The feed's DATABASE_URL (a Pulumi secret): the active login role, or the external URL. */
+  readonly appUrl: pulumi.Output<string>;
 
   constructor(name: string, args: DatabaseArgs, opts?: pulumi.ComponentResourceOptions) {
     super("golive:data:Database", name, {}, opts);
     const { namespace } = args;
-    let url: pulumi.Output<string>;
+    let migrationsData: Record<string, pulumi.Input<string>>;
     const children: pulumi.Resource[] = [];
 
     if (args.database.mode === "external") {
-      url = pulumi.secret(args.database.url);
+      this.appUrl = pulumi.secret(args.database.url);
+      migrationsData = { [DATABASE_URL_KEY]: this.appUrl };
     } else {
       const labels = appLabels("postgres");
       this.podLabels = labels;
-      const password = new random.RandomPassword(
-        `${name}-password`,
-        { length: 32, special: false, keepers: { rotation: args.rotationKeeper } },
-        { parent: this },
-      );
-      const credentialsData = {
-        POSTGRES_USER: "feed",
-        POSTGRES_DB: "feed",
-        POSTGRES_PASSWORD: password.result,
+      const host = `postgres.${namespace}.svc.cluster.local:${POSTGRES_PORT}`;
+      const password = (resource: string, keeper: string) =>
+        new random.RandomPassword(
+          resource,
+          { length: 32, special: false, keepers: { rotation: keeper } },
+          { parent: this },
+        ).result;
+      const adminPassword = password(`${name}-admin-password`, args.rotation.postgresAdmin);
+      const logins = args.rotation.postgresLogins;
+      const loginPasswords = {
+        feed_a: password(`${name}-password-feed-a`, logins.feed_a),
+        feed_b: password(`${name}-password-feed-b`, logins.feed_b),
+      };
+      const serverData = {
+        POSTGRES_USER: POSTGRES_ADMIN,
+        POSTGRES_DB: DATABASE_NAME,
+        POSTGRES_PASSWORD: adminPassword,
       };
       const credentials = new k8s.core.v1.Secret(
         "postgres-credentials",
         {
           metadata: { name: "postgres-credentials", namespace, labels },
           type: "Opaque",
-          stringData: credentialsData,
+          stringData: serverData,
         },
         { parent: this },
       );
@@ -90,6 +124,7 @@ export class Database extends pulumi.ComponentResource {
         },
         { parent: this },
       );
+      const ready = ["pg_isready", "-U", POSTGRES_ADMIN, "-d", DATABASE_NAME];
       const statefulSet = new k8s.apps.v1.StatefulSet(
         "postgres",
         {
@@ -99,7 +134,8 @@ export class Database extends pulumi.ComponentResource {
             replicas: 1,
             selector: { matchLabels: labels },
             template: {
-              metadata: { labels, annotations: checksumAnnotations(secretChecksum(credentialsData)) },
+              // Only the superuser's password restarts the server; login roles rotate live.
+              metadata: { labels, annotations: checksumAnnotations(secretChecksum(serverData)) },
               spec: {
                 automountServiceAccountToken: false,
                 securityContext: podSecurity(POSTGRES_UID),
@@ -113,19 +149,9 @@ export class Database extends pulumi.ComponentResource {
                     resources: args.resources,
                     securityContext: containerSecurity(POSTGRES_UID),
                     lifecycle: { postStart: { exec: { command: APPLY_PASSWORD_HOOK } } },
-                    startupProbe: {
-                      exec: { command: ["pg_isready", "-U", "feed", "-d", "feed"] },
-                      periodSeconds: 5,
-                      failureThreshold: 60,
-                    },
-                    livenessProbe: {
-                      exec: { command: ["pg_isready", "-U", "feed", "-d", "feed"] },
-                      periodSeconds: 10,
-                    },
-                    readinessProbe: {
-                      exec: { command: ["pg_isready", "-U", "feed", "-d", "feed"] },
-                      periodSeconds: 5,
-                    },
+                    startupProbe: { exec: { command: ready }, periodSeconds: 5, failureThreshold: 60 },
+                    livenessProbe: { exec: { command: ready }, periodSeconds: 10 },
+                    readinessProbe: { exec: { command: ready }, periodSeconds: 5 },
                     volumeMounts: [
                       { name: "data", mountPath: "/var/lib/postgresql/data" },
                       // Writable paths the server needs under a read-only root.
@@ -155,22 +181,61 @@ export class Database extends pulumi.ComponentResource {
         { parent: this, dependsOn: [credentials] },
       );
       children.push(service, statefulSet);
-      url = pulumi.secret(
-        pulumi.interpolate`postgres://feed:${password.result}@postgres.${namespace}.svc.cluster.local:${POSTGRES_PORT}/feed`,
-      );
+      const url = (user: string, pw: pulumi.Input<string>) =>
+        pulumi.secret(pulumi.interpolate`postgres://${user}:${pw}@${host}/${DATABASE_NAME}`);
+      this.appUrl = url(logins.active, loginPasswords[logins.active]);
+      migrationsData = {
+        [DATABASE_URL_KEY]: url(POSTGRES_ADMIN, adminPassword),
+        [LOGIN_PASSWORD_KEYS.feed_a]: loginPasswords.feed_a,
+        [LOGIN_PASSWORD_KEYS.feed_b]: loginPasswords.feed_b,
+      };
     }
 
-    const data = { [DATABASE_URL_KEY]: url };
-    this.secretChecksum = secretChecksum(data);
-    this.secret = new k8s.core.v1.Secret(
-      DATABASE_SECRET,
+    const secret = new k8s.core.v1.Secret(
+      MIGRATIONS_SECRET,
       {
-        metadata: { name: DATABASE_SECRET, namespace, labels: appLabels("feed") },
+        metadata: { name: MIGRATIONS_SECRET, namespace, labels: appLabels("feed-migrate") },
         type: "Opaque",
-        stringData: data,
+        stringData: migrationsData,
       },
       { parent: this, dependsOn: children },
     );
-    this.registerOutputs({ secretName: this.secretName });
+    this.migrations = {
+      secret,
+      checksum: secretChecksum(migrationsData),
+      roles:
+        args.database.mode === "in-cluster"
+          ? {
+              active: args.rotation.postgresLogins.active,
+              graceMinutes: args.rotation.postgresLogins.graceMinutes,
+              owner: OWNER_ROLE,
+            }
+          : undefined,
+    };
+    this.registerOutputs({ migrationsSecret: MIGRATIONS_SECRET });
   }
+}
+
+/**
+ * The feed's DATABASE_URL Secret and the hash its readers carry. Created after
+ * the migrations Job (dependsOn), so a rotated URL only reaches a pod once the
+ * Job has set the password it holds: a pod restarted mid-deploy never starts
+ * with a login that does not work yet.
+ */
+export function appDatabaseSecret(
+  namespace: string,
+  url: pulumi.Output<string>,
+  opts: pulumi.CustomResourceOptions,
+): { secret: k8s.core.v1.Secret; checksum: pulumi.Output<string> } {
+  const data = { [DATABASE_URL_KEY]: url };
+  const secret = new k8s.core.v1.Secret(
+    DATABASE_SECRET,
+    {
+      metadata: { name: DATABASE_SECRET, namespace, labels: appLabels("feed") },
+      type: "Opaque",
+      stringData: data,
+    },
+    opts,
+  );
+  return { secret, checksum: secretChecksum(data) };
 }

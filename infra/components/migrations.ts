@@ -2,24 +2,28 @@
 // gateway pod rolls. The Job name carries a hash of the image, so a new image
 // gets a new Job; Pulumi waits for a Job to complete, so workloads that
 // dependOn it only roll after the schema is in place.
+// In-cluster, a first container (db-roles) applies the roles and the login
+// passwords with the superuser's URL, and the migrations then run as the
+// owner role. A rotated password changes the Secret's hash, which replaces the
+// Job: the new password is set before the feed's DATABASE_URL names it.
 import { createHash } from "node:crypto";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { Resources } from "../config";
-import { DATABASE_URL_KEY } from "./database";
+import { DATABASE_URL_KEY, LOGIN_PASSWORD_KEYS, type MigrationsAccess } from "./database";
 import { appLabels } from "./labels";
 import { containerSecurity, podSecurity, tmpMount, tmpVolume } from "./pod-security";
 import { checksumAnnotations } from "./secret-checksum";
 
 /** The migrations entry of the feed image (apps/feed/src/migrate.ts, compiled). */
 export const MIGRATE_COMMAND = ["/nodejs/bin/node", "dist/apps/feed/src/migrate.js"];
+/** The roles entry of the feed image (apps/feed/src/db-roles.ts, compiled). */
+export const DB_ROLES_COMMAND = ["/nodejs/bin/node", "dist/apps/feed/src/db-roles.js"];
 
 export interface MigrationsArgs {
   namespace: string;
   image: string;
-  databaseSecret: k8s.core.v1.Secret;
-  /** Hash of the database Secret: a rotated password makes a new pod template. */
-  databaseChecksum: pulumi.Input<string>;
+  database: MigrationsAccess;
   resources: Resources;
 }
 
@@ -31,6 +35,35 @@ export class Migrations extends pulumi.ComponentResource {
     super("golive:data:Migrations", name, {}, opts);
     const suffix = createHash("sha256").update(args.image).digest("hex").slice(0, 8);
     const jobName = `feed-migrate-${suffix}`;
+    const { secret, roles } = args.database;
+    const fromSecret = (name: string, key: string) => ({
+      name,
+      valueFrom: { secretKeyRef: { name: secret.metadata.name, key } },
+    });
+    const container = (name: string, command: string[], env: k8s.types.input.core.v1.EnvVar[]) => ({
+      name,
+      image: args.image,
+      command,
+      env: [fromSecret("DATABASE_URL", DATABASE_URL_KEY), ...env, { name: "LOG_LEVEL", value: "info" }],
+      resources: args.resources,
+      securityContext: containerSecurity(),
+      volumeMounts: [tmpMount],
+    });
+    const rolesStep = roles
+      ? [
+          container("db-roles", DB_ROLES_COMMAND, [
+            fromSecret("FEED_A_PASSWORD", LOGIN_PASSWORD_KEYS.feed_a),
+            fromSecret("FEED_B_PASSWORD", LOGIN_PASSWORD_KEYS.feed_b),
+            { name: "FEED_LOGIN_ACTIVE", value: roles.active },
+            { name: "FEED_LOGIN_GRACE_MINUTES", value: String(roles.graceMinutes) },
+          ]),
+        ]
+      : undefined;
+    const migrate = container(
+      "migrate",
+      MIGRATE_COMMAND,
+      roles ? [{ name: "MIGRATIONS_ROLE", value: roles.owner }] : [],
+    );
     this.job = new k8s.batch.v1.Job(
       jobName,
       {
@@ -39,36 +72,19 @@ export class Migrations extends pulumi.ComponentResource {
           backoffLimit: 3,
           activeDeadlineSeconds: 600,
           template: {
-            metadata: { labels: this.podLabels, annotations: checksumAnnotations(args.databaseChecksum) },
+            metadata: { labels: this.podLabels, annotations: checksumAnnotations(args.database.checksum) },
             spec: {
               restartPolicy: "Never",
               automountServiceAccountToken: false,
               securityContext: podSecurity(),
-              containers: [
-                {
-                  name: "migrate",
-                  image: args.image,
-                  command: MIGRATE_COMMAND,
-                  env: [
-                    {
-                      name: DATABASE_URL_KEY,
-                      valueFrom: {
-                        secretKeyRef: { name: args.databaseSecret.metadata.name, key: DATABASE_URL_KEY },
-                      },
-                    },
-                    { name: "LOG_LEVEL", value: "info" },
-                  ],
-                  resources: args.resources,
-                  securityContext: containerSecurity(),
-                  volumeMounts: [tmpMount],
-                },
-              ],
+              initContainers: rolesStep,
+              containers: [migrate],
               volumes: [tmpVolume],
             },
           },
         },
       },
-      { parent: this, dependsOn: [args.databaseSecret] },
+      { parent: this, dependsOn: [secret] },
     );
     this.registerOutputs({ jobName });
   }

@@ -47,7 +47,9 @@ describe("stack config", () => {
     assert.equal(prod.backup.schedule, "0 */6 * * *");
     assert.equal(parseStackConfig(rawStackConfig("staging")).backup.schedule, "0 3 * * *");
     assert.equal(prod.retention.deletedUsersDays, 30);
-    assert.ok(prod.rotation.postgres && prod.rotation.grafana);
+    assert.ok(prod.rotation.postgresAdmin && prod.rotation.grafana);
+    assert.equal(prod.rotation.postgresLogins.active, "feed_a");
+    assert.equal(prod.rotation.postgresLogins.graceMinutes, 60);
     const raw = staging();
     delete raw.backup;
     const defaults = parseStackConfig(raw);
@@ -123,7 +125,26 @@ describe("stack config", () => {
     ["zero backups kept", (r) => (r.backup.keep = 0), "backup.keep", /1/],
     ["bad retention schedule", (r) => (r.retention.jobSchedule = "daily"), "retention.jobSchedule", /cron/],
     ["missing rotation keepers", (r) => delete r.rotation, "rotation", /required/],
-    ["empty rotation keeper", (r) => (r.rotation.postgres = ""), "rotation.postgres", /keeper/],
+    ["empty rotation keeper", (r) => (r.rotation.postgresAdmin = ""), "rotation.postgresAdmin", /keeper/],
+    [
+      "unknown active login",
+      (r) => (r.rotation.postgresLogins.active = "feed"),
+      "rotation.postgresLogins.active",
+      /feed_a or feed_b/,
+    ],
+    [
+      "missing login keeper",
+      (r) => delete r.rotation.postgresLogins.feed_b,
+      "rotation.postgresLogins.feed_b",
+      /required/,
+    ],
+    [
+      "negative grace",
+      (r) => (r.rotation.postgresLogins.graceMinutes = -5),
+      "rotation.postgresLogins.graceMinutes",
+      />=0|0/,
+    ],
+    ["old single keeper", (r) => (r.rotation.postgres = "2026-01-01"), "rotation.postgres", /unknown key/],
     ["environment", (r) => (r.environment = "qa"), "environment", /staging/],
     ["load profile", (r) => (r.loadtest.profile = "stress"), "loadtest.profile", /smoke/],
   ];

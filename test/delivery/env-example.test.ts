@@ -6,6 +6,8 @@ import path from "node:path";
 import { test } from "node:test";
 import type { z } from "zod";
 import { feedConfigSchema } from "../../apps/feed/src/config";
+import { dbRolesConfigSchema } from "../../apps/feed/src/db-roles";
+import { migrateConfigSchema } from "../../apps/feed/src/migrate";
 import { gatewayEnvSchema } from "../../apps/gateway/src/config";
 import { retentionConfigSchema } from "../../apps/jobs/src/retention";
 
@@ -40,6 +42,9 @@ const section = (name: string) => {
 
 const schemas: [string, z.ZodObject, Set<string>][] = [
   ["feed", feedConfigSchema, new Set()],
+  // MIGRATIONS_ROLE has no default: the value shown is what the Job sets in-cluster.
+  ["migrate", migrateConfigSchema, new Set(["MIGRATIONS_ROLE"])],
+  ["db-roles", dbRolesConfigSchema, new Set()],
   // Locally the gateway's ops port moves so it can run beside the feed.
   ["gateway", gatewayEnvSchema, new Set(["OPS_PORT"])],
   ["retention", retentionConfigSchema, new Set()],
@@ -49,7 +54,11 @@ for (const [name, schema, deviations] of schemas) {
   test(`[${name}] lists exactly the schema's variables, with valid values and its defaults`, () => {
     const env = section(name);
     assert.deepEqual([...env.keys()].sort(), Object.keys(schema.shape).sort());
-    const parsed = schema.safeParse(Object.fromEntries(env));
+    // Credentials are left empty on purpose (last test); parse with a stand-in.
+    const values = Object.fromEntries(
+      [...env].map(([k, v]) => [k, /PASSWORD$/.test(k) && v === "" ? "x".repeat(32) : v]),
+    );
+    const parsed = schema.safeParse(values);
     assert.ok(parsed.success, parsed.success ? "" : parsed.error.message);
     for (const [key, field] of Object.entries(schema.shape)) {
       const byDefault = (field as z.ZodType).safeParse(undefined);
@@ -58,15 +67,6 @@ for (const [name, schema, deviations] of schemas) {
     }
   });
 }
-
-test("[feed] covers what the migrations entry reads", () => {
-  const source = fs.readFileSync(path.join(ROOT, "apps/feed/src/migrate.ts"), "utf8");
-  const inline = /parseEnv\(\s*z\.object\(\{([\s\S]*?)\}\)/.exec(source)?.[1];
-  assert.ok(inline, "migrate.ts parses its env inline with z.object");
-  const keys = [...inline.matchAll(/([A-Z][A-Z0-9_]*):/g)].map((m) => m[1]);
-  assert.ok(keys.length > 0);
-  for (const key of keys) assert.ok(section("feed").has(key as string), `${key} missing from [feed]`);
-});
 
 for (const [name, script] of [
   ["backup", "apps/jobs/src/backup.sh"],
