@@ -8,6 +8,7 @@ import { builtinModules } from "node:module";
 import os from "node:os";
 import path from "node:path";
 import { after, before, test } from "node:test";
+import { DB_ROLES_COMMAND, MIGRATE_COMMAND } from "../../infra/components/migrations";
 
 const ROOT = path.resolve(__dirname, "../..");
 let out: string;
@@ -63,7 +64,9 @@ test("compiled app code requires only runtime dependencies and node built-ins", 
 test("every image's entry point exists in the compiled tree", () => {
   for (const entry of [
     "dist/apps/feed/src/main.js",
-    "dist/apps/feed/src/migrate.js",
+    // The migrations Job's two steps, as infra/components/migrations.ts runs them.
+    MIGRATE_COMMAND[1] as string,
+    DB_ROLES_COMMAND[1] as string,
     "dist/apps/gateway/src/main.js",
     "dist/apps/jobs/src/retention.js",
   ]) {
@@ -88,6 +91,8 @@ test("the compiled entry points start under plain node and fail fast on bad conf
     ["dist/apps/feed/src/main.js", "DATABASE_URL"],
     ["dist/apps/gateway/src/main.js", "FEED_ADDRESS"],
     ["dist/apps/jobs/src/retention.js", "DATABASE_URL"],
+    [DB_ROLES_COMMAND[1] as string, "FEED_LOGIN_ACTIVE"],
+    [MIGRATE_COMMAND[1] as string, "DATABASE_URL"],
   ] as const) {
     const run = spawnSync(process.execPath, [entry], {
       cwd: out,
