@@ -21,7 +21,7 @@ const duration = z
   .string()
   .regex(/^(\d+(ms|s|m|h|d|w|y))+$/, "an Alertmanager duration such as 30s, 5m or 4h");
 
-const slackReceiver = z.object({
+const slackReceiver = z.strictObject({
   type: z.literal("slack"),
   name: receiverName,
   /** Incoming-webhook URL; a secret. */
@@ -30,7 +30,7 @@ const slackReceiver = z.object({
   sendResolved: z.boolean().default(true),
 });
 
-const webhookReceiver = z.object({
+const webhookReceiver = z.strictObject({
   type: z.literal("webhook"),
   name: receiverName,
   /** Endpoint that receives Alertmanager's JSON payload; may embed a token, so treat it as a secret. */
@@ -38,7 +38,7 @@ const webhookReceiver = z.object({
   sendResolved: z.boolean().default(true),
 });
 
-const pagerdutyReceiver = z.object({
+const pagerdutyReceiver = z.strictObject({
   type: z.literal("pagerduty"),
   name: receiverName,
   /** PagerDuty Events API v2 integration (routing) key; a secret. */
@@ -54,12 +54,15 @@ export const receiverSchema = z.discriminatedUnion("type", [
 ]);
 export type Receiver = z.infer<typeof receiverSchema>;
 
+// Strict throughout, like the rest of the stack config: a misspelt key (say
+// `groupwait` or a receiver's `chanel`) fails the preview instead of being
+// dropped while a default silently takes its place.
 export const alertmanagerSettingsSchema = z
-  .object({
+  .strictObject({
     receivers: z.array(receiverSchema).default([]),
     /** Receiver names per severity; an alert goes to every receiver listed for its severity. */
     routes: z
-      .object({
+      .strictObject({
         critical: z.array(z.string()).default([]),
         warning: z.array(z.string()).default([]),
         info: z.array(z.string()).default([]),

@@ -108,6 +108,16 @@ describe("stack config", () => {
       "alerting.routes.critical.0",
       /unknown receiver/,
     ],
+    ["typo in alerting", (r) => (r.alerting = { groupwait: "10s" }), "alerting.groupwait", /unknown key/],
+    [
+      "typo in a receiver",
+      (r) =>
+        (r.alerting = {
+          receivers: [{ type: "slack", name: "team", apiUrl: "https://hooks.example.com/x", chanel: "#ops" }],
+        }),
+      "alerting.receivers.0.chanel",
+      /unknown key/,
+    ],
     ["runbook URL", (r) => (r.runbookBaseUrl = "docs/runbooks"), "runbookBaseUrl", /URL/],
     ["typo key", (r) => (r.replica = 3), "replica", /unknown key/],
     ["nested typo key", (r) => (r.images.feeed = "ghcr.io/x/feed:1.0.0"), "images.feeed", /unknown key/],
