@@ -2,7 +2,8 @@
 # Installs, only when missing or at the wrong version, the tools the tests and
 # the drill need: PostgreSQL, promtool/amtool (Debian packages), k6 v2 and
 # actionlint (built from the Go modules pinned in tools/go.mod into .tools/bin,
-# which git ignores). Idempotent; a second run only checks versions.
+# which git ignores), and rclone (tools/rclone, the backup's off-site step).
+# Idempotent; a second run only checks versions.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -16,6 +17,8 @@ PROMETHEUS_VERSION=2.42
 ALERTMANAGER_VERSION=0.25
 K6_VERSION=$(awk '$1=="go.k6.io/k6/v2"{print $2}' tools/go.mod)
 ACTIONLINT_VERSION=$(awk '$1=="github.com/rhysd/actionlint"{print $2}' tools/go.mod)
+RCLONE_VERSION=$(awk '$1=="require" && $2=="github.com/rclone/rclone"{print $3}' tools/rclone/go.mod)
+[ -n "$RCLONE_VERSION" ] || { log "no rclone version in tools/rclone/go.mod"; exit 1; }
 
 log() { printf 'setup-tools: %s\n' "$*"; }
 
@@ -64,4 +67,10 @@ if ! "$bin/actionlint" -version 2>/dev/null | grep -qx "${ACTIONLINT_VERSION}"; 
   log "building actionlint ${ACTIONLINT_VERSION}"
   (cd tools && go build -trimpath -o "$bin/actionlint" github.com/rhysd/actionlint/cmd/actionlint)
 fi
-log "ok: postgres ${PG_MAJOR}, promtool ${PROMETHEUS_VERSION}, amtool ${ALERTMANAGER_VERSION}, k6 ${K6_VERSION}, actionlint ${ACTIONLINT_VERSION}"
+# rclone for the off-site backup test: the same version as golive:images.rclone.
+if ! "$bin/rclone" version 2>/dev/null | head -1 | grep -q "rclone ${RCLONE_VERSION}"; then
+  command -v go >/dev/null || { log "Go is required to build rclone (https://go.dev/doc/install)"; exit 1; }
+  log "building rclone ${RCLONE_VERSION} (s3 and local backends only; first run takes a minute or two)"
+  (cd tools/rclone && go build -trimpath -o "$bin/rclone" .)
+fi
+log "ok: postgres ${PG_MAJOR}, promtool ${PROMETHEUS_VERSION}, amtool ${ALERTMANAGER_VERSION}, k6 ${K6_VERSION}, actionlint ${ACTIONLINT_VERSION}, rclone ${RCLONE_VERSION}"
