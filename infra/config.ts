@@ -108,6 +108,36 @@ const DEFAULT_JOB_RESOURCES = {
   limits: { cpu: "500m", memory: "256Mi" },
 };
 
+/**
+ * Off-site copies of the dumps in an S3-compatible bucket (apps/jobs/src/offsite.sh,
+ * run by rclone after each dump). The keys come from the secret config keys
+ * `golive:backupOffsiteAccessKeyId` and `golive:backupOffsiteSecretAccessKey`.
+ */
+const offsite = z.strictObject({
+  /** rclone's S3 provider: AWS, GCS, Cloudflare, Minio, Ceph, Wasabi, Other, ... */
+  provider: z
+    .string()
+    .regex(/^[A-Za-z0-9]+$/, "an rclone S3 provider name such as AWS")
+    .default("AWS"),
+  bucket: z
+    .string()
+    .regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, "an S3 bucket name (3-63 lowercase characters)"),
+  /** Folder inside the bucket; defaults to the environment, so stacks can share a bucket. */
+  path: z
+    .string()
+    .regex(/^[a-z0-9][a-z0-9-]*(\/[a-z0-9][a-z0-9-]*)*$/, "a folder such as prod or golive/prod")
+    .optional(),
+  region: z.string().min(1),
+  /** Only for non-AWS providers: the S3 API endpoint. */
+  endpoint: z.url({ protocol: /^https$/, error: "an https URL" }).optional(),
+  /** Dumps kept in the bucket; at least backup.keep (see the refinement below). */
+  keep: z.number().int().min(1).max(99999).default(28),
+  /** Where the endpoint lives, for the backup pod's egress NetworkPolicy (port 443). */
+  cidr: z.cidrv4().default("0.0.0.0/0"),
+  accessKeyId: z.string({ error: "is required with backup.offsite" }).min(1),
+  secretAccessKey: z.string({ error: "is required with backup.offsite" }).min(1),
+});
+
 const backup = z
   .strictObject({
     /** When pg_dump runs; the interval is the RPO (docs/backup-restore.md). */
@@ -116,6 +146,18 @@ const backup = z
     keep: z.number().int().min(1).max(9999).default(7),
     storageGi: z.number().int().min(1).max(10000).default(10),
     storageClassName: z.string().min(1).optional(),
+    offsite: offsite.optional(),
+  })
+  .superRefine((b, ctx) => {
+    // Each run copies every dump on the volume the bucket lacks: a bucket that
+    // keeps fewer than the volume would have its pruned dumps uploaded again.
+    if (b.offsite && b.offsite.keep < b.keep) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["offsite", "keep"],
+        message: `must be at least backup.keep (${b.keep}), or dumps pruned from the bucket are uploaded again`,
+      });
+    }
   })
   .default({ schedule: "0 3 * * *", keep: 7, storageGi: 10 });
 
@@ -155,6 +197,8 @@ export const stackConfigSchema = z.strictObject({
     postgres: imageRef,
     k6: imageRef,
     kubectl: imageRef,
+    /** The backup's off-site step (rclone copy to the bucket), used with backup.offsite. */
+    rclone: imageRef,
     corazaWasm: imageRef,
   }),
   replicas: z.strictObject({ feed: scaling, gateway: scaling }),
@@ -226,7 +270,13 @@ export class StackConfigError extends Error {
 }
 
 /** Keys whose values must come from `pulumi config set --secret`. */
-const SECRET_KEYS = ["databaseUrl"] as const;
+const SECRET_KEYS = ["databaseUrl", "backupOffsiteAccessKeyId", "backupOffsiteSecretAccessKey"] as const;
+/** Where each secret key's value lands in the parsed config, for error messages. */
+const SECRET_PATHS: Record<string, (typeof SECRET_KEYS)[number]> = {
+  "database.url": "databaseUrl",
+  "backup.offsite.accessKeyId": "backupOffsiteAccessKeyId",
+  "backup.offsite.secretAccessKey": "backupOffsiteSecretAccessKey",
+};
 
 /**
  * Parses raw stack config (keys without the `golive:` prefix, values already
@@ -246,12 +296,28 @@ export function parseStackConfig(
       });
     }
   }
-  const { databaseUrl, ...rest } = raw;
+  const { databaseUrl, backupOffsiteAccessKeyId, backupOffsiteSecretAccessKey, ...rest } = raw;
   const candidate: Record<string, unknown> = { ...rest };
-  // The external URL lives in its own secret key so the database object stays plain.
-  if (typeof candidate.database === "object" && candidate.database !== null) {
-    const db = candidate.database as Record<string, unknown>;
+  const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null;
+  // Credentials live in their own secret keys so the objects around them stay plain.
+  if (isObject(candidate.database)) {
+    const db = candidate.database;
     if (db.mode === "external") candidate.database = { ...db, url: databaseUrl };
+  }
+  const backupRaw = isObject(candidate.backup) ? candidate.backup : undefined;
+  if (isObject(backupRaw?.offsite)) {
+    candidate.backup = {
+      ...backupRaw,
+      offsite: {
+        ...backupRaw.offsite,
+        accessKeyId: backupOffsiteAccessKeyId,
+        secretAccessKey: backupOffsiteSecretAccessKey,
+      },
+    };
+  } else {
+    for (const [key, value] of Object.entries({ backupOffsiteAccessKeyId, backupOffsiteSecretAccessKey })) {
+      if (value !== undefined) issues.push({ key, reason: "is set but golive:backup.offsite is not" });
+    }
   }
   const result = stackConfigSchema.safeParse(candidate);
   if (!result.success) {
@@ -264,7 +330,7 @@ export function parseStackConfig(
         continue;
       }
       let key = issue.path.map(String).join(".") || "(root)";
-      if (key === "database.url") key = "databaseUrl";
+      key = SECRET_PATHS[key] ?? key;
       const reason =
         issue.code === "invalid_type" && issue.input === undefined ? "is required" : issue.message;
       issues.push({ key, reason });

@@ -2,7 +2,9 @@
 // app namespace. The backup runs apps/jobs/src/backup.sh (mounted from a
 // ConfigMap read from the repo at render time) in the stack's own postgres
 // image, so pg_dump always matches the server's major version; dumps go to a
-// PVC. The retention job runs the jobs image's entry (apps/jobs/Dockerfile).
+// PVC. With backup.offsite, backup.sh becomes the pod's init container and
+// apps/jobs/src/offsite.sh (rclone image) then copies the dumps to a bucket.
+// The retention job runs the jobs image's entry (apps/jobs/Dockerfile).
 // Contract: docs/backup-restore.md.
 import { readFileSync } from "node:fs";
 import path from "node:path";
@@ -14,19 +16,26 @@ import { appLabels } from "./labels";
 import { containerSecurity, podSecurity, tmpMount, tmpVolume } from "./pod-security";
 import { checksumAnnotations } from "./secret-checksum";
 
-/** The script's path in the repository; its content becomes the ConfigMap. */
+/** The scripts' paths in the repository; their content becomes the ConfigMap. */
 export const BACKUP_SCRIPT = path.join("apps", "jobs", "src", "backup.sh");
+export const OFFSITE_SCRIPT = path.join("apps", "jobs", "src", "offsite.sh");
+/** The rclone remote offsite.sh writes to; its settings are RCLONE_CONFIG_OFFSITE_* variables. */
+const REMOTE = "offsite";
+const remoteVar = (key: string) => `RCLONE_CONFIG_${REMOTE.toUpperCase()}_${key}`;
 /** The retention entry of the jobs image (CMD of apps/jobs/Dockerfile, run by distroless node). */
 export const RETENTION_COMMAND = ["/nodejs/bin/node", "dist/apps/jobs/src/retention.js"];
 export const BACKUP_DIR = "/backups";
 const SCRIPT_DIR = "/scripts";
+const BACKUP_PREFIX = "golive";
 
 export interface BackupArgs {
   namespace: string;
   repoRoot: string;
   backup: StackConfig["backup"];
   retention: StackConfig["retention"];
-  images: { postgres: string; jobs: string };
+  images: { postgres: string; jobs: string; rclone: string };
+  /** Default folder in the off-site bucket. */
+  environment: string;
   resources: Resources;
   /** Secret with DATABASE_URL (the database component's). */
   databaseSecret: k8s.core.v1.Secret;
@@ -38,6 +47,8 @@ export class Backup extends pulumi.ComponentResource {
   readonly retentionLabels = appLabels("retention");
   readonly backupCronJob: k8s.batch.v1.CronJob;
   readonly retentionCronJob: k8s.batch.v1.CronJob;
+  /** The bucket credentials (with backup.offsite). */
+  offsiteSecret?: k8s.core.v1.Secret;
 
   constructor(name: string, args: BackupArgs, opts?: pulumi.ComponentResourceOptions) {
     super("golive:data:Backup", name, {}, opts);
@@ -60,7 +71,12 @@ export class Backup extends pulumi.ComponentResource {
       "backup-script",
       {
         metadata: { name: "backup-script", namespace, labels: this.backupLabels },
-        data: { "backup.sh": readFileSync(path.join(args.repoRoot, BACKUP_SCRIPT), "utf8") },
+        data: {
+          "backup.sh": readFileSync(path.join(args.repoRoot, BACKUP_SCRIPT), "utf8"),
+          ...(args.backup.offsite
+            ? { "offsite.sh": readFileSync(path.join(args.repoRoot, OFFSITE_SCRIPT), "utf8") }
+            : {}),
+        },
       },
       { parent: this },
     );
@@ -77,6 +93,27 @@ export class Backup extends pulumi.ComponentResource {
       },
       { parent: this },
     );
+
+    const dump = {
+      name: "backup",
+      image: args.images.postgres,
+      command: ["bash", `${SCRIPT_DIR}/backup.sh`],
+      env: [
+        databaseUrl,
+        { name: "BACKUP_DIR", value: BACKUP_DIR },
+        { name: "BACKUP_KEEP", value: String(args.backup.keep) },
+        { name: "BACKUP_PREFIX", value: BACKUP_PREFIX },
+        { name: "BACKUP_COMPRESS", value: "6" },
+      ],
+      resources: args.resources,
+      securityContext: containerSecurity(POSTGRES_UID),
+      volumeMounts: [
+        { name: "script", mountPath: SCRIPT_DIR, readOnly: true },
+        { name: "backups", mountPath: BACKUP_DIR },
+        tmpMount,
+      ],
+    };
+    const upload = args.backup.offsite ? this.offsiteContainer(args, args.backup.offsite) : undefined;
 
     this.backupCronJob = new k8s.batch.v1.CronJob(
       "backup",
@@ -96,27 +133,9 @@ export class Backup extends pulumi.ComponentResource {
                   automountServiceAccountToken: false,
                   // The image's postgres user: non-root, and fsGroup makes the volume writable to it.
                   securityContext: podSecurity(POSTGRES_UID),
-                  containers: [
-                    {
-                      name: "backup",
-                      image: args.images.postgres,
-                      command: ["bash", `${SCRIPT_DIR}/backup.sh`],
-                      env: [
-                        databaseUrl,
-                        { name: "BACKUP_DIR", value: BACKUP_DIR },
-                        { name: "BACKUP_KEEP", value: String(args.backup.keep) },
-                        { name: "BACKUP_PREFIX", value: "golive" },
-                        { name: "BACKUP_COMPRESS", value: "6" },
-                      ],
-                      resources: args.resources,
-                      securityContext: containerSecurity(POSTGRES_UID),
-                      volumeMounts: [
-                        { name: "script", mountPath: SCRIPT_DIR, readOnly: true },
-                        { name: "backups", mountPath: BACKUP_DIR },
-                        tmpMount,
-                      ],
-                    },
-                  ],
+                  // Off-site: the dump first (init container), then the upload.
+                  initContainers: upload ? [dump] : undefined,
+                  containers: [upload ?? dump],
                   volumes: [
                     { name: "script", configMap: { name: script.metadata.name, defaultMode: 0o444 } },
                     { name: "backups", persistentVolumeClaim: { claimName: volume.metadata.name } },
@@ -128,7 +147,10 @@ export class Backup extends pulumi.ComponentResource {
           },
         },
       },
-      { parent: this, dependsOn: [script, volume, args.databaseSecret] },
+      {
+        parent: this,
+        dependsOn: [script, volume, args.databaseSecret, ...(this.offsiteSecret ? [this.offsiteSecret] : [])],
+      },
     );
 
     this.retentionCronJob = new k8s.batch.v1.CronJob(
@@ -175,5 +197,49 @@ export class Backup extends pulumi.ComponentResource {
     );
 
     this.registerOutputs({ backup: "backup", retention: "retention" });
+  }
+
+  /** rclone, reading the volume (read-only) and writing to the bucket with a key from a Secret. */
+  private offsiteContainer(args: BackupArgs, offsite: NonNullable<StackConfig["backup"]["offsite"]>) {
+    const secretName = "backup-offsite";
+    this.offsiteSecret = new k8s.core.v1.Secret(
+      secretName,
+      {
+        metadata: { name: secretName, namespace: args.namespace, labels: this.backupLabels },
+        type: "Opaque",
+        stringData: {
+          [remoteVar("ACCESS_KEY_ID")]: pulumi.secret(offsite.accessKeyId),
+          [remoteVar("SECRET_ACCESS_KEY")]: pulumi.secret(offsite.secretAccessKey),
+        },
+      },
+      { parent: this },
+    );
+    const folder = offsite.path ?? args.environment;
+    return {
+      name: "offsite",
+      image: args.images.rclone,
+      command: ["/bin/sh", `${SCRIPT_DIR}/offsite.sh`],
+      env: [
+        { name: "BACKUP_DIR", value: BACKUP_DIR },
+        { name: "BACKUP_PREFIX", value: BACKUP_PREFIX },
+        { name: "OFFSITE_REMOTE", value: `${REMOTE}:${offsite.bucket}/${folder}` },
+        { name: "OFFSITE_KEEP", value: String(offsite.keep) },
+        { name: remoteVar("TYPE"), value: "s3" },
+        { name: remoteVar("PROVIDER"), value: offsite.provider },
+        { name: remoteVar("REGION"), value: offsite.region },
+        ...(offsite.endpoint ? [{ name: remoteVar("ENDPOINT"), value: offsite.endpoint }] : []),
+        // The bucket exists; the key needs no CreateBucket right.
+        { name: remoteVar("NO_CHECK_BUCKET"), value: "true" },
+        { name: "HOME", value: "/tmp" },
+      ],
+      envFrom: [{ secretRef: { name: secretName } }],
+      resources: args.resources,
+      securityContext: containerSecurity(POSTGRES_UID),
+      volumeMounts: [
+        { name: "script", mountPath: SCRIPT_DIR, readOnly: true },
+        { name: "backups", mountPath: BACKUP_DIR, readOnly: true },
+        tmpMount,
+      ],
+    };
   }
 }

@@ -123,8 +123,13 @@ export class NetworkPolicies extends pulumi.ComponentResource {
     policy("migrations-egress", app, args.migrationsLabels, {
       egress: [{ to: [dbPeer], ports: tcp(POSTGRES_PORT) }],
     });
+    const offsite = config.backup.offsite;
     policy("backup-egress", app, args.backupLabels, {
-      egress: [{ to: [dbPeer], ports: tcp(POSTGRES_PORT) }],
+      egress: [
+        { to: [dbPeer], ports: tcp(POSTGRES_PORT) },
+        // The off-site bucket's S3 API (HTTPS only).
+        ...(offsite ? [{ to: [{ ipBlock: { cidr: offsite.cidr } }], ports: tcp(443) }] : []),
+      ],
     });
     policy("retention-egress", app, args.retentionLabels, {
       egress: [{ to: [dbPeer], ports: tcp(POSTGRES_PORT) }],

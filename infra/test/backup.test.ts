@@ -7,10 +7,11 @@ import { readFileSync } from "node:fs";
 import path from "node:path";
 import { describe, it } from "node:test";
 import { checkAll, type KubeObject, OBJECT_RULES } from "../../policy/rules";
-import { BACKUP_SCRIPT, RETENTION_COMMAND } from "../components/backup";
+import { BACKUP_SCRIPT, OFFSITE_SCRIPT, RETENTION_COMMAND } from "../components/backup";
 import { parseStackConfig } from "../config";
-import type { K8sObject } from "../mock-runtime";
-import { REPO_ROOT, rawStackConfig } from "../stack-files";
+import { type K8sObject, REDACTED, runWithMocks, toObjects } from "../mock-runtime";
+import { goLiveStack } from "../stack";
+import { REPO_ROOT, rawStackConfig, readStackFile } from "../stack-files";
 import { renderStack } from "./support/render";
 
 type Any = Record<string, any>;
@@ -115,4 +116,83 @@ describe("backup and retention CronJobs", () => {
       }
     });
   }
+});
+
+describe("off-site copies (backup.offsite)", () => {
+  const SECRET = "offsite-secret-key-value";
+  const KEYS = new Set(["backupOffsiteAccessKeyId", "backupOffsiteSecretAccessKey"]);
+  const ns = "golive-prod";
+  const render = async () => {
+    const raw = rawStackConfig("prod") as Any;
+    raw.backup = { ...raw.backup, offsite: { bucket: "golive-prod-backups", region: "eu-west-1", keep: 56 } };
+    raw.backupOffsiteAccessKeyId = "AKIAEXAMPLEKEY";
+    raw.backupOffsiteSecretAccessKey = SECRET;
+    const cfg = parseStackConfig(raw, KEYS);
+    const { resources } = await runWithMocks("prod", readStackFile("prod").config, () => goLiveStack(cfg));
+    const objects = toObjects(resources);
+    const find = (kind: string, name: string) => {
+      const hit = objects.find((o) => o.kind === kind && o.metadata.name === name);
+      assert.ok(hit, `no ${kind} ${name}`);
+      return hit as K8sObject & Any;
+    };
+    return { cfg, objects, find };
+  };
+
+  it("dumps first (init container), then runs offsite.sh from the ConfigMap in the pinned rclone image", async () => {
+    const { cfg, find } = await render();
+    const pod = podOf(find("CronJob", "backup")).spec;
+    assert.deepEqual(
+      pod.initContainers.map((c: Any) => c.name),
+      ["backup"],
+    );
+    assert.equal(pod.initContainers[0].image, cfg.images.postgres);
+    const [upload] = pod.containers;
+    assert.equal(upload.image, cfg.images.rclone);
+    assert.match(upload.image, /^docker\.io\/rclone\/rclone:[\d.]+@sha256:[a-f0-9]{64}$/);
+    assert.deepEqual(upload.command, ["/bin/sh", "/scripts/offsite.sh"]);
+    const cm = find("ConfigMap", "backup-script");
+    assert.equal(cm.data["offsite.sh"], readFileSync(path.join(REPO_ROOT, OFFSITE_SCRIPT), "utf8"));
+    const env = Object.fromEntries(upload.env.map((e: Any) => [e.name, e.value]));
+    assert.equal(
+      env.OFFSITE_REMOTE,
+      "offsite:golive-prod-backups/prod",
+      "the folder defaults to the environment",
+    );
+    assert.equal(env.OFFSITE_KEEP, "56");
+    assert.equal(env.RCLONE_CONFIG_OFFSITE_TYPE, "s3");
+    assert.equal(env.RCLONE_CONFIG_OFFSITE_PROVIDER, "AWS");
+    assert.equal(env.RCLONE_CONFIG_OFFSITE_REGION, "eu-west-1");
+    assert.equal(
+      env.BACKUP_PREFIX,
+      pod.initContainers[0].env.find((e: Any) => e.name === "BACKUP_PREFIX").value,
+    );
+    const volume = upload.volumeMounts.find((m: Any) => m.name === "backups");
+    assert.equal(volume.readOnly, true, "the upload only reads the volume");
+    assert.equal(upload.securityContext.readOnlyRootFilesystem, true);
+  });
+
+  it("the bucket key is a Secret read through envFrom, never written into the pod spec or the render", async () => {
+    const { objects, find } = await render();
+    const secret = find("Secret", "backup-offsite");
+    assert.deepEqual(Object.keys(secret.stringData).sort(), [
+      "RCLONE_CONFIG_OFFSITE_ACCESS_KEY_ID",
+      "RCLONE_CONFIG_OFFSITE_SECRET_ACCESS_KEY",
+    ]);
+    assert.equal(secret.stringData.RCLONE_CONFIG_OFFSITE_SECRET_ACCESS_KEY, REDACTED);
+    const [upload] = podOf(find("CronJob", "backup")).spec.containers;
+    assert.deepEqual(upload.envFrom, [{ secretRef: { name: "backup-offsite" } }]);
+    assert.ok(!JSON.stringify(objects).includes(SECRET), "the secret key shows up in the render");
+  });
+
+  it("the backup pod may reach the bucket's HTTPS port and Postgres, nothing else; policies still pass", async () => {
+    const { objects, find } = await render();
+    const egress = spec(find("NetworkPolicy", "backup-egress")).egress;
+    assert.equal(egress.length, 2);
+    assert.deepEqual(egress[1], {
+      to: [{ ipBlock: { cidr: "0.0.0.0/0" } }],
+      ports: [{ protocol: "TCP", port: 443 }],
+    });
+    assert.deepEqual(checkAll(objects as KubeObject[]), []);
+    assert.equal(find("CronJob", "backup").metadata.namespace, ns);
+  });
 });

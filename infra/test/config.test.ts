@@ -118,6 +118,56 @@ describe("stack config", () => {
       "alerting.receivers.0.chanel",
       /unknown key/,
     ],
+    [
+      "off-site bucket keeping fewer dumps than the volume",
+      (r) => {
+        r.backup.offsite = { bucket: "golive-backups", region: "eu-west-1", keep: 3 };
+        r.backupOffsiteAccessKeyId = "id";
+        r.backupOffsiteSecretAccessKey = "key";
+      },
+      "backup.offsite.keep",
+      /at least backup.keep/,
+      ["backupOffsiteAccessKeyId", "backupOffsiteSecretAccessKey"],
+    ],
+    [
+      "off-site without its secret key",
+      (r) => {
+        r.backup.offsite = { bucket: "golive-backups", region: "eu-west-1" };
+        r.backupOffsiteAccessKeyId = "id";
+      },
+      "backupOffsiteSecretAccessKey",
+      /is required/,
+      ["backupOffsiteAccessKeyId"],
+    ],
+    [
+      "off-site key in plain text",
+      (r) => {
+        r.backup.offsite = { bucket: "golive-backups", region: "eu-west-1" };
+        r.backupOffsiteAccessKeyId = "id";
+        r.backupOffsiteSecretAccessKey = "key";
+      },
+      "backupOffsiteSecretAccessKey",
+      /must be a secret/,
+      ["backupOffsiteAccessKeyId"],
+    ],
+    [
+      "off-site key without off-site",
+      (r) => (r.backupOffsiteAccessKeyId = "id"),
+      "backupOffsiteAccessKeyId",
+      /backup.offsite is not/,
+      ["backupOffsiteAccessKeyId"],
+    ],
+    [
+      "off-site endpoint over http",
+      (r) => {
+        r.backup.offsite = { bucket: "golive-backups", region: "x", endpoint: "http://minio:9000" };
+        r.backupOffsiteAccessKeyId = "id";
+        r.backupOffsiteSecretAccessKey = "key";
+      },
+      "backup.offsite.endpoint",
+      /https/,
+      ["backupOffsiteAccessKeyId", "backupOffsiteSecretAccessKey"],
+    ],
     ["runbook URL", (r) => (r.runbookBaseUrl = "docs/runbooks"), "runbookBaseUrl", /URL/],
     ["typo key", (r) => (r.replica = 3), "replica", /unknown key/],
     ["nested typo key", (r) => (r.images.feeed = "ghcr.io/x/feed:1.0.0"), "images.feeed", /unknown key/],

@@ -70,6 +70,7 @@ for (const [name, schema, deviations] of schemas) {
 
 for (const [name, script] of [
   ["backup", "apps/jobs/src/backup.sh"],
+  ["offsite", "apps/jobs/src/offsite.sh"],
   ["restore", "apps/jobs/src/restore.sh"],
 ] as const) {
   test(`[${name}] lists exactly what ${script} reads, with its defaults`, () => {
