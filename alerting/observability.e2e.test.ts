@@ -30,6 +30,7 @@ const HOST = "127.0.0.1";
 const EXTERNAL = [
   /^up$/, // Prometheus itself, per target
   /^kube_pod_container_status_restarts_total$/, // kube-state-metrics
+  /^kube_cronjob_(status_last_successful_time|status_last_schedule_time|next_schedule_time)$/, // kube-state-metrics
   /^prometheus_(rule_evaluation_failures|notifications_errors|notifications_sent)_total$/, // Prometheus self-metrics
   /^loki_request_duration_seconds_count$/, // Loki
   /^k6_(vus|http_reqs_total|http_req_failed_rate|http_req_duration_p95|http_req_duration_p99|grpc_req_duration_p95|grpc_req_duration_p99|checks_rate|iterations_total)$/, // k6 remote write
