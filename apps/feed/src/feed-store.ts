@@ -141,6 +141,17 @@ export class FeedStore {
     return rows[0] ? toMessage(rows[0]) : undefined;
   }
 
+  /** Messages to these recipients created at or after `since`, oldest first (the listener's catch-up). */
+  async messagesSince(recipientIds: string[], since: Date, limit = 1_000): Promise<Message[]> {
+    const { rows } = await this.pool.query<MessageRow>(
+      `select id, sender_id, recipient_id, body, created_at from messages
+        where recipient_id = any($1::uuid[]) and created_at >= $2
+        order by created_at, id limit $3`,
+      [recipientIds, since, limit],
+    );
+    return rows.map(toMessage);
+  }
+
   async requireUser(field: string, userId: string): Promise<void> {
     await this.requireUsersAndVideo(this.pool, [[field, userId]]);
   }

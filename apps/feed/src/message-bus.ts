@@ -1,7 +1,10 @@
 // Fan-out of direct messages across replicas: SendMessage NOTIFYs on commit,
 // every replica LISTENs on one dedicated connection and pushes each message to
 // its own open StreamMessages calls for the recipient. The listener reconnects
-// by itself after the database goes away.
+// by itself after the database goes away; NOTIFYs sent while it was away are
+// lost by Postgres design, so after a reconnect it reads the messages created
+// since it lost the connection (minus a margin for clock skew) and pushes the
+// ones it has not pushed yet: a stream misses nothing across the gap.
 import { Client } from "pg";
 import type { Logger } from "../../shared/src/logger";
 import type { Message } from "../../shared/src/proto";
@@ -12,8 +15,17 @@ export interface MessageSink {
   end(): void;
 }
 
+/** How far before the loss the catch-up reads: covers skew between this host's clock and the database's. */
+const CATCH_UP_MARGIN_MS = 30_000;
+/** How long a pushed message's id is remembered, so the catch-up never pushes it twice. */
+const DELIVERED_TTL_MS = 5 * 60_000;
+
 export class MessageBus {
   private readonly streams = new Map<string, Set<MessageSink>>();
+  /** Ids of messages pushed recently, with the time they may be forgotten. */
+  private readonly delivered = new Map<string, number>();
+  /** Set when LISTEN was lost: the catch-up after the reconnect reads from here. */
+  private lostAt: number | undefined;
   private client: Client | undefined;
   private stopped = false;
   private retryTimer: NodeJS.Timeout | undefined;
@@ -26,6 +38,8 @@ export class MessageBus {
       logger: Logger;
       /** Loads a message whose NOTIFY payload carried only its id. */
       loadMessage(id: string): Promise<Message | undefined>;
+      /** Messages to these recipients created since `since` (the catch-up after a reconnect). */
+      messagesSince(recipientIds: string[], since: Date): Promise<Message[]>;
       onStreamCount(count: number): void;
     },
   ) {}
@@ -88,6 +102,7 @@ export class MessageBus {
     const fail = (err: Error) => {
       if (failed) return;
       failed = true;
+      if (this.listening) this.lostAt = Date.now();
       this.listening = false;
       if (this.client === client) this.client = undefined;
       client.end().catch(() => {});
@@ -107,7 +122,42 @@ export class MessageBus {
       this.opts.logger.info("message listener active");
     } catch (err) {
       fail(err as Error);
+      return;
     }
+    if (this.lostAt !== undefined) await this.catchUp(this.lostAt);
+  }
+
+  /** Pushes what was committed while LISTEN was down; NOTIFYs arriving meanwhile are deduplicated. */
+  private async catchUp(lostAt: number): Promise<void> {
+    const recipients = [...this.streams.keys()];
+    try {
+      if (recipients.length > 0) {
+        const missed = await this.opts.messagesSince(recipients, new Date(lostAt - CATCH_UP_MARGIN_MS));
+        let pushed = 0;
+        for (const message of missed) if (this.push(message)) pushed++;
+        this.opts.logger.info({ pushed, read: missed.length }, "message listener caught up");
+      }
+      if (this.lostAt === lostAt) this.lostAt = undefined;
+    } catch (err) {
+      // The next reconnect (or this one's retry) tries again from the same point.
+      this.opts.logger.warn({ err: { message: (err as Error).message } }, "message catch-up failed");
+    }
+  }
+
+  /** Writes a message to the recipient's streams unless it was pushed already; true if written. */
+  private push(message: Message): boolean {
+    const now = Date.now();
+    for (const [id, until] of this.delivered) {
+      if (until > now) break; // insertion order: the rest are newer
+      this.delivered.delete(id);
+    }
+    const { id, recipientId } = message;
+    if (!id || !recipientId || this.delivered.has(id)) return false;
+    const sinks = this.streams.get(recipientId);
+    if (!sinks || sinks.size === 0) return false;
+    this.delivered.set(id, now + DELIVERED_TTL_MS);
+    for (const sink of sinks) sink.write(message);
+    return true;
   }
 
   private async deliver(payload: string): Promise<void> {
@@ -117,8 +167,7 @@ export class MessageBus {
       if (!sinks || sinks.size === 0) return;
       const message =
         parsed.body === undefined ? await this.opts.loadMessage(parsed.id) : (parsed as Message);
-      if (!message) return;
-      for (const sink of sinks) sink.write(message);
+      if (message) this.push(message);
     } catch (err) {
       this.opts.logger.warn({ err: { message: (err as Error).message } }, "message fan-out failed");
     }

@@ -65,6 +65,7 @@ export async function startFeedService(config: FeedConfig, logger: Logger): Prom
     connectTimeoutMs: config.DB_CONNECT_TIMEOUT_MS,
     logger,
     loadMessage: (id) => store.getMessage(id),
+    messagesSince: (recipients, since) => store.messagesSince(recipients, since),
     onStreamCount: (n) => metrics.streamsOpen.set(n),
   });
   await bus.start();
