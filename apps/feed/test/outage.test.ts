@@ -11,7 +11,16 @@ import { createLogger } from "../../shared/src/logger";
 import type { FeedServiceClient, GetFeedResponse, Message } from "../../shared/src/proto";
 import { runMigrations } from "../src/migrate";
 import { type FeedService, startFeedService } from "../src/server";
-import { call, callError, feedClient, healthCheck, readiness, testConfig, waitFor } from "./support";
+import {
+  call,
+  callError,
+  feedClient,
+  healthCheck,
+  openStream,
+  readiness,
+  testConfig,
+  waitFor,
+} from "./support";
 
 let pg: TestPostgres;
 let url: string;
@@ -72,8 +81,7 @@ test("database down: UNAVAILABLE fast, not ready, NOT_SERVING; back up: recovers
     10_000,
   );
   await pool.end();
-  const stream = client.StreamMessages({ userId: seeded.userIds[1] });
-  await new Promise<void>((resolve) => stream.once("metadata", () => resolve()));
+  const stream = await openStream(client, seeded.userIds[1] as string);
   const received = new Promise<Message>((resolve) => stream.once("data", resolve));
   const sent = await call<object, Message>(client, "SendMessage", {
     senderId: userId,

@@ -14,6 +14,7 @@ import {
   callError,
   type FeedProcess,
   feedClient,
+  openStream,
   readiness,
   runProcess,
   startFeedProcess,
@@ -71,11 +72,7 @@ test("a stream opened on replica A receives a message sent through replica B", a
   const clientA = feedClient(a.grpcPort);
   const clientB = feedClient(b.grpcPort);
   const recipient = seeded.userIds[1] as string;
-  const stream = clientA.StreamMessages({ userId: recipient });
-  await new Promise<void>((resolve, reject) => {
-    stream.once("metadata", () => resolve());
-    stream.once("error", reject);
-  });
+  const stream = await openStream(clientA, recipient);
   const received = new Promise<Message>((resolve) => stream.once("data", resolve));
   const sent = await call<object, Message>(clientB, "SendMessage", {
     senderId: seeded.userIds[0],
@@ -108,11 +105,7 @@ test("a message committed while the listener is reconnecting still reaches the o
   const feed = await startFeed();
   const client = feedClient(feed.grpcPort);
   const recipient = seeded.userIds[2] as string;
-  const stream = client.StreamMessages({ userId: recipient });
-  await new Promise<void>((resolve, reject) => {
-    stream.once("metadata", () => resolve());
-    stream.once("error", reject);
-  });
+  const stream = await openStream(client, recipient);
   const got: Message[] = [];
   stream.on("data", (m: Message) => got.push(m));
   const send = (body: string) =>

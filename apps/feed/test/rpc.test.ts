@@ -17,7 +17,7 @@ import type {
 } from "../../shared/src/proto";
 import { runMigrations } from "../src/migrate";
 import { type FeedService, startFeedService } from "../src/server";
-import { call, callError, feedClient, healthCheck, testConfig } from "./support";
+import { call, callError, feedClient, healthCheck, openStream, testConfig } from "./support";
 
 let pg: TestPostgres;
 let pool: Pool;
@@ -126,11 +126,7 @@ describe("happy paths", () => {
   });
 
   test("SendMessage stores the message and StreamMessages delivers it to the recipient", async () => {
-    const stream = client.StreamMessages({ userId: user(2) });
-    await new Promise<void>((resolve, reject) => {
-      stream.once("metadata", () => resolve());
-      stream.once("error", reject);
-    });
+    const stream = await openStream(client, user(2));
     const received = new Promise<Message>((resolve) => stream.once("data", resolve));
     const sent = await call<object, Message>(client, "SendMessage", {
       senderId: user(1),
@@ -148,8 +144,7 @@ describe("happy paths", () => {
   });
 
   test("a message too big for a NOTIFY payload still reaches the stream", async () => {
-    const stream = client.StreamMessages({ userId: user(4) });
-    await new Promise<void>((resolve) => stream.once("metadata", () => resolve()));
+    const stream = await openStream(client, user(4));
     const received = new Promise<Message>((resolve) => stream.once("data", resolve));
     const body = "𝄞".repeat(2000); // 2000 characters, 8000 bytes
     const sent = await call<object, Message>(client, "SendMessage", {

@@ -71,6 +71,16 @@ export async function callError<Req>(
   throw new Error(`${method} succeeded but was expected to fail`);
 }
 
+/** Opens StreamMessages for a user; resolves once the server has subscribed it (response headers sent). */
+export async function openStream(client: FeedServiceClient, userId: string) {
+  const stream = client.StreamMessages({ userId });
+  await new Promise<void>((resolve, reject) => {
+    stream.once("metadata", () => resolve());
+    stream.once("error", reject);
+  });
+  return stream;
+}
+
 export function healthCheck(port: number, service = ""): Promise<string> {
   const definition = protoLoader.loadSync(healthProtoPath, { keepCase: true, enums: String, defaults: true });
   const pkg = grpc.loadPackageDefinition(definition) as unknown as {
