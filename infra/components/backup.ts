@@ -48,7 +48,7 @@ export class Backup extends pulumi.ComponentResource {
   readonly backupCronJob: k8s.batch.v1.CronJob;
   readonly retentionCronJob: k8s.batch.v1.CronJob;
   /** The bucket credentials (with backup.offsite). */
-  offsiteSecret?: k8s.core.v1.Secret;
+  readonly offsiteSecret?: k8s.core.v1.Secret;
 
   constructor(name: string, args: BackupArgs, opts?: pulumi.ComponentResourceOptions) {
     super("golive:data:Backup", name, {}, opts);
@@ -113,7 +113,9 @@ export class Backup extends pulumi.ComponentResource {
         tmpMount,
       ],
     };
-    const upload = args.backup.offsite ? this.offsiteContainer(args, args.backup.offsite) : undefined;
+    const offsite = args.backup.offsite ? this.offsiteStep(args, args.backup.offsite) : undefined;
+    this.offsiteSecret = offsite?.secret;
+    const upload = offsite?.container;
 
     this.backupCronJob = new k8s.batch.v1.CronJob(
       "backup",
@@ -200,9 +202,9 @@ export class Backup extends pulumi.ComponentResource {
   }
 
   /** rclone, reading the volume (read-only) and writing to the bucket with a key from a Secret. */
-  private offsiteContainer(args: BackupArgs, offsite: NonNullable<StackConfig["backup"]["offsite"]>) {
+  private offsiteStep(args: BackupArgs, offsite: NonNullable<StackConfig["backup"]["offsite"]>) {
     const secretName = "backup-offsite";
-    this.offsiteSecret = new k8s.core.v1.Secret(
+    const secret = new k8s.core.v1.Secret(
       secretName,
       {
         metadata: { name: secretName, namespace: args.namespace, labels: this.backupLabels },
@@ -215,7 +217,7 @@ export class Backup extends pulumi.ComponentResource {
       { parent: this },
     );
     const folder = offsite.path ?? args.environment;
-    return {
+    const container = {
       name: "offsite",
       image: args.images.rclone,
       command: ["/bin/sh", `${SCRIPT_DIR}/offsite.sh`],
@@ -241,5 +243,6 @@ export class Backup extends pulumi.ComponentResource {
         tmpMount,
       ],
     };
+    return { secret, container };
   }
 }
