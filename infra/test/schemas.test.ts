@@ -1,7 +1,10 @@
 import assert from "node:assert/strict";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
 import { describe, it } from "node:test";
 import { renderStack } from "./support/render";
-import { validateObject } from "./support/schemas";
+import { loadCrdValidators, validateObject } from "./support/schemas";
 
 describe("every rendered object matches its schema, offline", () => {
   for (const stack of ["staging", "prod", "local"]) {
@@ -42,5 +45,32 @@ describe("every rendered object matches its schema, offline", () => {
       spec: { selector: {}, template: { spec: { containers: [{ name: "a", image: 3 }] } } },
     });
     assert.equal(badDeployment.ok, false);
+  });
+
+  it("a vendored CRD file that does not parse fails the loader, naming the file", () => {
+    const dir = mkdtempSync(path.join(tmpdir(), "crds-"));
+    try {
+      mkdirSync(path.join(dir, "eg"));
+      const original = readFileSync(
+        path.join(
+          __dirname,
+          "..",
+          "schemas",
+          "envoy-gateway-v1.9.0",
+          "gateway.envoyproxy.io_backendtrafficpolicies.crd",
+        ),
+        "utf8",
+      );
+      writeFileSync(path.join(dir, "eg", "ok.crd"), original);
+      assert.ok(loadCrdValidators(dir).size > 0, "the upstream file as vendored parses");
+      // What a re-indent did: the block scalar's explicit indentation no longer matches.
+      writeFileSync(
+        path.join(dir, "eg", "broken.crd"),
+        original.replace(/\n( +)description: \|2-\n/, "\n$1  description: |2-\n"),
+      );
+      assert.throws(() => loadCrdValidators(dir), /eg\/broken\.crd does not parse/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
