@@ -1,6 +1,8 @@
 // Every Helm chart the program installs, pinned to a version that exists in
 // the named upstream repository. Bump them here, deliberately, one at a time;
 // docs/infra.md says why each one is where it is.
+import path from "node:path";
+
 export interface ChartPin {
   chart: string;
   version: string;
@@ -26,6 +28,41 @@ export const CHARTS = {
   alloy: { chart: "alloy", version: "1.9.0", repo: "https://grafana.github.io/helm-charts" },
   /** Gateway API v1.6.1 and Envoy Gateway CRDs ship with this chart (infra/schemas mirrors them). */
   envoyGateway: { chart: "oci://docker.io/envoyproxy/gateway-helm", version: "v1.9.0" },
-  /** Installed through @pulumi/kubernetes-cert-manager, which wraps this chart. */
   certManager: { chart: "cert-manager", version: "v1.19.4", repo: "https://charts.jetstack.io" },
 } as const satisfies Record<string, ChartPin>;
+
+/** The chart's own name: the last path segment of an OCI reference. */
+export function chartName(pin: ChartPin): string {
+  return pin.chart.slice(pin.chart.lastIndexOf("/") + 1);
+}
+
+/** Where a mirror keeps a pinned chart: `<name>-<version>.tgz`, as `helm package` names it. */
+export function mirrorArchive(mirrorDir: string, pin: ChartPin): string {
+  return path.join(mirrorDir, `${chartName(pin)}-${pin.version}.tgz`);
+}
+
+/** The chart, version and repository fields of a helm.v3.Release. */
+export interface ReleaseChart {
+  chart: string;
+  version?: string;
+  repositoryOpts?: { repo: string };
+}
+
+/**
+ * Where a Release gets its pinned chart: upstream by default; with a mirror
+ * (`golive:charts.mirror`), from a local folder of packaged charts or from an
+ * OCI registry that holds them under their own names. Air-gapped clusters
+ * need this, and the real-engine tests use it with the charts in ../shared.
+ */
+export function chartSource(pin: ChartPin, mirror?: string): ReleaseChart {
+  if (!mirror)
+    return {
+      chart: pin.chart,
+      version: pin.version,
+      ...(pin.repo ? { repositoryOpts: { repo: pin.repo } } : {}),
+    };
+  if (mirror.startsWith("oci://"))
+    return { chart: `${mirror.replace(/\/+$/, "")}/${chartName(pin)}`, version: pin.version };
+  // A packaged archive names its version; Helm takes a local path as is.
+  return { chart: mirrorArchive(mirror, pin) };
+}

@@ -1,9 +1,12 @@
 // All stack configuration, parsed once through one zod schema. Anything the
 // program needs from `Pulumi.<stack>.yaml` is declared here; an invalid stack
 // fails before a single resource is registered, with the key and the reason.
+import { existsSync } from "node:fs";
+import path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
 import { alertmanagerSettingsSchema } from "../alerting/alertmanager";
+import { CHARTS, mirrorArchive } from "./charts";
 
 /** Pulumi config namespace: keys are `golive:<key>` in Pulumi.<stack>.yaml. */
 export const CONFIG_NAMESPACE = "golive";
@@ -185,6 +188,40 @@ const rotation = z.strictObject({
   grafana: keeper,
 });
 
+/**
+ * Where the pinned charts come from when the upstream repositories cannot be
+ * reached (air-gapped clusters, the real-engine tests): an OCI registry
+ * (`oci://registry.example.com/charts`) or an absolute folder of packaged
+ * charts named `<chart>-<version>.tgz`. A folder must hold every pinned chart,
+ * so a missing one fails the preview here and not halfway through `up`.
+ */
+const charts = z
+  .strictObject({
+    mirror: z
+      .string()
+      .superRefine((mirror, ctx) => {
+        if (/^oci:\/\/[^\s/]+(\/[^\s]*)?$/.test(mirror)) return;
+        if (!path.isAbsolute(mirror)) {
+          ctx.addIssue({
+            code: "custom",
+            message: `"${mirror}" is neither an oci:// URL nor an absolute folder`,
+          });
+          return;
+        }
+        const missing = Object.values(CHARTS)
+          .map((pin) => mirrorArchive(mirror, pin))
+          .filter((file) => !existsSync(file));
+        if (missing.length > 0) {
+          ctx.addIssue({
+            code: "custom",
+            message: `the mirror lacks ${missing.map((f) => path.basename(f)).join(", ")}`,
+          });
+        }
+      })
+      .optional(),
+  })
+  .default({});
+
 // Strict objects throughout: a misspelt key fails loudly instead of being
 // dropped and silently replaced by a default.
 export const stackConfigSchema = z.strictObject({
@@ -246,6 +283,7 @@ export const stackConfigSchema = z.strictObject({
   topologySpread: z.boolean().default(false),
   /** PodDisruptionBudgets; off where a single replica would block every node drain. */
   disruptionBudget: z.boolean().default(false),
+  charts,
   /** Where the Kubernetes API server is reachable from pods, for the chaos step's egress. */
   apiServerCidr: z.cidrv4().default("0.0.0.0/0"),
   loadtest: z

@@ -1,9 +1,8 @@
-// Pulumi entry point (Pulumi.yaml: main: infra/). Config is parsed before any
-// resource is registered; the stack's parts are listed in stack.ts.
-import { loadStackConfig } from "./config";
-import { goLiveStack } from "./stack";
+// Pulumi entry point (Pulumi.yaml: main: infra/). The stack's parts are
+// listed in stack.ts; the same program runs inline in infra/deploy.ts.
+import { program } from "./program";
 
-const outputs = goLiveStack(loadStackConfig());
+const outputs = program();
 
 export const namespaces = outputs.namespaces;
 export const gatewayUrl = outputs.gatewayUrl;

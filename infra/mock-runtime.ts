@@ -139,26 +139,6 @@ export function toObjects(resources: Registered[]): K8sObject[] {
           values: i.values ?? {},
         },
       });
-    } else if (r.type === "kubernetes-cert-manager:index:CertManager") {
-      // A remote component: under mocks it registers as one resource with its inputs.
-      const i = r.inputs as { helmOptions?: Record<string, unknown> } & Record<string, unknown>;
-      const { helmOptions, ...values } = i;
-      objects.push({
-        apiVersion: "helm.sh/v3",
-        kind: "Release",
-        metadata: {
-          name: String(helmOptions?.name ?? r.name),
-          namespace: helmOptions?.namespace as string | undefined,
-        },
-        spec: {
-          chart: "cert-manager",
-          version: helmOptions?.version,
-          repositoryOpts: helmOptions?.repositoryOpts,
-          skipCrds: false,
-          values,
-          via: "@pulumi/kubernetes-cert-manager",
-        },
-      });
     } else if (r.type.startsWith("kubernetes:") && typeof r.inputs.kind === "string") {
       objects.push(r.inputs as unknown as K8sObject);
     }

@@ -79,12 +79,34 @@ export function goLiveStack(config: StackConfig): StackOutputs {
     opts("app"),
   );
 
+  const logging = new Logging(
+    "logging",
+    {
+      namespace: ns.names.logging,
+      retentionDays: config.retention.logsDays,
+      storageGi: 10,
+      chartMirror: config.charts.mirror,
+    },
+    opts("logging"),
+  );
+  const monitoring = new Monitoring(
+    "monitoring",
+    {
+      namespace: ns.names.monitoring,
+      lokiUrl: logging.lokiUrl,
+      config,
+      rulesDir: path.join(REPO_ROOT, "alerting", "rules"),
+      dashboardsDir: path.join(REPO_ROOT, "dashboards"),
+    },
+    opts("monitoring"),
+  );
   const feedAddress = `dns:///feed-grpc.${app}.svc.cluster.local:${FEED_GRPC_PORT}`;
   const common = {
     namespace: app,
     topologySpread: config.topologySpread,
     disruptionBudget: config.disruptionBudget,
     terminationGraceSeconds: GRACE_SECONDS,
+    monitoringCrds: monitoring.crds,
   };
   const afterMigrations = { dependsOn: [migrations.job, appDatabase.secret, ns.resources.app] };
   const feed = new Workload(
@@ -137,22 +159,6 @@ export function goLiveStack(config: StackConfig): StackOutputs {
     afterMigrations,
   );
 
-  const logging = new Logging(
-    "logging",
-    { namespace: ns.names.logging, retentionDays: config.retention.logsDays, storageGi: 10 },
-    opts("logging"),
-  );
-  const monitoring = new Monitoring(
-    "monitoring",
-    {
-      namespace: ns.names.monitoring,
-      lokiUrl: logging.lokiUrl,
-      config,
-      rulesDir: path.join(REPO_ROOT, "alerting", "rules"),
-      dashboardsDir: path.join(REPO_ROOT, "dashboards"),
-    },
-    opts("monitoring"),
-  );
   const ingress = new Ingress(
     "ingress",
     {

@@ -1,26 +1,44 @@
 #!/usr/bin/env bash
 # Installs, only when missing or at the wrong version, the tools the tests and
-# the drill need: PostgreSQL, promtool/amtool (Debian packages), k6 v2 and
-# actionlint (built from the Go modules pinned in tools/go.mod into .tools/bin,
-# which git ignores), and rclone (tools/rclone, the backup's off-site step).
+# the drill need:
+# - Debian packages: PostgreSQL, promtool/amtool, etcd;
+# - built from the Go modules pinned under tools/ (checksummed by their
+#   go.sum): k6 v2, actionlint, rclone, the Pulumi CLI and Kubernetes
+#   provider, kube-apiserver/controller-manager/scheduler and kwok.
+# Go builds land in a cache outside the clone, one folder per tool and
+# version ($GOLIVE_CACHE, default ~/.cache/golive-kit), so later runs and CI
+# on the same machine reuse them; .tools/bin in the clone only links to them.
 # Idempotent; a second run only checks versions.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
 bin="$root/.tools/bin"
-mkdir -p "$bin"
+cache="${GOLIVE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/golive-kit}"
+mkdir -p "$bin" "$cache"
+
+log() { printf 'setup-tools: %s\n' "$*"; }
+# The version a go.mod requires of a module (the `require` line or block entry).
+modver() { awk -v m="$2" '($1==m){print $2} ($1=="require" && $2==m){print $3}' "$1" | head -1; }
 
 # Pinned versions. Debian tracks security fixes inside a release, so the apt
 # packages are pinned to the upstream version Debian bookworm ships.
 PG_MAJOR=15
 PROMETHEUS_VERSION=2.42
 ALERTMANAGER_VERSION=0.25
-K6_VERSION=$(awk '$1=="go.k6.io/k6/v2"{print $2}' tools/go.mod)
-ACTIONLINT_VERSION=$(awk '$1=="github.com/rhysd/actionlint"{print $2}' tools/go.mod)
-RCLONE_VERSION=$(awk '$1=="require" && $2=="github.com/rclone/rclone"{print $3}' tools/rclone/go.mod)
-[ -n "$RCLONE_VERSION" ] || { log "no rclone version in tools/rclone/go.mod"; exit 1; }
-
-log() { printf 'setup-tools: %s\n' "$*"; }
+ETCD_VERSION=3.4
+K6_VERSION=$(modver tools/go.mod go.k6.io/k6/v2)
+ACTIONLINT_VERSION=$(modver tools/go.mod github.com/rhysd/actionlint)
+RCLONE_VERSION=$(modver tools/rclone/go.mod github.com/rclone/rclone)
+PULUMI_VERSION=$(modver tools/pulumi/go.mod github.com/pulumi/pulumi/pkg/v3)
+K8S_PROVIDER_MODULE=$(modver tools/pulumi-kubernetes/go.mod github.com/pulumi/pulumi-kubernetes/provider/v4)
+KUBERNETES_VERSION=$(modver tools/kubernetes/go.mod k8s.io/kubernetes)
+KWOK_VERSION=$(modver tools/kwok/go.mod sigs.k8s.io/kwok)
+# The provider is registered under the version the npm SDK asks the engine for.
+K8S_PROVIDER_VERSION=$(node -p 'require("./package.json").devDependencies["@pulumi/kubernetes"]')
+RANDOM_PROVIDER_VERSION=$(node -p 'require("./package.json").devDependencies["@pulumi/random"]')
+for v in K6_VERSION ACTIONLINT_VERSION RCLONE_VERSION PULUMI_VERSION K8S_PROVIDER_MODULE KUBERNETES_VERSION KWOK_VERSION; do
+  [ -n "${!v}" ] || { log "no $v in tools/*/go.mod"; exit 1; }
+done
 
 apt_install() {
   local as_root=()
@@ -42,6 +60,9 @@ fi
 if ! command -v amtool >/dev/null || ! amtool --version 2>&1 | grep -q "version ${ALERTMANAGER_VERSION}"; then
   need+=(prometheus-alertmanager)
 fi
+if ! command -v etcd >/dev/null || ! etcd --version 2>&1 | grep -q "Version: ${ETCD_VERSION}"; then
+  need+=(etcd-server)
+fi
 if [ ${#need[@]} -gt 0 ]; then
   log "installing Debian packages: ${need[*]}"
   # The packages' own services are not wanted: tests start their own processes.
@@ -53,24 +74,96 @@ if [ ${#need[@]} -gt 0 ]; then
 fi
 promtool --version 2>&1 | grep -q "version ${PROMETHEUS_VERSION}" || { log "promtool is not ${PROMETHEUS_VERSION}"; exit 1; }
 amtool --version 2>&1 | grep -q "version ${ALERTMANAGER_VERSION}" || { log "amtool is not ${ALERTMANAGER_VERSION}"; exit 1; }
+etcd --version 2>&1 | grep -q "Version: ${ETCD_VERSION}" || { log "etcd is not ${ETCD_VERSION}"; exit 1; }
 
-# k6 v2 from the Go module proxy, checksummed by tools/go.sum.
-if ! "$bin/k6" version 2>/dev/null | grep -q "${K6_VERSION}"; then
-  command -v go >/dev/null || { log "Go is required to build k6 (https://go.dev/doc/install)"; exit 1; }
-  log "building k6 ${K6_VERSION} (first run takes a few minutes)"
-  (cd tools && go build -trimpath -o "$bin/k6" go.k6.io/k6/v2)
+# Go builds: each into $cache/<name>-<version>/bin unless already there. The
+# builds run in parallel (a cold cache takes minutes; each link is one core)
+# and a failed one prints its log.
+command -v go >/dev/null || { log "Go is required to build the tools (https://go.dev/doc/install)"; exit 1; }
+pids=()
+names=()
+go_tool() { # go_tool <name> <version> <module dir> [go build args...]
+  local name=$1 version=$2 dir=$3
+  shift 3
+  local out="$cache/$name-$version"
+  [ -f "$out/.complete" ] && return 0
+  log "building $name $version (cold: several minutes)"
+  (
+    rm -rf "$out.tmp" && mkdir -p "$out.tmp/bin"
+    cd "$dir" && go build -trimpath -o "$out.tmp/bin/" "$@" >"$out.tmp/build.log" 2>&1 || { cat "$out.tmp/build.log" >&2; exit 1; }
+    touch "$out.tmp/.complete" && rm -rf "$out" && mv "$out.tmp" "$out"
+  ) &
+  pids+=($!)
+  names+=("$name")
+}
+go_tool k6 "$K6_VERSION" tools go.k6.io/k6/v2
+go_tool actionlint "$ACTIONLINT_VERSION" tools github.com/rhysd/actionlint/cmd/actionlint
+go_tool rclone "$RCLONE_VERSION" tools/rclone .
+go_tool pulumi "$PULUMI_VERSION" tools/pulumi \
+  -ldflags "-s -w -X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=${PULUMI_VERSION}" \
+  github.com/pulumi/pulumi/pkg/v3/cmd/pulumi
+go_tool kubernetes "$KUBERNETES_VERSION" tools/kubernetes -ldflags "-s -w" \
+  k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager k8s.io/kubernetes/cmd/kube-scheduler
+go_tool kwok "$KWOK_VERSION" tools/kwok -ldflags "-s -w" sigs.k8s.io/kwok/cmd/kwok
+# The provider's own main embeds files its Makefile generates; ours embeds
+# compact copies of the two the module ships (not committed: 7 MB of upstream data).
+k8s_provider="pulumi-kubernetes-$K8S_PROVIDER_VERSION-$K8S_PROVIDER_MODULE"
+if [ ! -f "$cache/$k8s_provider/.complete" ]; then
+  src=$(cd tools/pulumi-kubernetes && go mod download -json github.com/pulumi/pulumi-kubernetes/provider/v4 | node -e 'process.stdout.write(JSON.parse(require("fs").readFileSync(0,"utf8")).Dir)')
+  for f in schema terraform-mapping; do
+    node -e 'const fs=require("fs"); fs.writeFileSync(process.argv[2], JSON.stringify(JSON.parse(fs.readFileSync(process.argv[1],"utf8"))))' \
+      "$src/cmd/pulumi-resource-kubernetes/$f.json" "tools/pulumi-kubernetes/$f-embed.json"
+  done
+fi
+go_tool "pulumi-kubernetes-$K8S_PROVIDER_VERSION" "$K8S_PROVIDER_MODULE" tools/pulumi-kubernetes \
+  -ldflags "-s -w -X github.com/pulumi/pulumi-kubernetes/provider/v4/pkg/version.Version=${K8S_PROVIDER_VERSION}" .
+failed=0
+for i in "${!pids[@]}"; do
+  wait "${pids[$i]}" || { log "building ${names[$i]} failed"; failed=1; }
+done
+[ "$failed" -eq 0 ] || exit 1
+
+link() { ln -sfn "$1" "$bin/$(basename "$1")"; }
+link "$cache/k6-$K6_VERSION/bin/k6"
+link "$cache/actionlint-$ACTIONLINT_VERSION/bin/actionlint"
+link "$cache/rclone-$RCLONE_VERSION/bin/rclone"
+link "$cache/pulumi-$PULUMI_VERSION/bin/pulumi"
+for b in kube-apiserver kube-controller-manager kube-scheduler; do link "$cache/kubernetes-$KUBERNETES_VERSION/bin/$b"; done
+link "$cache/kwok-$KWOK_VERSION/bin/kwok"
+
+# kwok's Stage objects (simulated node, pod and volume lifecycles) ship in its module.
+stages="$cache/kwok-$KWOK_VERSION/stages"
+if [ ! -d "$stages" ]; then
+  src=$(cd tools/kwok && go mod download -json sigs.k8s.io/kwok | node -e 'process.stdout.write(JSON.parse(require("fs").readFileSync(0,"utf8")).Dir)')
+  mkdir -p "$stages.tmp"
+  for f in node/fast/node-initialize node/heartbeat/node-heartbeat pod/fast/pod-ready pod/fast/pod-complete \
+    pod/fast/pod-delete volume/fast/pvc-provision volume/fast/pv-bind volume/fast/pv-delete volume/fast/pvc-delete; do
+    cp "$src/kustomize/stage/$f.yaml" "$stages.tmp/$(basename "$f").yaml"
+  done
+  cp "$src/kustomize/stage/volume/fast/storage-class.yaml" "$stages.tmp/storage-class.yaml"
+  chmod -R u+w "$stages.tmp" && mv "$stages.tmp" "$stages"
+fi
+ln -sfn "$stages" "$root/.tools/kwok-stages"
+
+# Pulumi plugins for the Automation API runs (npm run up and its tests), in a
+# PULUMI_HOME of their own. Where the internet is reachable Pulumi downloads
+# them itself; here the Kubernetes provider is the one built above, and the
+# random provider (not served by any registry here) comes from ../shared/tools
+# when this machine has it.
+pulumi_home="$cache/pulumi-home"
+mkdir -p "$pulumi_home"
+ln -sfn "$pulumi_home" "$root/.tools/pulumi-home"
+plugin_installed() { [ -d "$pulumi_home/plugins/resource-$1-v$2" ] && [ ! -e "$pulumi_home/plugins/resource-$1-v$2.partial" ]; }
+if ! plugin_installed kubernetes "$K8S_PROVIDER_VERSION" || [ "$(cat "$pulumi_home/plugins/.kubernetes-build" 2>/dev/null)" != "$K8S_PROVIDER_MODULE" ]; then
+  log "installing the Kubernetes provider plugin v$K8S_PROVIDER_VERSION (built from $K8S_PROVIDER_MODULE)"
+  PULUMI_HOME="$pulumi_home" "$bin/pulumi" plugin install resource kubernetes "v$K8S_PROVIDER_VERSION" --reinstall \
+    --file "$cache/$k8s_provider/bin/pulumi-kubernetes" >/dev/null
+  echo "$K8S_PROVIDER_MODULE" >"$pulumi_home/plugins/.kubernetes-build"
+fi
+shared_random="$root/../shared/tools/pulumi-resource-random"
+if ! plugin_installed random "$RANDOM_PROVIDER_VERSION" && [ -x "$shared_random" ]; then
+  log "installing the random provider plugin v$RANDOM_PROVIDER_VERSION from ../shared/tools"
+  PULUMI_HOME="$pulumi_home" "$bin/pulumi" plugin install resource random "v$RANDOM_PROVIDER_VERSION" --file "$shared_random" >/dev/null
 fi
 
-# actionlint validates .github/workflows in the tests; same pinning as k6.
-if ! "$bin/actionlint" -version 2>/dev/null | grep -qx "${ACTIONLINT_VERSION}"; then
-  command -v go >/dev/null || { log "Go is required to build actionlint (https://go.dev/doc/install)"; exit 1; }
-  log "building actionlint ${ACTIONLINT_VERSION}"
-  (cd tools && go build -trimpath -o "$bin/actionlint" github.com/rhysd/actionlint/cmd/actionlint)
-fi
-# rclone for the off-site backup test: the same version as golive:images.rclone.
-if ! "$bin/rclone" version 2>/dev/null | head -1 | grep -q "rclone ${RCLONE_VERSION}"; then
-  command -v go >/dev/null || { log "Go is required to build rclone (https://go.dev/doc/install)"; exit 1; }
-  log "building rclone ${RCLONE_VERSION} (s3 and local backends only; first run takes a minute or two)"
-  (cd tools/rclone && go build -trimpath -o "$bin/rclone" .)
-fi
-log "ok: postgres ${PG_MAJOR}, promtool ${PROMETHEUS_VERSION}, amtool ${ALERTMANAGER_VERSION}, k6 ${K6_VERSION}, actionlint ${ACTIONLINT_VERSION}, rclone ${RCLONE_VERSION}"
+log "ok: postgres ${PG_MAJOR}, promtool ${PROMETHEUS_VERSION}, amtool ${ALERTMANAGER_VERSION}, etcd ${ETCD_VERSION}, k6 ${K6_VERSION}, actionlint ${ACTIONLINT_VERSION}, rclone ${RCLONE_VERSION}, pulumi ${PULUMI_VERSION}, kubernetes provider ${K8S_PROVIDER_VERSION}, kubernetes ${KUBERNETES_VERSION}, kwok ${KWOK_VERSION} (cache: $cache)"

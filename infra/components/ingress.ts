@@ -3,9 +3,8 @@
 // or blocking per stack), a local rate limit, and cert-manager issuing the
 // certificate through a ClusterIssuer per stack.
 import * as k8s from "@pulumi/kubernetes";
-import * as certmanager from "@pulumi/kubernetes-cert-manager";
 import * as pulumi from "@pulumi/pulumi";
-import { CHARTS } from "../charts";
+import { CHARTS, chartSource } from "../charts";
 import type { StackConfig } from "../config";
 
 export const GATEWAY_CLASS = "envoy-gateway";
@@ -53,24 +52,25 @@ export class Ingress extends pulumi.ComponentResource {
       {
         name: "envoy-gateway",
         namespace: gatewayNamespace,
-        chart: CHARTS.envoyGateway.chart,
-        version: CHARTS.envoyGateway.version,
+        ...chartSource(CHARTS.envoyGateway, config.charts.mirror),
         values: {},
       },
       { parent: this },
     );
 
     // Gateway API support needs the Gateway API CRDs, which the Envoy Gateway chart installs.
-    const certManager = new certmanager.CertManager(
+    // A plain Release of the chart: the @pulumi/kubernetes-cert-manager component
+    // wraps the same chart but needs a provider plugin of its own, and it could
+    // not take the chart from a mirror.
+    const certManager = new k8s.helm.v3.Release(
       "cert-manager",
       {
-        installCRDs: true,
-        extraArgs: ["--enable-gateway-api"],
-        helmOptions: {
-          name: "cert-manager",
-          namespace: args.certManagerNamespace,
-          version: CHARTS.certManager.version,
-          repositoryOpts: { repo: CHARTS.certManager.repo },
+        name: "cert-manager",
+        namespace: args.certManagerNamespace,
+        ...chartSource(CHARTS.certManager, config.charts.mirror),
+        values: {
+          crds: { enabled: true },
+          extraArgs: ["--enable-gateway-api"],
         },
       },
       { parent: this, dependsOn: [envoyGateway] },

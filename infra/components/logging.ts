@@ -4,7 +4,8 @@
 // mounts and so runs under the "restricted" Pod Security profile.
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { CHARTS } from "../charts";
+import { CHARTS, chartSource } from "../charts";
+import { containerSecurity, podSecurity } from "./pod-security";
 
 export const LOKI_SERVICE = "loki";
 export const LOKI_PORT = 3100;
@@ -56,7 +57,16 @@ export interface LoggingArgs {
   namespace: string;
   retentionDays: number;
   storageGi: number;
+  /** golive:charts.mirror, when the charts come from a mirror. */
+  chartMirror?: string;
 }
+
+/** The uid of the loki image's own user (the chart's default). */
+const LOKI_UID = 10001;
+/** The uid of the `alloy` user in the Grafana Alloy image. */
+const ALLOY_UID = 473;
+/** Alloy keeps its write-ahead state here (the chart's alloy.storagePath). */
+const ALLOY_STORAGE = "/tmp/alloy";
 
 export class Logging extends pulumi.ComponentResource {
   readonly lokiUrl: string;
@@ -71,13 +81,14 @@ export class Logging extends pulumi.ComponentResource {
       {
         name: "loki",
         namespace,
-        chart: CHARTS.loki.chart,
-        version: CHARTS.loki.version,
-        repositoryOpts: { repo: CHARTS.loki.repo },
+        ...chartSource(CHARTS.loki, args.chartMirror),
         values: {
           fullnameOverride: LOKI_SERVICE,
           deploymentMode: "SingleBinary",
           loki: {
+            // The namespace enforces "restricted": the chart's defaults lack the seccomp profile.
+            podSecurityContext: { ...podSecurity(LOKI_UID), fsGroupChangePolicy: "OnRootMismatch" },
+            containerSecurityContext: containerSecurity(LOKI_UID),
             auth_enabled: false,
             commonConfig: { replication_factor: 1 },
             storage: { type: "filesystem" },
@@ -115,16 +126,30 @@ export class Logging extends pulumi.ComponentResource {
       {
         name: "alloy",
         namespace,
-        chart: CHARTS.alloy.chart,
-        version: CHARTS.alloy.version,
-        repositoryOpts: { repo: CHARTS.alloy.repo },
+        ...chartSource(CHARTS.alloy, args.chartMirror),
         values: {
-          controller: { type: "deployment", replicas: 1 },
+          controller: {
+            type: "deployment",
+            replicas: 1,
+            volumes: { extra: [{ name: "storage", emptyDir: { sizeLimit: "1Gi" } }] },
+          },
+          global: {
+            // The chart sets no security context at all; "restricted" refuses such pods.
+            podSecurityContext: podSecurity(ALLOY_UID),
+          },
           alloy: {
             configMap: { create: true, content: alloyConfig(`${this.lokiUrl}/loki/api/v1/push`) },
+            securityContext: containerSecurity(ALLOY_UID),
+            // A read-only root: the write-ahead state goes to its own volume.
+            storagePath: ALLOY_STORAGE,
             // Logs come through the API server, not from node files.
-            mounts: { varlog: false, dockercontainers: false },
+            mounts: {
+              varlog: false,
+              dockercontainers: false,
+              extra: [{ name: "storage", mountPath: ALLOY_STORAGE }],
+            },
           },
+          configReloader: { securityContext: containerSecurity(ALLOY_UID) },
         },
       },
       { parent: this, dependsOn: [loki] },

@@ -11,7 +11,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import YAML from "yaml";
 import { renderAlertmanagerConfig } from "../../alerting/alertmanager";
-import { CHARTS } from "../charts";
+import { CHARTS, chartSource } from "../charts";
 import type { StackConfig } from "../config";
 import { PROMETHEUS_SELECTOR } from "./labels";
 import { podSecurity } from "./pod-security";
@@ -82,6 +82,8 @@ export class Monitoring extends pulumi.ComponentResource {
   readonly grafanaService = GRAFANA_SERVICE;
   readonly prometheusService = PROMETHEUS_SERVICE;
   readonly release: k8s.helm.v3.Release;
+  /** The Prometheus operator CRDs: whatever creates a ServiceMonitor or PrometheusRule depends on it. */
+  readonly crds: k8s.helm.v3.Release;
 
   constructor(name: string, args: MonitoringArgs, opts?: pulumi.ComponentResourceOptions) {
     super("golive:observability:Monitoring", name, {}, opts);
@@ -92,13 +94,12 @@ export class Monitoring extends pulumi.ComponentResource {
       {
         name: "prometheus-operator-crds",
         namespace,
-        chart: CHARTS.prometheusOperatorCrds.chart,
-        version: CHARTS.prometheusOperatorCrds.version,
-        repositoryOpts: { repo: CHARTS.prometheusOperatorCrds.repo },
+        ...chartSource(CHARTS.prometheusOperatorCrds, config.charts.mirror),
         values: {},
       },
       { parent: this },
     );
+    this.crds = crds;
 
     const grafanaPassword = new random.RandomPassword(
       "grafana-admin",
@@ -135,9 +136,7 @@ export class Monitoring extends pulumi.ComponentResource {
       {
         name: KPS_RELEASE,
         namespace,
-        chart: CHARTS.kubePrometheusStack.chart,
-        version: CHARTS.kubePrometheusStack.version,
-        repositoryOpts: { repo: CHARTS.kubePrometheusStack.repo },
+        ...chartSource(CHARTS.kubePrometheusStack, config.charts.mirror),
         skipCrds: true,
         values: {
           crds: { enabled: false },

@@ -39,6 +39,8 @@ export interface WorkloadArgs {
   podAnnotations?: Record<string, pulumi.Input<string>>;
   /** Seconds to let in-flight work drain after SIGTERM (SHUTDOWN_GRACE_MS plus margin). */
   terminationGraceSeconds: number;
+  /** What installs the ServiceMonitor kind: the API server refuses the object before its CRD exists. */
+  monitoringCrds: pulumi.Resource;
 }
 
 export function httpProbe(path: string, periodSeconds: number, failureThreshold: number): Probe {
@@ -208,7 +210,7 @@ export class Workload extends pulumi.ComponentResource {
           endpoints: [{ port: "metrics", path: "/metrics", interval: "15s", scrapeTimeout: "10s" }],
         },
       },
-      { parent: this, dependsOn: [this.service] },
+      { parent: this, dependsOn: [this.service, args.monitoringCrds] },
     );
 
     this.registerOutputs({ service: this.service.metadata.name });

@@ -22,7 +22,8 @@ export function loadCrdValidators(schemaDir = SCHEMA_DIR): Map<string, ValidateF
     for (const file of readdirSync(path.join(schemaDir, dir.name)).filter((f) => f.endsWith(".crd"))) {
       const where = path.join(dir.name, file);
       for (const doc of YAML.parseAllDocuments(readFileSync(path.join(schemaDir, where), "utf8"))) {
-        if (doc.errors.length > 0) throw new Error(`${where} does not parse: ${doc.errors[0].message}`);
+        const [error] = doc.errors;
+        if (error) throw new Error(`${where} does not parse: ${error.message}`);
         const crd = doc.toJS() as {
           kind?: string;
           spec?: {

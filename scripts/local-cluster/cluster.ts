@@ -1,0 +1,309 @@
+// A real Kubernetes control plane on loopback, for `pulumi up` against a real
+// API server without Docker: etcd, kube-apiserver (RBAC and Pod Security
+// admission on), kube-controller-manager, kube-scheduler and kwok, which
+// plays the kubelets of simulated nodes (pods get an IP and turn Ready, Job
+// pods complete, claims get a volume). Everything lives in one folder and is
+// torn down by PID. Binaries come from scripts/setup-tools.sh (.tools/bin).
+import { type ChildProcess, spawn } from "node:child_process";
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import YAML from "yaml";
+import { makePki } from "./certs";
+import { KubeApi, type KubeObject } from "./kube-api";
+
+const REPO_ROOT = path.resolve(__dirname, "..", "..");
+const TOOLS = path.join(REPO_ROOT, ".tools");
+const SERVICE_CIDR = "10.96.0.0/16";
+/** First address of the service range: the `kubernetes` Service, in the serving certificate. */
+const SERVICE_IP = "10.96.0.1";
+
+export interface LocalClusterOptions {
+  /** Folder for state, certificates and logs; a new temp folder when absent. */
+  dir?: string;
+  /** Simulated nodes, spread round-robin over `zones`. */
+  nodes?: number;
+  zones?: string[];
+  /** Seconds to wait for the API server and the nodes. */
+  timeoutSeconds?: number;
+}
+
+export interface LocalCluster {
+  dir: string;
+  kubeconfig: string;
+  server: string;
+  api: KubeApi;
+  /** Stops every process (by PID) and removes the folder unless `keep`. */
+  stop(opts?: { keep?: boolean }): Promise<void>;
+}
+
+function tool(name: string): string {
+  const file = path.join(TOOLS, "bin", name);
+  if (!existsSync(file)) throw new Error(`${name} not found in .tools/bin: run \`npm run setup\``);
+  return file;
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.unref();
+    srv.on("error", reject);
+    srv.listen(0, "127.0.0.1", () => {
+      const addr = srv.address();
+      srv.close(() => (typeof addr === "object" && addr ? resolve(addr.port) : reject(new Error("no port"))));
+    });
+  });
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function until<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined>): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const v = await probe();
+      if (v !== undefined) return v;
+    } catch (err) {
+      last = err;
+    }
+    await sleep(250);
+  }
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${last}` : ""}`);
+}
+
+function kwokNode(name: string, zone: string): KubeObject {
+  return {
+    apiVersion: "v1",
+    kind: "Node",
+    metadata: {
+      name,
+      annotations: { "kwok.x-k8s.io/node": "fake", "node.alpha.kubernetes.io/ttl": "0" },
+      labels: {
+        "kubernetes.io/hostname": name,
+        "kubernetes.io/os": "linux",
+        "kubernetes.io/arch": "amd64",
+        "topology.kubernetes.io/zone": zone,
+        type: "kwok",
+      },
+    },
+    spec: {},
+    status: {
+      allocatable: { cpu: "32", memory: "128Gi", pods: "110" },
+      capacity: { cpu: "32", memory: "128Gi", pods: "110" },
+    },
+  };
+}
+
+/** PIDs recorded in a cluster folder, so another process (`npm run cluster -- down`) can stop them. */
+const pidFile = (dir: string) => path.join(dir, "pids");
+
+export async function stopClusterDir(dir: string, opts: { keep?: boolean } = {}): Promise<void> {
+  const pids = existsSync(pidFile(dir))
+    ? readFileSync(pidFile(dir), "utf8").trim().split("\n").filter(Boolean).map(Number).reverse()
+    : [];
+  const alive = (pid: number) => {
+    try {
+      process.kill(pid, 0);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  for (const pid of pids) {
+    try {
+      process.kill(pid, "SIGTERM");
+    } catch {}
+  }
+  const deadline = Date.now() + 10_000;
+  while (pids.some(alive) && Date.now() < deadline) await sleep(100);
+  for (const pid of pids.filter(alive)) {
+    try {
+      process.kill(pid, "SIGKILL");
+    } catch {}
+  }
+  if (!opts.keep) rmSync(dir, { recursive: true, force: true });
+}
+
+export async function startLocalCluster(opts: LocalClusterOptions = {}): Promise<LocalCluster> {
+  const dir = opts.dir ?? mkdtempSync(path.join(tmpdir(), "golive-cluster-"));
+  const timeoutMs = (opts.timeoutSeconds ?? 60) * 1000;
+  const zones = opts.zones ?? ["zone-a", "zone-b", "zone-c"];
+  mkdirSync(path.join(dir, "logs"), { recursive: true });
+  const bins = {
+    etcd: "etcd",
+    apiserver: tool("kube-apiserver"),
+    controllerManager: tool("kube-controller-manager"),
+    scheduler: tool("kube-scheduler"),
+    kwok: tool("kwok"),
+  };
+  const stagesDir = path.join(TOOLS, "kwok-stages");
+  if (!existsSync(stagesDir)) throw new Error("kwok stages not found in .tools: run `npm run setup`");
+
+  const pki = makePki(dir, SERVICE_IP);
+  const [etcdPort, etcdPeerPort, apiPort] = [await freePort(), await freePort(), await freePort()];
+  const server = `https://127.0.0.1:${apiPort}`;
+  const kubeconfig = path.join(dir, "kubeconfig");
+  writeFileSync(
+    kubeconfig,
+    YAML.stringify({
+      apiVersion: "v1",
+      kind: "Config",
+      clusters: [{ name: "golive-local", cluster: { server, "certificate-authority": pki.caCert } }],
+      users: [
+        { name: "golive-admin", user: { "client-certificate": pki.adminCert, "client-key": pki.adminKey } },
+      ],
+      contexts: [{ name: "golive-local", context: { cluster: "golive-local", user: "golive-admin" } }],
+      "current-context": "golive-local",
+    }),
+  );
+
+  const children: ChildProcess[] = [];
+  const start = (name: string, cmd: string, args: string[], env: NodeJS.ProcessEnv = {}) => {
+    const log = openSync(path.join(dir, "logs", `${name}.log`), "a");
+    const child = spawn(cmd, args, {
+      stdio: ["ignore", log, log],
+      detached: true,
+      env: { ...process.env, ...env },
+    });
+    child.unref();
+    children.push(child);
+    writeFileSync(pidFile(dir), `${children.map((c) => c.pid).join("\n")}\n`);
+    return child;
+  };
+  const cluster: LocalCluster = {
+    dir,
+    kubeconfig,
+    server,
+    api: new KubeApi({
+      server,
+      ca: readFileSync(pki.caCert, "utf8"),
+      cert: readFileSync(pki.adminCert, "utf8"),
+      key: readFileSync(pki.adminKey, "utf8"),
+    }),
+    stop: (o) => stopClusterDir(dir, o),
+  };
+
+  try {
+    start("etcd", bins.etcd, [
+      "--name=golive",
+      `--data-dir=${path.join(dir, "etcd")}`,
+      `--listen-client-urls=http://127.0.0.1:${etcdPort}`,
+      `--advertise-client-urls=http://127.0.0.1:${etcdPort}`,
+      `--listen-peer-urls=http://127.0.0.1:${etcdPeerPort}`,
+      `--initial-advertise-peer-urls=http://127.0.0.1:${etcdPeerPort}`,
+      `--initial-cluster=golive=http://127.0.0.1:${etcdPeerPort}`,
+      "--log-level=warn",
+    ]);
+    start("kube-apiserver", bins.apiserver, [
+      `--etcd-servers=http://127.0.0.1:${etcdPort}`,
+      "--bind-address=127.0.0.1",
+      "--advertise-address=127.0.0.1",
+      `--secure-port=${apiPort}`,
+      `--tls-cert-file=${pki.serverCert}`,
+      `--tls-private-key-file=${pki.serverKey}`,
+      `--client-ca-file=${pki.caCert}`,
+      `--service-account-key-file=${pki.saPub}`,
+      `--service-account-signing-key-file=${pki.saKey}`,
+      "--service-account-issuer=https://kubernetes.default.svc.cluster.local",
+      `--service-cluster-ip-range=${SERVICE_CIDR}`,
+      "--authorization-mode=Node,RBAC",
+      // Pod Security admission is on by default; each namespace's labels set its level.
+      "--enable-admission-plugins=NodeRestriction",
+      // No webhook server can run here (chart pods are simulated): the API
+      // server would fail every call to cert-manager's and the operator's
+      // webhooks. What the lane therefore does not exercise is in the README.
+      "--disable-admission-plugins=MutatingAdmissionWebhook,ValidatingAdmissionWebhook",
+      "--allow-privileged=false",
+      "--profiling=false",
+      "--v=1",
+    ]);
+    await until("the API server", timeoutMs, async () => {
+      const res = await cluster.api.request("GET", "/readyz");
+      return res.status === 200 ? true : undefined;
+    });
+    const common = [`--kubeconfig=${kubeconfig}`, "--leader-elect=false", "--secure-port=0", "--v=1"];
+    start("kube-controller-manager", bins.controllerManager, [
+      ...common,
+      `--service-account-private-key-file=${pki.saKey}`,
+      `--root-ca-file=${pki.caCert}`,
+      `--service-cluster-ip-range=${SERVICE_CIDR}`,
+      "--use-service-account-credentials=true",
+      // kwok assigns pod IPs; no cloud, no node IPAM.
+      "--controllers=*,-nodeipam,-cloud-node-lifecycle,-service-lb-controller,-node-route-controller",
+    ]);
+    start("kube-scheduler", bins.scheduler, common);
+
+    const stages = readdirSync(stagesDir)
+      .filter((f) => f.endsWith(".yaml") && f !== "storage-class.yaml")
+      .sort()
+      .map((f) => readFileSync(path.join(stagesDir, f), "utf8"));
+    const kwokConfig = path.join(dir, "kwok-stages.yaml");
+    writeFileSync(kwokConfig, stages.join("\n---\n"));
+    start(
+      "kwok",
+      bins.kwok,
+      [
+        `--kubeconfig=${kubeconfig}`,
+        `--config=${kwokConfig}`,
+        "--manage-all-nodes=false",
+        "--manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake",
+        "--node-ip=10.244.0.1",
+        "--cidr=10.244.0.0/16",
+        "--server-address=",
+      ],
+      // kwok's newer client-go keeps failing watch-list requests against etcd 3.4.
+      { KUBE_FEATURE_WatchListClient: "false" },
+    );
+
+    // The default StorageClass that kwok's volume stages provision for.
+    const storageClass = YAML.parse(
+      readFileSync(path.join(stagesDir, "storage-class.yaml"), "utf8"),
+    ) as KubeObject;
+    await cluster.api.create("/apis/storage.k8s.io/v1/storageclasses", storageClass);
+    const nodeCount = opts.nodes ?? 3;
+    for (let i = 0; i < nodeCount; i++) {
+      await cluster.api.create(
+        "/api/v1/nodes",
+        kwokNode(`kwok-node-${i}`, zones[i % zones.length] ?? "zone-a"),
+      );
+    }
+    await until(`${nodeCount} Ready nodes`, timeoutMs, async () => {
+      const nodes = await cluster.api.get<{
+        items: { status?: { conditions?: { type: string; status: string }[] } }[];
+      }>("/api/v1/nodes");
+      const ready = nodes.items.filter((n) =>
+        n.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True"),
+      );
+      return ready.length >= nodeCount ? true : undefined;
+    });
+    // The service-account controller creates `default` in each namespace; pods need it.
+    await until("the default service account", timeoutMs, async () => {
+      const res = await cluster.api.request("GET", "/api/v1/namespaces/default/serviceaccounts/default");
+      return res.status === 200 ? true : undefined;
+    });
+  } catch (err) {
+    const logs = readdirSync(path.join(dir, "logs"))
+      .map(
+        (f) =>
+          `--- ${f}\n${readFileSync(path.join(dir, "logs", f), "utf8")
+            .split("\n")
+            .slice(-15)
+            .join("\n")}`,
+      )
+      .join("\n");
+    await stopClusterDir(dir);
+    throw new Error(`${err instanceof Error ? err.message : err}\n${logs}`);
+  }
+  return cluster;
+}
