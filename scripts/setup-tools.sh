@@ -102,7 +102,15 @@ go_tool rclone "$RCLONE_VERSION" tools/rclone .
 go_tool pulumi "$PULUMI_VERSION" tools/pulumi \
   -ldflags "-s -w -X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=${PULUMI_VERSION}" \
   github.com/pulumi/pulumi/pkg/v3/cmd/pulumi
-go_tool kubernetes "$KUBERNETES_VERSION" tools/kubernetes -ldflags "-s -w" \
+# Stamp the version as upstream's release build does: Helm checks charts'
+# kubeVersion against what the API server reports (unstamped: v0.0.0-master).
+kv="$KUBERNETES_VERSION"
+kminor=$(echo "$kv" | cut -d. -f2)
+kstamp=""
+for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
+  kstamp+=" -X $pkg.gitVersion=$kv -X $pkg.gitMajor=1 -X $pkg.gitMinor=$kminor -X $pkg.gitTreeState=clean"
+done
+go_tool kubernetes "$KUBERNETES_VERSION" tools/kubernetes -ldflags "-s -w$kstamp" \
   k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager k8s.io/kubernetes/cmd/kube-scheduler
 go_tool kwok "$KWOK_VERSION" tools/kwok -ldflags "-s -w" sigs.k8s.io/kwok/cmd/kwok
 # The provider's own main embeds files its Makefile generates; ours embeds
