@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Installs, only when missing or at the wrong version, the tools the tests and
 # the drill need:
-# - Debian packages: PostgreSQL, promtool/amtool, etcd;
+# - Debian packages: PostgreSQL, promtool/amtool, openssl;
 # - built from the Go modules pinned under tools/ (checksummed by their
 #   go.sum): k6 v2, actionlint, rclone, the Pulumi CLI and Kubernetes
-#   provider, kube-apiserver/controller-manager/scheduler and kwok.
+#   provider, etcd, kube-apiserver/controller-manager/scheduler and kwok.
 # Go builds land in a cache outside the clone, one folder per tool and
 # version ($GOLIVE_CACHE, default ~/.cache/golive-kit), so later runs and CI
 # on the same machine reuse them; .tools/bin in the clone only links to them.
@@ -25,7 +25,6 @@ modver() { awk -v m="$2" '($1==m){print $2} ($1=="require" && $2==m){print $3}' 
 PG_MAJOR=15
 PROMETHEUS_VERSION=2.42
 ALERTMANAGER_VERSION=0.25
-ETCD_VERSION=3.4
 K6_VERSION=$(modver tools/go.mod go.k6.io/k6/v2)
 ACTIONLINT_VERSION=$(modver tools/go.mod github.com/rhysd/actionlint)
 RCLONE_VERSION=$(modver tools/rclone/go.mod github.com/rclone/rclone)
@@ -33,10 +32,11 @@ PULUMI_VERSION=$(modver tools/pulumi/go.mod github.com/pulumi/pulumi/pkg/v3)
 K8S_PROVIDER_MODULE=$(modver tools/pulumi-kubernetes/go.mod github.com/pulumi/pulumi-kubernetes/provider/v4)
 KUBERNETES_VERSION=$(modver tools/kubernetes/go.mod k8s.io/kubernetes)
 KWOK_VERSION=$(modver tools/kwok/go.mod sigs.k8s.io/kwok)
+ETCD_VERSION=$(modver tools/etcd/go.mod go.etcd.io/etcd/server/v3)
 # The provider is registered under the version the npm SDK asks the engine for.
 K8S_PROVIDER_VERSION=$(node -p 'require("./package.json").devDependencies["@pulumi/kubernetes"]')
 RANDOM_PROVIDER_VERSION=$(node -p 'require("./package.json").devDependencies["@pulumi/random"]')
-for v in K6_VERSION ACTIONLINT_VERSION RCLONE_VERSION PULUMI_VERSION K8S_PROVIDER_MODULE KUBERNETES_VERSION KWOK_VERSION; do
+for v in K6_VERSION ACTIONLINT_VERSION RCLONE_VERSION PULUMI_VERSION K8S_PROVIDER_MODULE KUBERNETES_VERSION KWOK_VERSION ETCD_VERSION; do
   [ -n "${!v}" ] || { log "no $v in tools/*/go.mod"; exit 1; }
 done
 
@@ -60,9 +60,8 @@ fi
 if ! command -v amtool >/dev/null || ! amtool --version 2>&1 | grep -q "version ${ALERTMANAGER_VERSION}"; then
   need+=(prometheus-alertmanager)
 fi
-if ! command -v etcd >/dev/null || ! etcd --version 2>&1 | grep -q "Version: ${ETCD_VERSION}"; then
-  need+=(etcd-server)
-fi
+# The local cluster's certificates.
+command -v openssl >/dev/null || need+=(openssl)
 if [ ${#need[@]} -gt 0 ]; then
   log "installing Debian packages: ${need[*]}"
   # The packages' own services are not wanted: tests start their own processes.
@@ -74,7 +73,6 @@ if [ ${#need[@]} -gt 0 ]; then
 fi
 promtool --version 2>&1 | grep -q "version ${PROMETHEUS_VERSION}" || { log "promtool is not ${PROMETHEUS_VERSION}"; exit 1; }
 amtool --version 2>&1 | grep -q "version ${ALERTMANAGER_VERSION}" || { log "amtool is not ${ALERTMANAGER_VERSION}"; exit 1; }
-etcd --version 2>&1 | grep -q "Version: ${ETCD_VERSION}" || { log "etcd is not ${ETCD_VERSION}"; exit 1; }
 
 # Go builds: each into $cache/<name>-<version>/bin unless already there. The
 # builds run in parallel (a cold cache takes minutes; each link is one core)
@@ -113,6 +111,7 @@ done
 go_tool kubernetes "$KUBERNETES_VERSION" tools/kubernetes -ldflags "-s -w$kstamp" \
   k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager k8s.io/kubernetes/cmd/kube-scheduler
 go_tool kwok "$KWOK_VERSION" tools/kwok -ldflags "-s -w" sigs.k8s.io/kwok/cmd/kwok
+go_tool etcd "$ETCD_VERSION" tools/etcd -ldflags "-s -w" .
 # The provider's own main embeds files its Makefile generates; ours embeds
 # compact copies of the two the module ships (not committed: 7 MB of upstream data).
 k8s_provider="pulumi-kubernetes-$K8S_PROVIDER_VERSION-$K8S_PROVIDER_MODULE"
@@ -138,6 +137,7 @@ link "$cache/rclone-$RCLONE_VERSION/bin/rclone"
 link "$cache/pulumi-$PULUMI_VERSION/bin/pulumi"
 for b in kube-apiserver kube-controller-manager kube-scheduler; do link "$cache/kubernetes-$KUBERNETES_VERSION/bin/$b"; done
 link "$cache/kwok-$KWOK_VERSION/bin/kwok"
+link "$cache/etcd-$ETCD_VERSION/bin/etcd"
 
 # kwok's Stage objects (simulated node, pod and volume lifecycles) ship in its module.
 stages="$cache/kwok-$KWOK_VERSION/stages"
@@ -174,4 +174,4 @@ if ! plugin_installed random "$RANDOM_PROVIDER_VERSION" && [ -x "$shared_random"
   PULUMI_HOME="$pulumi_home" "$bin/pulumi" plugin install resource random "v$RANDOM_PROVIDER_VERSION" --file "$shared_random" >/dev/null
 fi
 
-log "ok: postgres ${PG_MAJOR}, promtool ${PROMETHEUS_VERSION}, amtool ${ALERTMANAGER_VERSION}, etcd ${ETCD_VERSION}, k6 ${K6_VERSION}, actionlint ${ACTIONLINT_VERSION}, rclone ${RCLONE_VERSION}, pulumi ${PULUMI_VERSION}, kubernetes provider ${K8S_PROVIDER_VERSION}, kubernetes ${KUBERNETES_VERSION}, kwok ${KWOK_VERSION} (cache: $cache)"
+log "ok: postgres ${PG_MAJOR}, promtool ${PROMETHEUS_VERSION}, amtool ${ALERTMANAGER_VERSION}, k6 ${K6_VERSION}, actionlint ${ACTIONLINT_VERSION}, rclone ${RCLONE_VERSION}, pulumi ${PULUMI_VERSION}, kubernetes provider ${K8S_PROVIDER_VERSION}, kubernetes ${KUBERNETES_VERSION}, etcd ${ETCD_VERSION}, kwok ${KWOK_VERSION} (cache: $cache)"

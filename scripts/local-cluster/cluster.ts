@@ -141,7 +141,7 @@ export async function startLocalCluster(opts: LocalClusterOptions = {}): Promise
   const zones = opts.zones ?? ["zone-a", "zone-b", "zone-c"];
   mkdirSync(path.join(dir, "logs"), { recursive: true });
   const bins = {
-    etcd: "etcd",
+    etcd: tool("etcd"),
     apiserver: tool("kube-apiserver"),
     controllerManager: tool("kube-controller-manager"),
     scheduler: tool("kube-scheduler"),
@@ -250,21 +250,15 @@ export async function startLocalCluster(opts: LocalClusterOptions = {}): Promise
       .map((f) => readFileSync(path.join(stagesDir, f), "utf8"));
     const kwokConfig = path.join(dir, "kwok-stages.yaml");
     writeFileSync(kwokConfig, stages.join("\n---\n"));
-    start(
-      "kwok",
-      bins.kwok,
-      [
-        `--kubeconfig=${kubeconfig}`,
-        `--config=${kwokConfig}`,
-        "--manage-all-nodes=false",
-        "--manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake",
-        "--node-ip=10.244.0.1",
-        "--cidr=10.244.0.0/16",
-        "--server-address=",
-      ],
-      // kwok's newer client-go keeps failing watch-list requests against etcd 3.4.
-      { KUBE_FEATURE_WatchListClient: "false" },
-    );
+    start("kwok", bins.kwok, [
+      `--kubeconfig=${kubeconfig}`,
+      `--config=${kwokConfig}`,
+      "--manage-all-nodes=false",
+      "--manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake",
+      "--node-ip=10.244.0.1",
+      "--cidr=10.244.0.0/16",
+      "--server-address=",
+    ]);
 
     // The default StorageClass that kwok's volume stages provision for.
     const storageClass = YAML.parse(
