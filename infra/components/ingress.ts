@@ -53,7 +53,13 @@ export class Ingress extends pulumi.ComponentResource {
         name: "envoy-gateway",
         namespace: gatewayNamespace,
         ...chartSource(CHARTS.envoyGateway, config.charts.mirror),
-        values: {},
+        values: {
+          // The injector labels proxy pods with their zone for zone-aware
+          // routing, which we do not configure; it is installed by Helm hooks
+          // (a webhook and cluster RBAC) that no uninstall removes, so a
+          // destroyed stack would leave them behind.
+          topologyInjector: { enabled: false },
+        },
       },
       { parent: this },
     );

@@ -150,6 +150,9 @@ export class Logging extends pulumi.ComponentResource {
             },
           },
           configReloader: { securityContext: containerSecurity(ALLOY_UID) },
+          // The PodLogs CRD is not used (pods are discovered directly), and
+          // Helm never deletes the CRDs it installs.
+          crds: { create: false },
         },
       },
       { parent: this, dependsOn: [loki] },

@@ -87,10 +87,16 @@ describe("real pulumi up / preview / destroy into a local API server", { timeout
         const now = await cluster.api.inventory(CHURN);
         const left = [...now].filter((o) => !baseline.has(o));
         // Helm never deletes CRDs of a chart's crds/ folder, and cert-manager's
-        // are kept on purpose (deleting a CRD deletes every object of its kind).
+        // are kept on purpose (deleting a CRD deletes every object of its kind);
+        // the API server keeps an APIService for each group they serve.
         const crds = left.filter((o) => o.includes(" CustomResourceDefinition "));
+        const crdGroups = new Set(crds.map((o) => o.slice(o.indexOf(".", o.lastIndexOf(" ")) + 1)));
+        const crdApis = left.filter((o) => {
+          const m = / APIService v[^.]+\.(.+)$/.exec(o);
+          return m?.[1] !== undefined && crdGroups.has(m[1]);
+        });
         assert.deepEqual(
-          left.filter((o) => !crds.includes(o)),
+          left.filter((o) => !crds.includes(o) && !crdApis.includes(o)),
           [],
           "objects left behind after destroy",
         );
