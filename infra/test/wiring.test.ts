@@ -71,6 +71,45 @@ describe("wiring per stack", () => {
       }
     });
 
+    it(`${stack}: every custom resource waits for the release that installs its kind`, async () => {
+      // The API server refuses an object whose CRD is not there yet ("no
+      // matches for kind"); under mocks that race is invisible, so the order is
+      // checked here and the real-engine test applies it.
+      const r = await renderStack(stack);
+      const installer: Record<string, string> = {
+        "monitoring.coreos.com": "prometheus-operator-crds",
+        "cert-manager.io": "cert-manager",
+        "gateway.networking.k8s.io": "envoy-gateway",
+        "gateway.envoyproxy.io": "envoy-gateway",
+      };
+      const depsOf = new Map<string, string[]>();
+      for (const x of r.resources) depsOf.set(x.name, [...(depsOf.get(x.name) ?? []), ...x.dependsOn]);
+      const reaches = (from: string, target: string) => {
+        const seen = new Set<string>();
+        const todo = [from];
+        while (todo.length > 0) {
+          const next = todo.pop() as string;
+          if (next === target) return true;
+          if (seen.has(next)) continue;
+          seen.add(next);
+          todo.push(...(depsOf.get(next) ?? []));
+        }
+        return false;
+      };
+      const custom = r.resources.filter(
+        (x) => /^kubernetes:[a-z0-9-]+\.[a-z0-9.-]+\/v/.test(x.type) && x.custom,
+      );
+      const groups = new Set<string>();
+      for (const x of custom) {
+        const group = x.type.slice("kubernetes:".length, x.type.indexOf("/"));
+        const release = installer[group];
+        if (!release) continue;
+        groups.add(group);
+        assert.ok(reaches(x.name, release), `${x.type} ${x.name} does not wait for the ${release} release`);
+      }
+      assert.deepEqual([...groups].sort(), Object.keys(installer).sort());
+    });
+
     it(`${stack}: NetworkPolicies select the pods they mean and every namespace is default-denied`, async () => {
       const r = await renderStack(stack);
       const ns = `golive-${stack}`;
