@@ -174,3 +174,18 @@ test("gitleaks scans the full history on every push", () => {
   );
   assert.match(steps.map((s) => s.run ?? "").join("\n"), /gitleaks git .*--config \.gitleaks\.toml/);
 });
+
+test("the workflows run the Pulumi CLI version that the real-engine test builds (tools/pulumi/go.mod)", () => {
+  const goMod = fs.readFileSync(path.join(ROOT, "tools/pulumi/go.mod"), "utf8");
+  const tested = /github\.com\/pulumi\/pulumi\/pkg\/v3 v(\S+)/.exec(goMod)?.[1];
+  assert.ok(tested, "tools/pulumi/go.mod names the CLI version");
+  const pins: string[] = [];
+  for (const name of files) {
+    for (const job of Object.values(load(name).jobs))
+      for (const step of job.steps ?? [])
+        if (step.uses?.startsWith("pulumi/actions@"))
+          pins.push(`${name}: ${String(step.with?.["pulumi-version"])}`);
+  }
+  assert.ok(pins.length >= 3, "preview and deploy install the Pulumi CLI");
+  for (const pin of pins) assert.ok(pin.endsWith(`: ${tested}`), `${pin} is not the tested ${tested}`);
+});
