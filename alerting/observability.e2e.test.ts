@@ -21,6 +21,7 @@ import { dashboards } from "../dashboards/build";
 import { seedDatabase } from "../scripts/seed-data";
 import { freePort, startTestPostgres, type TestPostgres } from "../test/support/postgres";
 import { spawnService } from "../test/support/service-process";
+import { metricNames } from "./promql";
 import { loadRuleFiles } from "./rule-files";
 
 const repoRoot = path.resolve(__dirname, "..");
@@ -35,29 +36,6 @@ const EXTERNAL = [
   /^loki_request_duration_seconds_count$/, // Loki
   /^k6_(vus|http_reqs_total|http_req_failed_rate|http_req_duration_p95|http_req_duration_p99|grpc_req_duration_p95|grpc_req_duration_p99|checks_rate|iterations_total)$/, // k6 remote write
 ];
-const PROMQL_WORDS = new Set(
-  "sum by without on ignoring group_left group_right rate increase irate max min avg count histogram_quantile label_replace absent max_over_time min_over_time and or unless offset bool le inf nan topk bottomk".split(
-    " ",
-  ),
-);
-
-/** Metric names in a PromQL expression: identifiers not inside {} or "" and not functions or keywords. */
-export function metricNames(expr: string): string[] {
-  const stripped = expr
-    .replace(/"(?:[^"\\]|\\.)*"/g, '""')
-    .replace(/\{[^}]*\}/g, "{}")
-    .replace(/\b(by|without|on|ignoring|group_left|group_right)\s*\([^)]*\)/g, " ")
-    .replace(/\[[^\]]*\]/g, "");
-  const names = new Set<string>();
-  for (const m of stripped.matchAll(/[a-zA-Z_:][a-zA-Z0-9_:]*/g)) {
-    const word = m[0];
-    const next = stripped.slice((m.index ?? 0) + word.length).trimStart();
-    if (PROMQL_WORDS.has(word) || next.startsWith("(")) continue;
-    names.add(word);
-  }
-  return [...names];
-}
-
 function exportedNames(metricsText: string): Set<string> {
   const names = new Set<string>();
   for (const m of metricsText.matchAll(/^# TYPE (\S+) (\S+)$/gm)) {

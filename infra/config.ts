@@ -284,6 +284,14 @@ export const stackConfigSchema = z.strictObject({
   /** PodDisruptionBudgets; off where a single replica would block every node drain. */
   disruptionBudget: z.boolean().default(false),
   charts,
+  /** Persistent volumes of Prometheus (sized for metricsDays of retention) and Alertmanager. */
+  monitoring: z
+    .strictObject({
+      prometheusStorageGi: z.number().int().min(1).max(10000).default(50),
+      alertmanagerStorageGi: z.number().int().min(1).max(100).default(1),
+      storageClassName: z.string().min(1).optional(),
+    })
+    .default({ prometheusStorageGi: 50, alertmanagerStorageGi: 1 }),
   /** Where the Kubernetes API server is reachable from pods, for the chaos step's egress. */
   apiServerCidr: z.cidrv4().default("0.0.0.0/0"),
   loadtest: z

@@ -5,7 +5,7 @@ import { Backup } from "./components/backup";
 import { appDatabaseSecret, DATABASE_SECRET, DATABASE_URL_KEY, Database } from "./components/database";
 import { Ingress } from "./components/ingress";
 import { LoadTest } from "./components/loadtest";
-import { Logging } from "./components/logging";
+import { Logging, lokiUrl } from "./components/logging";
 import { Migrations } from "./components/migrations";
 import { Monitoring, prometheusRemoteWriteUrl } from "./components/monitoring";
 import { Namespaces } from "./components/namespaces";
@@ -79,6 +79,17 @@ export function goLiveStack(config: StackConfig): StackOutputs {
     opts("app"),
   );
 
+  const monitoring = new Monitoring(
+    "monitoring",
+    {
+      namespace: ns.names.monitoring,
+      lokiUrl: lokiUrl(ns.names.logging),
+      config,
+      rulesDir: path.join(REPO_ROOT, "alerting", "rules"),
+      dashboardsDir: path.join(REPO_ROOT, "dashboards"),
+    },
+    opts("monitoring"),
+  );
   const logging = new Logging(
     "logging",
     {
@@ -87,18 +98,8 @@ export function goLiveStack(config: StackConfig): StackOutputs {
       storageGi: 10,
       chartMirror: config.charts.mirror,
     },
-    opts("logging"),
-  );
-  const monitoring = new Monitoring(
-    "monitoring",
-    {
-      namespace: ns.names.monitoring,
-      lokiUrl: logging.lokiUrl,
-      config,
-      rulesDir: path.join(REPO_ROOT, "alerting", "rules"),
-      dashboardsDir: path.join(REPO_ROOT, "dashboards"),
-    },
-    opts("monitoring"),
+    // The Loki chart adds its ServiceMonitor only when the kind exists at install time.
+    { dependsOn: [ns.resources.logging, monitoring.crds] },
   );
   const feedAddress = `dns:///feed-grpc.${app}.svc.cluster.local:${FEED_GRPC_PORT}`;
   const common = {

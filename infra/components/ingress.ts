@@ -6,6 +6,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { CHARTS, chartSource } from "../charts";
 import type { StackConfig } from "../config";
+import { CHART_RESOURCES } from "./chart-resources";
 
 export const GATEWAY_CLASS = "envoy-gateway";
 export const GATEWAY_NAME = "golive";
@@ -59,6 +60,8 @@ export class Ingress extends pulumi.ComponentResource {
           // (a webhook and cluster RBAC) that no uninstall removes, so a
           // destroyed stack would leave them behind.
           topologyInjector: { enabled: false },
+          deployment: { envoyGateway: { resources: CHART_RESOURCES.envoyGateway } },
+          certgen: { job: { resources: CHART_RESOURCES.hookJob } },
         },
       },
       { parent: this },
@@ -77,6 +80,10 @@ export class Ingress extends pulumi.ComponentResource {
         values: {
           crds: { enabled: true },
           extraArgs: ["--enable-gateway-api"],
+          resources: CHART_RESOURCES.certManager,
+          webhook: { resources: CHART_RESOURCES.certManager },
+          cainjector: { resources: CHART_RESOURCES.certManager },
+          startupapicheck: { resources: CHART_RESOURCES.hookJob },
         },
       },
       { parent: this, dependsOn: [envoyGateway] },

@@ -5,6 +5,8 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { CHARTS, chartSource } from "../charts";
+import { CHART_RESOURCES } from "./chart-resources";
+import { PROMETHEUS_SELECTOR } from "./labels";
 import { containerSecurity, podSecurity } from "./pod-security";
 
 export const LOKI_SERVICE = "loki";
@@ -106,7 +108,14 @@ export class Logging extends pulumi.ComponentResource {
             limits_config: { retention_period: `${args.retentionDays * 24}h` },
             compactor: { retention_enabled: true, delete_request_store: "filesystem" },
           },
-          singleBinary: { replicas: 1, persistence: { enabled: true, size: `${args.storageGi}Gi` } },
+          singleBinary: {
+            replicas: 1,
+            persistence: { enabled: true, size: `${args.storageGi}Gi` },
+            resources: CHART_RESOURCES.loki,
+          },
+          sidecar: { resources: CHART_RESOURCES.sidecar },
+          // Scraped like everything else, so LokiRequestErrors can fire.
+          monitoring: { serviceMonitor: { enabled: true, labels: { ...PROMETHEUS_SELECTOR } } },
           // SingleBinary: the scalable targets and the nginx gateway are not used.
           read: { replicas: 0 },
           write: { replicas: 0 },
@@ -140,6 +149,7 @@ export class Logging extends pulumi.ComponentResource {
           alloy: {
             configMap: { create: true, content: alloyConfig(`${this.lokiUrl}/loki/api/v1/push`) },
             securityContext: containerSecurity(ALLOY_UID),
+            resources: CHART_RESOURCES.alloy,
             // A read-only root: the write-ahead state goes to its own volume.
             storagePath: ALLOY_STORAGE,
             // Logs come through the API server, not from node files.
@@ -149,7 +159,10 @@ export class Logging extends pulumi.ComponentResource {
               extra: [{ name: "storage", mountPath: ALLOY_STORAGE }],
             },
           },
-          configReloader: { securityContext: containerSecurity(ALLOY_UID) },
+          configReloader: {
+            securityContext: containerSecurity(ALLOY_UID),
+            resources: CHART_RESOURCES.configReloader,
+          },
           // The PodLogs CRD is not used (pods are discovered directly), and
           // Helm never deletes the CRDs it installs.
           crds: { create: false },

@@ -13,6 +13,7 @@ import YAML from "yaml";
 import { renderAlertmanagerConfig } from "../../alerting/alertmanager";
 import { CHARTS, chartSource } from "../charts";
 import type { StackConfig } from "../config";
+import { CHART_RESOURCES } from "./chart-resources";
 import { PROMETHEUS_SELECTOR } from "./labels";
 import { podSecurity } from "./pod-security";
 import { checksumAnnotations, secretChecksum } from "./secret-checksum";
@@ -67,6 +68,19 @@ export function objectName(file: string): string {
     .toLowerCase()
     .replace(/[^a-z0-9-]+/g, "-")
     .replace(/^-+|-+$/g, "");
+}
+
+/** A volumeClaimTemplate for an operator-managed StatefulSet (Prometheus, Alertmanager). */
+function claimTemplate(sizeGi: number, storageClassName?: string) {
+  return {
+    volumeClaimTemplate: {
+      spec: {
+        accessModes: ["ReadWriteOnce"],
+        resources: { requests: { storage: `${sizeGi}Gi` } },
+        ...(storageClassName ? { storageClassName } : {}),
+      },
+    },
+  };
 }
 
 export interface MonitoringArgs {
@@ -145,6 +159,26 @@ export class Monitoring extends pulumi.ComponentResource {
           commonLabels: { ...PROMETHEUS_SELECTOR },
           // node-exporter needs hostNetwork/hostPID, which "restricted" forbids.
           nodeExporter: { enabled: false },
+          // Control-plane targets: managed clusters do not expose them, and the
+          // Prometheus egress policy does not reach them; scraping them would
+          // only keep TargetDown and the *Down alerts firing. Their alert
+          // groups follow these switches in the chart.
+          kubeScheduler: { enabled: false },
+          kubeControllerManager: { enabled: false },
+          kubeEtcd: { enabled: false },
+          kubeProxy: { enabled: false },
+          coreDns: { enabled: false },
+          kubeDns: { enabled: false },
+          // Subcharts do not take commonLabels: their ServiceMonitors need the
+          // selector label themselves, or nothing scrapes them.
+          "kube-state-metrics": {
+            prometheus: { monitor: { additionalLabels: { ...PROMETHEUS_SELECTOR } } },
+            resources: CHART_RESOURCES.kubeStateMetrics,
+          },
+          prometheusOperator: {
+            resources: CHART_RESOURCES.prometheusOperator,
+            admissionWebhooks: { patch: { resources: CHART_RESOURCES.hookJob } },
+          },
           prometheus: {
             prometheusSpec: {
               enableRemoteWriteReceiver: true,
@@ -159,6 +193,12 @@ export class Monitoring extends pulumi.ComponentResource {
               ruleSelector: selector,
               ruleNamespaceSelector: {},
               securityContext: restrictedPod,
+              resources: CHART_RESOURCES.prometheus,
+              // The retention window survives a pod moving to another node.
+              storageSpec: claimTemplate(
+                config.monitoring.prometheusStorageGi,
+                config.monitoring.storageClassName,
+              ),
             },
           },
           alertmanager: {
@@ -166,6 +206,12 @@ export class Monitoring extends pulumi.ComponentResource {
               useExistingSecret: true,
               configSecret: ALERTMANAGER_SECRET,
               securityContext: restrictedPod,
+              resources: CHART_RESOURCES.alertmanager,
+              // Silences and the notification log survive a restart.
+              storage: claimTemplate(
+                config.monitoring.alertmanagerStorageGi,
+                config.monitoring.storageClassName,
+              ),
             },
           },
           grafana: {
@@ -173,12 +219,15 @@ export class Monitoring extends pulumi.ComponentResource {
             // persistent volume, so the new pod starts with a fresh database and
             // takes the new password (Grafana applies it only on first start).
             podAnnotations: checksumAnnotations(secretChecksum(grafanaAdminData)),
+            resources: CHART_RESOURCES.grafana,
+            serviceMonitor: { labels: { ...PROMETHEUS_SELECTOR } },
             admin: {
               existingSecret: GRAFANA_ADMIN_SECRET,
               userKey: "admin-user",
               passwordKey: "admin-password",
             },
             sidecar: {
+              resources: CHART_RESOURCES.sidecar,
               dashboards: {
                 enabled: true,
                 label: "grafana_dashboard",

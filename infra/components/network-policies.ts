@@ -186,6 +186,8 @@ export class NetworkPolicies extends pulumi.ComponentResource {
       {
         egress: [
           { to: [{ podSelector: {}, ...nsSelector(app) }], ports: tcp(OPS_PORT) },
+          // Loki's own metrics (LokiRequestErrors).
+          { to: [podsIn(names.logging, { "app.kubernetes.io/name": "loki" })], ports: tcp(LOKI_PORT) },
           // kubelet/cAdvisor metrics on the nodes.
           { to: [{ ipBlock: { cidr: "0.0.0.0/0" } }], ports: tcp(10250) },
         ],
@@ -216,11 +218,20 @@ export class NetworkPolicies extends pulumi.ComponentResource {
       },
     );
     policy(
-      "loki-from-grafana",
+      "loki-ingress",
       names.logging,
       { "app.kubernetes.io/name": "loki" },
       {
-        ingress: [{ from: [podsIn(mon, { "app.kubernetes.io/name": "grafana" })], ports: tcp(LOKI_PORT) }],
+        ingress: [
+          {
+            // Grafana queries logs; Prometheus scrapes /metrics on the same port.
+            from: [
+              podsIn(mon, { "app.kubernetes.io/name": "grafana" }),
+              podsIn(mon, { "app.kubernetes.io/name": "prometheus" }),
+            ],
+            ports: tcp(LOKI_PORT),
+          },
+        ],
       },
     );
     const gw = names.gateway;

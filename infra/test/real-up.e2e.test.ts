@@ -10,9 +10,17 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { after, before, describe, it } from "node:test";
 import type { OpMap } from "@pulumi/pulumi/automation";
+import { loadRuleFiles } from "../../alerting/rule-files";
 import { type LocalCluster, startLocalCluster } from "../../scripts/local-cluster/cluster";
 import { selectStack } from "../automation";
+import { namespaceNames } from "../components/namespaces";
 import { REPO_ROOT } from "../stack-files";
+import {
+  alertSources,
+  auditScrapeTargets,
+  containersWithoutLimits,
+  operatorWorkloadGaps,
+} from "./support/cluster-audit";
 
 /**
  * The pinned charts, packaged, where the chart repositories cannot be reached
@@ -69,6 +77,31 @@ describe("real pulumi up / preview / destroy into a local API server", { timeout
         const created = up.summary.resourceChanges?.create ?? 0;
         assert.equal(up.summary.result, "succeeded");
         assert.ok(created > 50, `expected the whole stack, got ${created} resources`);
+
+        // What Helm rendered from the charts, as the API server holds it.
+        const targets = await auditScrapeTargets(cluster.api);
+        const dead = targets.filter((x) => x.status !== "ok");
+        assert.deepEqual(dead, [], "scrape targets Prometheus does not select or cannot reach");
+        const live = new Set(targets.map((x) => x.component));
+        const rules = loadRuleFiles().flatMap((f) => f.groups.flatMap((g) => g.rules));
+        const alerts = alertSources(rules);
+        const deadAlerts = alerts.filter((a) => a.sources.some((src) => !live.has(src)));
+        assert.deepEqual(deadAlerts, [], "alerts whose series come from no scraped target");
+        const unsized = await containersWithoutLimits(cluster.api, Object.values(namespaceNames(stackName)));
+        assert.deepEqual(unsized, [], "containers without CPU/memory requests and limits");
+        assert.deepEqual(
+          await operatorWorkloadGaps(cluster.api),
+          [],
+          "Prometheus/Alertmanager storage and sizing",
+        );
+        if (stackName === "prod") {
+          console.log(
+            targets
+              .map((x) => `scrape ${x.monitor} ${x.port} -> ${x.component} (${x.pods}): ${x.status}`)
+              .join("\n"),
+          );
+          console.log(alerts.map((a) => `alert ${a.alert} <- ${a.sources.join(", ")}`).join("\n"));
+        }
 
         t = performance.now();
         const preview = await stack.preview({ onOutput });

@@ -27,6 +27,8 @@ const TOOLS = path.join(REPO_ROOT, ".tools");
 const SERVICE_CIDR = "10.96.0.0/16";
 /** First address of the service range: the `kubernetes` Service, in the serving certificate. */
 const SERVICE_IP = "10.96.0.1";
+/** The API server's address as pods would see it (kwok's simulated node network). */
+const ADVERTISED_IP = "10.244.255.254";
 
 export interface LocalClusterOptions {
   /** Folder for state, certificates and logs; a new temp folder when absent. */
@@ -53,12 +55,12 @@ function tool(name: string): string {
   return file;
 }
 
-function freePort(): Promise<number> {
+function freePort(preferred = 0): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = createServer();
     srv.unref();
-    srv.on("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
+    srv.on("error", (err) => (preferred ? freePort().then(resolve, reject) : reject(err)));
+    srv.listen(preferred, "127.0.0.1", () => {
       const addr = srv.address();
       srv.close(() => (typeof addr === "object" && addr ? resolve(addr.port) : reject(new Error("no port"))));
     });
@@ -151,7 +153,8 @@ export async function startLocalCluster(opts: LocalClusterOptions = {}): Promise
   if (!existsSync(stagesDir)) throw new Error("kwok stages not found in .tools: run `npm run setup`");
 
   const pki = makePki(dir, SERVICE_IP);
-  const [etcdPort, etcdPeerPort, apiPort] = [await freePort(), await freePort(), await freePort()];
+  // 6443 when free: the port NetworkPolicies of real clusters allow for the API server.
+  const [etcdPort, etcdPeerPort, apiPort] = [await freePort(), await freePort(), await freePort(6443)];
   const server = `https://127.0.0.1:${apiPort}`;
   const kubeconfig = path.join(dir, "kubeconfig");
   writeFileSync(
@@ -208,7 +211,9 @@ export async function startLocalCluster(opts: LocalClusterOptions = {}): Promise
     start("kube-apiserver", bins.apiserver, [
       `--etcd-servers=http://127.0.0.1:${etcdPort}`,
       "--bind-address=127.0.0.1",
-      "--advertise-address=127.0.0.1",
+      // What the `kubernetes` Service's endpoints hold; they cannot hold a
+      // loopback address. Nothing dials it: clients use the kubeconfig.
+      `--advertise-address=${ADVERTISED_IP}`,
       `--secure-port=${apiPort}`,
       `--tls-cert-file=${pki.serverCert}`,
       `--tls-private-key-file=${pki.serverKey}`,

@@ -1,0 +1,275 @@
+// Audits of what a real `pulumi up` left in the API server, where charts have
+// been rendered by Helm itself: which targets the Prometheus actually selects
+// and may reach (ServiceMonitors, Services, pods, NetworkPolicies), which
+// alert reads from which target, and which containers run without requests
+// and limits. Pods the operator would create (Prometheus, Alertmanager) are
+// stood in for by the labels and ports the operator gives them.
+import { metricNames } from "../../../alerting/promql";
+import type { KubeApi, KubeObject } from "../../../scripts/local-cluster/kube-api";
+import { blockedBy, type Endpoint, type LabelSelector, type NetworkPolicy, selects } from "./network-policy";
+
+type Obj = KubeObject & {
+  metadata: KubeObject["metadata"] & { labels?: Record<string, string> };
+  spec?: any;
+};
+
+async function list(api: KubeApi, path: string): Promise<Obj[]> {
+  return (await api.get<{ items: Obj[] }>(path)).items;
+}
+
+interface Pod {
+  namespace: string;
+  name: string;
+  labels: Record<string, string>;
+  ports: Record<string, number>;
+}
+
+export interface ScrapeTarget {
+  monitor: string;
+  /** The Service's app.kubernetes.io/name (or name): what an alert's series come from. */
+  component: string;
+  port: string;
+  pods: number;
+  /** "ok", or why Prometheus gets nothing from it. */
+  status: string;
+}
+
+/** The pods the operator makes for a Prometheus or Alertmanager object: its labels and ports. */
+function operatorPods(kind: "prometheus" | "alertmanager", objects: Obj[]): Pod[] {
+  return objects.map((o) => ({
+    namespace: o.metadata.namespace as string,
+    name: `${o.metadata.name}-0`,
+    labels: {
+      "app.kubernetes.io/name": kind,
+      "app.kubernetes.io/instance": o.metadata.name,
+      "app.kubernetes.io/managed-by": "prometheus-operator",
+      [kind]: o.metadata.name,
+      ...(kind === "prometheus"
+        ? { "operator.prometheus.io/name": o.metadata.name, "operator.prometheus.io/shard": "0" }
+        : {}),
+      ...(o.spec?.podMetadata?.labels ?? {}),
+    },
+    ports: { web: kind === "prometheus" ? 9090 : 9093, "reloader-web": 8080 },
+  }));
+}
+
+export async function auditScrapeTargets(api: KubeApi): Promise<ScrapeTarget[]> {
+  const mon = "/apis/monitoring.coreos.com/v1";
+  const [prometheuses, alertmanagers, monitors, services, podObjs, policies, namespaces, nodes] =
+    await Promise.all([
+      list(api, `${mon}/prometheuses`),
+      list(api, `${mon}/alertmanagers`),
+      list(api, `${mon}/servicemonitors`),
+      list(api, "/api/v1/services"),
+      list(api, "/api/v1/pods"),
+      list(api, "/apis/networking.k8s.io/v1/networkpolicies"),
+      list(api, "/api/v1/namespaces"),
+      list(api, "/api/v1/nodes"),
+    ]);
+  if (prometheuses.length !== 1)
+    throw new Error(`expected one Prometheus object, found ${prometheuses.length}`);
+  const prom = prometheuses[0] as Obj;
+  const nsLabels = new Map(namespaces.map((n) => [n.metadata.name, n.metadata.labels ?? {}]));
+  const pods: Pod[] = [
+    ...podObjs
+      .filter((p) => (p.status as { phase?: string } | undefined)?.phase === "Running")
+      .map((p) => ({
+        namespace: p.metadata.namespace as string,
+        name: p.metadata.name,
+        labels: p.metadata.labels ?? {},
+        ports: Object.fromEntries(
+          (p.spec.containers as { ports?: { name?: string; containerPort: number }[] }[]).flatMap((c) =>
+            (c.ports ?? []).filter((x) => x.name).map((x) => [x.name as string, x.containerPort]),
+          ),
+        ),
+      })),
+    ...operatorPods("prometheus", prometheuses),
+    ...operatorPods("alertmanager", alertmanagers),
+  ];
+  const [promPod] = operatorPods("prometheus", [prom]);
+  const from: Endpoint = { namespace: promPod?.namespace, labels: promPod?.labels, ip: "10.244.250.1" };
+  const netpols = policies as unknown as NetworkPolicy[];
+  const nsOk = (ns: string, sel: LabelSelector | null | undefined) =>
+    sel == null ? ns === prom.metadata.namespace : selects(sel, nsLabels.get(ns));
+
+  const rows: ScrapeTarget[] = [];
+  for (const sm of monitors) {
+    const smNs = sm.metadata.namespace as string;
+    const selected =
+      selects(prom.spec.serviceMonitorSelector, sm.metadata.labels) &&
+      nsOk(smNs, prom.spec.serviceMonitorNamespaceSelector);
+    const nsSel = sm.spec.namespaceSelector ?? {};
+    const inNs = (ns: string) =>
+      nsSel.any ? true : nsSel.matchNames ? nsSel.matchNames.includes(ns) : ns === smNs;
+    const svcs = services.filter(
+      (s) => inNs(s.metadata.namespace as string) && selects(sm.spec.selector, s.metadata.labels),
+    );
+    for (const ep of sm.spec.endpoints as { port?: string; targetPort?: number | string }[]) {
+      const row = (component: string, podCount: number, status: string) =>
+        rows.push({
+          monitor: `${smNs}/${sm.metadata.name}`,
+          component,
+          port: String(ep.port ?? ep.targetPort),
+          pods: podCount,
+          status,
+        });
+      if (!selected) {
+        row(sm.metadata.name, 0, "not selected by the Prometheus");
+        continue;
+      }
+      if (svcs.length === 0 && sm.spec.selector?.matchLabels?.["k8s-app"] === "kubelet") {
+        // The operator itself keeps a Service over every node's kubelet (port 10250).
+        const addrs = nodes.flatMap((n) =>
+          ((n.status as { addresses?: { type: string; address: string }[] })?.addresses ?? [])
+            .filter((a) => a.type === "InternalIP")
+            .map((a) => a.address),
+        );
+        const blocked = addrs.map((ip) => blockedBy(netpols, nsLabels, from, { ip }, 10250)).find(Boolean);
+        row("kubelet", addrs.length, blocked ? `blocked by ${blocked} policy` : "ok");
+        continue;
+      }
+      if (svcs.length === 0) {
+        row(sm.metadata.name, 0, "no Service matches its selector");
+        continue;
+      }
+      let withPort = 0;
+      for (const svc of svcs) {
+        const component = svc.metadata.labels?.["app.kubernetes.io/name"] ?? svc.metadata.name;
+        const svcPort = (
+          svc.spec.ports as { name?: string; port: number; targetPort?: number | string }[]
+        ).find((p) =>
+          ep.port !== undefined
+            ? p.name === ep.port
+            : p.targetPort === ep.targetPort || p.port === ep.targetPort,
+        );
+        // Prometheus makes no target from a selected Service without the port.
+        if (!svcPort) continue;
+        withPort++;
+        if (!svc.spec.selector) {
+          // Endpoints outside the pods (the API server): checked by address.
+          const res = await api.request<{
+            subsets?: { addresses?: { ip: string }[]; ports?: { port: number }[] }[];
+          }>("GET", `/api/v1/namespaces/${svc.metadata.namespace}/endpoints/${svc.metadata.name}`);
+          const eps = res.status === 200 ? res.body : {};
+          const addrs = (eps.subsets ?? []).flatMap((s) =>
+            (s.addresses ?? []).flatMap((a) => (s.ports ?? []).map((p) => ({ ip: a.ip, port: p.port }))),
+          );
+          const blocked = addrs
+            .map((a) => blockedBy(netpols, nsLabels, from, { ip: a.ip }, a.port))
+            .find(Boolean);
+          row(
+            component,
+            addrs.length,
+            addrs.length === 0 ? "no endpoints" : blocked ? `blocked by ${blocked} policy` : "ok",
+          );
+          continue;
+        }
+        const backends = pods.filter(
+          (p) =>
+            p.namespace === svc.metadata.namespace && selects({ matchLabels: svc.spec.selector }, p.labels),
+        );
+        if (backends.length === 0) {
+          row(component, 0, "no running pod behind the Service");
+          continue;
+        }
+        const target = svcPort.targetPort ?? svcPort.port;
+        const problems = backends.flatMap((p) => {
+          const port = typeof target === "number" ? target : p.ports[target];
+          if (port === undefined) return [`pod ${p.name} has no port ${target}`];
+          const to: Endpoint = {
+            namespace: p.namespace,
+            labels: p.labels,
+            ip: "10.244.251.1",
+            ports: p.ports,
+          };
+          const blocked = blockedBy(netpols, nsLabels, from, to, port);
+          return blocked ? [`blocked by ${blocked} policy to ${p.namespace}/${p.name}:${port}`] : [];
+        });
+        row(component, backends.length, problems[0] ?? "ok");
+      }
+      if (withPort === 0) row(sm.metadata.name, 0, `no selected Service has port ${ep.port ?? ep.targetPort}`);
+    }
+  }
+  return rows;
+}
+
+/** Containers of running pods in `namespaces` that lack a CPU or memory request or limit. */
+export async function containersWithoutLimits(api: KubeApi, namespaces: string[]): Promise<string[]> {
+  const out: string[] = [];
+  for (const p of await list(api, "/api/v1/pods")) {
+    if (!namespaces.includes(p.metadata.namespace as string)) continue;
+    for (const c of [...(p.spec.initContainers ?? []), ...p.spec.containers] as {
+      name: string;
+      resources?: { requests?: Record<string, string>; limits?: Record<string, string> };
+    }[]) {
+      const missing = (["requests", "limits"] as const).flatMap((k) =>
+        ["cpu", "memory"].filter((r) => !c.resources?.[k]?.[r]).map((r) => `${k}.${r}`),
+      );
+      if (missing.length > 0)
+        out.push(`${p.metadata.namespace}/${p.metadata.name} ${c.name}: ${missing.join(", ")}`);
+    }
+  }
+  return out;
+}
+
+/**
+ * Which scrape target each metric comes from, by the Service's
+ * app.kubernetes.io/name. `up` and process metrics come from whatever their
+ * job matcher names; k6 series are pushed by the drill (remote write).
+ */
+const METRIC_SOURCES: [RegExp, string[]][] = [
+  [/^kube_/, ["kube-state-metrics"]],
+  [/^loki_/, ["loki"]],
+  [/^prometheus_/, ["kube-prometheus-stack-prometheus"]],
+  [/^(grpc_server_|feed_)/, ["feed"]],
+  [/^(http_request|gateway_)/, ["gateway"]],
+];
+
+export interface AlertSource {
+  alert: string;
+  /** Components (scrape targets) whose series the alert reads; "pushed by k6" for remote-write series. */
+  sources: string[];
+}
+
+/** Every alert with the targets its series come from, recording rules resolved to their inputs. */
+export function alertSources(rules: { alert?: string; record?: string; expr: string }[]): AlertSource[] {
+  const records = new Map(rules.filter((r) => r.record).map((r) => [r.record as string, r.expr]));
+  const sourcesOf = (expr: string, seen: Set<string>): string[] => {
+    const out = new Set<string>();
+    const jobs = [...expr.matchAll(/\bjob=~?"([^"]+)"/g)].flatMap((m) => (m[1] ?? "").split("|"));
+    for (const metric of metricNames(expr)) {
+      const recorded = records.get(metric);
+      if (recorded !== undefined) {
+        if (!seen.has(metric)) for (const s of sourcesOf(recorded, new Set([...seen, metric]))) out.add(s);
+        continue;
+      }
+      if (metric.startsWith("k6_")) {
+        out.add("pushed by k6");
+        continue;
+      }
+      const hit = METRIC_SOURCES.find(([re]) => re.test(metric));
+      if (hit) for (const c of hit[1]) out.add(c);
+      else if (jobs.length > 0) for (const j of jobs) out.add(j);
+      else out.add(`unknown source of ${metric}`);
+    }
+    return [...out].sort();
+  };
+  return rules
+    .filter((r) => r.alert)
+    .map((r) => ({ alert: r.alert as string, sources: sourcesOf(r.expr, new Set()) }));
+}
+
+/** Prometheus and Alertmanager objects (their pods are the operator's) without a volume or without requests and limits. */
+export async function operatorWorkloadGaps(api: KubeApi): Promise<string[]> {
+  const out: string[] = [];
+  for (const kind of ["prometheuses", "alertmanagers"]) {
+    for (const o of await list(api, `/apis/monitoring.coreos.com/v1/${kind}`)) {
+      const name = `${kind}/${o.metadata.name}`;
+      if (!o.spec?.storage?.volumeClaimTemplate) out.push(`${name}: no persistent volume`);
+      const r = o.spec?.resources ?? {};
+      if (!r.requests?.cpu || !r.requests?.memory || !r.limits?.cpu || !r.limits?.memory)
+        out.push(`${name}: no requests/limits`);
+    }
+  }
+  return out;
+}
