@@ -249,13 +249,29 @@ export const stackConfigSchema = z.strictObject({
   }),
   domain: hostname,
   tls,
-  waf: z.strictObject({ mode: z.enum(["detection", "blocking"]) }),
+  waf: z.strictObject({
+    mode: z.enum(["detection", "blocking"]),
+    /** CRS paranoia level: 1 (few false positives) to 4 (strictest). */
+    paranoiaLevel: z.number().int().min(1).max(4).default(1),
+    /** Inbound anomaly score at which a request is blocked (CRS: 5 = one critical match). */
+    anomalyThreshold: z.number().int().min(1).max(100).default(5),
+  }),
+  /**
+   * Per Envoy replica: `requests` per `unit` for all clients together, and
+   * `perClientRequests` per `unit` for each source address, so one abusive
+   * client cannot use up everyone's quota.
+   */
   rateLimit: z
     .strictObject({
       requests: z.number().int().min(1),
       unit: z.enum(["Second", "Minute", "Hour"]),
+      perClientRequests: z.number().int().min(1).default(20),
     })
-    .default({ requests: 100, unit: "Second" }),
+    .refine((r) => r.perClientRequests <= r.requests, {
+      message: "must not exceed requests (the ceiling for all clients)",
+      path: ["perClientRequests"],
+    })
+    .default({ requests: 100, unit: "Second", perClientRequests: 20 }),
   retention: z.strictObject({
     logsDays: z.number().int().min(1).max(400),
     metricsDays: z.number().int().min(1).max(400),

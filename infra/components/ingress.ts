@@ -16,11 +16,22 @@ export const ENVOY_PROXY_LABELS = {
   "gateway.envoyproxy.io/owning-gateway-name": GATEWAY_NAME,
 };
 
-/** Coraza directives: the recommended engine config, the CRS setup, every CRS rule, then the mode. */
-export function corazaDirectives(mode: StackConfig["waf"]["mode"]): string[] {
+/** HSTS for a year, subdomains included: browsers never try plain HTTP again. */
+export const HSTS = "max-age=31536000; includeSubDomains";
+
+/**
+ * Coraza directives: the recommended engine config, the CRS setup, the
+ * stack's paranoia level and anomaly threshold (set here, not left to the
+ * rule set's defaults), every CRS rule, then the mode.
+ */
+export function corazaDirectives(waf: StackConfig["waf"]): string[] {
+  const { mode, paranoiaLevel, anomalyThreshold } = waf;
   return [
     "Include @recommended-conf",
     "Include @crs-setup-conf",
+    // Ids 900000/900110 are the ones crs-setup.conf reserves for these settings.
+    `SecAction "id:900000,phase:1,pass,t:none,nolog,setvar:tx.blocking_paranoia_level=${paranoiaLevel}"`,
+    `SecAction "id:900110,phase:1,pass,t:none,nolog,setvar:tx.inbound_anomaly_score_threshold=${anomalyThreshold}"`,
     "Include @owasp_crs/*.conf",
     // Last, so it overrides the recommended file's own SecRuleEngine line.
     mode === "blocking" ? "SecRuleEngine On" : "SecRuleEngine DetectionOnly",
@@ -219,6 +230,12 @@ export class Ingress extends pulumi.ComponentResource {
           rules: [
             {
               matches: [{ path: { type: "PathPrefix", value: "/v1" } }],
+              filters: [
+                {
+                  type: "ResponseHeaderModifier",
+                  responseHeaderModifier: { set: [{ name: "Strict-Transport-Security", value: HSTS }] },
+                },
+              ],
               backendRefs: [{ name: args.backend.service, port: args.backend.port }],
             },
           ],
@@ -246,7 +263,7 @@ export class Ingress extends pulumi.ComponentResource {
               rootID: "",
               code: { type: "Image", image: { url: config.images.corazaWasm } },
               config: {
-                directives_map: { default: corazaDirectives(config.waf.mode) },
+                directives_map: { default: corazaDirectives(config.waf) },
                 default_directives: "default",
               },
               // A WAF that fails open in blocking mode is no WAF.
@@ -269,7 +286,15 @@ export class Ingress extends pulumi.ComponentResource {
           rateLimit: {
             type: "Local",
             local: {
-              rules: [{ limit: { requests: config.rateLimit.requests, unit: config.rateLimit.unit } }],
+              rules: [
+                // A bucket per source address...
+                {
+                  clientSelectors: [{ sourceCIDR: { type: "Distinct", value: "0.0.0.0/0" } }],
+                  limit: { requests: config.rateLimit.perClientRequests, unit: config.rateLimit.unit },
+                },
+                // ...under a ceiling for all clients together.
+                { limit: { requests: config.rateLimit.requests, unit: config.rateLimit.unit } },
+              ],
             },
           },
         },

@@ -14,6 +14,9 @@ import { containerSecurity, podSecurity, tmpMount, tmpVolume } from "./pod-secur
 export const DRILL_CRONJOB = "golive-drill";
 export const CHAOS_VERBS = ["get", "list", "watch", "delete"] as const;
 export const SCRIPTS_MOUNT = "/scripts";
+const CHAOS_TOKEN_VOLUME = "chaos-token";
+/** Where kubectl's in-cluster config looks for the token, CA and namespace. */
+const SERVICE_ACCOUNT_DIR = "/var/run/secrets/kubernetes.io/serviceaccount";
 
 export interface ScriptFile {
   /** ConfigMap key: keys cannot hold slashes. */
@@ -104,6 +107,56 @@ export class LoadTest extends pulumi.ComponentResource {
       { parent: this, dependsOn: [role, serviceAccount] },
     );
 
+    // RBAC cannot scope a verb by label: the Role allows deleting any pod in
+    // the app namespace. This policy narrows the chaos identity's deletions
+    // to feed pods (Postgres, the gateway and the jobs are off limits).
+    const chaosUser = `system:serviceaccount:${namespace}:loadtest-chaos`;
+    const policyName = `${args.appNamespace}-chaos-feed-only`;
+    const feedOnly = new k8s.admissionregistration.v1.ValidatingAdmissionPolicy(
+      "chaos-feed-only",
+      {
+        metadata: { name: policyName, labels: this.podLabels },
+        spec: {
+          failurePolicy: "Fail",
+          matchConstraints: {
+            resourceRules: [
+              { apiGroups: [""], apiVersions: ["v1"], operations: ["DELETE"], resources: ["pods"] },
+            ],
+          },
+          matchConditions: [
+            { name: "chaos-identity", expression: `request.userInfo.username == "${chaosUser}"` },
+          ],
+          validations: [
+            {
+              expression: [
+                "has(oldObject.metadata.labels)",
+                ...Object.entries(args.feedSelector).map(
+                  ([k, v]) => `oldObject.metadata.labels[${JSON.stringify(k)}] == ${JSON.stringify(v)}`,
+                ),
+              ].join(" && "),
+              message: "the chaos step may delete feed pods only",
+              reason: "Forbidden",
+            },
+          ],
+        },
+      },
+      { parent: this },
+    );
+    new k8s.admissionregistration.v1.ValidatingAdmissionPolicyBinding(
+      "chaos-feed-only",
+      {
+        metadata: { name: policyName, labels: this.podLabels },
+        spec: {
+          policyName,
+          validationActions: ["Deny"],
+          matchResources: {
+            namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": args.appNamespace } },
+          },
+        },
+      },
+      { parent: this, dependsOn: [feedOnly] },
+    );
+
     const selector = Object.entries(args.feedSelector)
       .map(([k, v]) => `${k}=${v}`)
       .join(",");
@@ -127,8 +180,9 @@ export class LoadTest extends pulumi.ComponentResource {
                 spec: {
                   restartPolicy: "Never",
                   serviceAccountName: serviceAccount.metadata.name,
-                  // The chaos container talks to the API server with this token.
-                  automountServiceAccountToken: true,
+                  // Only the chaos container gets the token (its own projected
+                  // volume below); k6 needs none.
+                  automountServiceAccountToken: false,
                   securityContext: podSecurity(),
                   containers: [
                     {
@@ -167,7 +221,11 @@ export class LoadTest extends pulumi.ComponentResource {
                         limits: { cpu: "200m", memory: "128Mi" },
                       },
                       securityContext: containerSecurity(),
-                      volumeMounts: [{ name: "scripts", mountPath: SCRIPTS_MOUNT, readOnly: true }, tmpMount],
+                      volumeMounts: [
+                        { name: "scripts", mountPath: SCRIPTS_MOUNT, readOnly: true },
+                        tmpMount,
+                        { name: CHAOS_TOKEN_VOLUME, mountPath: SERVICE_ACCOUNT_DIR, readOnly: true },
+                      ],
                     },
                   ],
                   volumes: [
@@ -179,6 +237,26 @@ export class LoadTest extends pulumi.ComponentResource {
                       },
                     },
                     tmpVolume,
+                    // What automounting would give, for the chaos container alone.
+                    {
+                      name: CHAOS_TOKEN_VOLUME,
+                      projected: {
+                        sources: [
+                          { serviceAccountToken: { path: "token", expirationSeconds: 3600 } },
+                          {
+                            configMap: {
+                              name: "kube-root-ca.crt",
+                              items: [{ key: "ca.crt", path: "ca.crt" }],
+                            },
+                          },
+                          {
+                            downwardAPI: {
+                              items: [{ path: "namespace", fieldRef: { fieldPath: "metadata.namespace" } }],
+                            },
+                          },
+                        ],
+                      },
+                    },
                   ],
                 },
               },

@@ -36,7 +36,7 @@ describe("stack config", () => {
 
   it("fills defaults that a stack may omit", () => {
     const cfg = parseStackConfig(rawStackConfig("local"));
-    assert.deepEqual(cfg.rateLimit, { requests: 100, unit: "Second" });
+    assert.deepEqual(cfg.rateLimit, { requests: 100, unit: "Second", perClientRequests: 20 });
     assert.equal(cfg.alerting.receivers.length, 0);
     assert.equal(cfg.topologySpread, false);
   });
@@ -73,6 +73,13 @@ describe("stack config", () => {
 
   const table: [string, (raw: Record<string, any>) => void, string, RegExp, string[]?][] = [
     ["latest tag", (r) => (r.images.feed = "ghcr.io/golive/feed:latest"), "images.feed", /latest/],
+    [
+      "a per-client rate above the ceiling",
+      (r) => (r.rateLimit = { requests: 10, unit: "Second", perClientRequests: 50 }),
+      "rateLimit.perClientRequests",
+      /must not exceed requests/,
+    ],
+    ["paranoia level 5", (r) => (r.waf.paranoiaLevel = 5), "waf.paranoiaLevel", /4/],
     ["untagged image", (r) => (r.images.gateway = "ghcr.io/golive/gateway"), "images.gateway", /untagged/],
     ["port is not a tag", (r) => (r.images.k6 = "localhost:5000/k6"), "images.k6", /untagged/],
     ["missing image", (r) => delete r.images.postgres, "images.postgres", /required/],

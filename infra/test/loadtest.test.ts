@@ -24,6 +24,21 @@ describe("in-cluster load-test template", () => {
       assert.equal(r.all("ClusterRole").length, 0);
     });
 
+    it(`${stack}: only the chaos container holds the service-account token`, async () => {
+      const r = await renderStack(stack);
+      const pod = (r.find("CronJob", "golive-drill", `golive-${stack}-loadtest`) as Any).spec.jobTemplate.spec
+        .template.spec;
+      assert.equal(pod.automountServiceAccountToken, false);
+      const tokenVolumes = pod.volumes
+        .filter((v: Any) => v.projected?.sources?.some((s: Any) => s.serviceAccountToken))
+        .map((v: Any) => v.name);
+      assert.equal(tokenVolumes.length, 1);
+      const holders = pod.containers
+        .filter((c: Any) => c.volumeMounts.some((m: Any) => tokenVolumes.includes(m.name)))
+        .map((c: Any) => c.name);
+      assert.deepEqual(holders, ["chaos"]);
+    });
+
     it(`${stack}: the CronJob is a suspended template with pinned images and in-cluster remote write`, async () => {
       const r = await renderStack(stack);
       const cron = r.find("CronJob", "golive-drill", `golive-${stack}-loadtest`) as Any;

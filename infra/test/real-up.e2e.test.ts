@@ -94,6 +94,32 @@ describe("real pulumi up / preview / destroy into a local API server", { timeout
           [],
           "Prometheus/Alertmanager storage and sizing",
         );
+        // The chaos identity, impersonated: RBAC lets it delete any pod in the
+        // app namespace; the admission policy narrows that to feed pods.
+        const appNs = namespaceNames(stackName).app;
+        const asChaos = { "Impersonate-User": `system:serviceaccount:${appNs}-loadtest:loadtest-chaos` };
+        const pods = await cluster.api.get<{ items: { metadata: { name: string } }[] }>(
+          `/api/v1/namespaces/${appNs}/pods`,
+        );
+        const feedPod = pods.items.find(
+          (p) => p.metadata.name.startsWith("feed-") && !p.metadata.name.includes("migrate"),
+        );
+        assert.ok(feedPod, "a feed pod runs");
+        const dryDelete = (pod: string) =>
+          cluster.api.request<{ message?: string }>(
+            "DELETE",
+            `/api/v1/namespaces/${appNs}/pods/${pod}?dryRun=All`,
+            undefined,
+            asChaos,
+          );
+        assert.equal(
+          (await dryDelete(feedPod.metadata.name)).status,
+          200,
+          "the chaos step may delete a feed pod",
+        );
+        const postgres = await dryDelete("postgres-0");
+        assert.equal(postgres.status, 403, "the chaos step may not delete Postgres");
+        assert.match(String(postgres.body.message), /feed pods only/);
         if (stackName === "prod") {
           console.log(
             targets

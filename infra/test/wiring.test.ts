@@ -179,4 +179,37 @@ describe("wiring per stack", () => {
     for (const rel of r.all("Release")) assert.match(String(spec(rel).version), /^v?\d+\.\d+\.\d+$/);
     assert.ok(r.all("ConfigMap").some((c) => c.metadata.labels?.grafana_dashboard === "1"));
   });
+
+  it("the edge sets the WAF's paranoia level and threshold, HSTS, and a rate limit per client under a ceiling", async () => {
+    const r = await renderStack("prod");
+    const waf = spec(r.find("EnvoyExtensionPolicy", "coraza-waf", "golive-prod")).wasm[0].config;
+    const directives: string[] = waf.directives_map.default;
+    const at = (re: RegExp) => directives.findIndex((d) => re.test(d));
+    assert.ok(
+      at(/tx\.blocking_paranoia_level=1"/) > at(/@crs-setup-conf/),
+      "paranoia level after the CRS setup",
+    );
+    assert.ok(at(/tx\.inbound_anomaly_score_threshold=5"/) > at(/@crs-setup-conf/));
+    assert.ok(
+      at(/tx\.inbound_anomaly_score_threshold/) < at(/@owasp_crs/),
+      "settings before the rules read them",
+    );
+    assert.equal(directives.at(-1), "SecRuleEngine On");
+    const route = spec(r.find("HTTPRoute", "golive-api", "golive-prod"));
+    const headers = route.rules[0].filters.find(
+      (f: Any) => f.type === "ResponseHeaderModifier",
+    ).responseHeaderModifier;
+    assert.match(
+      headers.set.find((h: Any) => h.name === "Strict-Transport-Security").value,
+      /max-age=31536000/,
+    );
+    const rules = spec(r.find("BackendTrafficPolicy", "rate-limit", "golive-prod")).rateLimit.local.rules;
+    assert.deepEqual(rules, [
+      {
+        clientSelectors: [{ sourceCIDR: { type: "Distinct", value: "0.0.0.0/0" } }],
+        limit: { requests: 20, unit: "Second" },
+      },
+      { limit: { requests: 200, unit: "Second" } },
+    ]);
+  });
 });

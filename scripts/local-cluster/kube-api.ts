@@ -21,10 +21,12 @@ export interface KubeObject {
 export class KubeApi {
   constructor(private readonly creds: KubeCredentials) {}
 
+  /** Any request; `headers` for example to impersonate (`Impersonate-User`). */
   async request<T = unknown>(
     method: string,
     path: string,
     body?: unknown,
+    headers: Record<string, string> = {},
   ): Promise<{ status: number; body: T }> {
     const url = new URL(path, this.creds.server);
     const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
@@ -36,7 +38,10 @@ export class KubeApi {
           ca: this.creds.ca,
           cert: this.creds.cert,
           key: this.creds.key,
-          headers: payload ? { "content-type": "application/json", "content-length": payload.length } : {},
+          headers: {
+            ...headers,
+            ...(payload ? { "content-type": "application/json", "content-length": payload.length } : {}),
+          },
           timeout: 10_000,
         },
         (res) => {

@@ -187,7 +187,8 @@ export async function auditScrapeTargets(api: KubeApi): Promise<ScrapeTarget[]> 
         });
         row(component, backends.length, problems[0] ?? "ok");
       }
-      if (withPort === 0) row(sm.metadata.name, 0, `no selected Service has port ${ep.port ?? ep.targetPort}`);
+      if (withPort === 0)
+        row(sm.metadata.name, 0, `no selected Service has port ${ep.port ?? ep.targetPort}`);
     }
   }
   return rows;
