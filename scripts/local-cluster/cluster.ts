@@ -286,10 +286,20 @@ export async function startLocalCluster(opts: LocalClusterOptions = {}): Promise
       );
       return ready.length >= nodeCount ? true : undefined;
     });
-    // The service-account controller creates `default` in each namespace; pods need it.
-    await until("the default service account", timeoutMs, async () => {
-      const res = await cluster.api.request("GET", "/api/v1/namespaces/default/serviceaccounts/default");
-      return res.status === 200 ? true : undefined;
+    // Controllers seed every namespace with a `default` service account and the
+    // `kube-root-ca.crt` ConfigMap; pods need both. Until they have, the
+    // cluster is still changing by itself (and a snapshot of it is not stable).
+    await until("the default service accounts and root CA ConfigMaps", timeoutMs, async () => {
+      const names = (await cluster.api.get<{ items: KubeObject[] }>("/api/v1/namespaces")).items.map(
+        (n) => n.metadata.name,
+      );
+      for (const ns of names) {
+        for (const path of [`serviceaccounts/default`, `configmaps/kube-root-ca.crt`]) {
+          if ((await cluster.api.request("GET", `/api/v1/namespaces/${ns}/${path}`)).status !== 200)
+            return undefined;
+        }
+      }
+      return true;
     });
   } catch (err) {
     const logs = readdirSync(path.join(dir, "logs"))
