@@ -184,7 +184,7 @@ export async function startFeedService(config: FeedConfig, logger: Logger): Prom
     host: config.OPS_HOST,
     port: config.OPS_PORT,
     registry: metrics.registry,
-    readiness: { ready: () => probe.up() && !shuttingDown },
+    readiness: { checks: () => ({ database: probe.up(), shutdown: !shuttingDown }) },
   });
   logger.info(
     { grpcPort, opsPort: ops.port, database: maskUrl(config.DATABASE_URL), dbUp: probe.up() },

@@ -62,6 +62,8 @@ test("database down: UNAVAILABLE fast, not ready, NOT_SERVING; back up: recovers
   assert.equal(likeErr.code, grpc.status.UNAVAILABLE);
 
   await waitFor("readiness 503", async () => (await readiness(service.opsPort)) === 503, 5_000);
+  const body = await (await fetch(`http://127.0.0.1:${service.opsPort}/health/ready`)).json();
+  assert.deepEqual(body, { status: "not ready", checks: { database: "fail", shutdown: "pass" } });
   assert.equal(await healthCheck(service.grpcPort, "feed.v1.FeedService"), "NOT_SERVING");
   assert.match(await service.metrics.registry.metrics(), /^feed_db_up 0$/m);
 

@@ -155,16 +155,16 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
   await app.listen({ host: config.HTTP_HOST, port: config.HTTP_PORT });
   const httpPort = (app.server.address() as AddressInfo).port;
 
-  const ready = () => {
-    if (shuttingDown) return false;
-    if (feed.reachable()) return true;
-    return feed.breakerOpen && cache.size > 0;
-  };
+  // The feed counts as available while stale pages can be served for it.
+  const readinessChecks = () => ({
+    shutdown: !shuttingDown,
+    feed: feed.reachable() || (feed.breakerOpen && cache.size > 0),
+  });
   const ops: OpsServer = await startOpsServer({
     host: config.OPS_HOST,
     port: config.OPS_PORT,
     registry: metrics.registry,
-    readiness: { ready },
+    readiness: { checks: readinessChecks },
   });
   logger.info({ httpPort, opsPort: ops.port }, "gateway listening");
 
@@ -197,7 +197,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
     sockets,
     httpPort,
     opsPort: ops.port,
-    ready,
+    ready: () => Object.values(readinessChecks()).every(Boolean),
     shutdownSteps: () => steps,
     close() {
       closing ??= (async () => {

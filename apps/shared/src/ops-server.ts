@@ -5,9 +5,20 @@ import http from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Registry } from "prom-client";
 
+/**
+ * What readiness is made of, by name (e.g. `database`, `shutdown`): true
+ * when that check passes. The process is ready when every check passes, and
+ * the probe's body says which one failed.
+ */
 export interface Readiness {
-  /** True when the process should receive traffic. */
-  ready(): boolean;
+  checks(): Record<string, boolean>;
+}
+
+export function readinessBody(readiness: Readiness): { ready: boolean; body: string } {
+  const checks = readiness.checks();
+  const ready = Object.values(checks).every(Boolean);
+  const detail = Object.fromEntries(Object.entries(checks).map(([name, ok]) => [name, ok ? "pass" : "fail"]));
+  return { ready, body: JSON.stringify({ status: ready ? "ready" : "not ready", checks: detail }) };
 }
 
 export interface OpsServer {
@@ -35,10 +46,8 @@ export async function startOpsServer(opts: {
     } else if (url === "/health/live") {
       res.writeHead(200, { "content-type": "application/json" }).end('{"status":"live"}');
     } else if (url === "/health/ready") {
-      const ready = opts.readiness.ready();
-      res
-        .writeHead(ready ? 200 : 503, { "content-type": "application/json" })
-        .end(JSON.stringify({ status: ready ? "ready" : "not ready" }));
+      const { ready, body } = readinessBody(opts.readiness);
+      res.writeHead(ready ? 200 : 503, { "content-type": "application/json" }).end(body);
     } else {
       res.writeHead(404, { "content-type": "application/json" }).end('{"code":"NOT_FOUND"}');
     }
