@@ -86,13 +86,13 @@ describe("wiring per stack", () => {
       for (const x of r.resources) depsOf.set(x.name, [...(depsOf.get(x.name) ?? []), ...x.dependsOn]);
       const reaches = (from: string, target: string) => {
         const seen = new Set<string>();
-        const todo = [from];
-        while (todo.length > 0) {
-          const next = todo.pop() as string;
+        const pending = [from];
+        while (pending.length > 0) {
+          const next = pending.pop() as string;
           if (next === target) return true;
           if (seen.has(next)) continue;
           seen.add(next);
-          todo.push(...(depsOf.get(next) ?? []));
+          pending.push(...(depsOf.get(next) ?? []));
         }
         return false;
       };
