@@ -35,6 +35,9 @@ const CHART_MIRROR =
 /** Kinds the control plane itself keeps writing, whatever the stack does. */
 const CHURN = new Set(["Event", "Lease"]);
 
+/** Every alert with the scrape targets its series come from (the same for every stack). */
+const alerts = alertSources(loadRuleFiles().flatMap((f) => f.groups.flatMap((g) => g.rules)));
+
 const sum = (ops: OpMap | undefined) => Object.values(ops ?? {}).reduce((a, b) => a + (b ?? 0), 0);
 const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 
@@ -83,8 +86,6 @@ describe("real pulumi up / preview / destroy into a local API server", { timeout
         const dead = targets.filter((x) => x.status !== "ok");
         assert.deepEqual(dead, [], "scrape targets Prometheus does not select or cannot reach");
         const live = new Set(targets.map((x) => x.component));
-        const rules = loadRuleFiles().flatMap((f) => f.groups.flatMap((g) => g.rules));
-        const alerts = alertSources(rules);
         const deadAlerts = alerts.filter((a) => a.sources.some((src) => !live.has(src)));
         assert.deepEqual(deadAlerts, [], "alerts whose series come from no scraped target");
         const unsized = await containersWithoutLimits(cluster.api, Object.values(namespaceNames(stackName)));
