@@ -30,7 +30,9 @@ const HOST = "127.0.0.1";
 // Series that come from exporters other than our services. Kept small on purpose.
 const EXTERNAL = [
   /^up$/, // Prometheus itself, per target
-  /^kube_pod_container_status_restarts_total$/, // kube-state-metrics
+  /^kube_pod_container_(status_restarts_total|resource_limits)$/, // kube-state-metrics
+  /^container_memory_working_set_bytes$/, // kubelet (cAdvisor)
+  /^kubelet_volume_stats_(used|capacity)_bytes$/, // kubelet
   /^kube_cronjob_(status_last_successful_time|status_last_schedule_time|next_schedule_time)$/, // kube-state-metrics
   /^prometheus_(rule_evaluation_failures|notifications_errors|notifications_sent)_total$/, // Prometheus self-metrics
   /^loki_request_duration_seconds_count$/, // Loki

@@ -19,6 +19,7 @@ import {
   alertSources,
   auditScrapeTargets,
   containersWithoutLimits,
+  droppedAlertSeries,
   operatorWorkloadGaps,
 } from "./support/cluster-audit";
 
@@ -88,6 +89,7 @@ describe("real pulumi up / preview / destroy into a local API server", { timeout
         const live = new Set(targets.map((x) => x.component));
         const deadAlerts = alerts.filter((a) => a.sources.some((src) => !live.has(src)));
         assert.deepEqual(deadAlerts, [], "alerts whose series come from no scraped target");
+        assert.deepEqual(droppedAlertSeries(alerts, targets), [], "alert series dropped before storage");
         const unsized = await containersWithoutLimits(cluster.api, Object.values(namespaceNames(stackName)));
         assert.deepEqual(unsized, [], "containers without CPU/memory requests and limits");
         assert.deepEqual(

@@ -1,9 +1,10 @@
 // Audits of what a real `pulumi up` left in the API server, where charts have
 // been rendered by Helm itself: which targets the Prometheus actually selects
-// and may reach (ServiceMonitors, Services, pods, NetworkPolicies), which
-// alert reads from which target, and which containers run without requests
-// and limits. Pods the operator would create (Prometheus, Alertmanager) are
-// stood in for by the labels and ports the operator gives them.
+// and may reach (ServiceMonitors, PodMonitors, Services, pods,
+// NetworkPolicies), which alert reads from which target, and which containers
+// run without requests and limits. Pods that controllers kwok does not run
+// would create (Prometheus and Alertmanager by the operator, Envoy proxies by
+// Envoy Gateway) are stood in for by the labels and ports they would get.
 import { metricNames } from "../../../alerting/promql";
 import type { KubeApi, KubeObject } from "../../../scripts/local-cluster/kube-api";
 import { blockedBy, type Endpoint, type LabelSelector, type NetworkPolicy, selects } from "./network-policy";
@@ -32,6 +33,8 @@ export interface ScrapeTarget {
   pods: number;
   /** "ok", or why Prometheus gets nothing from it. */
   status: string;
+  /** Metric-name regexes the endpoint's metricRelabelings drop before storage. */
+  drops: string[];
 }
 
 /** The pods the operator makes for a Prometheus or Alertmanager object: its labels and ports. */
@@ -53,19 +56,69 @@ function operatorPods(kind: "prometheus" | "alertmanager", objects: Obj[]): Pod[
   }));
 }
 
+/** A ServiceMonitor endpoint, as far as the audit reads it. */
+interface MonitorEndpoint {
+  port?: string;
+  targetPort?: number | string;
+  metricRelabelings?: { action?: string; sourceLabels?: string[]; regex?: string }[];
+}
+
+/**
+ * The proxy pods Envoy Gateway makes for each of its Gateways, in its own
+ * namespace: their labels and the container ports of the envoy container.
+ */
+function envoyProxyPods(gateways: Obj[], classes: Obj[], controllerPods: Obj[]): Pod[] {
+  const ours = new Set(
+    classes
+      .filter((c) => c.spec?.controllerName === "gateway.envoyproxy.io/gatewayclass-controller")
+      .map((c) => c.metadata.name),
+  );
+  return gateways
+    .filter((g) => ours.has(g.spec?.gatewayClassName))
+    .flatMap((g) =>
+      controllerPods.map((controller) => ({
+        namespace: controller.metadata.namespace as string,
+        name: `envoy-${g.metadata.namespace}-${g.metadata.name}`,
+        labels: {
+          "app.kubernetes.io/name": "envoy",
+          "app.kubernetes.io/component": "proxy",
+          "app.kubernetes.io/managed-by": "envoy-gateway",
+          "gateway.envoyproxy.io/owning-gateway-name": g.metadata.name,
+          "gateway.envoyproxy.io/owning-gateway-namespace": g.metadata.namespace as string,
+        },
+        ports: { metrics: 19001, readiness: 19003 },
+      })),
+    );
+}
+
 export async function auditScrapeTargets(api: KubeApi): Promise<ScrapeTarget[]> {
   const mon = "/apis/monitoring.coreos.com/v1";
-  const [prometheuses, alertmanagers, monitors, services, podObjs, policies, namespaces, nodes] =
-    await Promise.all([
-      list(api, `${mon}/prometheuses`),
-      list(api, `${mon}/alertmanagers`),
-      list(api, `${mon}/servicemonitors`),
-      list(api, "/api/v1/services"),
-      list(api, "/api/v1/pods"),
-      list(api, "/apis/networking.k8s.io/v1/networkpolicies"),
-      list(api, "/api/v1/namespaces"),
-      list(api, "/api/v1/nodes"),
-    ]);
+  const gw = "/apis/gateway.networking.k8s.io/v1";
+  const [
+    prometheuses,
+    alertmanagers,
+    monitors,
+    podMonitors,
+    services,
+    podObjs,
+    policies,
+    namespaces,
+    nodes,
+    gateways,
+    gatewayClasses,
+  ] = await Promise.all([
+    list(api, `${mon}/prometheuses`),
+    list(api, `${mon}/alertmanagers`),
+    list(api, `${mon}/servicemonitors`),
+    list(api, `${mon}/podmonitors`),
+    list(api, "/api/v1/services"),
+    list(api, "/api/v1/pods"),
+    list(api, "/apis/networking.k8s.io/v1/networkpolicies"),
+    list(api, "/api/v1/namespaces"),
+    list(api, "/api/v1/nodes"),
+    list(api, `${gw}/gateways`),
+    list(api, `${gw}/gatewayclasses`),
+  ]);
   if (prometheuses.length !== 1)
     throw new Error(`expected one Prometheus object, found ${prometheuses.length}`);
   const prom = prometheuses[0] as Obj;
@@ -85,6 +138,11 @@ export async function auditScrapeTargets(api: KubeApi): Promise<ScrapeTarget[]> 
       })),
     ...operatorPods("prometheus", prometheuses),
     ...operatorPods("alertmanager", alertmanagers),
+    ...envoyProxyPods(
+      gateways,
+      gatewayClasses,
+      podObjs.filter((p) => p.metadata.labels?.["control-plane"] === "envoy-gateway"),
+    ),
   ];
   const [promPod] = operatorPods("prometheus", [prom]);
   const from: Endpoint = { namespace: promPod?.namespace, labels: promPod?.labels, ip: "10.244.250.1" };
@@ -92,19 +150,62 @@ export async function auditScrapeTargets(api: KubeApi): Promise<ScrapeTarget[]> 
   const nsOk = (ns: string, sel: LabelSelector | null | undefined) =>
     sel == null ? ns === prom.metadata.namespace : selects(sel, nsLabels.get(ns));
 
+  /** Why Prometheus cannot scrape `port` (a number or a container port name) on each pod. */
+  const podProblems = (backends: Pod[], target: number | string): string[] =>
+    backends.flatMap((p) => {
+      const port = typeof target === "number" ? target : p.ports[target];
+      if (port === undefined) return [`pod ${p.name} has no port ${target}`];
+      const to: Endpoint = { namespace: p.namespace, labels: p.labels, ip: "10.244.251.1", ports: p.ports };
+      const blocked = blockedBy(netpols, nsLabels, from, to, port);
+      return blocked ? [`blocked by ${blocked} policy to ${p.namespace}/${p.name}:${port}`] : [];
+    });
+  const dropsOf = (ep: MonitorEndpoint) =>
+    (ep.metricRelabelings ?? [])
+      .filter((r) => r.action?.toLowerCase() === "drop" && (r.sourceLabels ?? []).join(";") === "__name__")
+      .map((r) => r.regex ?? "(.*)");
+  const inNamespaces = (monitorNs: string, sel: { any?: boolean; matchNames?: string[] } | undefined) => {
+    const nsSel = sel ?? {};
+    return (ns: string) =>
+      nsSel.any ? true : nsSel.matchNames ? nsSel.matchNames.includes(ns) : ns === monitorNs;
+  };
+
   const rows: ScrapeTarget[] = [];
+  for (const pm of podMonitors) {
+    const pmNs = pm.metadata.namespace as string;
+    const selected =
+      selects(prom.spec.podMonitorSelector, pm.metadata.labels) &&
+      nsOk(pmNs, prom.spec.podMonitorNamespaceSelector);
+    const inNs = inNamespaces(pmNs, pm.spec.namespaceSelector);
+    const backends = pods.filter((p) => inNs(p.namespace) && selects(pm.spec.selector, p.labels));
+    for (const ep of pm.spec.podMetricsEndpoints as MonitorEndpoint[]) {
+      const port = ep.port ?? ep.targetPort ?? "";
+      const component = backends[0]?.labels["app.kubernetes.io/name"] ?? pm.metadata.name;
+      const status = !selected
+        ? "not selected by the Prometheus"
+        : backends.length === 0
+          ? "no pod matches its selector"
+          : (podProblems(backends, port)[0] ?? "ok");
+      rows.push({
+        monitor: `${pmNs}/${pm.metadata.name}`,
+        component,
+        port: String(port),
+        pods: backends.length,
+        status,
+        drops: dropsOf(ep),
+      });
+    }
+  }
   for (const sm of monitors) {
     const smNs = sm.metadata.namespace as string;
     const selected =
       selects(prom.spec.serviceMonitorSelector, sm.metadata.labels) &&
       nsOk(smNs, prom.spec.serviceMonitorNamespaceSelector);
-    const nsSel = sm.spec.namespaceSelector ?? {};
-    const inNs = (ns: string) =>
-      nsSel.any ? true : nsSel.matchNames ? nsSel.matchNames.includes(ns) : ns === smNs;
+    const inNs = inNamespaces(smNs, sm.spec.namespaceSelector);
     const svcs = services.filter(
       (s) => inNs(s.metadata.namespace as string) && selects(sm.spec.selector, s.metadata.labels),
     );
-    for (const ep of sm.spec.endpoints as { port?: string; targetPort?: number | string }[]) {
+    for (const ep of sm.spec.endpoints as MonitorEndpoint[]) {
+      const drops = dropsOf(ep);
       const row = (component: string, podCount: number, status: string) =>
         rows.push({
           monitor: `${smNs}/${sm.metadata.name}`,
@@ -112,6 +213,7 @@ export async function auditScrapeTargets(api: KubeApi): Promise<ScrapeTarget[]> 
           port: String(ep.port ?? ep.targetPort),
           pods: podCount,
           status,
+          drops,
         });
       if (!selected) {
         row(sm.metadata.name, 0, "not selected by the Prometheus");
@@ -172,20 +274,7 @@ export async function auditScrapeTargets(api: KubeApi): Promise<ScrapeTarget[]> 
           row(component, 0, "no running pod behind the Service");
           continue;
         }
-        const target = svcPort.targetPort ?? svcPort.port;
-        const problems = backends.flatMap((p) => {
-          const port = typeof target === "number" ? target : p.ports[target];
-          if (port === undefined) return [`pod ${p.name} has no port ${target}`];
-          const to: Endpoint = {
-            namespace: p.namespace,
-            labels: p.labels,
-            ip: "10.244.251.1",
-            ports: p.ports,
-          };
-          const blocked = blockedBy(netpols, nsLabels, from, to, port);
-          return blocked ? [`blocked by ${blocked} policy to ${p.namespace}/${p.name}:${port}`] : [];
-        });
-        row(component, backends.length, problems[0] ?? "ok");
+        row(component, backends.length, podProblems(backends, svcPort.targetPort ?? svcPort.port)[0] ?? "ok");
       }
       if (withPort === 0)
         row(sm.metadata.name, 0, `no selected Service has port ${ep.port ?? ep.targetPort}`);
@@ -220,6 +309,8 @@ export async function containersWithoutLimits(api: KubeApi, namespaces: string[]
  */
 const METRIC_SOURCES: [RegExp, string[]][] = [
   [/^kube_/, ["kube-state-metrics"]],
+  [/^(container_|kubelet_)/, ["kubelet"]],
+  [/^envoy_/, ["envoy"]],
   [/^loki_/, ["loki"]],
   [/^prometheus_/, ["kube-prometheus-stack-prometheus"]],
   [/^(grpc_server_|feed_)/, ["feed"]],
@@ -230,34 +321,52 @@ export interface AlertSource {
   alert: string;
   /** Components (scrape targets) whose series the alert reads; "pushed by k6" for remote-write series. */
   sources: string[];
+  /** Each raw metric the alert reads (recording rules resolved) and the component it comes from. */
+  series: { metric: string; source: string }[];
 }
 
 /** Every alert with the targets its series come from, recording rules resolved to their inputs. */
 export function alertSources(rules: { alert?: string; record?: string; expr: string }[]): AlertSource[] {
   const records = new Map(rules.filter((r) => r.record).map((r) => [r.record as string, r.expr]));
-  const sourcesOf = (expr: string, seen: Set<string>): string[] => {
-    const out = new Set<string>();
+  const seriesOf = (expr: string, seen: Set<string>): { metric: string; source: string }[] => {
+    const out: { metric: string; source: string }[] = [];
     const jobs = [...expr.matchAll(/\bjob=~?"([^"]+)"/g)].flatMap((m) => (m[1] ?? "").split("|"));
     for (const metric of metricNames(expr)) {
       const recorded = records.get(metric);
       if (recorded !== undefined) {
-        if (!seen.has(metric)) for (const s of sourcesOf(recorded, new Set([...seen, metric]))) out.add(s);
+        if (!seen.has(metric)) out.push(...seriesOf(recorded, new Set([...seen, metric])));
         continue;
       }
       if (metric.startsWith("k6_")) {
-        out.add("pushed by k6");
+        out.push({ metric, source: "pushed by k6" });
         continue;
       }
       const hit = METRIC_SOURCES.find(([re]) => re.test(metric));
-      if (hit) for (const c of hit[1]) out.add(c);
-      else if (jobs.length > 0) for (const j of jobs) out.add(j);
-      else out.add(`unknown source of ${metric}`);
+      const sources = hit ? hit[1] : jobs.length > 0 ? jobs : [`unknown source of ${metric}`];
+      for (const source of sources) out.push({ metric, source });
     }
-    return [...out].sort();
+    return out;
   };
   return rules
     .filter((r) => r.alert)
-    .map((r) => ({ alert: r.alert as string, sources: sourcesOf(r.expr, new Set()) }));
+    .map((r) => {
+      const series = seriesOf(r.expr, new Set());
+      return { alert: r.alert as string, sources: [...new Set(series.map((x) => x.source))].sort(), series };
+    });
+}
+
+/** Alert series that every scrape target of their component drops by a metricRelabeling. */
+export function droppedAlertSeries(alerts: AlertSource[], targets: ScrapeTarget[]): string[] {
+  return alerts.flatMap((a) =>
+    a.series
+      .filter(({ metric, source }) => {
+        const rows = targets.filter((x) => x.component === source);
+        return (
+          rows.length > 0 && rows.every((x) => x.drops.some((re) => new RegExp(`^(?:${re})$`).test(metric)))
+        );
+      })
+      .map(({ metric, source }) => `${a.alert}: ${metric} is dropped at every ${source} target`),
+  );
 }
 
 /** Prometheus and Alertmanager objects (their pods are the operator's) without a volume or without requests and limits. */
