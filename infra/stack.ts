@@ -168,6 +168,7 @@ export function goLiveStack(config: StackConfig): StackOutputs {
       certManagerNamespace: ns.names.certManager,
       appNamespace: app,
       backend: { service: "gateway", port: GATEWAY_HTTP_PORT },
+      monitoringCrds: monitoring.crds,
     },
     opts("gateway", "certManager", "app"),
   );

@@ -7,6 +7,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { CHARTS, chartSource } from "../charts";
 import type { StackConfig } from "../config";
 import { CHART_RESOURCES } from "./chart-resources";
+import { PROMETHEUS_SELECTOR } from "./labels";
 
 export const GATEWAY_CLASS = "envoy-gateway";
 export const GATEWAY_NAME = "golive";
@@ -15,6 +16,8 @@ export const TLS_SECRET = "golive-tls";
 export const ENVOY_PROXY_LABELS = {
   "gateway.envoyproxy.io/owning-gateway-name": GATEWAY_NAME,
 };
+/** Envoy's stats port on every proxy pod (container port "metrics", path /stats/prometheus). */
+export const ENVOY_METRICS_PORT = 19001;
 
 /** HSTS for a year, subdomains included: browsers never try plain HTTP again. */
 export const HSTS = "max-age=31536000; includeSubDomains";
@@ -49,6 +52,8 @@ export interface IngressArgs {
   appNamespace: string;
   /** The gateway workload's Service and port that the HTTPRoute sends traffic to. */
   backend: { service: string; port: number };
+  /** What installs the PodMonitor kind (the Prometheus operator CRDs release). */
+  monitoringCrds: pulumi.Resource;
 }
 
 export class Ingress extends pulumi.ComponentResource {
@@ -300,6 +305,29 @@ export class Ingress extends pulumi.ComponentResource {
         },
       },
       { parent: this, dependsOn: [route] },
+    );
+
+    // Envoy's own metrics: requests by response class, 403s from the WAF and
+    // 429s from the rate limit, per proxy pod. The proxies are pods Envoy
+    // Gateway creates for the Gateway, behind no Service of ours: a PodMonitor.
+    new k8s.apiextensions.CustomResource(
+      "envoy-proxy-metrics",
+      {
+        apiVersion: "monitoring.coreos.com/v1",
+        kind: "PodMonitor",
+        metadata: { name: "envoy-proxy", namespace: gatewayNamespace, labels: { ...PROMETHEUS_SELECTOR } },
+        spec: {
+          selector: {
+            matchLabels: {
+              "app.kubernetes.io/component": "proxy",
+              "app.kubernetes.io/managed-by": "envoy-gateway",
+              ...ENVOY_PROXY_LABELS,
+            },
+          },
+          podMetricsEndpoints: [{ port: "metrics", path: "/stats/prometheus" }],
+        },
+      },
+      { parent: this, dependsOn: [args.monitoringCrds, gateway] },
     );
 
     this.registerOutputs({ url: this.url });

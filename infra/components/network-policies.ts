@@ -1,14 +1,15 @@
 // Default deny in every namespace we own, then only the flows the design
 // needs: edge -> gateway -> feed -> Postgres, DNS, Prometheus scraping the ops
-// port, the backup and retention jobs -> Postgres, log shipping to Loki, k6 to the services and to Prometheus' remote
-// write, and the chaos step to the API server. Platform namespaces (charts we
-// do not template ourselves) allow traffic inside themselves plus the
+// port and Envoy's stats, the backup and retention jobs -> Postgres, log
+// shipping to Loki, k6 to the services and to Prometheus' remote write, and
+// the chaos step to the API server. Platform namespaces (charts we do not
+// template ourselves) allow traffic inside themselves plus the
 // cross-namespace flows they need.
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { StackConfig } from "../config";
 import { POSTGRES_PORT } from "./database";
-import { ENVOY_PROXY_LABELS } from "./ingress";
+import { ENVOY_METRICS_PORT, ENVOY_PROXY_LABELS } from "./ingress";
 import { OPS_PORT } from "./labels";
 import { LOKI_PORT } from "./logging";
 import { PROMETHEUS_PORT } from "./monitoring";
@@ -188,6 +189,8 @@ export class NetworkPolicies extends pulumi.ComponentResource {
           { to: [{ podSelector: {}, ...nsSelector(app) }], ports: tcp(OPS_PORT) },
           // Loki's own metrics (LokiRequestErrors).
           { to: [podsIn(names.logging, { "app.kubernetes.io/name": "loki" })], ports: tcp(LOKI_PORT) },
+          // Envoy's stats (requests, WAF blocks, 429s).
+          { to: [envoy], ports: tcp(ENVOY_METRICS_PORT) },
           // kubelet/cAdvisor metrics on the nodes.
           { to: [{ ipBlock: { cidr: "0.0.0.0/0" } }], ports: tcp(10250) },
         ],
@@ -237,7 +240,10 @@ export class NetworkPolicies extends pulumi.ComponentResource {
     const gw = names.gateway;
     policy("envoy-edge", gw, ENVOY_PROXY_LABELS, {
       // Envoy listens on unprivileged ports and the Service maps 80/443 onto them.
-      ingress: [{ ports: tcp(10080, 10443, 80, 443) }],
+      ingress: [
+        { ports: tcp(10080, 10443, 80, 443) },
+        { from: [prometheus], ports: tcp(ENVOY_METRICS_PORT) },
+      ],
       egress: [{ to: [podsIn(app, args.gatewayLabels)], ports: tcp(8080) }],
     });
     policy(

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import type { K8sObject } from "../mock-runtime";
+import { blockedBy, type NetworkPolicy, selects } from "./support/network-policy";
 import { renderStack } from "./support/render";
 
 type Any = Record<string, any>;
@@ -211,5 +212,39 @@ describe("wiring per stack", () => {
       },
       { limit: { requests: 200, unit: "Second" } },
     ]);
+  });
+
+  it("Prometheus selects a PodMonitor for the Envoy proxies and may reach their stats port", async () => {
+    const r = await renderStack("prod");
+    const kps = spec(r.find("Release", "kube-prometheus-stack", "monitoring")).values.prometheus
+      .prometheusSpec;
+    const pm = r.find("PodMonitor", "envoy-proxy", "envoy-gateway-system");
+    assert.ok(selects(kps.podMonitorSelector, pm.metadata.labels));
+    assert.deepEqual(spec(pm).podMetricsEndpoints, [{ port: "metrics", path: "/stats/prometheus" }]);
+    // The labels Envoy Gateway gives the proxy pods of our Gateway.
+    const proxy = {
+      namespace: "envoy-gateway-system",
+      labels: {
+        "app.kubernetes.io/name": "envoy",
+        "app.kubernetes.io/component": "proxy",
+        "app.kubernetes.io/managed-by": "envoy-gateway",
+        "gateway.envoyproxy.io/owning-gateway-name": "golive",
+        "gateway.envoyproxy.io/owning-gateway-namespace": "envoy-gateway-system",
+      },
+      ip: "10.244.1.2",
+      ports: { metrics: 19001 },
+    };
+    assert.ok(selects(spec(pm).selector, proxy.labels));
+    const prometheus = {
+      namespace: "monitoring",
+      labels: { "app.kubernetes.io/name": "prometheus", prometheus: "kube-prometheus-stack-prometheus" },
+      ip: "10.244.2.3",
+    };
+    const policies = r.all("NetworkPolicy") as unknown as NetworkPolicy[];
+    const nsLabels = new Map(
+      r.all("Namespace").map((n) => [n.metadata.name, { "kubernetes.io/metadata.name": n.metadata.name }]),
+    );
+    assert.equal(blockedBy(policies, nsLabels, prometheus, proxy, 19001), undefined);
+    assert.ok(blockedBy(policies, nsLabels, prometheus, proxy, 19000), "Envoy's admin port stays closed");
   });
 });
