@@ -1,9 +1,10 @@
 // The bill of materials: every part of one environment, in the order it
 // comes up. Each line is one component; the logic lives in components/.
 import path from "node:path";
+import * as random from "@pulumi/random";
 import { Backup } from "./components/backup";
 import { appDatabaseSecret, DATABASE_SECRET, DATABASE_URL_KEY, Database } from "./components/database";
-import { Ingress } from "./components/ingress";
+import { edgeCertificateTrusted, Ingress } from "./components/ingress";
 import { LoadTest } from "./components/loadtest";
 import { Logging, lokiUrl } from "./components/logging";
 import { Migrations } from "./components/migrations";
@@ -160,6 +161,8 @@ export function goLiveStack(config: StackConfig): StackOutputs {
     afterMigrations,
   );
 
+  // Shared by the edge (which exempts it from the per-client limit) and the drill.
+  const drillToken = new random.RandomPassword("drill-token", { length: 32, special: false });
   const ingress = new Ingress(
     "ingress",
     {
@@ -169,6 +172,7 @@ export function goLiveStack(config: StackConfig): StackOutputs {
       appNamespace: app,
       backend: { service: "gateway", port: GATEWAY_HTTP_PORT },
       monitoringCrds: monitoring.crds,
+      drillToken: drillToken.result,
     },
     opts("gateway", "certManager", "app"),
   );
@@ -179,7 +183,12 @@ export function goLiveStack(config: StackConfig): StackOutputs {
       appNamespace: app,
       config,
       remoteWriteUrl: prometheusRemoteWriteUrl(ns.names.monitoring),
-      gatewayUrl: `http://gateway.${app}.svc.cluster.local:${GATEWAY_HTTP_PORT}`,
+      edge: {
+        url: ingress.url,
+        service: ingress.edgeService,
+        certificateTrusted: edgeCertificateTrusted(config),
+      },
+      drillToken: drillToken.result,
       feedGrpcAddress: `feed.${app}.svc.cluster.local:${FEED_GRPC_PORT}`,
       feedSelector: feed.labels,
       repoRoot: REPO_ROOT,

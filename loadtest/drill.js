@@ -1,10 +1,19 @@
 // The go-live drill: the three critical user flows under an arrival-rate load,
 // with thresholds taken from the alerts (feed p95 < 50 ms, errors < 1 %) and
-// end-to-end message delivery. Runs unchanged locally and in the cluster; the
-// chaos step (a pod delete or a process kill) is driven from outside k6.
+// end-to-end message delivery, plus a handful of attack requests (SQL
+// injection, XSS, path traversal) that the WAF must block in blocking mode and
+// that must never cause a 5xx. Runs unchanged locally and in the cluster; the
+// chaos step (a pod delete or a process kill) is driven from outside k6. In
+// the cluster the HTTP and WebSocket flows go through the edge (TLS, WAF, rate
+// limit); the summary counts the WAF's 403s and the rate limit's 429s.
 //
 // Environment (defaults target a local stack):
-//   GATEWAY_URL      http://127.0.0.1:8080
+//   GATEWAY_URL      http://127.0.0.1:8080 (in the cluster: https://<domain>)
+//   EDGE_ADDR_FILE   a file holding the edge Service's address, which <domain>
+//                    then resolves to (optional)
+//   DRILL_TOKEN      sent as x-golive-drill: lifts the per-client rate limit
+//                    (one pod is not one client), never the global ceiling
+//   WAF_MODE         blocking | detection | none (no WAF in front)
 //   FEED_GRPC_ADDRS  127.0.0.1:50051   (comma-separated; a VU fails over on error)
 //   PROTO_DIR        ../proto
 //   PROFILE          smoke | load | soak | probe
@@ -20,6 +29,12 @@ const WS_URL = GATEWAY_URL.replace(/^http/, "ws");
 const FEED_GRPC_ADDRS = (__ENV.FEED_GRPC_ADDRS || "127.0.0.1:50051").split(",").filter(Boolean);
 const PROTO_DIR = __ENV.PROTO_DIR || "../proto";
 const PROFILE = __ENV.PROFILE || "smoke";
+const WAF_MODE = __ENV.WAF_MODE || "none";
+if (!["blocking", "detection", "none"].includes(WAF_MODE))
+  throw new Error(`WAF_MODE must be blocking, detection or none; got ${WAF_MODE}`);
+const EDGE_HOST = GATEWAY_URL.replace(/^\w+:\/\/([^/:]+).*$/, "$1");
+const EDGE_ADDR = __ENV.EDGE_ADDR_FILE ? open(__ENV.EDGE_ADDR_FILE).trim() : "";
+const HEADERS = __ENV.DRILL_TOKEN ? { "x-golive-drill": __ENV.DRILL_TOKEN } : {};
 
 // Requests per second per flow, and how long.
 const PROFILES = {
@@ -38,6 +53,27 @@ const messageDelivered = new Rate("message_delivered");
 const messageLatency = new Trend("message_delivery_ms", true);
 const staleResponses = new Counter("stale_feed_responses");
 const failovers = new Counter("grpc_failovers");
+const wafBlocked = new Counter("waf_blocked");
+const rateLimited = new Counter("rate_limited");
+const attackBlocked = new Rate("attack_blocked");
+const attackNotRefused = new Counter("attack_not_refused");
+
+// Classic payloads the OWASP Core Rule Set scores far above the anomaly
+// threshold at paranoia level 1. Whatever the WAF mode, each must be refused
+// with a 4xx: by the WAF (403) or, past it, by the gateway's input validation.
+const ATTACKS = [
+  { kind: "sqli", path: "/v1/feed?userId=1%27%20OR%20%271%27%3D%271&limit=20" },
+  { kind: "sqli", path: "/v1/feed?userId=1%20UNION%20SELECT%20password%20FROM%20users--&limit=20" },
+  { kind: "xss", path: "/v1/feed?userId=%3Cscript%3Ealert(document.cookie)%3C%2Fscript%3E" },
+  { kind: "path_traversal", path: "/v1/feed?userId=..%2F..%2F..%2F..%2Fetc%2Fpasswd" },
+];
+
+/** Counts what the edge refused: 403 from the WAF, 429 from the rate limit. */
+function edge(res) {
+  if (res.status === 403) wafBlocked.add(1);
+  if (res.status === 429) rateLimited.add(1);
+  return res;
+}
 
 function arrival(rate, exec, flow) {
   return {
@@ -53,13 +89,25 @@ function arrival(rate, exec, flow) {
 }
 
 export const options = {
+  // In the cluster the public host name resolves to the edge Service.
+  hosts: EDGE_ADDR ? { [EDGE_HOST]: EDGE_ADDR } : {},
   scenarios: {
     feed_http: arrival(profile.feed, "feedHttp", "feed_http"),
     feed_grpc: arrival(profile.feed, "feedGrpc", "feed_grpc"),
     like: arrival(profile.like, "like", "like"),
     messages: arrival(profile.messages, "messages", "messages"),
+    attacks: {
+      executor: "per-vu-iterations",
+      vus: 1,
+      iterations: ATTACKS.length,
+      maxDuration: "30s",
+      exec: "attack",
+      tags: { flow: "attacks" },
+    },
   },
   thresholds: {
+    attack_not_refused: ["count==0"],
+    ...(WAF_MODE === "blocking" ? { attack_blocked: ["rate==1"] } : {}),
     "http_req_duration{flow:feed_http}": ["p(95)<50"],
     "grpc_req_duration{flow:feed_grpc}": ["p(95)<50"],
     "http_req_duration{flow:like}": ["p(95)<50"],
@@ -82,7 +130,10 @@ let connectedTo = -1;
 export function setup() {
   // GetFeed does not personalise yet, so any well-formed user id reads the feed.
   const reader = "00000000-0000-4000-8000-000000000000";
-  const res = http.get(`${GATEWAY_URL}/v1/feed?userId=${reader}&limit=100`, { tags: { flow: "setup" } });
+  const res = http.get(`${GATEWAY_URL}/v1/feed?userId=${reader}&limit=100`, {
+    headers: HEADERS,
+    tags: { flow: "setup" },
+  });
   if (res.status !== 200) fail(`setup: GET /v1/feed answered ${res.status}: ${res.body}`);
   const videos = res.json("videos");
   if (!videos || videos.length < 2) fail("setup: the feed has fewer than 2 videos; seed the database first");
@@ -94,9 +145,12 @@ export function setup() {
 const pick = (list) => list[Math.floor(Math.random() * list.length)];
 
 export function feedHttp(data) {
-  const res = http.get(`${GATEWAY_URL}/v1/feed?userId=${pick(data.userIds)}&limit=20`, {
-    tags: { name: "GET /v1/feed" },
-  });
+  const res = edge(
+    http.get(`${GATEWAY_URL}/v1/feed?userId=${pick(data.userIds)}&limit=20`, {
+      headers: HEADERS,
+      tags: { name: "GET /v1/feed" },
+    }),
+  );
   const ok = check(res, {
     "feed: 200": (r) => r.status === 200,
     "feed: has videos": (r) => r.json("videos.#") > 0,
@@ -145,10 +199,15 @@ function callFeed(request) {
 }
 
 export function like(data) {
-  const res = http.post(
-    `${GATEWAY_URL}/v1/videos/${pick(data.videoIds)}/likes`,
-    JSON.stringify({ userId: pick(data.userIds) }),
-    { headers: { "content-type": "application/json" }, tags: { name: "POST /v1/videos/:id/likes" } },
+  const res = edge(
+    http.post(
+      `${GATEWAY_URL}/v1/videos/${pick(data.videoIds)}/likes`,
+      JSON.stringify({ userId: pick(data.userIds) }),
+      {
+        headers: { ...HEADERS, "content-type": "application/json" },
+        tags: { name: "POST /v1/videos/:id/likes" },
+      },
+    ),
   );
   const ok = check(res, {
     "like: 200": (r) => r.status === 200,
@@ -163,7 +222,7 @@ export function messages(data) {
   const [sender, recipient] = [pick(data.userIds), pick(data.userIds)];
   if (sender === recipient) return;
   const marker = `drill-${__VU}-${__ITER}-${Date.now()}`;
-  const listener = new WebSocket(`${WS_URL}/v1/messages?userId=${recipient}`);
+  const listener = new WebSocket(`${WS_URL}/v1/messages?userId=${recipient}`, null, { headers: HEADERS });
   let sentAt = 0;
   let done = false;
   const finish = (delivered) => {
@@ -187,7 +246,7 @@ export function messages(data) {
     finish(false);
   };
   listener.onopen = () => {
-    const sender_ws = new WebSocket(`${WS_URL}/v1/messages?userId=${sender}`);
+    const sender_ws = new WebSocket(`${WS_URL}/v1/messages?userId=${sender}`, null, { headers: HEADERS });
     sender_ws.onopen = () => {
       // Give the listener's stream a moment to be registered by the feed.
       setTimeout(() => {
@@ -203,8 +262,24 @@ export function messages(data) {
   };
 }
 
+// One attack request per iteration; blocked means the WAF answered 403.
+export function attack() {
+  const a = ATTACKS[__ITER % ATTACKS.length];
+  const res = edge(http.get(`${GATEWAY_URL}${a.path}`, { headers: HEADERS, tags: { attack: a.kind } }));
+  attackBlocked.add(res.status === 403, { attack: a.kind });
+  const refused = check(res, { "attack: refused with a 4xx": (r) => r.status >= 400 && r.status < 500 });
+  if (!refused) attackNotRefused.add(1, { attack: a.kind });
+}
+
 export function handleSummary(data) {
-  const lines = [`go-live drill (${PROFILE}): thresholds`];
+  const count = (name) => (data.metrics[name] ? data.metrics[name].values.count || 0 : 0);
+  const blocked = data.metrics.attack_blocked ? data.metrics.attack_blocked.values : { passes: 0, fails: 0 };
+  const lines = [
+    `go-live drill (${PROFILE}), WAF ${WAF_MODE}`,
+    `edge: ${count("waf_blocked")} requests blocked by the WAF (403), ${count("rate_limited")} rate limited (429)`,
+    `attacks: ${blocked.passes} of ${blocked.passes + blocked.fails} blocked, ${count("attack_not_refused")} not refused with a 4xx`,
+    "thresholds:",
+  ];
   let passed = true;
   for (const [name, metric] of Object.entries(data.metrics)) {
     if (!metric.thresholds) continue;

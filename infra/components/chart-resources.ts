@@ -23,6 +23,8 @@ export const CHART_RESOURCES = {
   configReloader: sized("10m", "50Mi", "100m", "128Mi"),
   certManager: sized("25m", "64Mi", "200m", "256Mi"),
   envoyGateway: sized("100m", "256Mi", "1", "1Gi"),
+  /** The Envoy proxies Envoy Gateway runs for our Gateway (the WAF's Wasm runs inside them). */
+  envoyProxy: sized("200m", "256Mi", "2", "1Gi"),
   /** Short-lived hook Jobs (certificate generation, CRD checks). */
   hookJob: sized("10m", "32Mi", "200m", "128Mi"),
 } as const;

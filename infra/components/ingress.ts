@@ -5,7 +5,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { CHARTS, chartSource } from "../charts";
-import type { StackConfig } from "../config";
+import { LETS_ENCRYPT, type StackConfig } from "../config";
 import { CHART_RESOURCES } from "./chart-resources";
 import { PROMETHEUS_SELECTOR } from "./labels";
 
@@ -18,6 +18,17 @@ export const ENVOY_PROXY_LABELS = {
 };
 /** Envoy's stats port on every proxy pod (container port "metrics", path /stats/prometheus). */
 export const ENVOY_METRICS_PORT = 19001;
+/** The port Envoy listens on for the Gateway's https listener (the Service maps 443 onto it). */
+export const ENVOY_HTTPS_PORT = 10443;
+/** The proxies' Service, named rather than generated so the drill can address the edge from inside. */
+export const EDGE_SERVICE = "golive-edge";
+/** Requests carrying this header with the drill's token skip the per-client bucket (not the ceiling). */
+export const DRILL_HEADER = "x-golive-drill";
+
+/** Whether clients can verify the edge certificate: only an ACME production CA is publicly trusted. */
+export function edgeCertificateTrusted(config: StackConfig): boolean {
+  return config.tls.issuer === "acme" && config.tls.server === LETS_ENCRYPT.prod;
+}
 
 /** HSTS for a year, subdomains included: browsers never try plain HTTP again. */
 export const HSTS = "max-age=31536000; includeSubDomains";
@@ -54,15 +65,20 @@ export interface IngressArgs {
   backend: { service: string; port: number };
   /** What installs the PodMonitor kind (the Prometheus operator CRDs release). */
   monitoringCrds: pulumi.Resource;
+  /** The go-live drill's token (DRILL_HEADER): one pod is not one client. */
+  drillToken: pulumi.Input<string>;
 }
 
 export class Ingress extends pulumi.ComponentResource {
   readonly url: string;
+  /** The proxies' in-cluster Service name, which the public host resolves to inside. */
+  readonly edgeService: string;
 
   constructor(name: string, args: IngressArgs, opts?: pulumi.ComponentResourceOptions) {
     super("golive:edge:Ingress", name, {}, opts);
     const { config, gatewayNamespace, appNamespace } = args;
     this.url = `https://${config.domain}`;
+    this.edgeService = `${EDGE_SERVICE}.${gatewayNamespace}.svc.cluster.local`;
 
     const envoyGateway = new k8s.helm.v3.Release(
       "envoy-gateway",
@@ -169,6 +185,27 @@ export class Ingress extends pulumi.ComponentResource {
       { parent: this, dependsOn: [issuer] },
     );
 
+    // How Envoy Gateway runs the proxies of our Gateway: sized, and behind a
+    // Service with a fixed name.
+    const proxyConfig = new k8s.apiextensions.CustomResource(
+      "envoy-proxy-config",
+      {
+        apiVersion: "gateway.envoyproxy.io/v1alpha1",
+        kind: "EnvoyProxy",
+        metadata: { name: "golive-proxy", namespace: gatewayNamespace },
+        spec: {
+          provider: {
+            type: "Kubernetes",
+            kubernetes: {
+              envoyService: { name: EDGE_SERVICE },
+              envoyDeployment: { container: { resources: CHART_RESOURCES.envoyProxy } },
+            },
+          },
+        },
+      },
+      { parent: this, dependsOn: [envoyGateway] },
+    );
+
     const gateway = new k8s.apiextensions.CustomResource(
       "gateway",
       {
@@ -177,6 +214,9 @@ export class Ingress extends pulumi.ComponentResource {
         metadata: { name: GATEWAY_NAME, namespace: gatewayNamespace },
         spec: {
           gatewayClassName: GATEWAY_CLASS,
+          infrastructure: {
+            parametersRef: { group: "gateway.envoyproxy.io", kind: "EnvoyProxy", name: "golive-proxy" },
+          },
           listeners: [
             {
               name: "http",
@@ -202,7 +242,7 @@ export class Ingress extends pulumi.ComponentResource {
           ],
         },
       },
-      { parent: this, dependsOn: [gatewayClass, certificate] },
+      { parent: this, dependsOn: [gatewayClass, certificate, proxyConfig] },
     );
 
     new k8s.apiextensions.CustomResource(
@@ -292,9 +332,15 @@ export class Ingress extends pulumi.ComponentResource {
             type: "Local",
             local: {
               rules: [
-                // A bucket per source address...
+                // A bucket per source address, except for the go-live drill
+                // (all its virtual users share one pod's address)...
                 {
-                  clientSelectors: [{ sourceCIDR: { type: "Distinct", value: "0.0.0.0/0" } }],
+                  clientSelectors: [
+                    {
+                      sourceCIDR: { type: "Distinct", value: "0.0.0.0/0" },
+                      headers: [{ name: DRILL_HEADER, type: "Exact", value: args.drillToken, invert: true }],
+                    },
+                  ],
                   limit: { requests: config.rateLimit.perClientRequests, unit: config.rateLimit.unit },
                 },
                 // ...under a ceiling for all clients together.

@@ -2,7 +2,10 @@
 // fires on its own; `npm run loadtest:trigger` creates a Job from it. The pod
 // runs k6 (results by Prometheus remote write to the in-cluster Prometheus)
 // beside a chaos container whose ServiceAccount may only get/list/watch/delete
-// pods in the app namespace.
+// pods in the app namespace, and only feed pods pass the admission policy.
+// k6 sends the HTTP and WebSocket flows to the public host name, which an
+// init step resolves to the edge Service: the drill crosses TLS, the WAF and
+// the rate limit as users do.
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import path from "node:path";
 import * as k8s from "@pulumi/kubernetes";
@@ -17,6 +20,8 @@ export const SCRIPTS_MOUNT = "/scripts";
 const CHAOS_TOKEN_VOLUME = "chaos-token";
 /** Where kubectl's in-cluster config looks for the token, CA and namespace. */
 const SERVICE_ACCOUNT_DIR = "/var/run/secrets/kubernetes.io/serviceaccount";
+/** Where the init step leaves the edge Service's address for k6 (on the shared /tmp volume). */
+const EDGE_ADDR_FILE = "/tmp/edge-addr";
 
 export interface ScriptFile {
   /** ConfigMap key: keys cannot hold slashes. */
@@ -26,7 +31,7 @@ export interface ScriptFile {
   content: string;
 }
 
-/** The files the drill needs: loadtest/*.js (what exists now), the protos, and the chaos script. */
+/** The files the drill needs: loadtest/*.js (what exists now), the protos, and the chaos and edge scripts. */
 export function collectScripts(repoRoot: string): ScriptFile[] {
   const files: ScriptFile[] = [];
   const add = (abs: string, rel: string) =>
@@ -41,7 +46,7 @@ export function collectScripts(repoRoot: string): ScriptFile[] {
     }
   };
   walk(path.join(repoRoot, "proto"), "proto");
-  add(path.join(repoRoot, "infra", "loadtest", "chaos.sh"), "chaos.sh");
+  for (const f of ["chaos.sh", "resolve-edge.sh"]) add(path.join(repoRoot, "infra", "loadtest", f), f);
   return files;
 }
 
@@ -58,7 +63,10 @@ export interface LoadTestArgs {
   appNamespace: string;
   config: StackConfig;
   remoteWriteUrl: string;
-  gatewayUrl: string;
+  /** The public URL and the in-cluster Service of the edge that the drill goes through. */
+  edge: { url: string; service: string; certificateTrusted: boolean };
+  /** Lifts the per-client rate limit for the drill's requests (see Ingress). */
+  drillToken: pulumi.Input<string>;
   feedGrpcAddress: string;
   feedSelector: Record<string, string>;
   repoRoot: string;
@@ -80,6 +88,16 @@ export class LoadTest extends pulumi.ComponentResource {
       {
         metadata: { name: "loadtest-scripts", namespace, labels: this.podLabels },
         data: Object.fromEntries(scripts.map((s) => [s.key, s.content])),
+      },
+      { parent: this },
+    );
+
+    const drillToken = new k8s.core.v1.Secret(
+      "drill-token",
+      {
+        metadata: { name: "drill-token", namespace, labels: this.podLabels },
+        type: "Opaque",
+        stringData: { token: args.drillToken },
       },
       { parent: this },
     );
@@ -184,6 +202,23 @@ export class LoadTest extends pulumi.ComponentResource {
                   // volume below); k6 needs none.
                   automountServiceAccountToken: false,
                   securityContext: podSecurity(),
+                  initContainers: [
+                    {
+                      name: "resolve-edge",
+                      image: config.images.kubectl,
+                      command: ["/bin/sh", `${SCRIPTS_MOUNT}/resolve-edge.sh`],
+                      env: [
+                        { name: "EDGE_SERVICE_HOST", value: args.edge.service },
+                        { name: "EDGE_ADDR_FILE", value: EDGE_ADDR_FILE },
+                      ],
+                      resources: {
+                        requests: { cpu: "10m", memory: "16Mi" },
+                        limits: { cpu: "100m", memory: "64Mi" },
+                      },
+                      securityContext: containerSecurity(),
+                      volumeMounts: [{ name: "scripts", mountPath: SCRIPTS_MOUNT, readOnly: true }, tmpMount],
+                    },
+                  ],
                   containers: [
                     {
                       name: "k6",
@@ -192,7 +227,17 @@ export class LoadTest extends pulumi.ComponentResource {
                       env: [
                         { name: "K6_PROMETHEUS_RW_SERVER_URL", value: args.remoteWriteUrl },
                         { name: "K6_PROMETHEUS_RW_TREND_STATS", value: "p(95),p(99),avg,max" },
-                        { name: "GATEWAY_URL", value: args.gatewayUrl },
+                        { name: "GATEWAY_URL", value: args.edge.url },
+                        { name: "EDGE_ADDR_FILE", value: EDGE_ADDR_FILE },
+                        {
+                          name: "DRILL_TOKEN",
+                          valueFrom: { secretKeyRef: { name: drillToken.metadata.name, key: "token" } },
+                        },
+                        { name: "WAF_MODE", value: config.waf.mode },
+                        // Staging's ACME staging CA and local's self-signed issuer are not publicly trusted.
+                        ...(args.edge.certificateTrusted
+                          ? []
+                          : [{ name: "K6_INSECURE_SKIP_TLS_VERIFY", value: "true" }]),
                         { name: "FEED_GRPC_ADDRS", value: args.feedGrpcAddress },
                         { name: "PROTO_DIR", value: `${SCRIPTS_MOUNT}/proto` },
                         { name: "PROFILE", value: config.loadtest.profile },

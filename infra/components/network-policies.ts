@@ -1,7 +1,7 @@
 // Default deny in every namespace we own, then only the flows the design
 // needs: edge -> gateway -> feed -> Postgres, DNS, Prometheus scraping the ops
 // port and Envoy's stats, the backup and retention jobs -> Postgres, log
-// shipping to Loki, k6 to the services and to Prometheus' remote write, and
+// shipping to Loki, k6 to the edge, the feed and Prometheus' remote write, and
 // the chaos step to the API server. Platform namespaces (charts we do not
 // template ourselves) allow traffic inside themselves plus the
 // cross-namespace flows they need.
@@ -9,7 +9,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { StackConfig } from "../config";
 import { POSTGRES_PORT } from "./database";
-import { ENVOY_METRICS_PORT, ENVOY_PROXY_LABELS } from "./ingress";
+import { ENVOY_HTTPS_PORT, ENVOY_METRICS_PORT, ENVOY_PROXY_LABELS } from "./ingress";
 import { OPS_PORT } from "./labels";
 import { LOKI_PORT } from "./logging";
 import { PROMETHEUS_PORT } from "./monitoring";
@@ -104,7 +104,7 @@ export class NetworkPolicies extends pulumi.ComponentResource {
     // App namespace: the request path and the scrape, nothing else.
     policy("gateway-ingress", app, args.gatewayLabels, {
       ingress: [
-        { from: [envoy, k6], ports: tcp(8080) },
+        { from: [envoy], ports: tcp(8080) },
         { from: [prometheus], ports: tcp(OPS_PORT) },
       ],
     });
@@ -148,10 +148,11 @@ export class NetworkPolicies extends pulumi.ComponentResource {
       });
     }
 
-    // Load test namespace: k6 to the services and Prometheus; chaos to the API server.
+    // Load test namespace: k6 to the edge (as users come in), the feed's gRPC
+    // port and Prometheus; chaos to the API server.
     policy("k6-egress", names.loadtest, args.loadtestLabels, {
       egress: [
-        { to: [podsIn(app, args.gatewayLabels)], ports: tcp(8080) },
+        { to: [envoy], ports: tcp(ENVOY_HTTPS_PORT) },
         { to: [podsIn(app, args.feedLabels)], ports: tcp(50051) },
         { to: [prometheus], ports: tcp(PROMETHEUS_PORT) },
         { to: [{ ipBlock: { cidr: config.apiServerCidr } }], ports: tcp(...API_SERVER_PORTS) },

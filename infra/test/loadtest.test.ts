@@ -39,6 +39,30 @@ describe("in-cluster load-test template", () => {
       assert.deepEqual(holders, ["chaos"]);
     });
 
+    it(`${stack}: the drill goes through the edge: the public host resolved to the proxies' Service, the drill token, the WAF mode`, async () => {
+      const r = await renderStack(stack);
+      const pod = (r.find("CronJob", "golive-drill", `golive-${stack}-loadtest`) as Any).spec.jobTemplate.spec
+        .template.spec;
+      const envOf = (c: Any) =>
+        Object.fromEntries(c.env.map((e: Any) => [e.name, e.value ?? e.valueFrom?.secretKeyRef]));
+      const k6 = envOf(pod.containers.find((c: Any) => c.name === "k6"));
+      const resolve = envOf(pod.initContainers.find((c: Any) => c.name === "resolve-edge"));
+      const domain = new URL(k6.GATEWAY_URL).hostname;
+      assert.equal(k6.GATEWAY_URL, `https://${domain}`);
+      assert.equal(k6.EDGE_ADDR_FILE, resolve.EDGE_ADDR_FILE);
+      assert.deepEqual(k6.DRILL_TOKEN, { name: "drill-token", key: "token" });
+      assert.equal(k6.WAF_MODE, stack === "prod" ? "blocking" : "detection");
+      // Only prod's certificate comes from a publicly trusted CA.
+      assert.equal(k6.K6_INSECURE_SKIP_TLS_VERIFY, stack === "prod" ? undefined : "true");
+      // The Service name the init step resolves is the one Envoy Gateway gives our Gateway's proxies.
+      const gateway = r.find("Gateway", "golive", "envoy-gateway-system") as Any;
+      const ref = gateway.spec.infrastructure.parametersRef;
+      const proxy = r.find(ref.kind, ref.name, "envoy-gateway-system") as Any;
+      const service = proxy.spec.provider.kubernetes.envoyService.name;
+      assert.equal(resolve.EDGE_SERVICE_HOST, `${service}.envoy-gateway-system.svc.cluster.local`);
+      assert.ok(gateway.spec.listeners.some((l: Any) => l.hostname === domain && l.port === 443));
+    });
+
     it(`${stack}: the CronJob is a suspended template with pinned images and in-cluster remote write`, async () => {
       const r = await renderStack(stack);
       const cron = r.find("CronJob", "golive-drill", `golive-${stack}-loadtest`) as Any;
@@ -47,7 +71,7 @@ describe("in-cluster load-test template", () => {
       assert.equal(cron.spec.jobTemplate.spec.backoffLimit, 0);
       assert.equal(pod.restartPolicy, "Never");
       assert.equal(pod.serviceAccountName, "loadtest-chaos");
-      for (const c of pod.containers) {
+      for (const c of [...pod.initContainers, ...pod.containers]) {
         assert.match(c.image, /(@sha256:[a-f0-9]{64}|:[\w][\w.-]*)$/);
         assert.doesNotMatch(c.image, /:latest$/);
       }
@@ -64,9 +88,11 @@ describe("in-cluster load-test template", () => {
       assert.ok(cm.data["drill.js"], "the k6 script from loadtest/ is in the ConfigMap");
       assert.ok(cm.data["proto__feed__v1__feed.proto"]);
       assert.ok(cm.data["chaos.sh"]);
+      assert.ok(cm.data["resolve-edge.sh"]);
+      // HTTP and WebSocket flows go to the edge (Envoy's https port), not to the gateway pods.
       const k6Egress = r.find("NetworkPolicy", "k6-egress", `golive-${stack}-loadtest`) as Any;
       const ports = k6Egress.spec.egress.flatMap((e: Any) => e.ports.map((p: Any) => p.port));
-      assert.deepEqual(ports.sort(), [443, 50051, 6443, 8080, 9090].sort());
+      assert.deepEqual(ports.sort(), [10443, 443, 50051, 6443, 9090].sort());
     });
   }
 
@@ -107,6 +133,36 @@ describe("in-cluster load-test template", () => {
       encoding: "utf8",
     });
     assert.equal(run.status, 2);
+  });
+
+  it("the edge init step writes the Service's address for k6, and fails clearly when it cannot resolve", () => {
+    for (const [answer, code] of [
+      ["10.96.0.7       golive-edge.envoy-gateway-system.svc.cluster.local", 0],
+      ["", 1],
+    ] as const) {
+      const dir = mkdtempSync(path.join(os.tmpdir(), "fake-getent-"));
+      // getent answers like the C library's resolver: "address  name", or nothing and status 2.
+      writeFileSync(
+        path.join(dir, "getent"),
+        `#!/bin/sh\n[ "$1 $2" = "hosts golive-edge.envoy-gateway-system.svc.cluster.local" ] || exit 2\n${answer ? `echo "${answer}"` : "exit 2"}\n`,
+      );
+      chmodSync(path.join(dir, "getent"), 0o755);
+      const addrFile = path.join(dir, "edge-addr");
+      const run = spawnSync("sh", [path.join(REPO_ROOT, "infra", "loadtest", "resolve-edge.sh")], {
+        env: {
+          PATH: `${dir}:${process.env.PATH}`,
+          EDGE_SERVICE_HOST: "golive-edge.envoy-gateway-system.svc.cluster.local",
+          EDGE_ADDR_FILE: addrFile,
+        },
+        encoding: "utf8",
+        timeout: 10_000,
+      });
+      const written = spawnSync("cat", [addrFile], { encoding: "utf8" }).stdout;
+      rmSync(dir, { recursive: true, force: true });
+      assert.equal(run.status, code, run.stdout + run.stderr);
+      if (code === 0) assert.equal(written, "10.96.0.7\n");
+      else assert.match(run.stderr, /cannot resolve golive-edge\.envoy-gateway-system/);
+    }
   });
 });
 

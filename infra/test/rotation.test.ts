@@ -235,10 +235,13 @@ describe("secret rotation (mocks)", () => {
     assert.equal(pod.initContainers, undefined);
     assert.equal(env(pod.containers[0], "MIGRATIONS_ROLE"), undefined);
     assert.equal(external.objects.filter((o) => o.kind === "StatefulSet").length, 0);
-    assert.equal(
-      external.resources.filter((r) => r.type === "random:index/randomPassword:RandomPassword").length,
-      1,
-      "only Grafana's password is generated",
+    assert.deepEqual(
+      external.resources
+        .filter((r) => r.type === "random:index/randomPassword:RandomPassword")
+        .map((r) => r.name)
+        .sort(),
+      ["drill-token", "grafana-admin"],
+      "no database password is generated",
     );
   });
 

@@ -205,9 +205,17 @@ describe("wiring per stack", () => {
       /max-age=31536000/,
     );
     const rules = spec(r.find("BackendTrafficPolicy", "rate-limit", "golive-prod")).rateLimit.local.rules;
+    // The generated drill token (the mocks name it after its resource) lifts the per-client bucket.
+    const token = rules[0].clientSelectors[0].headers[0].value;
+    assert.match(token, /^mock-drill-token-/);
     assert.deepEqual(rules, [
       {
-        clientSelectors: [{ sourceCIDR: { type: "Distinct", value: "0.0.0.0/0" } }],
+        clientSelectors: [
+          {
+            sourceCIDR: { type: "Distinct", value: "0.0.0.0/0" },
+            headers: [{ name: "x-golive-drill", type: "Exact", value: token, invert: true }],
+          },
+        ],
         limit: { requests: 20, unit: "Second" },
       },
       { limit: { requests: 200, unit: "Second" } },
