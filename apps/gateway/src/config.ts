@@ -23,6 +23,10 @@ export const gatewayEnvSchema = z.object({
   STALE_CACHE_ENTRIES: envInt(0, 1_000_000).default(1000),
   STALE_MAX_AGE_MS: envInt(1000, 86_400_000).default(600_000),
   HTTP_BODY_LIMIT_BYTES: envInt(256, 1_048_576).default(16_384),
+  /** A request's headers and body must arrive within this, or it gets 408 (slow clients hold no socket). */
+  HTTP_REQUEST_TIMEOUT_MS: envInt(1000, 300_000).default(10_000),
+  /** Idle keep-alive connections close after this; above common load balancer idle timeouts (60 s). */
+  HTTP_KEEP_ALIVE_TIMEOUT_MS: envInt(1000, 600_000).default(72_000),
   WS_MAX_PAYLOAD_BYTES: envInt(256, 1_048_576).default(8192),
   WS_MAX_BUFFERED_BYTES: envInt(1024, 64 * 1_048_576).default(1_048_576),
   WS_PING_INTERVAL_MS: envInt(100, 600_000).default(30_000),

@@ -1,6 +1,7 @@
 // Assembles the gateway: fastify for HTTP, ws on the same server for
 // /v1/messages, the resilient feed client, metrics and the ops port.
 // main.ts wires it to the process; tests start it in-process on loopback.
+import type http from "node:http";
 import type { AddressInfo } from "node:net";
 import Fastify, {
   type FastifyBaseLogger,
@@ -15,6 +16,7 @@ import type { ShutdownStep } from "../../shared/src/shutdown";
 import type { GatewayConfig } from "./config";
 import { type ErrorBody, mapError } from "./errors";
 import { createFeedServiceClient, ResilientFeedClient } from "./feed-client";
+import { clientErrorHandler, httpServerFactory } from "./http-server";
 import { createMessagesSocketServer, MESSAGES_PATH, type MessagesSocketServer } from "./messages-socket";
 import { createGatewayMetrics, type GatewayMetrics } from "./metrics";
 import { REQUEST_ID_HEADER, requestIdFrom } from "./request-id";
@@ -62,7 +64,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
   const cache = new StaleCache<FeedPage>(config.STALE_CACHE_ENTRIES, config.STALE_MAX_AGE_MS);
   let shuttingDown = false;
 
-  const app = Fastify({
+  const app = Fastify<http.Server>({
     loggerInstance: logger as FastifyBaseLogger,
     // One log line per request is written by the onResponse hook below, with the route template.
     logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: "requestId" }),
@@ -70,6 +72,11 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
     genReqId: (req) => requestIdFrom(req.headers[REQUEST_ID_HEADER]),
     return503OnClosing: true,
     forceCloseConnections: "idle",
+    serverFactory: httpServerFactory({
+      requestTimeoutMs: config.HTTP_REQUEST_TIMEOUT_MS,
+      keepAliveTimeoutMs: config.HTTP_KEEP_ALIVE_TIMEOUT_MS,
+    }),
+    clientErrorHandler: clientErrorHandler(metrics),
     routerOptions: { maxParamLength: 200 },
     // Errors the router raises before any route runs (malformed URL, over-long
     // path parameter) get the same JSON error body as everything else.
