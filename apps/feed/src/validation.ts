@@ -49,7 +49,9 @@ const schemas = {
     body: z
       .string()
       .min(1, "is required")
-      .refine((s) => [...s].length <= MAX_BODY_CHARS, `must be at most ${MAX_BODY_CHARS} characters`),
+      .refine((s) => [...s].length <= MAX_BODY_CHARS, `must be at most ${MAX_BODY_CHARS} characters`)
+      // Postgres text cannot hold NUL; refused here rather than failing the INSERT as INTERNAL.
+      .refine((s) => !s.includes("\u0000"), "must not contain NUL characters"),
   }),
   streamMessages: z.object({ user_id: id }),
 };

@@ -261,6 +261,14 @@ describe("bad input", () => {
       "body",
     ],
     [
+      // Postgres text cannot hold NUL: it must be refused here, not fail as INTERNAL at the INSERT.
+      "SendMessage body with a NUL character",
+      "SendMessage",
+      () => ({ senderId: user(0), recipientId: user(1), body: "a\u0000b" }),
+      INVALID_ARGUMENT,
+      "body",
+    ],
+    [
       "SendMessage empty recipient_id",
       "SendMessage",
       () => ({ senderId: user(0), recipientId: "", body: "hi" }),

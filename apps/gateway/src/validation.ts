@@ -34,7 +34,9 @@ export const socketFrameSchema = z.strictObject({
   body: z
     .string()
     .min(1, "must not be empty")
-    .max(MESSAGE_BODY_MAX, `must be at most ${MESSAGE_BODY_MAX} characters`),
+    .max(MESSAGE_BODY_MAX, `must be at most ${MESSAGE_BODY_MAX} characters`)
+    // The feed stores it in Postgres text, which cannot hold NUL.
+    .refine((s) => !s.includes("\u0000"), "must not contain NUL characters"),
   /** Echoed back in the acknowledgement so a client can match replies to sends. */
   ref: z.string().max(64).optional(),
 });

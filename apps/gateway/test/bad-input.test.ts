@@ -165,7 +165,7 @@ test("300 generated malformed WebSocket frames get error frames or close codes; 
   const shapes: Array<() => string | Buffer> = [
     () => "{".repeat(1 + Math.floor(rand() * 10)),
     () => JSON.stringify({ to: pick(BAD_IDS), body: "hi" }),
-    () => JSON.stringify({ to: USER, body: pick(["", 42, null, [], "x".repeat(2001)]) }),
+    () => JSON.stringify({ to: USER, body: pick(["", 42, null, [], "x".repeat(2001), "nul \u0000 inside"]) }),
     () => JSON.stringify({ to: USER }),
     () => JSON.stringify({ body: "no recipient" }),
     () => JSON.stringify({ to: USER, body: "hi", extra: 1 }),
@@ -212,4 +212,23 @@ test("300 generated malformed WebSocket frames get error frames or close codes; 
   assert.equal(res.status, 200, "still serving after the fuzz");
   const metrics = await (await fetch(`http://127.0.0.1:${fixture.gw.opsPort}/metrics`)).text();
   assert.doesNotMatch(metrics, /http_requests_total\{[^}]*status_code="5\d\d"/, "no 5xx was counted");
+});
+
+test("a message body with a NUL character gets an INVALID_ARGUMENT frame naming it and never reaches the feed", async () => {
+  const sendsBefore = feed.calls.SendMessage;
+  const ws = new WebSocket(`ws://127.0.0.1:${fixture.gw.httpPort}/v1/messages?userId=${USER}`);
+  try {
+    await new Promise((resolve, reject) => ws.once("open", resolve).once("error", reject));
+    const reply = new Promise<{ type: string; code: string; message: string }>((resolve) =>
+      ws.once("message", (data) => resolve(JSON.parse(String(data)))),
+    );
+    ws.send(JSON.stringify({ to: USER, body: "before\u0000after", ref: "nul" }));
+    const frame = await reply;
+    assert.equal(frame.type, "error");
+    assert.equal(frame.code, "INVALID_ARGUMENT");
+    assert.match(frame.message, /body: must not contain NUL/);
+    assert.equal(feed.calls.SendMessage, sendsBefore);
+  } finally {
+    ws.close();
+  }
 });
