@@ -3,7 +3,7 @@
 // addressed to the user arrive from one StreamMessages call per socket.
 // Dead sockets are dropped by ping/pong, and a client that does not read is
 // closed once its send buffer passes a bound rather than buffered without end.
-import type http from "node:http";
+import http from "node:http";
 import type { Duplex } from "node:stream";
 import { status as GrpcStatus } from "@grpc/grpc-js";
 import { BrokenCircuitError } from "cockatiel";
@@ -26,7 +26,16 @@ export const CLOSE = {
   policyViolation: 1008,
   internalError: 1011,
   tryAgainLater: 1013,
+  /** Application code: the user does not exist; reconnecting cannot help. */
+  unknownUser: 4404,
 } as const;
+
+/** Feed errors that a reconnect cannot fix: the socket closes with a code that says so. */
+const PERMANENT: Partial<Record<GrpcStatus, { code: number; reason: string }>> = {
+  [GrpcStatus.NOT_FOUND]: { code: CLOSE.unknownUser, reason: "unknown user; do not reconnect" },
+  [GrpcStatus.INVALID_ARGUMENT]: { code: CLOSE.policyViolation, reason: "request refused by the feed" },
+  [GrpcStatus.PERMISSION_DENIED]: { code: CLOSE.policyViolation, reason: "request refused by the feed" },
+};
 
 export interface MessagesSocketServer {
   handleUpgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer): void;
@@ -45,6 +54,9 @@ export function createMessagesSocketServer(deps: {
 }): MessagesSocketServer {
   const wss = new WebSocketServer({ noServer: true, maxPayload: deps.maxPayloadBytes, clientTracking: true });
   const alive = new WeakMap<WebSocket, boolean>();
+  const requestIds = new WeakMap<http.IncomingMessage, string>();
+  const requestIdOf = (req: http.IncomingMessage) =>
+    requestIds.get(req) ?? requestIdFrom(req.headers[REQUEST_ID_HEADER]);
   let accepting = true;
 
   const countUpgrade = (status: number, started: number) => {
@@ -60,9 +72,8 @@ export function createMessagesSocketServer(deps: {
     headers: Record<string, string> = {},
   ) => {
     const text = JSON.stringify(body);
-    const reason = status === 400 ? "Bad Request" : status === 404 ? "Not Found" : "Service Unavailable";
     const lines = [
-      `HTTP/1.1 ${status} ${reason}`,
+      `HTTP/1.1 ${status} ${http.STATUS_CODES[status]}`,
       "content-type: application/json",
       `content-length: ${Buffer.byteLength(text)}`,
       `${REQUEST_ID_HEADER}: ${body.requestId}`,
@@ -71,6 +82,25 @@ export function createMessagesSocketServer(deps: {
     ];
     socket.end(`${lines.join("\r\n")}\r\n\r\n${text}`);
   };
+
+  // The 101 carries the request id like every other response...
+  wss.on("headers", (headers, req) => headers.push(`${REQUEST_ID_HEADER}: ${requestIdOf(req)}`));
+  // ...and so do the handshakes the ws library itself refuses (bad method,
+  // key or version), in the gateway's error shape instead of ws's plain text.
+  wss.on("wsClientError", (err, socket, req) => {
+    const status = req.method === "GET" ? 400 : 405;
+    countUpgrade(status, performance.now());
+    refuse(
+      socket,
+      status,
+      {
+        code: status === 405 ? "METHOD_NOT_ALLOWED" : "INVALID_ARGUMENT",
+        message: err.message,
+        requestId: requestIdOf(req),
+      },
+      status === 405 ? { allow: "GET" } : {},
+    );
+  });
 
   const heartbeat = setInterval(() => {
     for (const ws of wss.clients) {
@@ -122,8 +152,14 @@ export function createMessagesSocketServer(deps: {
     }
     stream.on("data", (message) => sendFrame(ws, { type: "message", message }));
     stream.on("error", (err) => {
-      if (grpcCode(err) === GrpcStatus.CANCELLED) return;
-      log.warn({ code: grpcCode(err) }, "feed message stream failed: closing websocket");
+      const code = grpcCode(err);
+      if (code === GrpcStatus.CANCELLED) return;
+      const permanent = code === undefined ? undefined : PERMANENT[code];
+      if (permanent) {
+        ws.close(permanent.code, permanent.reason);
+        return;
+      }
+      log.warn({ code }, "feed message stream failed: closing websocket");
       ws.close(CLOSE.tryAgainLater, "feed stream ended; reconnect");
     });
     stream.on("end", () => {
@@ -180,6 +216,7 @@ export function createMessagesSocketServer(deps: {
     handleUpgrade(req, socket, head) {
       const started = performance.now();
       const requestId = requestIdFrom(req.headers[REQUEST_ID_HEADER]);
+      requestIds.set(req, requestId);
       socket.on("error", () => socket.destroy());
       const url = new URL(req.url ?? "/", "http://gateway.invalid");
       if (url.pathname !== MESSAGES_PATH) {

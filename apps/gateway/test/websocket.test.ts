@@ -1,9 +1,11 @@
 // WebSocket /v1/messages against a fake feed: the send/receive bridge, bad
 // frames, heartbeats, back-pressure, breaker refusal and shutdown close codes.
 import assert from "node:assert/strict";
+import net from "node:net";
 import { describe, test } from "node:test";
 import { status } from "@grpc/grpc-js";
 import { WebSocket } from "ws";
+import { UNKNOWN_USER } from "./support/fake-feed";
 import { gatewayOnFakeFeed, metricValue, sleep } from "./support/gateway";
 import { rawWebSocket } from "./support/raw-socket";
 
@@ -146,6 +148,45 @@ describe("websocket messages bridge", () => {
     assert.equal((await fetch(`${fixture.gw.url}/v1/messages?userId=${ALICE}`)).status, 426);
     const bad = connect(fixture.gw.url, "nope");
     await assert.rejects(bad.opened, /Unexpected server response: 400/);
+  });
+
+  test("an unknown user's socket closes with 4404 (do not reconnect), not 1013 (try again)", async () => {
+    const client = connect(fixture.gw.url, UNKNOWN_USER);
+    await client.opened;
+    const closed = await client.closed;
+    assert.equal(closed.code, 4404);
+    assert.match(closed.reason, /unknown user/);
+  });
+
+  test("the 101 carries the request id, and handshakes the ws library refuses get the JSON error shape with one", async () => {
+    const client = connect(fixture.gw.url, ALICE, { "x-request-id": "ws-rid-1" });
+    const upgraded = new Promise<string | string[] | undefined>((resolve) =>
+      client.ws.once("upgrade", (res) => resolve(res.headers["x-request-id"])),
+    );
+    await client.opened;
+    assert.equal(await upgraded, "ws-rid-1");
+    client.ws.close();
+    const socket = net.connect(fixture.gw.httpPort, "127.0.0.1");
+    const response = new Promise<string>((resolve) => {
+      let text = "";
+      socket.on("data", (c) => {
+        text += c.toString("latin1");
+      });
+      socket.on("close", () => resolve(text));
+      socket.on("error", () => resolve(text));
+    });
+    socket.write(
+      `GET /v1/messages?userId=${ALICE} HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 99\r\nX-Request-Id: ws-rid-2\r\n\r\n`,
+    );
+    const text = await response;
+    assert.match(text, /^HTTP\/1\.1 400 /);
+    assert.match(text, /\r\nx-request-id: ws-rid-2\r\n/);
+    const body = JSON.parse(text.slice(text.indexOf("\r\n\r\n") + 4));
+    assert.deepEqual(body, {
+      code: "INVALID_ARGUMENT",
+      message: "Missing or invalid Sec-WebSocket-Version header",
+      requestId: "ws-rid-2",
+    });
   });
 
   test("shutdown closes open sockets with 1001", async () => {

@@ -9,6 +9,8 @@ export const VIDEO_IDS = [
   "22222222-2222-4222-8222-222222222222",
   "33333333-3333-4333-8333-333333333333",
 ];
+/** StreamMessages answers NOT_FOUND for this user, as the real feed does for an unknown one. */
+export const UNKNOWN_USER = "99999999-9999-4999-8999-999999999999";
 
 type Method = "GetFeed" | "GetVideo" | "LikeVideo" | "SendMessage" | "StreamMessages";
 
@@ -121,6 +123,10 @@ export class FakeFeed {
       StreamMessages: (call: grpc.ServerWritableStream<{ userId: string }, Message>) => {
         this.calls.StreamMessages += 1;
         const userId = call.request.userId;
+        if (userId === UNKNOWN_USER) {
+          call.emit("error", { code: grpc.status.NOT_FOUND, details: "user_id: no such user" });
+          return;
+        }
         let set = this.streams.get(userId);
         if (!set) {
           set = new Set();
