@@ -18,8 +18,16 @@ import type { StackConfig } from "./config";
 const REPO_ROOT = path.resolve(__dirname, "..");
 const FEED_GRPC_PORT = 50051;
 const GATEWAY_HTTP_PORT = 8080;
-/** SHUTDOWN_GRACE_MS (20 s) plus room for the readiness flip to propagate. */
-const GRACE_SECONDS = 30;
+/**
+ * After SIGTERM each service keeps serving this long with readiness off, so
+ * endpoints (kube-proxy, Envoy, gRPC resolvers) drop the pod before it stops
+ * accepting: a rollout then refuses no request.
+ */
+const DRAIN_DELAY_MS = 5000;
+/** Then in-flight work has SHUTDOWN_GRACE_MS to finish. */
+const SHUTDOWN_GRACE_MS = 20_000;
+/** The kubelet's SIGKILL comes after both, with margin. */
+const GRACE_SECONDS = Math.ceil((DRAIN_DELAY_MS + SHUTDOWN_GRACE_MS) / 1000) + 5;
 
 export interface StackOutputs {
   namespaces: Record<string, string>;
@@ -125,7 +133,8 @@ export function goLiveStack(config: StackConfig): StackOutputs {
         },
         { name: "GRPC_PORT", value: String(FEED_GRPC_PORT) },
         { name: "OPS_PORT", value: "9464" },
-        { name: "SHUTDOWN_GRACE_MS", value: "20000" },
+        { name: "SHUTDOWN_GRACE_MS", value: String(SHUTDOWN_GRACE_MS) },
+        { name: "SHUTDOWN_DRAIN_DELAY_MS", value: String(DRAIN_DELAY_MS) },
       ],
       probes: {
         startup: grpcProbe(FEED_GRPC_PORT, "", 2, 30),
@@ -148,7 +157,8 @@ export function goLiveStack(config: StackConfig): StackOutputs {
         { name: "FEED_ADDRESS", value: feedAddress },
         { name: "HTTP_PORT", value: String(GATEWAY_HTTP_PORT) },
         { name: "OPS_PORT", value: "9464" },
-        { name: "SHUTDOWN_GRACE_MS", value: "20000" },
+        { name: "SHUTDOWN_GRACE_MS", value: String(SHUTDOWN_GRACE_MS) },
+        { name: "SHUTDOWN_DRAIN_DELAY_MS", value: String(DRAIN_DELAY_MS) },
       ],
       probes: {
         startup: httpProbe("/health/live", 2, 30),

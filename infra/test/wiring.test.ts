@@ -55,6 +55,20 @@ describe("wiring per stack", () => {
       assert.equal(spec(r.find("Service", "feed-grpc", ns)).clusterIP, "None");
     });
 
+    it(`${stack}: feed and gateway keep serving with readiness off before they stop, within the grace period`, async () => {
+      const r = await renderStack(stack);
+      for (const name of ["feed", "gateway"]) {
+        const pod = spec(r.find("Deployment", name, `golive-${stack}`)).template.spec;
+        const env = Object.fromEntries(pod.containers[0].env.map((e: Any) => [e.name, e.value]));
+        const drain = Number(env.SHUTDOWN_DRAIN_DELAY_MS);
+        assert.ok(drain >= 3000, `${name}: drain delay ${drain} ms covers endpoint propagation`);
+        assert.ok(
+          pod.terminationGracePeriodSeconds * 1000 > drain + Number(env.SHUTDOWN_GRACE_MS),
+          `${name}: SIGKILL comes after the drain and the shutdown grace`,
+        );
+      }
+    });
+
     it(`${stack}: the migrations Job runs the feed image's migrate entry before the workloads`, async () => {
       const r = await renderStack(stack);
       const job = r.all("Job")[0];

@@ -12,6 +12,8 @@ export const feedConfigSchema = z.object({
   OPS_PORT: envInt(0, 65535).default(9464),
   LOG_LEVEL: logLevel,
   SHUTDOWN_GRACE_MS: envInt(0, 600_000).default(20_000),
+  /** After SIGTERM, readiness is off but calls are still served this long, so endpoints drop this pod first. */
+  SHUTDOWN_DRAIN_DELAY_MS: envInt(0, 60_000).default(0),
   DB_POOL_MAX: envInt(1, 1000).default(10),
   // Short timeouts so a database outage turns into fast UNAVAILABLE answers
   // instead of calls queueing until their deadlines.

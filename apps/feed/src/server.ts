@@ -22,6 +22,9 @@ import {
   parseStreamMessages,
 } from "./validation";
 
+const REQUEST_ID_KEY = "x-request-id";
+/** The same token rule as the gateway's: anything else is not logged. */
+const SAFE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 export const FEED_SERVICE_NAME = "feed.v1.FeedService";
 const TEST_SLEEP_HEADER = "x-test-db-sleep-ms";
 
@@ -84,10 +87,16 @@ export async function startFeedService(config: FeedConfig, logger: Logger): Prom
     metrics.handling.observe(labels, Number(process.hrtime.bigint() - started) / 1e9);
   };
 
-  const fail = (method: string, err: unknown) => {
+  // The gateway's x-request-id, so one request can be followed across both services' logs.
+  const requestIdOf = (metadata: grpc.Metadata) => {
+    const value = metadata.get(REQUEST_ID_KEY)[0];
+    return typeof value === "string" && SAFE_REQUEST_ID.test(value) ? value : undefined;
+  };
+
+  const fail = (method: string, err: unknown, requestId: string | undefined) => {
     const domain = toDomainError(err);
-    if (domain.code === "internal") logger.error({ err, method }, "rpc failed");
-    else logger.debug({ method, code: domain.code, field: domain.field }, "rpc rejected");
+    if (domain.code === "internal") logger.error({ err, method, requestId }, "rpc failed");
+    else logger.debug({ method, requestId, code: domain.code, field: domain.field }, "rpc rejected");
     return toGrpcError(domain);
   };
 
@@ -103,7 +112,7 @@ export async function startFeedService(config: FeedConfig, logger: Logger): Prom
           callback(null, response);
         },
         (err: unknown) => {
-          const grpcError = fail(method, err);
+          const grpcError = fail(method, err, requestIdOf(call.metadata));
           observe(method, started, grpcError.code ?? grpc.status.UNKNOWN);
           callback(grpcError);
         },
@@ -161,7 +170,7 @@ export async function startFeedService(config: FeedConfig, logger: Logger): Prom
         // Headers tell the client that the subscription is live.
         call.sendMetadata(new grpc.Metadata());
       })().catch((err: unknown) => {
-        const grpcError = fail("StreamMessages", err);
+        const grpcError = fail("StreamMessages", err, requestIdOf(call.metadata));
         finish(grpcError.code ?? grpc.status.UNKNOWN);
         call.emit("error", grpcError);
       });
@@ -194,10 +203,12 @@ export async function startFeedService(config: FeedConfig, logger: Logger): Prom
   let drained: Promise<void> = Promise.resolve();
   const shutdownSteps: ShutdownStep[] = [
     {
-      name: "stop readiness and health",
-      run: () => {
+      name: "stop readiness and health, then keep serving for the drain delay",
+      // Unary calls keep being served meanwhile; new streams are refused (they would end at once).
+      run: async () => {
         shuttingDown = true;
         updateHealth();
+        await new Promise((resolve) => setTimeout(resolve, config.SHUTDOWN_DRAIN_DELAY_MS));
       },
     },
     {

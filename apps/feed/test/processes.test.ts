@@ -138,6 +138,48 @@ test("a message committed while the listener is reconnecting still reaches the o
   assert.equal(await feed.exited, 0);
 });
 
+test("the feed logs the caller's x-request-id with a rejected call, and drops an unsafe one", async () => {
+  const feed = await startFeed();
+  const client = feedClient(feed.grpcPort);
+  for (const [id, logged] of [
+    ["rid-feed-log-1", true],
+    ["spaced id {x}", false],
+  ] as const) {
+    const metadata = new grpc.Metadata();
+    metadata.set("x-request-id", id);
+    const err = await callError(client, "GetVideo", { videoId: randomUUID() }, { metadata });
+    assert.equal(err.code, grpc.status.NOT_FOUND);
+    if (logged)
+      await waitFor(
+        `the log line for ${id}`,
+        async () => feed.output().includes(`"requestId":"${id}"`),
+        3000,
+      );
+  }
+  assert.doesNotMatch(feed.output(), /spaced id/);
+  client.close();
+  feed.child.kill("SIGTERM");
+  assert.equal(await feed.exited, 0);
+});
+
+test("SIGTERM with a drain delay: readiness fails at once, calls are still served until the delay passes, then refused", async () => {
+  const feed = await startFeed({ SHUTDOWN_DRAIN_DELAY_MS: "2000", SHUTDOWN_GRACE_MS: "10000" });
+  const client = feedClient(feed.grpcPort);
+  const userId = seeded.userIds[0];
+  await call(client, "GetFeed", { userId, pageSize: 5 });
+  const signalledAt = Date.now();
+  feed.child.kill("SIGTERM");
+  await new Promise((r) => setTimeout(r, 300));
+  assert.equal(await readiness(feed.opsPort), 503, "readiness fails first");
+  // Load balancers and resolvers have not caught up yet: what still arrives is served.
+  const page = await call<object, GetFeedResponse>(client, "GetFeed", { userId, pageSize: 5 });
+  assert.equal(page.videos?.length, 5);
+  assert.ok(Date.now() - signalledAt < 2000, "served inside the drain delay");
+  assert.equal(await feed.exited, 0, feed.output());
+  assert.ok(Date.now() - signalledAt >= 2000, "the process waited out the drain delay");
+  client.close();
+});
+
 test("SIGTERM: the in-flight call completes, new calls are refused, exit 0 within the grace period", async () => {
   const graceMs = 10_000;
   const feed = await startFeed({ FEED_ENABLE_TEST_HOOKS: "true", SHUTDOWN_GRACE_MS: String(graceMs) });

@@ -61,7 +61,7 @@ export async function callError<Req>(
   client: FeedServiceClient,
   method: "GetFeed" | "GetVideo" | "LikeVideo" | "SendMessage",
   request: Req,
-  opts: { deadlineMs?: number } = {},
+  opts: { deadlineMs?: number; metadata?: grpc.Metadata } = {},
 ): Promise<grpc.ServiceError> {
   try {
     await call(client, method, request, opts);
