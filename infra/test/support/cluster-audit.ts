@@ -169,12 +169,15 @@ export async function auditScrapeTargets(api: KubeApi): Promise<ScrapeTarget[]> 
       nsSel.any ? true : nsSel.matchNames ? nsSel.matchNames.includes(ns) : ns === monitorNs;
   };
 
+  /** Whether the Prometheus picks up a ServiceMonitor or PodMonitor (its label and namespace selectors). */
+  const isSelected = (monitor: Obj, kind: "serviceMonitor" | "podMonitor") =>
+    selects(prom.spec[`${kind}Selector`], monitor.metadata.labels) &&
+    nsOk(monitor.metadata.namespace as string, prom.spec[`${kind}NamespaceSelector`]);
+
   const rows: ScrapeTarget[] = [];
   for (const pm of podMonitors) {
     const pmNs = pm.metadata.namespace as string;
-    const selected =
-      selects(prom.spec.podMonitorSelector, pm.metadata.labels) &&
-      nsOk(pmNs, prom.spec.podMonitorNamespaceSelector);
+    const selected = isSelected(pm, "podMonitor");
     const inNs = inNamespaces(pmNs, pm.spec.namespaceSelector);
     const backends = pods.filter((p) => inNs(p.namespace) && selects(pm.spec.selector, p.labels));
     for (const ep of pm.spec.podMetricsEndpoints as MonitorEndpoint[]) {
@@ -197,9 +200,7 @@ export async function auditScrapeTargets(api: KubeApi): Promise<ScrapeTarget[]> 
   }
   for (const sm of monitors) {
     const smNs = sm.metadata.namespace as string;
-    const selected =
-      selects(prom.spec.serviceMonitorSelector, sm.metadata.labels) &&
-      nsOk(smNs, prom.spec.serviceMonitorNamespaceSelector);
+    const selected = isSelected(sm, "serviceMonitor");
     const inNs = inNamespaces(smNs, sm.spec.namespaceSelector);
     const svcs = services.filter(
       (s) => inNs(s.metadata.namespace as string) && selects(sm.spec.selector, s.metadata.labels),
