@@ -90,15 +90,27 @@ export class FeedStore {
     return toVideo(row);
   }
 
-  async likeVideo(userId: string, videoId: string): Promise<{ likeCount: number; created: boolean }> {
+  async likeVideo(
+    userId: string,
+    videoId: string,
+    idempotencyKey?: string,
+  ): Promise<{ likeCount: number; created: boolean }> {
     return inTransaction(this.pool, async (client) => {
       await this.requireUsersAndVideo(client, [["user_id", userId]], videoId);
       const inserted = await client.query(
-        "insert into likes (user_id, video_id) values ($1, $2) on conflict do nothing",
-        [userId, videoId],
+        "insert into likes (user_id, video_id, idempotency_key) values ($1, $2, $3) on conflict do nothing",
+        [userId, videoId, idempotencyKey ?? null],
       );
-      const created = inserted.rowCount === 1;
+      let created = inserted.rowCount === 1;
       if (created) await client.query("insert into like_events (video_id) values ($1)", [videoId]);
+      else if (idempotencyKey) {
+        // A retry of the attempt that created the like answers as that attempt would have.
+        const same = await client.query(
+          "select 1 from likes where user_id = $1 and video_id = $2 and idempotency_key = $3",
+          [userId, videoId, idempotencyKey],
+        );
+        created = same.rowCount === 1;
+      }
       // One statement, one snapshot: the worker moves events into like_count
       // atomically, so this sum never counts a like twice or misses one.
       const { rows } = await client.query<{ n: string }>(
@@ -150,6 +162,12 @@ export class FeedStore {
       [recipientIds, since, limit],
     );
     return rows.map(toMessage);
+  }
+
+  /** The database's clock, the one created_at is stamped with. */
+  async databaseNow(): Promise<Date> {
+    const { rows } = await this.pool.query<{ now: Date }>("select clock_timestamp() as now");
+    return (rows[0] as { now: Date }).now;
   }
 
   async requireUser(field: string, userId: string): Promise<void> {

@@ -23,6 +23,8 @@ import {
 } from "./validation";
 
 const REQUEST_ID_KEY = "x-request-id";
+/** Response header of StreamMessages: when the subscription started, in database time. */
+const STREAM_SINCE_KEY = "x-stream-since";
 /** The same token rule as the gateway's: anything else is not logged. */
 const SAFE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 export const FEED_SERVICE_NAME = "feed.v1.FeedService";
@@ -135,7 +137,7 @@ export async function startFeedService(config: FeedConfig, logger: Logger): Prom
     GetVideo: unary("GetVideo", async (request) => store.getVideo(parseGetVideo(request).videoId)),
     LikeVideo: unary("LikeVideo", async (request) => {
       const input = parseLikeVideo(request);
-      const result = await store.likeVideo(input.userId, input.videoId);
+      const result = await store.likeVideo(input.userId, input.videoId, input.idempotencyKey);
       return { videoId: input.videoId, ...result };
     }),
     SendMessage: unary("SendMessage", async (request) => {
@@ -154,21 +156,38 @@ export async function startFeedService(config: FeedConfig, logger: Logger): Prom
       };
       call.on("cancelled", () => finish(grpc.status.CANCELLED));
       (async () => {
-        const { userId } = parseStreamMessages(call.request);
+        const { userId, since } = parseStreamMessages(call.request);
         await store.requireUser("user_id", userId);
         if (shuttingDown) throw new DomainError("unavailable", "server is shutting down");
         if (finished) return;
+        // While a resume replays what was missed, live messages wait here, and
+        // ids already written are skipped: the replay and the live feed overlap.
+        let held: Message[] | undefined = since ? [] : undefined;
+        let written: Set<string> | undefined = since ? new Set() : undefined;
+        const write = (message: Message) => {
+          const id = message.id ?? "";
+          if (finished || written?.has(id)) return;
+          written?.add(id);
+          call.write(message);
+        };
         unsubscribe = bus.subscribe(userId, {
-          write: (message: Message) => {
-            if (!finished) call.write(message);
-          },
+          write: (message: Message) => (held ? held.push(message) : write(message)),
           end: () => {
             finish(grpc.status.OK);
             call.end();
           },
         });
-        // Headers tell the client that the subscription is live.
-        call.sendMetadata(new grpc.Metadata());
+        // Headers tell the client that the subscription is live, and from when
+        // (database time, comparable with created_at) it may resume.
+        const headers = new grpc.Metadata();
+        headers.set(STREAM_SINCE_KEY, (await store.databaseNow()).toISOString());
+        call.sendMetadata(headers);
+        if (since) {
+          for (const message of await store.messagesSince([userId], since)) write(message);
+          for (const message of held ?? []) write(message);
+          held = undefined;
+          written = undefined;
+        }
       })().catch((err: unknown) => {
         const grpcError = fail("StreamMessages", err, requestIdOf(call.metadata));
         finish(grpcError.code ?? grpc.status.UNKNOWN);

@@ -42,7 +42,11 @@ const schemas = {
     cursor: z.string(),
   }),
   getVideo: z.object({ video_id: id }),
-  likeVideo: z.object({ user_id: id, video_id: id }),
+  likeVideo: z.object({
+    user_id: id,
+    video_id: id,
+    idempotency_key: z.string().max(128, "must be at most 128 characters"),
+  }),
   sendMessage: z.object({
     sender_id: id,
     recipient_id: id,
@@ -53,8 +57,19 @@ const schemas = {
       // Postgres text cannot hold NUL; refused here rather than failing the INSERT as INTERNAL.
       .refine((s) => !s.includes("\u0000"), "must not contain NUL characters"),
   }),
-  streamMessages: z.object({ user_id: id }),
+  streamMessages: z.object({
+    user_id: id,
+    since: z.union([
+      z.literal(""),
+      z.iso
+        .datetime({ offset: true, message: "must be an RFC 3339 time, e.g. 2026-01-01T00:00:00.000Z" })
+        .refine((s) => Date.now() - Date.parse(s) <= MAX_RESUME_MS, "must be at most 24 hours ago"),
+    ]),
+  }),
 };
+
+/** How far back a resumed stream may reach: the replay is bounded. */
+const MAX_RESUME_MS = 24 * 60 * 60 * 1000;
 
 function parse<T>(schema: z.ZodType<T>, input: unknown): T {
   const result = schema.safeParse(input);
@@ -77,9 +92,13 @@ export function parseGetVideo(req: { videoId: string }) {
   return { videoId: parse(schemas.getVideo, { video_id: req.videoId }).video_id };
 }
 
-export function parseLikeVideo(req: { userId: string; videoId: string }) {
-  const r = parse(schemas.likeVideo, { user_id: req.userId, video_id: req.videoId });
-  return { userId: r.user_id, videoId: r.video_id };
+export function parseLikeVideo(req: { userId: string; videoId: string; idempotencyKey?: string }) {
+  const r = parse(schemas.likeVideo, {
+    user_id: req.userId,
+    video_id: req.videoId,
+    idempotency_key: req.idempotencyKey ?? "",
+  });
+  return { userId: r.user_id, videoId: r.video_id, idempotencyKey: r.idempotency_key || undefined };
 }
 
 export function parseSendMessage(req: { senderId: string; recipientId: string; body: string }) {
@@ -91,6 +110,7 @@ export function parseSendMessage(req: { senderId: string; recipientId: string; b
   return { senderId: r.sender_id, recipientId: r.recipient_id, body: r.body };
 }
 
-export function parseStreamMessages(req: { userId: string }) {
-  return { userId: parse(schemas.streamMessages, { user_id: req.userId }).user_id };
+export function parseStreamMessages(req: { userId: string; since?: string }) {
+  const r = parse(schemas.streamMessages, { user_id: req.userId, since: req.since ?? "" });
+  return { userId: r.user_id, since: r.since === "" ? undefined : new Date(r.since) };
 }

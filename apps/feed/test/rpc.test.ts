@@ -17,7 +17,9 @@ import type {
 } from "../../shared/src/proto";
 import { runMigrations } from "../src/migrate";
 import { type FeedService, startFeedService } from "../src/server";
-import { call, callError, feedClient, healthCheck, openStream, testConfig } from "./support";
+import { call, callError, feedClient, healthCheck, openStream, testConfig, waitFor } from "./support";
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 let pg: TestPostgres;
 let pool: Pool;
@@ -125,6 +127,31 @@ describe("happy paths", () => {
     assert.deepEqual(again, { videoId: target, likeCount: Number(before.likeCount) + 1, created: false });
   });
 
+  test("LikeVideo retried with its idempotency key answers created:true again (the first attempt's answer was lost)", async () => {
+    const target = video(6);
+    const liker = randomUUID();
+    await pool.query("insert into users (id, handle, email) values ($1, $2, $3)", [
+      liker,
+      `h${liker}`,
+      `${liker}@x.test`,
+    ]);
+    const like = (idempotencyKey: string) =>
+      call<object, LikeVideoResponse>(client, "LikeVideo", {
+        userId: liker,
+        videoId: target,
+        idempotencyKey,
+      });
+    const first = await like("attempt-key");
+    assert.equal(first.created, true);
+    // Two retries racing, as after a lost answer: both say what the first attempt said.
+    const retries = await Promise.all([like("attempt-key"), like("attempt-key")]);
+    assert.deepEqual(retries, [first, first]);
+    assert.deepEqual(await like("other-request"), { ...first, created: false });
+    assert.deepEqual(await like(""), { ...first, created: false }, "no key: a repeat is not created");
+    const { rows } = await pool.query("select count(*)::int as n from likes where user_id = $1", [liker]);
+    assert.equal(rows[0].n, 1);
+  });
+
   test("SendMessage stores the message and StreamMessages delivers it to the recipient", async () => {
     const stream = await openStream(client, user(2));
     const received = new Promise<Message>((resolve) => stream.once("data", resolve));
@@ -156,6 +183,40 @@ describe("happy paths", () => {
     assert.equal(sent.body, body);
     stream.on("error", () => {}); // the CANCELLED status our own cancel() causes
     stream.cancel();
+  });
+
+  test("StreamMessages with since replays what was committed meanwhile, then live messages, none twice", async () => {
+    const send = (body: string) =>
+      call<object, Message>(client, "SendMessage", { senderId: user(1), recipientId: user(6), body });
+    // A first stream tells when it started; two messages arrive on it, then it is lost.
+    const first = await openStream(client, user(6));
+    assert.ok(Date.parse(first.streamSince) <= Date.now() + 1000, `x-stream-since: ${first.streamSince}`);
+    const seen: Message[] = [];
+    first.on("data", (m: Message) => seen.push(m));
+    const m1 = await send("one");
+    const m2 = await send("two");
+    await waitFor("the first stream's messages", async () => seen.length === 2, 3000);
+    first.on("error", () => {});
+    first.cancel();
+    // Committed while no stream is open.
+    const gap = [await send("three"), await send("four")];
+    // Resume from a few seconds before the last message seen, as the gateway does.
+    const since = new Date(Date.parse(m2.createdAt as string) - 5000).toISOString();
+    const resumed = await openStream(client, user(6), since);
+    const got: Message[] = [];
+    resumed.on("data", (m: Message) => got.push(m));
+    const live = await send("five");
+    await waitFor("the replay and the live message", async () => got.some((m) => m.id === live.id), 3000);
+    await sleep(200); // anything sent twice would have arrived by now
+    resumed.on("error", () => {});
+    resumed.cancel();
+    const ids = got.map((m) => m.id);
+    assert.equal(new Set(ids).size, ids.length, "no message twice");
+    assert.deepEqual(
+      ids.filter((id) => ![m1.id, m2.id].includes(id)),
+      [...gap, live].map((m) => m.id),
+      "the gap in order, then the live message",
+    );
   });
 
   test("gRPC health reports SERVING for the server and the feed service", async () => {
@@ -233,6 +294,13 @@ describe("bad input", () => {
       "video_id",
     ],
     [
+      "LikeVideo oversized idempotency_key",
+      "LikeVideo",
+      () => ({ userId: user(0), videoId: video(0), idempotencyKey: "k".repeat(129) }),
+      INVALID_ARGUMENT,
+      "idempotency_key",
+    ],
+    [
       "LikeVideo unknown video",
       "LikeVideo",
       () => ({ userId: user(0), videoId: randomUUID() }),
@@ -306,6 +374,19 @@ describe("bad input", () => {
     const err = await new Promise<grpc.ServiceError>((resolve) => stream.once("error", resolve));
     assert.equal(err.code, INVALID_ARGUMENT);
     assert.match(err.details, /^user_id/);
+  });
+
+  test("StreamMessages with a malformed or too old since ends with INVALID_ARGUMENT naming since", async () => {
+    for (const since of [
+      "yesterday",
+      "2026-13-01T00:00:00Z",
+      new Date(Date.now() - 25 * 3600_000).toISOString(),
+    ]) {
+      const stream = client.StreamMessages({ userId: user(0), since });
+      const err = await new Promise<grpc.ServiceError>((resolve) => stream.once("error", resolve));
+      assert.equal(err.code, INVALID_ARGUMENT, since);
+      assert.match(err.details, /^since: /, since);
+    }
   });
 
   test("StreamMessages for an unknown user ends with NOT_FOUND", async () => {

@@ -71,14 +71,14 @@ export async function callError<Req>(
   throw new Error(`${method} succeeded but was expected to fail`);
 }
 
-/** Opens StreamMessages for a user; resolves once the server has subscribed it (response headers sent). */
-export async function openStream(client: FeedServiceClient, userId: string) {
-  const stream = client.StreamMessages({ userId });
-  await new Promise<void>((resolve, reject) => {
-    stream.once("metadata", () => resolve());
+/** Opens StreamMessages and resolves once it is live, with the x-stream-since header it got. */
+export async function openStream(client: FeedServiceClient, userId: string, since?: string) {
+  const stream = client.StreamMessages({ userId, since: since ?? "" });
+  const streamSince = await new Promise<string>((resolve, reject) => {
+    stream.once("metadata", (headers) => resolve(String(headers.get("x-stream-since")[0] ?? "")));
     stream.once("error", reject);
   });
-  return stream;
+  return Object.assign(stream, { streamSince });
 }
 
 export function healthCheck(port: number, service = ""): Promise<string> {

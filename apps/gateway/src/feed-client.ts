@@ -125,9 +125,14 @@ export class ResilientFeedClient {
     return this.unary<Video__Output>("GetVideo", { videoId }, requestId, true);
   }
 
-  /** Idempotent per user and video on the feed side, so a retry after a lost answer is safe. */
-  likeVideo(userId: string, videoId: string, requestId: string) {
-    return this.unary<LikeVideoResponse__Output>("LikeVideo", { userId, videoId }, requestId, true);
+  /**
+   * Idempotent per user and video on the feed side, so a retry after a lost
+   * answer is safe; the idempotency key keeps `created` true when the lost
+   * attempt was the one that liked.
+   */
+  likeVideo(userId: string, videoId: string, requestId: string, idempotencyKey: string) {
+    const req = { userId, videoId, idempotencyKey };
+    return this.unary<LikeVideoResponse__Output>("LikeVideo", req, requestId, true);
   }
 
   /**
@@ -142,11 +147,15 @@ export class ResilientFeedClient {
    * Long-lived stream: no deadline (it lasts as long as the socket); the
    * breaker is consulted before opening it so a failing feed is not hammered.
    */
-  streamMessages(userId: string, requestId: string): grpc.ClientReadableStream<Message__Output> {
+  streamMessages(
+    userId: string,
+    requestId: string,
+    since?: string,
+  ): grpc.ClientReadableStream<Message__Output> {
     if (this.breakerOpen) throw new BrokenCircuitError();
     const metadata = new grpc.Metadata();
     metadata.set("x-request-id", requestId);
-    return this.client.StreamMessages({ userId }, metadata);
+    return this.client.StreamMessages({ userId, since: since ?? "" }, metadata);
   }
 
   close(): void {

@@ -8,6 +8,7 @@ import type { Duplex } from "node:stream";
 import { status as GrpcStatus } from "@grpc/grpc-js";
 import { BrokenCircuitError } from "cockatiel";
 import { type RawData, type WebSocket, WebSocketServer } from "ws";
+import type { Message__Output } from "../../shared/src/generated/feed/v1/Message";
 import type { Logger } from "../../shared/src/logger";
 import { mapError } from "./errors";
 import { grpcCode, type ResilientFeedClient } from "./feed-client";
@@ -18,6 +19,16 @@ import { describeIssues, socketFrameSchema, socketQuerySchema } from "./validati
 export const MESSAGES_PATH = "/v1/messages";
 /** Sends awaiting the feed per socket; more are refused so one client cannot queue without bound. */
 const MAX_IN_FLIGHT_SENDS = 16;
+/**
+ * Waits before each attempt to resume a broken feed stream, then 1013: the
+ * first lands on another replica at once; the rest ride out a few seconds
+ * with no replica (about 7 s in all).
+ */
+const RESUME_DELAYS_MS = [50, 100, 200, 400, 800, 1500, 2000, 2000];
+/** created_at is a transaction's start, not its commit: a resume reads back this far. */
+const RESUME_MARGIN_MS = 5000;
+/** The feed's response header: when the subscription started, in database time. */
+const STREAM_SINCE_HEADER = "x-stream-since";
 
 // Close codes (RFC 6455 and the IANA registry).
 export const CLOSE = {
@@ -127,13 +138,22 @@ export function createMessagesSocketServer(deps: {
     ws.send(JSON.stringify(frame));
   };
 
-  const onConnection = (ws: WebSocket, userId: string, requestId: string) => {
+  const onConnection = (ws: WebSocket, userId: string, requestId: string, clientSince?: string) => {
     const log = deps.logger.child({ requestId });
+    const openedAt = Date.now();
     alive.set(ws, true);
     deps.metrics.websocketConnections.inc();
     ws.on("pong", () => alive.set(ws, true));
     let stream: ReturnType<ResilientFeedClient["streamMessages"]> | undefined;
+    let resumeTimer: NodeJS.Timeout | undefined;
+    let attempt = 0;
     let inFlight = 0;
+    // Where a resumed stream starts: the newest message delivered, else the
+    // subscription's start (both database time, from the feed).
+    let resumeFrom: string | undefined;
+    // Ids delivered on this socket within the resume margin, so a replay never
+    // delivers one twice.
+    const delivered = new Map<string, number>();
 
     ws.on("error", (err) => {
       // ws closes the socket itself (1009 for oversized frames, 1002 for protocol errors).
@@ -141,30 +161,78 @@ export function createMessagesSocketServer(deps: {
     });
     ws.on("close", () => {
       deps.metrics.websocketConnections.dec();
+      clearTimeout(resumeTimer);
       stream?.cancel();
     });
 
-    try {
-      stream = deps.feed.streamMessages(userId, requestId);
-    } catch (err) {
-      ws.close(CLOSE.tryAgainLater, err instanceof BrokenCircuitError ? "feed unavailable" : "stream failed");
-      return;
-    }
-    stream.on("data", (message) => sendFrame(ws, { type: "message", message }));
-    stream.on("error", (err) => {
-      const code = grpcCode(err);
-      if (code === GrpcStatus.CANCELLED) return;
-      const permanent = code === undefined ? undefined : PERMANENT[code];
-      if (permanent) {
-        ws.close(permanent.code, permanent.reason);
+    const deliver = (message: Message__Output) => {
+      if (delivered.has(message.id)) return;
+      const at = Date.parse(message.createdAt);
+      delivered.set(message.id, at);
+      for (const [id, t] of delivered) {
+        if (t >= at - 2 * RESUME_MARGIN_MS) break;
+        delivered.delete(id);
+      }
+      if (!resumeFrom || at > Date.parse(resumeFrom)) resumeFrom = message.createdAt;
+      sendFrame(ws, { type: "message", message });
+    };
+
+    // A broken feed stream (a replica killed or rolled) is opened again,
+    // on whichever replica answers, from where this socket left off.
+    const resumeOrClose = (reason: string) => {
+      if (ws.readyState !== ws.OPEN) return;
+      const delay = RESUME_DELAYS_MS[attempt++];
+      if (delay === undefined) {
+        log.warn({ reason }, "feed message stream could not be resumed: closing websocket");
+        ws.close(CLOSE.tryAgainLater, "feed stream ended; reconnect");
         return;
       }
-      log.warn({ code }, "feed message stream failed: closing websocket");
-      ws.close(CLOSE.tryAgainLater, "feed stream ended; reconnect");
-    });
-    stream.on("end", () => {
-      if (ws.readyState === ws.OPEN) ws.close(CLOSE.tryAgainLater, "feed stream ended; reconnect");
-    });
+      deps.metrics.streamResumes.inc();
+      resumeTimer = setTimeout(() => openStream(true), delay);
+    };
+
+    const openStream = (resuming: boolean) => {
+      const since = resuming
+        ? new Date(
+            Date.parse(resumeFrom ?? new Date(openedAt).toISOString()) - RESUME_MARGIN_MS,
+          ).toISOString()
+        : clientSince;
+      let current: NonNullable<typeof stream>;
+      try {
+        current = deps.feed.streamMessages(userId, requestId, since);
+      } catch (err) {
+        resumeOrClose(err instanceof BrokenCircuitError ? "feed unavailable" : "stream failed");
+        return;
+      }
+      stream = current;
+      let over = false;
+      current.on("metadata", (headers) => {
+        const subscribedAt = headers.get(STREAM_SINCE_HEADER)[0];
+        if (!resumeFrom && typeof subscribedAt === "string") resumeFrom = subscribedAt;
+        attempt = 0;
+      });
+      current.on("data", deliver);
+      current.on("error", (err) => {
+        if (over) return;
+        over = true;
+        const code = grpcCode(err);
+        if (code === GrpcStatus.CANCELLED) return;
+        const permanent = code === undefined ? undefined : PERMANENT[code];
+        if (permanent) {
+          ws.close(permanent.code, permanent.reason);
+          return;
+        }
+        log.info({ code }, "feed message stream broke: resuming");
+        resumeOrClose(`gRPC ${code}`);
+      });
+      current.on("end", () => {
+        if (over) return;
+        over = true;
+        // The feed ends streams when it shuts down: carry on elsewhere.
+        resumeOrClose("feed stream ended");
+      });
+    };
+    openStream(false);
 
     ws.on("message", (data: RawData, isBinary: boolean) => {
       if (isBinary) {
@@ -247,7 +315,7 @@ export function createMessagesSocketServer(deps: {
       }
       wss.handleUpgrade(req, socket, head, (ws) => {
         countUpgrade(101, started);
-        onConnection(ws, query.data.userId, requestId);
+        onConnection(ws, query.data.userId, requestId, query.data.since);
       });
     },
     async closeAll(timeoutMs) {

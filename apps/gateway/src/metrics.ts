@@ -11,6 +11,7 @@ export interface GatewayMetrics {
   feedRetries: Counter<"method">;
   staleResponses: Counter;
   websocketConnections: Gauge;
+  streamResumes: Counter;
 }
 
 export function createGatewayMetrics(): GatewayMetrics {
@@ -50,6 +51,11 @@ export function createGatewayMetrics(): GatewayMetrics {
     websocketConnections: new Gauge({
       name: "gateway_websocket_connections",
       help: "Open WebSocket connections.",
+      registers: [registry],
+    }),
+    streamResumes: new Counter({
+      name: "gateway_message_stream_resumes_total",
+      help: "Attempts to resume a WebSocket's broken feed message stream from where it left off.",
       registers: [registry],
     }),
   };

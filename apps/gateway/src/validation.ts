@@ -25,7 +25,24 @@ export const videoParamsSchema = z.strictObject({ id: idSchema });
 
 export const likeBodySchema = z.strictObject({ userId: idSchema });
 
-export const socketQuerySchema = z.strictObject({ userId: idSchema });
+/** Optional `Idempotency-Key` request header: a client's retries of one like share it. */
+export const idempotencyKeySchema = z
+  .string()
+  .regex(/^[A-Za-z0-9._:-]{1,128}$/, "must be 1-128 letters, digits or . _ : -")
+  .optional();
+
+export const socketQuerySchema = z.strictObject({
+  userId: idSchema,
+  /**
+   * Resume after a reconnect: messages created at or after this time are sent
+   * first (the created_at of the last message seen, less a few seconds; the
+   * client drops ids it already has). At most 24 hours back.
+   */
+  since: z.iso
+    .datetime({ offset: true, message: "must be an RFC 3339 time, e.g. 2026-01-01T00:00:00.000Z" })
+    .refine((s) => Date.now() - Date.parse(s) <= 24 * 60 * 60 * 1000, "must be at most 24 hours ago")
+    .optional(),
+});
 
 export const MESSAGE_BODY_MAX = 2000;
 
@@ -42,9 +59,9 @@ export const socketFrameSchema = z.strictObject({
 });
 
 /** One line naming each bad field, for a 400 body or an error frame. */
-export function describeIssues(error: z.ZodError): string {
+export function describeIssues(error: z.ZodError, name = "(input)"): string {
   return error.issues
-    .map((issue) => `${issue.path.join(".") || "(input)"}: ${issue.message}`)
+    .map((issue) => `${issue.path.join(".") || name}: ${issue.message}`)
     .join("; ")
     .slice(0, 300);
 }

@@ -5,6 +5,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { WebSocket } from "ws";
 import { freePort, startTestPostgres, type TestPostgres } from "../../../test/support/postgres";
+import { call, feedClient } from "../../feed/test/support";
 import {
   type GatewayProcess,
   prepareDatabase,
@@ -113,6 +114,23 @@ describe("gateway -> feed -> Postgres", () => {
     assert.equal(again.likeCount, first.likeCount);
   });
 
+  test("a like retried with its Idempotency-Key answers created:true again, and counts once", async () => {
+    const page = (await (await fetch(`${gw.url}/v1/feed?userId=${userIds[0]}&limit=1`)).json()) as FeedBody;
+    const videoId = page.videos[0]?.id;
+    const like = (key: string) =>
+      fetch(`${gw.url}/v1/videos/${videoId}/likes`, {
+        method: "POST",
+        headers: { "content-type": "application/json", "idempotency-key": key },
+        body: JSON.stringify({ userId: userIds[18] }),
+      }).then((r) => r.json() as Promise<{ likeCount: number; created: boolean }>);
+    const first = await like("e2e-key-1");
+    assert.equal(first.created, true);
+    // The client lost the answer and retries: same key, same answer.
+    assert.deepEqual(await like("e2e-key-1"), first);
+    // Another request for the same like did not create it.
+    assert.deepEqual(await like("e2e-key-2"), { ...first, created: false });
+  });
+
   test("a WebSocket message round trip between two users goes through the real feed", async () => {
     const [alice, bob] = [userIds[1], userIds[2]];
     const open = (user: string | undefined) => {
@@ -132,6 +150,61 @@ describe("gateway -> feed -> Postgres", () => {
     await waitFor("alice's acknowledgement", async () => a.frames.some((f) => f.type === "sent"), 5000);
     a.ws.close();
     b.ws.close();
+  });
+
+  test("a WebSocket's feed stream resumes after its feed is killed: messages committed meanwhile arrive once, in order, and the socket stays open", async () => {
+    const [alice, bob] = [userIds[3] as string, userIds[4] as string];
+    // gw reaches feed A only; messages are sent through feed B, which shares the database.
+    const sender = feedClient(feedB.grpcPort);
+    const send = (body: string) =>
+      call<object, { id: string }>(sender, "SendMessage", { senderId: alice, recipientId: bob, body });
+    const ws = new WebSocket(`${gw.url.replace("http", "ws")}/v1/messages?userId=${bob}`);
+    const bodies: string[] = [];
+    let closed: number | undefined;
+    ws.on("message", (d) => {
+      const frame = JSON.parse(String(d)) as { type: string; message?: { body: string } };
+      if (frame.type === "message" && frame.message) bodies.push(frame.message.body);
+    });
+    ws.on("close", (code) => {
+      closed = code;
+    });
+    await new Promise((resolve, reject) => ws.once("open", resolve).once("error", reject));
+    await sleep(300);
+    await send("resume-1");
+    await waitFor("the first message", async () => bodies.length === 1, 5000);
+
+    feedA.child.kill("SIGKILL");
+    await feedA.exited;
+    await send("resume-2"); // committed while the socket's stream has no feed
+    await send("resume-3");
+    feedA = await startFeedProcess({ DATABASE_URL: databaseUrl, LOG_LEVEL: "warn" }, portsA);
+    await waitFor("the messages committed during the outage", async () => bodies.length >= 3, 15_000);
+    await send("resume-4");
+    await waitFor("the live message after the resume", async () => bodies.length >= 4, 5000);
+    await sleep(300); // a duplicate would have arrived by now
+    assert.deepEqual(bodies, ["resume-1", "resume-2", "resume-3", "resume-4"]);
+    assert.equal(closed, undefined, "the socket stayed open");
+    const metrics = await (await fetch(`http://127.0.0.1:${gw.opsPort}/metrics`)).text();
+    assert.match(metrics, /^gateway_message_stream_resumes_total [1-9]/m);
+    ws.close();
+    sender.close();
+  });
+
+  test("a client reconnecting with ?since= gets what was sent to it while it was away", async () => {
+    const [alice, carol] = [userIds[3] as string, userIds[5] as string];
+    const sender = feedClient(feedB.grpcPort);
+    const before = new Date(Date.now() - 5000).toISOString();
+    await call(sender, "SendMessage", { senderId: alice, recipientId: carol, body: "while you were away" });
+    const ws = new WebSocket(`${gw.url.replace("http", "ws")}/v1/messages?userId=${carol}&since=${before}`);
+    const bodies: string[] = [];
+    ws.on("message", (d) => {
+      const frame = JSON.parse(String(d)) as { type: string; message?: { body: string } };
+      if (frame.type === "message" && frame.message) bodies.push(frame.message.body);
+    });
+    await new Promise((resolve, reject) => ws.once("open", resolve).once("error", reject));
+    await waitFor("the replayed message", async () => bodies.includes("while you were away"), 5000);
+    ws.close();
+    sender.close();
   });
 
   test("two feed processes behind one target both serve GetFeed (from their own metrics)", async () => {

@@ -48,6 +48,31 @@ describe("deadlines and retries", () => {
     }
   });
 
+  test("a like's retries carry one idempotency key: the client's Idempotency-Key, else one made per request", async () => {
+    const like = (headers: Record<string, string> = {}) =>
+      fetch(`${fixture.gw.url}/v1/videos/${VIDEO}/likes`, {
+        method: "POST",
+        headers: { "content-type": "application/json", ...headers },
+        body: JSON.stringify({ userId: USER }),
+      });
+    feed.likeKeys = [];
+    feed.failNext(2, status.UNAVAILABLE);
+    assert.equal((await like()).status, 200);
+    const [made, ...retries] = feed.likeKeys;
+    assert.match(made ?? "", /^[0-9a-f-]{36}$/);
+    assert.deepEqual(retries, [made, made], "the retries reuse the first attempt's key");
+    assert.equal((await like()).status, 200);
+    assert.notEqual(feed.likeKeys[3], made, "a new request gets a new key");
+
+    feed.likeKeys = [];
+    assert.equal((await like({ "idempotency-key": "client-key-1" })).status, 200);
+    assert.deepEqual(feed.likeKeys, ["client-key-1"]);
+    const bad = await like({ "idempotency-key": "no spaces allowed" });
+    assert.equal(bad.status, 400);
+    assert.match(((await bad.json()) as { message: string }).message, /^Idempotency-Key: /);
+    assert.equal(feed.likeKeys.length, 1, "a bad key reaches no feed");
+  });
+
   test("other codes are not retried", async () => {
     for (const code of [
       status.INVALID_ARGUMENT,

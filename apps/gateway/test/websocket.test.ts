@@ -148,6 +148,8 @@ describe("websocket messages bridge", () => {
     assert.equal((await fetch(`${fixture.gw.url}/v1/messages?userId=${ALICE}`)).status, 426);
     const bad = connect(fixture.gw.url, "nope");
     await assert.rejects(bad.opened, /Unexpected server response: 400/);
+    const badSince = connect(fixture.gw.url, `${ALICE}&since=yesterday`);
+    await assert.rejects(badSince.opened, /Unexpected server response: 400/);
   });
 
   test("an unknown user's socket closes with 4404 (do not reconnect), not 1013 (try again)", async () => {

@@ -59,6 +59,8 @@ export const likes = pgTable(
       .notNull()
       .references(() => videos.id, { onDelete: "cascade" }),
     createdAt: createdAt(),
+    /** The creating request's key: its retries answer created=true too. */
+    idempotencyKey: text("idempotency_key"),
   },
   (t) => [primaryKey({ columns: [t.userId, t.videoId] }), index("likes_video_id_idx").on(t.videoId)],
 );

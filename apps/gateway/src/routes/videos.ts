@@ -1,9 +1,10 @@
 // GET /v1/videos/:id and POST /v1/videos/:id/likes. No stale fallback here:
 // a like must reach the feed, so while the breaker is open it fails fast (503).
+import { randomUUID } from "node:crypto";
 import type { FastifyInstance } from "fastify";
 import { GatewayError } from "../errors";
 import type { ResilientFeedClient } from "../feed-client";
-import { describeIssues, likeBodySchema, videoParamsSchema } from "../validation";
+import { describeIssues, idempotencyKeySchema, likeBodySchema, videoParamsSchema } from "../validation";
 
 export function registerVideoRoutes(app: FastifyInstance, deps: { feed: ResilientFeedClient }): void {
   app.get("/v1/videos/:id", async (request) => {
@@ -17,6 +18,11 @@ export function registerVideoRoutes(app: FastifyInstance, deps: { feed: Resilien
     if (!params.success) throw new GatewayError(400, "INVALID_ARGUMENT", describeIssues(params.error));
     const body = likeBodySchema.safeParse(request.body);
     if (!body.success) throw new GatewayError(400, "INVALID_ARGUMENT", describeIssues(body.error));
-    return deps.feed.likeVideo(body.data.userId, params.data.id, request.id);
+    const key = idempotencyKeySchema.safeParse(request.headers["idempotency-key"]);
+    if (!key.success)
+      throw new GatewayError(400, "INVALID_ARGUMENT", describeIssues(key.error, "Idempotency-Key"));
+    // One key per request unless the client gives one: the feed then answers
+    // this request's retries as their first attempt would have.
+    return deps.feed.likeVideo(body.data.userId, params.data.id, request.id, key.data ?? randomUUID());
   });
 }

@@ -24,6 +24,8 @@ export class FakeFeed {
     StreamMessages: 0,
   };
   requestIds: string[] = [];
+  /** The idempotency key of every LikeVideo attempt, in order. */
+  likeKeys: string[] = [];
   /** Each unary call answers with this code when set (persistent failure). */
   failWith: grpc.status | undefined;
   /** The next N unary calls fail with the given code, then calls succeed again. */
@@ -63,6 +65,8 @@ export class FakeFeed {
         this.calls[method] += 1;
         const rid = call.metadata.get("x-request-id")[0];
         if (typeof rid === "string") this.requestIds.push(rid);
+        if (method === "LikeVideo")
+          this.likeKeys.push((call.request as { idempotencyKey: string }).idempotencyKey);
         const code = this.failQueue.shift() ?? this.failWith;
         const reply = () => {
           if (code !== undefined) callback({ code, details: `fake feed answers ${grpc.status[code]}` });
@@ -103,7 +107,7 @@ export class FakeFeed {
           createdAt: "2026-01-01T00:00:00Z",
         };
       }),
-      LikeVideo: unary("LikeVideo", (req: { videoId: string }) => ({
+      LikeVideo: unary("LikeVideo", (req: { videoId: string; idempotencyKey: string }) => ({
         videoId: req.videoId,
         likeCount: 6,
         created: true,

@@ -4,9 +4,11 @@
 export interface LikeVideoRequest {
   'userId'?: (string);
   'videoId'?: (string);
+  'idempotencyKey'?: (string);
 }
 
 export interface LikeVideoRequest__Output {
   'userId': (string);
   'videoId': (string);
+  'idempotencyKey': (string);
 }

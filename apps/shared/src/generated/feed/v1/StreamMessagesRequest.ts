@@ -3,8 +3,10 @@
 
 export interface StreamMessagesRequest {
   'userId'?: (string);
+  'since'?: (string);
 }
 
 export interface StreamMessagesRequest__Output {
   'userId': (string);
+  'since': (string);
 }
