@@ -17,7 +17,10 @@ export const feedConfigSchema = z.object({
   DB_POOL_MAX: envInt(1, 1000).default(10),
   // Short timeouts so a database outage turns into fast UNAVAILABLE answers
   // instead of calls queueing until their deadlines.
-  DB_CONNECT_TIMEOUT_MS: envInt(100, 60_000).default(2_000),
+  // Bounds the wait for a pooled connection as well as a new connection's
+  // handshake: well under the gateway's deadline (1 s), so a saturated or
+  // stalled replica answers UNAVAILABLE in time for a retry on another one.
+  DB_CONNECT_TIMEOUT_MS: envInt(50, 60_000).default(300),
   DB_STATEMENT_TIMEOUT_MS: envInt(100, 600_000).default(5_000),
   DB_PROBE_INTERVAL_MS: envInt(100, 60_000).default(1_000),
   LIKE_WORKER_INTERVAL_MS: envInt(10, 60_000).default(250),

@@ -24,13 +24,38 @@ import { RetryBudget } from "./retry-budget";
 
 export type { GetFeedResponse, Message, Video };
 
-/** round_robin makes the channel connect to every resolved address, not just the first. */
-export const ROUND_ROBIN_SERVICE_CONFIG = JSON.stringify({ loadBalancingConfig: [{ round_robin: {} }] });
+/**
+ * round_robin makes the channel connect to every resolved address, not just
+ * the first. Outlier detection around it takes a replica out of the rotation
+ * when at least half of its calls in a second fail (10 calls or more), for
+ * 5 s, doubling on repeat up to 30 s; never more than half the replicas. A
+ * stalled replica thus stops taking traffic instead of failing a share of
+ * every second's calls (the breaker is shared by all replicas).
+ */
+export const FEED_SERVICE_CONFIG = JSON.stringify({
+  loadBalancingConfig: [
+    {
+      outlier_detection: {
+        interval: { seconds: 1, nanos: 0 },
+        base_ejection_time: { seconds: 5, nanos: 0 },
+        max_ejection_time: { seconds: 30, nanos: 0 },
+        max_ejection_percent: 50,
+        failure_percentage_ejection: {
+          threshold: 50,
+          enforcement_percentage: 100,
+          minimum_hosts: 2,
+          request_volume: 10,
+        },
+        child_policy: [{ round_robin: {} }],
+      },
+    },
+  ],
+});
 
 export function createFeedServiceClient(address: string): FeedServiceClient {
   const proto = loadFeedProto();
   return new proto.feed.v1.FeedService(address, grpc.credentials.createInsecure(), {
-    "grpc.service_config": ROUND_ROBIN_SERVICE_CONFIG,
+    "grpc.service_config": FEED_SERVICE_CONFIG,
     // Defaults back off up to 120 s; a restarted feed pod must be picked up in seconds.
     "grpc.initial_reconnect_backoff_ms": 200,
     "grpc.max_reconnect_backoff_ms": 2000,
