@@ -236,6 +236,8 @@ export function messages(data) {
   const deadline = setTimeout(() => finish(false), 3000);
   listener.onmessage = (event) => {
     const frame = JSON.parse(event.data);
+    // The listener's feed stream is live: only now may the message be sent.
+    if (frame.type === "subscribed") send();
     if (frame.type === "message" && frame.message && frame.message.body === marker) {
       clearTimeout(deadline);
       finish(true);
@@ -245,15 +247,12 @@ export function messages(data) {
     clearTimeout(deadline);
     finish(false);
   };
-  listener.onopen = () => {
+  const send = () => {
     const sender_ws = new WebSocket(`${WS_URL}/v1/messages?userId=${sender}`, null, { headers: HEADERS });
     sender_ws.onopen = () => {
-      // Give the listener's stream a moment to be registered by the feed.
-      setTimeout(() => {
-        sentAt = Date.now();
-        sender_ws.send(JSON.stringify({ to: recipient, body: marker }));
-        sender_ws.close();
-      }, 100);
+      sentAt = Date.now();
+      sender_ws.send(JSON.stringify({ to: recipient, body: marker }));
+      sender_ws.close();
     };
     sender_ws.onerror = () => {
       clearTimeout(deadline);

@@ -210,6 +210,12 @@ export function createMessagesSocketServer(deps: {
         const subscribedAt = headers.get(STREAM_SINCE_HEADER)[0];
         if (!resumeFrom && typeof subscribedAt === "string") resumeFrom = subscribedAt;
         attempt = 0;
+        // From here on nothing sent to this user is missed: a client waits for
+        // this frame before it relies on the socket (the 101 comes earlier).
+        if (!resuming) {
+          const since = typeof subscribedAt === "string" ? subscribedAt : undefined;
+          sendFrame(ws, { type: "subscribed", since });
+        }
       });
       current.on("data", deliver);
       current.on("error", (err) => {

@@ -17,14 +17,23 @@ type Frame = { type: string; ref?: string; code?: string; message?: { body: stri
 function connect(url: string, userId: string, headers: Record<string, string> = {}) {
   const ws = new WebSocket(`${url.replace("http", "ws")}/v1/messages?userId=${userId}`, { headers });
   const frames: Frame[] = [];
-  ws.on("message", (data) => frames.push(JSON.parse(String(data)) as Frame));
+  let onSubscribed: () => void = () => {};
+  const subscribed = new Promise<void>((resolve) => {
+    onSubscribed = resolve;
+  });
+  ws.on("message", (data) => {
+    const frame = JSON.parse(String(data)) as Frame;
+    // "subscribed" may follow error or sent frames; tests wait for it on its own.
+    if (frame.type === "subscribed") onSubscribed();
+    else frames.push(frame);
+  });
   const closed = new Promise<{ code: number; reason: string }>((resolve) =>
     ws.on("close", (code, reason) => resolve({ code, reason: reason.toString() })),
   );
   const opened = new Promise<void>((resolve, reject) =>
     ws.once("open", () => resolve()).once("error", reject),
   );
-  return { ws, frames, closed, opened };
+  return { ws, frames, closed, opened, subscribed };
 }
 
 async function until(check: () => boolean, timeoutMs = 3000): Promise<void> {
@@ -48,7 +57,10 @@ describe("websocket messages bridge", () => {
     const alice = connect(fixture.gw.url, ALICE, { "x-request-id": "ws-rid-1" });
     const bob = connect(fixture.gw.url, BOB);
     await Promise.all([alice.opened, bob.opened]);
-    await until(() => feed.openStreams(ALICE) === 1 && feed.openStreams(BOB) === 1);
+    // The subscribed frame comes first, once the feed stream is live.
+    await Promise.all([alice.subscribed, bob.subscribed]);
+    assert.equal(feed.openStreams(ALICE), 1);
+    assert.equal(feed.openStreams(BOB), 1);
     assert.equal(await metricValue(fixture.gw.opsPort, "gateway_websocket_connections"), 2);
     alice.ws.send(JSON.stringify({ to: BOB, body: "hi bob", ref: "r-1" }));
     await until(() => bob.frames.length > 0 && alice.frames.length > 0);

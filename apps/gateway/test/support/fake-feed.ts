@@ -137,6 +137,8 @@ export class FakeFeed {
           this.streams.set(userId, set);
         }
         set.add(call as grpc.ServerWritableStream<unknown, Message>);
+        // Headers once subscribed, as the real feed sends them.
+        call.sendMetadata(new grpc.Metadata());
         call.on("cancelled", () => {
           this.streamsCancelled += 1;
           set.delete(call as grpc.ServerWritableStream<unknown, Message>);
