@@ -8,6 +8,8 @@ export interface LikeWorker {
   stop(): Promise<void>;
   /** Drains until the queue is empty (used by tests and on demand). */
   drainOnce(): Promise<number>;
+  /** "warn" while the last drain failed: counts lag, other replicas may still drain. */
+  health(): "pass" | "warn";
 }
 
 export function startLikeWorker(opts: {
@@ -20,6 +22,7 @@ export function startLikeWorker(opts: {
   let stopped = false;
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<unknown> = Promise.resolve();
+  let lastFailed = false;
 
   const drainBatch = async (): Promise<number> => {
     const client = await opts.pool.connect();
@@ -71,9 +74,13 @@ export function startLikeWorker(opts: {
   const tick = () => {
     running = drainOnce()
       .then((n) => {
+        lastFailed = false;
         if (n > 0) opts.logger.debug({ drained: n }, "like events drained");
       })
-      .catch((err: Error) => opts.logger.warn({ err: { message: err.message } }, "like worker batch failed"))
+      .catch((err: Error) => {
+        lastFailed = true;
+        opts.logger.warn({ err: { message: err.message } }, "like worker batch failed");
+      })
       .finally(() => {
         if (!stopped) timer = setTimeout(tick, opts.intervalMs);
       });
@@ -82,6 +89,7 @@ export function startLikeWorker(opts: {
 
   return {
     drainOnce,
+    health: () => (lastFailed ? "warn" : "pass"),
     async stop() {
       stopped = true;
       if (timer) clearTimeout(timer);

@@ -30,6 +30,8 @@ export class MessageBus {
   private stopped = false;
   private retryTimer: NodeJS.Timeout | undefined;
   private listening = false;
+  /** When LISTEN was last lost (or the bus was made), for health(). */
+  private downSince = Date.now();
 
   constructor(
     private readonly opts: {
@@ -51,6 +53,16 @@ export class MessageBus {
 
   isListening(): boolean {
     return this.listening;
+  }
+
+  /**
+   * For readiness: "warn" while LISTEN has been down for less than
+   * `graceMs` (a reconnect takes about a second), then "fail": live messages
+   * to this replica's streams would stop arriving.
+   */
+  health(graceMs: number): "pass" | "warn" | "fail" {
+    if (this.listening) return "pass";
+    return Date.now() - this.downSince < graceMs ? "warn" : "fail";
   }
 
   subscribe(recipientId: string, sink: MessageSink): () => void {
@@ -102,7 +114,10 @@ export class MessageBus {
     const fail = (err: Error) => {
       if (failed) return;
       failed = true;
-      if (this.listening) this.lostAt = Date.now();
+      if (this.listening) {
+        this.lostAt = Date.now();
+        this.downSince = this.lostAt;
+      }
       this.listening = false;
       if (this.client === client) this.client = undefined;
       client.end().catch(() => {});

@@ -23,6 +23,8 @@ import {
 } from "./validation";
 
 const REQUEST_ID_KEY = "x-request-id";
+/** LISTEN down longer than this (its reconnect takes about 1 s) makes the replica not ready. */
+const LISTENER_READY_GRACE_MS = 5_000;
 /** Response header of StreamMessages: when the subscription started, in database time. */
 const STREAM_SINCE_KEY = "x-stream-since";
 /** The same token rule as the gateway's: anything else is not logged. */
@@ -212,7 +214,14 @@ export async function startFeedService(config: FeedConfig, logger: Logger): Prom
     host: config.OPS_HOST,
     port: config.OPS_PORT,
     registry: metrics.registry,
-    readiness: { checks: () => ({ database: probe.up(), shutdown: !shuttingDown }) },
+    readiness: {
+      checks: () => ({
+        database: probe.up(),
+        listener: bus.health(LISTENER_READY_GRACE_MS),
+        worker: likeWorker.health(),
+        shutdown: !shuttingDown,
+      }),
+    },
   });
   logger.info(
     { grpcPort, opsPort: ops.port, database: maskUrl(config.DATABASE_URL), dbUp: probe.up() },

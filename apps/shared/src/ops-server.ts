@@ -5,19 +5,23 @@ import http from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Registry } from "prom-client";
 
+/** true or "pass": fine; "warn": degraded but still ready; false or "fail": not ready. */
+export type CheckResult = boolean | "pass" | "warn" | "fail";
+
 /**
- * What readiness is made of, by name (e.g. `database`, `shutdown`): true
- * when that check passes. The process is ready when every check passes, and
- * the probe's body says which one failed.
+ * What readiness is made of, by name (e.g. `database`, `shutdown`). The
+ * process is ready when no check fails, and the probe's body gives each
+ * check's result.
  */
 export interface Readiness {
-  checks(): Record<string, boolean>;
+  checks(): Record<string, CheckResult>;
 }
 
+const asWord = (r: CheckResult) => (r === true ? "pass" : r === false ? "fail" : r);
+
 export function readinessBody(readiness: Readiness): { ready: boolean; body: string } {
-  const checks = readiness.checks();
-  const ready = Object.values(checks).every(Boolean);
-  const detail = Object.fromEntries(Object.entries(checks).map(([name, ok]) => [name, ok ? "pass" : "fail"]));
+  const detail = Object.fromEntries(Object.entries(readiness.checks()).map(([name, r]) => [name, asWord(r)]));
+  const ready = !Object.values(detail).includes("fail");
   return { ready, body: JSON.stringify({ status: ready ? "ready" : "not ready", checks: detail }) };
 }
 

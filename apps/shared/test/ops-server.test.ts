@@ -3,8 +3,8 @@ import { test } from "node:test";
 import { Registry } from "prom-client";
 import { startOpsServer } from "../src/ops-server";
 
-test("readiness fails when any check fails, and its body names each check", async () => {
-  const checks = { database: true, shutdown: true };
+test("readiness fails when any check fails, a warning does not, and its body names each check", async () => {
+  const checks: Record<string, boolean | "pass" | "warn" | "fail"> = { database: true, shutdown: true };
   const ops = await startOpsServer({
     host: "127.0.0.1",
     port: 0,
@@ -25,6 +25,14 @@ test("readiness fails when any check fails, and its body names each check", asyn
       status: 503,
       body: { status: "not ready", checks: { database: "fail", shutdown: "pass" } },
     });
+    checks.database = "pass";
+    checks.worker = "warn";
+    assert.deepEqual(await probe(), {
+      status: 200,
+      body: { status: "ready", checks: { database: "pass", shutdown: "pass", worker: "warn" } },
+    });
+    checks.worker = "fail";
+    assert.equal((await probe()).status, 503);
   } finally {
     await ops.close();
   }
