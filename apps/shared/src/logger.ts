@@ -1,6 +1,9 @@
-// JSON logs to stdout. Secrets and personal data are masked by key wherever
-// they appear in a log object, so a careless `log.info({ req })` leaks nothing.
+// JSON logs to stdout. Secrets are redacted by key wherever they appear in a
+// log object, so a careless `log.info({ req })` leaks nothing; personal data
+// is masked partially, by key and wherever it appears in a string
+// (j***@example.com, ***1234 for phones, ****1234 for cards).
 import pino from "pino";
+import { maskCard, maskDeep, maskEmail, maskPhone, maskText } from "./pii";
 
 export const REDACTED_KEYS = [
   "password",
@@ -14,6 +17,10 @@ export const REDACTED_KEYS = [
   "cookie",
   "email",
   "*.email",
+  "phone",
+  "*.phone",
+  "cardNumber",
+  "*.cardNumber",
   "body",
   "*.body",
   "token",
@@ -22,6 +29,18 @@ export const REDACTED_KEYS = [
 
 export type Logger = pino.Logger;
 
+/** Personal data keeps a hint (see pii.ts); everything else under a redacted key is gone. */
+function censor(value: unknown, path: string[]): unknown {
+  const key = path[path.length - 1];
+  if (typeof value === "string") {
+    // Not shaped like an e-mail: nothing to keep a hint of.
+    if (key === "email") return /@[^@\s]+\.[A-Za-z]{2,}$/.test(value) ? maskEmail(value) : "[redacted]";
+    if (key === "phone") return maskPhone(value);
+    if (key === "cardNumber") return maskCard(value);
+  }
+  return "[redacted]";
+}
+
 export function createLogger(service: string, level: string, destination?: pino.DestinationStream): Logger {
   return pino(
     {
@@ -29,8 +48,20 @@ export function createLogger(service: string, level: string, destination?: pino.
       base: { service },
       messageKey: "msg",
       timestamp: pino.stdTimeFunctions.isoTime,
-      formatters: { level: (label) => ({ level: label }) },
-      redact: { paths: REDACTED_KEYS, censor: "[redacted]" },
+      formatters: {
+        level: (label) => ({ level: label }),
+        log: (object) => maskDeep(object) as Record<string, unknown>,
+      },
+      hooks: {
+        // The message string too: `log.info("sent to jane@example.com")`.
+        logMethod(args, method) {
+          method.apply(
+            this,
+            args.map((a) => (typeof a === "string" ? maskText(a) : a)) as Parameters<typeof method>,
+          );
+        },
+      },
+      redact: { paths: REDACTED_KEYS, censor },
     },
     destination,
   );
