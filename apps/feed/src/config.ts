@@ -24,6 +24,8 @@ export const feedConfigSchema = z.object({
   DB_STATEMENT_TIMEOUT_MS: envInt(100, 600_000).default(5_000),
   DB_PROBE_INTERVAL_MS: envInt(100, 60_000).default(1_000),
   LIKE_WORKER_INTERVAL_MS: envInt(10, 60_000).default(250),
+  /** GetFeed pages are served from memory this long (0: off); the staleness bound of GetFeed. */
+  FEED_PAGE_CACHE_TTL_MS: envInt(0, 60_000).default(1_000),
   LIKE_WORKER_BATCH: envInt(1, 10_000).default(500),
   // Lets a test hold a GetFeed call open inside the database (pg_sleep) via
   // the x-test-db-sleep-ms metadata header. Never set it in production.

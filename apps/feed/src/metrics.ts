@@ -47,6 +47,12 @@ export function createFeedMetrics(pool: PoolStats) {
         this.set({ state: "waiting" }, pool.waitingCount);
       },
     }),
+    pageCache: new Counter({
+      name: "feed_page_cache_lookups_total",
+      help: "GetFeed page cache lookups: hit, miss (a query ran) or shared (waited for another call's query).",
+      labelNames: ["result"] as const,
+      registers: [registry],
+    }),
     streamsOpen: new Gauge({
       name: "feed_message_streams_open",
       help: "Open StreamMessages calls on this replica.",

@@ -14,6 +14,7 @@ import { FeedStore } from "./feed-store";
 import { type LikeWorker, startLikeWorker } from "./like-worker";
 import { MessageBus } from "./message-bus";
 import { createFeedMetrics, type FeedMetrics } from "./metrics";
+import { PageCache } from "./page-cache";
 import {
   parseGetFeed,
   parseGetVideo,
@@ -52,6 +53,8 @@ export async function startFeedService(config: FeedConfig, logger: Logger): Prom
   });
   const metrics = createFeedMetrics(pool);
   const store = new FeedStore(pool);
+  const pageCache =
+    config.FEED_PAGE_CACHE_TTL_MS > 0 ? new PageCache(config.FEED_PAGE_CACHE_TTL_MS) : undefined;
   let shuttingDown = false;
 
   const health = new HealthImplementation({ "": "NOT_SERVING", [FEED_SERVICE_NAME]: "NOT_SERVING" });
@@ -130,11 +133,12 @@ export async function startFeedService(config: FeedConfig, logger: Logger): Prom
       const sleep = config.FEED_ENABLE_TEST_HOOKS
         ? Math.min(10_000, Number(metadata.get(TEST_SLEEP_HEADER)[0] ?? 0))
         : 0;
-      return store.getFeed({
-        pageSize: input.pageSize,
-        cursor: input.cursor,
-        testSleepMs: sleep || undefined,
-      });
+      const load = () =>
+        store.getFeed({ pageSize: input.pageSize, cursor: input.cursor, testSleepMs: sleep || undefined });
+      if (!pageCache || sleep) return load();
+      const { page, result } = await pageCache.get(`${input.pageSize}|${request.cursor}`, load);
+      metrics.pageCache.inc({ result });
+      return page;
     }),
     GetVideo: unary("GetVideo", async (request) => store.getVideo(parseGetVideo(request).videoId)),
     LikeVideo: unary("LikeVideo", async (request) => {

@@ -94,6 +94,43 @@ describe("happy paths", () => {
     assert.notEqual(res.nextCursor, "");
   });
 
+  test("GetFeed pages come from memory for at most FEED_PAGE_CACHE_TTL_MS; concurrent misses share one query", async () => {
+    const page = () =>
+      call<object, GetFeedResponse>(client, "GetFeed", { userId: user(0), pageSize: 3, cursor: "" });
+    const lookups = async (result: string) => {
+      const text = await service.metrics.registry.metrics();
+      return Number(
+        text.match(new RegExp(`^feed_page_cache_lookups_total\\{result="${result}"\\} (\\d+)`, "m"))?.[1] ??
+          0,
+      );
+    };
+    await sleep(1100); // whatever earlier tests cached has expired
+    const before = {
+      miss: await lookups("miss"),
+      shared: await lookups("shared"),
+      hit: await lookups("hit"),
+    };
+    const pages = await Promise.all(Array.from({ length: 8 }, page));
+    assert.equal((await lookups("miss")) - before.miss, 1, "eight concurrent calls, one query");
+    assert.equal((await lookups("shared")) - before.shared + (await lookups("hit")) - before.hit, 7);
+    for (const p of pages) assert.deepEqual(p, pages[0]);
+
+    // A new newest video: not shown while the page is cached, shown once it expires.
+    const [author] = seeded.userIds;
+    const { rows } = await pool.query(
+      "insert into videos (author_id, title, url, created_at) values ($1, 'brand new', 'https://cdn.example/new.mp4', now() + interval '1 hour') returning id",
+      [author],
+    );
+    const cached = await page();
+    assert.notEqual(cached.videos?.[0]?.id, rows[0].id, "served from the cache");
+    await waitFor(
+      "the new video after the TTL",
+      async () => (await page()).videos?.[0]?.id === rows[0].id,
+      1500,
+    );
+    await pool.query("delete from videos where id = $1", [rows[0].id]);
+  });
+
   test("GetVideo returns the video with its like count", async () => {
     const { rows } = await pool.query("select like_count::int as n, title from videos where id = $1", [
       video(3),
