@@ -46,6 +46,11 @@ export const toMessage = (r: MessageRow): Message => ({
 
 const VIDEO_COLUMNS = "id, author_id, title, url, like_count, created_at";
 
+/** What is left of the caller's deadline: the statements of a write get no more. */
+export interface CallBudget {
+  statementTimeoutMs?: number;
+}
+
 export class FeedStore {
   constructor(private readonly pool: Pool) {}
 
@@ -94,55 +99,69 @@ export class FeedStore {
     userId: string,
     videoId: string,
     idempotencyKey?: string,
+    opts: CallBudget = {},
   ): Promise<{ likeCount: number; created: boolean }> {
-    return inTransaction(this.pool, async (client) => {
-      await this.requireUsersAndVideo(client, [["user_id", userId]], videoId);
-      const inserted = await client.query(
-        "insert into likes (user_id, video_id, idempotency_key) values ($1, $2, $3) on conflict do nothing",
-        [userId, videoId, idempotencyKey ?? null],
-      );
-      let created = inserted.rowCount === 1;
-      if (created) await client.query("insert into like_events (video_id) values ($1)", [videoId]);
-      else if (idempotencyKey) {
-        // A retry of the attempt that created the like answers as that attempt would have.
-        const same = await client.query(
-          "select 1 from likes where user_id = $1 and video_id = $2 and idempotency_key = $3",
-          [userId, videoId, idempotencyKey],
+    return inTransaction(
+      this.pool,
+      async (client) => {
+        await this.requireUsersAndVideo(client, [["user_id", userId]], videoId);
+        const inserted = await client.query(
+          "insert into likes (user_id, video_id, idempotency_key) values ($1, $2, $3) on conflict do nothing",
+          [userId, videoId, idempotencyKey ?? null],
         );
-        created = same.rowCount === 1;
-      }
-      // One statement, one snapshot: the worker moves events into like_count
-      // atomically, so this sum never counts a like twice or misses one.
-      const { rows } = await client.query<{ n: string }>(
-        `select like_count + (select count(*) from like_events e where e.video_id = v.id) as n
+        let created = inserted.rowCount === 1;
+        if (created) await client.query("insert into like_events (video_id) values ($1)", [videoId]);
+        else if (idempotencyKey) {
+          // A retry of the attempt that created the like answers as that attempt would have.
+          const same = await client.query(
+            "select 1 from likes where user_id = $1 and video_id = $2 and idempotency_key = $3",
+            [userId, videoId, idempotencyKey],
+          );
+          created = same.rowCount === 1;
+        }
+        // One statement, one snapshot: the worker moves events into like_count
+        // atomically, so this sum never counts a like twice or misses one.
+        const { rows } = await client.query<{ n: string }>(
+          `select like_count + (select count(*) from like_events e where e.video_id = v.id) as n
          from videos v where id = $1`,
-        [videoId],
-      );
-      return { likeCount: Number(rows[0]?.n ?? 0), created };
-    });
+          [videoId],
+        );
+        return { likeCount: Number(rows[0]?.n ?? 0), created };
+      },
+      opts,
+    );
   }
 
-  async sendMessage(senderId: string, recipientId: string, body: string): Promise<Message> {
-    return inTransaction(this.pool, async (client) => {
-      await this.requireUsersAndVideo(client, [
-        ["sender_id", senderId],
-        ["recipient_id", recipientId],
-      ]);
-      const { rows } = await client.query<MessageRow>(
-        `insert into messages (sender_id, recipient_id, body) values ($1, $2, $3)
+  async sendMessage(
+    senderId: string,
+    recipientId: string,
+    body: string,
+    opts: CallBudget = {},
+  ): Promise<Message> {
+    return inTransaction(
+      this.pool,
+      async (client) => {
+        await this.requireUsersAndVideo(client, [
+          ["sender_id", senderId],
+          ["recipient_id", recipientId],
+        ]);
+        const { rows } = await client.query<MessageRow>(
+          `insert into messages (sender_id, recipient_id, body) values ($1, $2, $3)
          returning id, sender_id, recipient_id, body, created_at`,
-        [senderId, recipientId, body],
-      );
-      const message = toMessage(rows[0] as MessageRow);
-      const full = JSON.stringify(message);
-      const payload =
-        Buffer.byteLength(full) <= MAX_NOTIFY_BYTES
-          ? full
-          : JSON.stringify({ id: message.id, recipientId: message.recipientId });
-      // Delivered to every LISTENing replica when this transaction commits.
-      await client.query("select pg_notify($1, $2)", [MESSAGES_CHANNEL, payload]);
-      return message;
-    });
+          [senderId, recipientId, body],
+        );
+        const message = toMessage(rows[0] as MessageRow);
+        const full = JSON.stringify(message);
+        const payload =
+          Buffer.byteLength(full) <= MAX_NOTIFY_BYTES
+            ? full
+            : JSON.stringify({ id: message.id, recipientId: message.recipientId });
+        // Delivered to every LISTENing replica when this transaction commits.
+        await client.query("select pg_notify($1, $2)", [MESSAGES_CHANNEL, payload]);
+        return message;
+      },
+      opts,
+    );
   }
 
   async getMessage(id: string): Promise<Message | undefined> {

@@ -10,7 +10,7 @@ import type { ShutdownStep } from "../../shared/src/shutdown";
 import type { FeedConfig } from "./config";
 import { createPool, startDbProbe } from "./db/pool";
 import { DomainError, toDomainError, toGrpcError } from "./errors";
-import { FeedStore } from "./feed-store";
+import { type CallBudget, FeedStore } from "./feed-store";
 import { type LikeWorker, startLikeWorker } from "./like-worker";
 import { MessageBus } from "./message-bus";
 import { createFeedMetrics, type FeedMetrics } from "./metrics";
@@ -109,11 +109,22 @@ export async function startFeedService(config: FeedConfig, logger: Logger): Prom
 
   function unary<Req, Res>(
     method: string,
-    run: (request: Req, metadata: grpc.Metadata) => Promise<Res>,
+    run: (request: Req, metadata: grpc.Metadata, budget: CallBudget) => Promise<Res>,
   ): grpc.handleUnaryCall<Req, Res> {
     return (call, callback) => {
       const started = process.hrtime.bigint();
-      run(call.request, call.metadata).then(
+      const deadline = call.getDeadline();
+      const leftMs = (deadline instanceof Date ? deadline.getTime() : deadline) - Date.now();
+      const work =
+        leftMs <= 0
+          ? Promise.reject(new DomainError("deadline_exceeded", "deadline passed before the call started"))
+          : run(call.request, call.metadata, {
+              // The statement timeout still caps calls without a deadline.
+              statementTimeoutMs: Number.isFinite(leftMs)
+                ? Math.min(leftMs, config.DB_STATEMENT_TIMEOUT_MS)
+                : undefined,
+            });
+      work.then(
         (response) => {
           observe(method, started, grpc.status.OK);
           callback(null, response);
@@ -141,14 +152,14 @@ export async function startFeedService(config: FeedConfig, logger: Logger): Prom
       return page;
     }),
     GetVideo: unary("GetVideo", async (request) => store.getVideo(parseGetVideo(request).videoId)),
-    LikeVideo: unary("LikeVideo", async (request) => {
+    LikeVideo: unary("LikeVideo", async (request, _metadata, budget) => {
       const input = parseLikeVideo(request);
-      const result = await store.likeVideo(input.userId, input.videoId, input.idempotencyKey);
+      const result = await store.likeVideo(input.userId, input.videoId, input.idempotencyKey, budget);
       return { videoId: input.videoId, ...result };
     }),
-    SendMessage: unary("SendMessage", async (request) => {
+    SendMessage: unary("SendMessage", async (request, _metadata, budget) => {
       const input = parseSendMessage(request);
-      return store.sendMessage(input.senderId, input.recipientId, input.body);
+      return store.sendMessage(input.senderId, input.recipientId, input.body, budget);
     }),
     StreamMessages: (call) => {
       const started = process.hrtime.bigint();

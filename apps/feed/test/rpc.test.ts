@@ -164,6 +164,43 @@ describe("happy paths", () => {
     assert.deepEqual(again, { videoId: target, likeCount: Number(before.likeCount) + 1, created: false });
   });
 
+  test("a like blocked past its caller's deadline is cancelled in the database and never commits", async () => {
+    const liker = randomUUID();
+    await pool.query("insert into users (id, handle, email) values ($1, $2, $3)", [
+      liker,
+      `h${liker}`,
+      `${liker}@x.test`,
+    ]);
+    // Another session holds the likes table: the like's insert waits on the lock.
+    const blocker = await pool.connect();
+    await blocker.query("begin; lock table likes in exclusive mode");
+    try {
+      const err = await new Promise<grpc.ServiceError>((resolve) =>
+        client.LikeVideo({ userId: liker, videoId: video(7) }, { deadline: Date.now() + 300 }, (e) =>
+          resolve(e as grpc.ServiceError),
+        ),
+      );
+      assert.equal(err?.code, grpc.status.DEADLINE_EXCEEDED);
+      // The feed's statement gives up at the caller's deadline, not 5 s later.
+      await waitFor(
+        "the blocked insert to be cancelled",
+        async () =>
+          (
+            await pool.query(
+              "select 1 from pg_stat_activity where application_name = 'feed' and wait_event_type = 'Lock'",
+            )
+          ).rowCount === 0,
+        1000,
+      );
+    } finally {
+      await blocker.query("commit");
+      blocker.release();
+    }
+    await sleep(200);
+    const { rows } = await pool.query("select count(*)::int as n from likes where user_id = $1", [liker]);
+    assert.equal(rows[0].n, 0, "the caller was told it failed, so nothing was liked");
+  });
+
   test("LikeVideo retried with its idempotency key answers created:true again (the first attempt's answer was lost)", async () => {
     const target = video(6);
     const liker = randomUUID();
