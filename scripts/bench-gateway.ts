@@ -9,7 +9,7 @@ import { startFeedProcess } from "../apps/feed/test/support";
 import { prepareDatabase, startGatewayProcess } from "../apps/gateway/test/support/processes";
 import { loadFeedProto } from "../apps/shared/src/proto";
 import { freePort, startTestPostgres } from "../test/support/postgres";
-import { formatTable, measure } from "./bench/measure";
+import { formatCpu, formatTable, measure } from "./bench/measure";
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
@@ -64,7 +64,12 @@ async function main(): Promise<void> {
         req.on("error", reject);
       });
 
-    const common = { concurrency, warmupMs: 1000, durationMs };
+    const cpu = {
+      client: "self" as const,
+      gateway: gateway.child.pid as number,
+      feed: feed.child.pid as number,
+    };
+    const common = { concurrency, warmupMs: 1000, durationMs, cpu };
     const grpcRow = await measure({ ...common, name: "direct gRPC GetFeed", call: direct });
     const httpRow = await measure({ ...common, name: "gateway GET /v1/feed", call: viaGateway });
     client.close();
@@ -72,6 +77,9 @@ async function main(): Promise<void> {
 
     console.log(`feed page size ${pageSize}, ${concurrency} concurrent callers, ${durationMs / 1000} s each`);
     console.log(formatTable([grpcRow, httpRow]));
+    // On one machine the load generator, the gateway and the feed share the
+    // cores: throughput follows the CPU each request costs all of them.
+    console.log(formatCpu([grpcRow, httpRow]));
     console.log(
       `gateway / direct: throughput ${(httpRow.rps / grpcRow.rps).toFixed(2)}x, ` +
         `p50 ${(httpRow.p50 / grpcRow.p50).toFixed(2)}x, p95 ${(httpRow.p95 / grpcRow.p95).toFixed(2)}x, ` +

@@ -2,6 +2,8 @@
 // the next call as soon as the previous one finishes, for a fixed time after
 // a warm-up. Reports throughput and latency percentiles. Shared by the
 // benchmark scripts so their figures are measured the same way.
+import fs from "node:fs";
+
 export interface BenchResult {
   name: string;
   concurrency: number;
@@ -12,6 +14,21 @@ export interface BenchResult {
   p50: number;
   p95: number;
   p99: number;
+  /** CPU milliseconds per request of each watched process during the measured window. */
+  cpuMsPerRequest: Record<string, number>;
+}
+
+/** user + system CPU of a process so far, in ms (Linux /proc; "self" is this process). */
+export function cpuMs(pid: number | "self"): number {
+  if (pid === "self") {
+    const { user, system } = process.cpuUsage();
+    return (user + system) / 1000;
+  }
+  // Fields 14 and 15 (utime, stime) in clock ticks of 10 ms; the command
+  // name (field 2) may hold spaces, so count from its closing parenthesis.
+  const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return (Number(fields[11]) + Number(fields[12])) * 10;
 }
 
 function percentile(sorted: number[], p: number): number {
@@ -26,6 +43,8 @@ export async function measure(opts: {
   warmupMs: number;
   durationMs: number;
   call: () => Promise<void>;
+  /** Processes whose CPU time per request is reported, by label. */
+  cpu?: Record<string, number | "self">;
 }): Promise<BenchResult> {
   const latencies: number[] = [];
   let errors = 0;
@@ -44,11 +63,14 @@ export async function measure(opts: {
   };
   const workers = Array.from({ length: opts.concurrency }, worker);
   await new Promise((resolve) => setTimeout(resolve, opts.warmupMs));
+  const watched = Object.entries(opts.cpu ?? {});
+  const cpuBefore = watched.map(([, pid]) => cpuMs(pid));
   recording = true;
   const began = performance.now();
   await new Promise((resolve) => setTimeout(resolve, opts.durationMs));
   recording = false;
   const seconds = (performance.now() - began) / 1000;
+  const cpuUsed = watched.map(([, pid], i) => cpuMs(pid) - (cpuBefore[i] as number));
   running = false;
   await Promise.all(workers);
   latencies.sort((a, b) => a - b);
@@ -62,7 +84,22 @@ export async function measure(opts: {
     p50: percentile(latencies, 50),
     p95: percentile(latencies, 95),
     p99: percentile(latencies, 99),
+    cpuMsPerRequest: Object.fromEntries(
+      watched.map(([label], i) => [label, (cpuUsed[i] as number) / Math.max(1, latencies.length)]),
+    ),
   };
+}
+
+/** One line per result: CPU time per request of each watched process, in microseconds. */
+export function formatCpu(results: BenchResult[]): string {
+  return results
+    .map(
+      (r) =>
+        `${r.name.padEnd(34)} CPU per request: ${Object.entries(r.cpuMsPerRequest)
+          .map(([label, ms]) => `${label} ${(ms * 1000).toFixed(0)} µs`)
+          .join(", ")}`,
+    )
+    .join("\n");
 }
 
 export function formatTable(results: BenchResult[]): string {
