@@ -11,7 +11,7 @@ import { Pool } from "pg";
 import { runMigrations } from "../apps/feed/src/migrate";
 import { type FeedServiceClient, type GetFeedResponse, loadFeedProto } from "../apps/shared/src/proto";
 import { freePort, startTestPostgres } from "../test/support/postgres";
-import { type BenchResult, formatTable, measure } from "./bench/measure";
+import { type BenchResult, formatCpu, formatTable, measure } from "./bench/measure";
 import { seedDatabase } from "./seed-data";
 
 const ROOT = path.resolve(__dirname, "..");
@@ -101,6 +101,7 @@ async function main(): Promise<void> {
     rows.push(
       await measure({
         name: "bare grpc-js, precomputed GetFeed",
+        cpu: { client: "self", server: children[1]?.pid as number },
         concurrency: CONCURRENCY,
         durationMs: DURATION_MS,
         warmupMs: 2_000,
@@ -111,7 +112,8 @@ async function main(): Promise<void> {
     );
     rows.push(
       await measure({
-        name: "feed GetFeed (Postgres)",
+        name: "feed GetFeed (page cache, Postgres)",
+        cpu: { client: "self", server: children[0]?.pid as number },
         concurrency: CONCURRENCY,
         durationMs: DURATION_MS,
         warmupMs: 2_000,
@@ -120,7 +122,7 @@ async function main(): Promise<void> {
         },
       }),
     );
-    process.stdout.write(`${formatTable(rows)}\n`);
+    process.stdout.write(`${formatTable(rows)}\n${formatCpu(rows)}\n`);
     const [b, f] = rows as [BenchResult, BenchResult];
     process.stdout.write(
       `\nfeed/bare: throughput ${(f.rps / b.rps).toFixed(2)}x, p50 ${(f.p50 / b.p50).toFixed(2)}x, p95 ${(f.p95 / b.p95).toFixed(2)}x, p99 ${(f.p99 / b.p99).toFixed(2)}x\n`,
