@@ -18,8 +18,9 @@
 import type { ClientBase } from "pg";
 import { Client } from "pg";
 import { z } from "zod";
-import { ConfigError, envInt, logLevel, parseEnv } from "../../shared/src/env";
+import { envInt, logLevel, parseEnv } from "../../shared/src/env";
 import { createLogger, maskUrl } from "../../shared/src/logger";
+import { EXIT, runMain } from "../../shared/src/run-main";
 
 export const OWNER_ROLE = "feed_owner";
 export const APP_ROLE = "feed_app";
@@ -170,30 +171,24 @@ async function grantPrivileges(client: ClientBase): Promise<void> {
 }
 
 if (require.main === module) {
-  let env: z.infer<typeof dbRolesConfigSchema>;
-  try {
-    env = parseEnv(dbRolesConfigSchema);
-  } catch (err) {
-    process.stderr.write(`feed-db-roles: ${err instanceof ConfigError ? err.message : String(err)}\n`);
-    process.exit(1);
-  }
-  const logger = createLogger("feed-db-roles", env.LOG_LEVEL);
-  const client = new Client({ connectionString: env.DATABASE_URL, connectionTimeoutMillis: 10_000 });
-  client
-    .connect()
-    .then(() =>
-      applyDatabaseRoles(client, {
+  runMain("feed-db-roles", async () => {
+    const env = parseEnv(dbRolesConfigSchema);
+    const logger = createLogger("feed-db-roles", env.LOG_LEVEL);
+    const client = new Client({ connectionString: env.DATABASE_URL, connectionTimeoutMillis: 10_000 });
+    try {
+      await client.connect();
+      const report = await applyDatabaseRoles(client, {
         active: env.FEED_LOGIN_ACTIVE,
         passwords: { feed_a: env.FEED_A_PASSWORD, feed_b: env.FEED_B_PASSWORD },
         graceMinutes: env.FEED_LOGIN_GRACE_MINUTES,
-      }),
-    )
-    .then(
-      (report) => logger.info({ database: maskUrl(env.DATABASE_URL), ...report }, "database roles applied"),
-      (err: Error) => {
-        logger.error({ err: { message: err.message } }, "database roles failed");
-        process.exitCode = 1;
-      },
-    )
-    .finally(() => client.end().catch(() => undefined));
+      });
+      logger.info({ database: maskUrl(env.DATABASE_URL), ...report }, "database roles applied");
+      return EXIT.ok;
+    } catch (err) {
+      logger.error({ err: { message: (err as Error).message } }, "database roles failed");
+      return EXIT.failed;
+    } finally {
+      await client.end().catch(() => undefined);
+    }
+  });
 }

@@ -9,8 +9,9 @@ import { drizzle } from "drizzle-orm/node-postgres";
 import { migrate } from "drizzle-orm/node-postgres/migrator";
 import { Pool } from "pg";
 import { z } from "zod";
-import { ConfigError, logLevel, parseEnv } from "../../shared/src/env";
+import { logLevel, parseEnv } from "../../shared/src/env";
 import { createLogger, maskUrl } from "../../shared/src/logger";
+import { EXIT, runMain } from "../../shared/src/run-main";
 
 export const MIGRATIONS_FOLDER = path.resolve(__dirname, "../../../migrations");
 
@@ -41,19 +42,16 @@ export async function runMigrations(databaseUrl: string, options: { role?: strin
 }
 
 if (require.main === module) {
-  try {
+  runMain("feed-migrate", async () => {
     const env = parseEnv(migrateConfigSchema);
     const logger = createLogger("feed-migrate", env.LOG_LEVEL);
-    runMigrations(env.DATABASE_URL, { role: env.MIGRATIONS_ROLE }).then(
-      () =>
-        logger.info({ database: maskUrl(env.DATABASE_URL), role: env.MIGRATIONS_ROLE }, "migrations applied"),
-      (err: Error) => {
-        logger.error({ err: { message: err.message } }, "migrations failed");
-        process.exit(1);
-      },
-    );
-  } catch (err) {
-    process.stderr.write(`feed-migrate: ${err instanceof ConfigError ? err.message : String(err)}\n`);
-    process.exit(1);
-  }
+    try {
+      await runMigrations(env.DATABASE_URL, { role: env.MIGRATIONS_ROLE });
+    } catch (err) {
+      logger.error({ err: { message: (err as Error).message } }, "migrations failed");
+      return EXIT.failed;
+    }
+    logger.info({ database: maskUrl(env.DATABASE_URL), role: env.MIGRATIONS_ROLE }, "migrations applied");
+    return EXIT.ok;
+  });
 }

@@ -6,8 +6,9 @@
 // simply finished by the next run, because every batch re-selects what is due.
 import { Pool } from "pg";
 import { z } from "zod";
-import { ConfigError, envInt, logLevel, parseEnv } from "../../shared/src/env";
+import { envInt, logLevel, parseEnv } from "../../shared/src/env";
 import { createLogger, type Logger, maskUrl } from "../../shared/src/logger";
+import { EXIT, runMain } from "../../shared/src/run-main";
 import { inTransaction } from "../../shared/src/transaction";
 
 export const retentionConfigSchema = z.object({
@@ -118,13 +119,7 @@ export async function runRetention(
 }
 
 async function main(): Promise<number> {
-  let config: RetentionConfig;
-  try {
-    config = parseEnv(retentionConfigSchema);
-  } catch (err) {
-    process.stderr.write(`retention: ${err instanceof ConfigError ? err.message : String(err)}\n`);
-    return 2;
-  }
+  const config: RetentionConfig = parseEnv(retentionConfigSchema);
   const logger = createLogger("retention", config.LOG_LEVEL);
   const pool = new Pool({
     connectionString: config.DATABASE_URL,
@@ -150,17 +145,13 @@ async function main(): Promise<number> {
     );
     // A run stopped at max batches is not a failure: the next scheduled run
     // picks up the rest, and a retry storm would only add load.
-    return 0;
+    return EXIT.ok;
   } catch (err) {
     logger.error({ err: { message: (err as Error).message } }, "retention failed");
-    return 1;
+    return EXIT.failed;
   } finally {
     await pool.end();
   }
 }
 
-if (require.main === module) {
-  void main().then((code) => {
-    process.exitCode = code;
-  });
-}
+if (require.main === module) runMain("retention", main);
