@@ -1,6 +1,6 @@
 // Feed service configuration, read once from the environment at start-up.
 import { z } from "zod";
-import { envBool, envInt, logLevel } from "../../shared/src/env";
+import { envInt, logLevel } from "../../shared/src/env";
 
 export const feedConfigSchema = z.object({
   DATABASE_URL: z
@@ -27,9 +27,6 @@ export const feedConfigSchema = z.object({
   /** GetFeed pages are served from memory this long (0: off); the staleness bound of GetFeed. */
   FEED_PAGE_CACHE_TTL_MS: envInt(0, 60_000).default(1_000),
   LIKE_WORKER_BATCH: envInt(1, 10_000).default(500),
-  // Lets a test hold a GetFeed call open inside the database (pg_sleep) via
-  // the x-test-db-sleep-ms metadata header. Never set it in production.
-  FEED_ENABLE_TEST_HOOKS: envBool.default(false),
 });
 
 export type FeedConfig = z.infer<typeof feedConfigSchema>;

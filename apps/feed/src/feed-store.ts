@@ -58,23 +58,18 @@ export class FeedStore {
   async getFeed(opts: {
     pageSize: number;
     cursor?: FeedCursor;
-    testSleepMs?: number;
   }): Promise<{ videos: Video[]; nextCursor: string }> {
     const limit = opts.pageSize + 1;
-    const run = async (client: Pool | PoolClient) => {
-      if (opts.testSleepMs) await client.query("select pg_sleep($1)", [opts.testSleepMs / 1000]);
-      return opts.cursor
-        ? client.query<VideoRow>(
-            `select ${VIDEO_COLUMNS} from videos where (created_at, id) < ($1, $2)
-             order by created_at desc, id desc limit $3`,
-            [opts.cursor.createdAt, opts.cursor.id, limit],
-          )
-        : client.query<VideoRow>(
-            `select ${VIDEO_COLUMNS} from videos order by created_at desc, id desc limit $1`,
-            [limit],
-          );
-    };
-    const { rows } = await run(this.pool);
+    const { rows } = opts.cursor
+      ? await this.pool.query<VideoRow>(
+          `select ${VIDEO_COLUMNS} from videos where (created_at, id) < ($1, $2)
+           order by created_at desc, id desc limit $3`,
+          [opts.cursor.createdAt, opts.cursor.id, limit],
+        )
+      : await this.pool.query<VideoRow>(
+          `select ${VIDEO_COLUMNS} from videos order by created_at desc, id desc limit $1`,
+          [limit],
+        );
     const page = rows.slice(0, opts.pageSize);
     const last = page[page.length - 1];
     const nextCursor =

@@ -31,7 +31,6 @@ const STREAM_SINCE_KEY = "x-stream-since";
 /** The same token rule as the gateway's: anything else is not logged. */
 const SAFE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 export const FEED_SERVICE_NAME = "feed.v1.FeedService";
-const TEST_SLEEP_HEADER = "x-test-db-sleep-ms";
 
 export interface FeedService {
   grpcPort: number;
@@ -139,14 +138,10 @@ export async function startFeedService(config: FeedConfig, logger: Logger): Prom
   }
 
   const handlers: FeedServiceHandlers = {
-    GetFeed: unary("GetFeed", async (request, metadata) => {
+    GetFeed: unary("GetFeed", async (request) => {
       const input = parseGetFeed(request);
-      const sleep = config.FEED_ENABLE_TEST_HOOKS
-        ? Math.min(10_000, Number(metadata.get(TEST_SLEEP_HEADER)[0] ?? 0))
-        : 0;
-      const load = () =>
-        store.getFeed({ pageSize: input.pageSize, cursor: input.cursor, testSleepMs: sleep || undefined });
-      if (!pageCache || sleep) return load();
+      const load = () => store.getFeed({ pageSize: input.pageSize, cursor: input.cursor });
+      if (!pageCache) return load();
       const { page, result } = await pageCache.get(`${input.pageSize}|${request.cursor}`, load);
       metrics.pageCache.inc({ result });
       return page;

@@ -7,7 +7,7 @@ import * as grpc from "@grpc/grpc-js";
 import { Pool } from "pg";
 import { type SeedResult, seedDatabase } from "../../../scripts/seed-data";
 import { freePort, startTestPostgres, type TestPostgres } from "../../../test/support/postgres";
-import type { GetFeedResponse, Message } from "../../shared/src/proto";
+import type { GetFeedResponse, LikeVideoResponse, Message } from "../../shared/src/proto";
 import { runMigrations } from "../src/migrate";
 import {
   call,
@@ -182,25 +182,29 @@ test("SIGTERM with a drain delay: readiness fails at once, calls are still serve
 
 test("SIGTERM: the in-flight call completes, new calls are refused, exit 0 within the grace period", async () => {
   const graceMs = 10_000;
-  const feed = await startFeed({ FEED_ENABLE_TEST_HOOKS: "true", SHUTDOWN_GRACE_MS: String(graceMs) });
+  const feed = await startFeed({ SHUTDOWN_GRACE_MS: String(graceMs) });
   const client = feedClient(feed.grpcPort);
   const userId = seeded.userIds[0];
   await call(client, "GetFeed", { userId, pageSize: 5 }); // connection established
 
-  // The slow call holds a database connection in pg_sleep for 2 s.
-  const slowMetadata = new grpc.Metadata();
-  slowMetadata.set("x-test-db-sleep-ms", "2000");
-  const slow = call<object, GetFeedResponse>(
+  // The slow call: a like whose insert waits on a lock this test holds for 2 s.
+  const blocker = await pool.connect();
+  await blocker.query("begin; lock table likes in exclusive mode");
+  setTimeout(() => void blocker.query("commit").finally(() => blocker.release()), 2000);
+  const slow = call<object, LikeVideoResponse>(
     client,
-    "GetFeed",
-    { userId, pageSize: 5 },
-    { metadata: slowMetadata },
+    "LikeVideo",
+    { userId: seeded.userIds[2], videoId: seeded.videoIds[0] },
+    { deadlineMs: 8_000 },
   );
-  const sleeping = async () =>
-    (await pool.query("select count(*)::int as n from pg_stat_activity where query like 'select pg_sleep%'"))
-      .rows[0].n > 0;
-  for (let i = 0; i < 50 && !(await sleeping()); i++) await new Promise((r) => setTimeout(r, 100));
-  assert.ok(await sleeping(), "the slow call is running in the database");
+  const waiting = async () =>
+    (
+      await pool.query(
+        "select count(*)::int as n from pg_stat_activity where application_name = 'feed' and wait_event_type = 'Lock'",
+      )
+    ).rows[0].n > 0;
+  for (let i = 0; i < 50 && !(await waiting()); i++) await new Promise((r) => setTimeout(r, 100));
+  assert.ok(await waiting(), "the slow call is running in the database");
 
   const signalledAt = Date.now();
   feed.child.kill("SIGTERM");
@@ -213,8 +217,8 @@ test("SIGTERM: the in-flight call completes, new calls are refused, exit 0 withi
   const refusedFresh = await callError(fresh, "GetFeed", { userId, pageSize: 5 }, { deadlineMs: 3_000 });
   assert.equal(refusedFresh.code, grpc.status.UNAVAILABLE, refusedFresh.details);
 
-  const page = await slow;
-  assert.equal(page.videos?.length, 5, "the in-flight call got its full answer");
+  const liked = await slow;
+  assert.equal(liked.videoId, seeded.videoIds[0], "the in-flight call got its full answer");
   assert.equal(await feed.exited, 0, feed.output());
   assert.ok(Date.now() - signalledAt < graceMs, "exited within the grace period");
   assert.match(feed.output(), /"msg":"shutdown complete"/);

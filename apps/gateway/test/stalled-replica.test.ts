@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { freePort, startTestPostgres, type TestPostgres } from "../../../test/support/postgres";
 import { type StallProxy, startStallProxy } from "../../../test/support/stall-proxy";
-import { metricValue, sleep } from "./support/gateway";
+import { metricValue } from "./support/gateway";
 import {
   type GatewayProcess,
   prepareDatabase,

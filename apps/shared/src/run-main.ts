@@ -11,7 +11,7 @@ export const EXIT = { ok: 0, failed: 1, badConfig: 2 } as const;
  * Runs main. A number it returns becomes the exit code (jobs); a service's
  * main returns once it is serving and the process lives on its handles.
  */
-export function runMain(name: string, main: () => Promise<number | undefined | void>): void {
+export function runMain(name: string, main: () => Promise<unknown>): void {
   const fail = (what: string, err: unknown, code: number) => {
     process.stderr.write(`${name}: ${what}${err instanceof Error ? err.message : String(err)}\n`);
     process.exit(code);
