@@ -99,7 +99,7 @@ export function goLiveStack(config: StackConfig): StackOutputs {
     },
     opts("monitoring"),
   );
-  const logging = new Logging(
+  new Logging(
     "logging",
     {
       namespace: ns.names.logging,

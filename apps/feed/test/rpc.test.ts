@@ -58,6 +58,16 @@ after(async () => {
 
 const user = (i: number) => seeded.userIds[i] as string;
 const video = (i: number) => seeded.videoIds[i] as string;
+/** A user of its own, so a test's likes start from none. */
+async function newUser(): Promise<string> {
+  const id = randomUUID();
+  await pool.query("insert into users (id, handle, email) values ($1, $2, $3)", [
+    id,
+    `h${id}`,
+    `${id}@x.test`,
+  ]);
+  return id;
+}
 
 describe("happy paths", () => {
   test("GetFeed walks every page newest first with no duplicates and ends with an empty cursor", async () => {
@@ -145,12 +155,7 @@ describe("happy paths", () => {
 
   test("LikeVideo counts a like once, including it in the returned count", async () => {
     const target = video(5);
-    const liker = randomUUID();
-    await pool.query("insert into users (id, handle, email) values ($1, $2, $3)", [
-      liker,
-      `h${liker}`,
-      `${liker}@x.test`,
-    ]);
+    const liker = await newUser();
     const before = await call<object, Video>(client, "GetVideo", { videoId: target });
     const first = await call<object, LikeVideoResponse>(client, "LikeVideo", {
       userId: liker,
@@ -165,12 +170,7 @@ describe("happy paths", () => {
   });
 
   test("a like blocked past its caller's deadline is cancelled in the database and never commits", async () => {
-    const liker = randomUUID();
-    await pool.query("insert into users (id, handle, email) values ($1, $2, $3)", [
-      liker,
-      `h${liker}`,
-      `${liker}@x.test`,
-    ]);
+    const liker = await newUser();
     // Another session holds the likes table: the like's insert waits on the lock.
     const blocker = await pool.connect();
     await blocker.query("begin; lock table likes in exclusive mode");
@@ -203,12 +203,7 @@ describe("happy paths", () => {
 
   test("LikeVideo retried with its idempotency key answers created:true again (the first attempt's answer was lost)", async () => {
     const target = video(6);
-    const liker = randomUUID();
-    await pool.query("insert into users (id, handle, email) values ($1, $2, $3)", [
-      liker,
-      `h${liker}`,
-      `${liker}@x.test`,
-    ]);
+    const liker = await newUser();
     const like = (idempotencyKey: string) =>
       call<object, LikeVideoResponse>(client, "LikeVideo", {
         userId: liker,
