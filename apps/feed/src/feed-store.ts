@@ -3,12 +3,9 @@
 import type { Pool, PoolClient } from "pg";
 import type { Message, Video } from "../../shared/src/proto";
 import { inTransaction } from "../../shared/src/transaction";
+import { encodeCursor, type FeedCursor } from "./cursor";
 import { notFound } from "./errors";
-import { encodeCursor, type FeedCursor } from "./validation";
-
-export const MESSAGES_CHANNEL = "feed_messages";
-// NOTIFY payloads must stay under 8000 bytes; bigger messages are sent by id.
-const MAX_NOTIFY_BYTES = 7_000;
+import { MESSAGES_CHANNEL, messagePayload } from "./message-events";
 
 interface VideoRow {
   id: string;
@@ -146,13 +143,8 @@ export class FeedStore {
           [senderId, recipientId, body],
         );
         const message = toMessage(rows[0] as MessageRow);
-        const full = JSON.stringify(message);
-        const payload =
-          Buffer.byteLength(full) <= MAX_NOTIFY_BYTES
-            ? full
-            : JSON.stringify({ id: message.id, recipientId: message.recipientId });
         // Delivered to every LISTENing replica when this transaction commits.
-        await client.query("select pg_notify($1, $2)", [MESSAGES_CHANNEL, payload]);
+        await client.query("select pg_notify($1, $2)", [MESSAGES_CHANNEL, messagePayload(message)]);
         return message;
       },
       opts,

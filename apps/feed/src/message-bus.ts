@@ -8,7 +8,7 @@
 import { Client } from "pg";
 import type { Logger } from "../../shared/src/logger";
 import type { Message } from "../../shared/src/proto";
-import { MESSAGES_CHANNEL } from "./feed-store";
+import { MESSAGES_CHANNEL, parseMessagePayload } from "./message-events";
 
 export interface MessageSink {
   write(message: Message): void;
@@ -177,11 +177,10 @@ export class MessageBus {
 
   private async deliver(payload: string): Promise<void> {
     try {
-      const parsed = JSON.parse(payload) as Partial<Message> & { id: string; recipientId: string };
+      const parsed = parseMessagePayload(payload);
       const sinks = this.streams.get(parsed.recipientId);
       if (!sinks || sinks.size === 0) return;
-      const message =
-        parsed.body === undefined ? await this.opts.loadMessage(parsed.id) : (parsed as Message);
+      const message = parsed.message ?? (await this.opts.loadMessage(parsed.id));
       if (message) this.push(message);
     } catch (err) {
       this.opts.logger.warn({ err: { message: (err as Error).message } }, "message fan-out failed");

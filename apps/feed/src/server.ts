@@ -9,12 +9,13 @@ import { type FeedServiceHandlers, loadFeedProto, type Message } from "../../sha
 import type { ShutdownStep } from "../../shared/src/shutdown";
 import type { FeedConfig } from "./config";
 import { createPool, startDbProbe } from "./db/pool";
-import { DomainError, toDomainError, toGrpcError } from "./errors";
-import { type CallBudget, FeedStore } from "./feed-store";
+import { DomainError } from "./errors";
+import { FeedStore } from "./feed-store";
 import { type LikeWorker, startLikeWorker } from "./like-worker";
 import { MessageBus } from "./message-bus";
 import { createFeedMetrics, type FeedMetrics } from "./metrics";
 import { PageCache } from "./page-cache";
+import { createRpcInstrumentation, FEED_SERVICE_NAME } from "./rpc";
 import {
   parseGetFeed,
   parseGetVideo,
@@ -23,14 +24,12 @@ import {
   parseStreamMessages,
 } from "./validation";
 
-const REQUEST_ID_KEY = "x-request-id";
 /** LISTEN down longer than this (its reconnect takes about 1 s) makes the replica not ready. */
 const LISTENER_READY_GRACE_MS = 5_000;
 /** Response header of StreamMessages: when the subscription started, in database time. */
 const STREAM_SINCE_KEY = "x-stream-since";
-/** The same token rule as the gateway's: anything else is not logged. */
-const SAFE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
-export const FEED_SERVICE_NAME = "feed.v1.FeedService";
+
+export { FEED_SERVICE_NAME } from "./rpc";
 
 export interface FeedService {
   grpcPort: number;
@@ -87,55 +86,11 @@ export async function startFeedService(config: FeedConfig, logger: Logger): Prom
     onQueueDepth: (depth) => metrics.likeQueueDepth.set(depth),
   });
 
-  const observe = (method: string, started: bigint, code: grpc.status) => {
-    const labels = { grpc_service: FEED_SERVICE_NAME, grpc_method: method };
-    metrics.handled.inc({ ...labels, grpc_code: grpc.status[code] });
-    metrics.handling.observe(labels, Number(process.hrtime.bigint() - started) / 1e9);
-  };
-
-  // The gateway's x-request-id, so one request can be followed across both services' logs.
-  const requestIdOf = (metadata: grpc.Metadata) => {
-    const value = metadata.get(REQUEST_ID_KEY)[0];
-    return typeof value === "string" && SAFE_REQUEST_ID.test(value) ? value : undefined;
-  };
-
-  const fail = (method: string, err: unknown, requestId: string | undefined) => {
-    const domain = toDomainError(err);
-    if (domain.code === "internal") logger.error({ err, method, requestId }, "rpc failed");
-    else logger.debug({ method, requestId, code: domain.code, field: domain.field }, "rpc rejected");
-    return toGrpcError(domain);
-  };
-
-  function unary<Req, Res>(
-    method: string,
-    run: (request: Req, metadata: grpc.Metadata, budget: CallBudget) => Promise<Res>,
-  ): grpc.handleUnaryCall<Req, Res> {
-    return (call, callback) => {
-      const started = process.hrtime.bigint();
-      const deadline = call.getDeadline();
-      const leftMs = (deadline instanceof Date ? deadline.getTime() : deadline) - Date.now();
-      const work =
-        leftMs <= 0
-          ? Promise.reject(new DomainError("deadline_exceeded", "deadline passed before the call started"))
-          : run(call.request, call.metadata, {
-              // The statement timeout still caps calls without a deadline.
-              statementTimeoutMs: Number.isFinite(leftMs)
-                ? Math.min(leftMs, config.DB_STATEMENT_TIMEOUT_MS)
-                : undefined,
-            });
-      work.then(
-        (response) => {
-          observe(method, started, grpc.status.OK);
-          callback(null, response);
-        },
-        (err: unknown) => {
-          const grpcError = fail(method, err, requestIdOf(call.metadata));
-          observe(method, started, grpcError.code ?? grpc.status.UNKNOWN);
-          callback(grpcError);
-        },
-      );
-    };
-  }
+  const { unary, observe, fail, requestIdOf } = createRpcInstrumentation({
+    metrics,
+    logger,
+    statementTimeoutMs: config.DB_STATEMENT_TIMEOUT_MS,
+  });
 
   const handlers: FeedServiceHandlers = {
     GetFeed: unary("GetFeed", async (request) => {

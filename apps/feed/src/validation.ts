@@ -1,7 +1,8 @@
 // Request validation at the edge: every RPC input is parsed here into a typed
 // value, or rejected with INVALID_ARGUMENT naming the first bad field.
 import { z } from "zod";
-import { DomainError, invalidArgument } from "./errors";
+import { decodeCursor } from "./cursor";
+import { DomainError } from "./errors";
 
 export const DEFAULT_PAGE_SIZE = 20;
 export const MAX_PAGE_SIZE = 100;
@@ -11,25 +12,6 @@ const id = z
   .string()
   .min(1, "is required")
   .pipe(z.uuid({ error: "must be a UUID" }));
-
-/** Keyset position of the last video on a page, handed to clients as an opaque string. */
-export interface FeedCursor {
-  createdAt: Date;
-  id: string;
-}
-
-export function encodeCursor(cursor: FeedCursor): string {
-  return Buffer.from(`${cursor.createdAt.toISOString()}|${cursor.id}`, "utf8").toString("base64url");
-}
-
-const cursorParts = z.tuple([z.iso.datetime(), z.uuid()]);
-
-export function decodeCursor(raw: string): FeedCursor {
-  if (!/^[A-Za-z0-9_-]+$/.test(raw)) throw invalidArgument("cursor", "malformed cursor");
-  const parsed = cursorParts.safeParse(Buffer.from(raw, "base64url").toString("utf8").split("|"));
-  if (!parsed.success) throw invalidArgument("cursor", "malformed cursor");
-  return { createdAt: new Date(parsed.data[0]), id: parsed.data[1] };
-}
 
 const schemas = {
   getFeed: z.object({

@@ -1,0 +1,71 @@
+// How every feed RPC is observed and answered: its duration and status in
+// the gRPC metrics, a failure mapped to a gRPC status and logged with the
+// caller's request id, and what is left of its deadline handed to the work.
+import * as grpc from "@grpc/grpc-js";
+import type { Logger } from "../../shared/src/logger";
+import { DomainError, toDomainError, toGrpcError } from "./errors";
+import type { CallBudget } from "./feed-store";
+import type { FeedMetrics } from "./metrics";
+
+export const FEED_SERVICE_NAME = "feed.v1.FeedService";
+const REQUEST_ID_KEY = "x-request-id";
+/** The same token rule as the gateway's: anything else is not logged. */
+const SAFE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+export function createRpcInstrumentation(deps: {
+  metrics: FeedMetrics;
+  logger: Logger;
+  statementTimeoutMs: number;
+}) {
+  const observe = (method: string, started: bigint, code: grpc.status) => {
+    const labels = { grpc_service: FEED_SERVICE_NAME, grpc_method: method };
+    deps.metrics.handled.inc({ ...labels, grpc_code: grpc.status[code] });
+    deps.metrics.handling.observe(labels, Number(process.hrtime.bigint() - started) / 1e9);
+  };
+
+  // The gateway's x-request-id, so one request can be followed across both services' logs.
+  const requestIdOf = (metadata: grpc.Metadata) => {
+    const value = metadata.get(REQUEST_ID_KEY)[0];
+    return typeof value === "string" && SAFE_REQUEST_ID.test(value) ? value : undefined;
+  };
+
+  const fail = (method: string, err: unknown, requestId: string | undefined) => {
+    const domain = toDomainError(err);
+    if (domain.code === "internal") deps.logger.error({ err, method, requestId }, "rpc failed");
+    else deps.logger.debug({ method, requestId, code: domain.code, field: domain.field }, "rpc rejected");
+    return toGrpcError(domain);
+  };
+
+  function unary<Req, Res>(
+    method: string,
+    run: (request: Req, metadata: grpc.Metadata, budget: CallBudget) => Promise<Res>,
+  ): grpc.handleUnaryCall<Req, Res> {
+    return (call, callback) => {
+      const started = process.hrtime.bigint();
+      const deadline = call.getDeadline();
+      const leftMs = (deadline instanceof Date ? deadline.getTime() : deadline) - Date.now();
+      const work =
+        leftMs <= 0
+          ? Promise.reject(new DomainError("deadline_exceeded", "deadline passed before the call started"))
+          : run(call.request, call.metadata, {
+              // The statement timeout still caps calls without a deadline.
+              statementTimeoutMs: Number.isFinite(leftMs)
+                ? Math.min(leftMs, deps.statementTimeoutMs)
+                : undefined,
+            });
+      work.then(
+        (response) => {
+          observe(method, started, grpc.status.OK);
+          callback(null, response);
+        },
+        (err: unknown) => {
+          const grpcError = fail(method, err, requestIdOf(call.metadata));
+          observe(method, started, grpcError.code ?? grpc.status.UNKNOWN);
+          callback(grpcError);
+        },
+      );
+    };
+  }
+
+  return { unary, observe, fail, requestIdOf };
+}
