@@ -91,7 +91,10 @@ describe("deadlines and retries", () => {
   test("SendMessage is not retried after DEADLINE_EXCEEDED (it may have been stored)", async () => {
     const { WebSocket } = await import("ws");
     const ws = new WebSocket(`${fixture.gw.url.replace("http", "ws")}/v1/messages?userId=${USER}`);
+    // The first frame says the socket's stream is live.
+    const subscribed = new Promise((resolve) => ws.once("message", resolve));
     await new Promise((resolve, reject) => ws.once("open", resolve).once("error", reject));
+    await subscribed;
     const before = feed.calls.SendMessage;
     feed.failNext(1, status.DEADLINE_EXCEEDED);
     ws.send(JSON.stringify({ to: VIDEO, body: "hello", ref: "r1" }));
