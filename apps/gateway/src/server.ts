@@ -10,6 +10,7 @@ import Fastify, {
   type FastifyReply,
   LogController,
 } from "fastify";
+import { LRUCache } from "lru-cache";
 import type { Logger } from "../../shared/src/logger";
 import { type OpsServer, startOpsServer } from "../../shared/src/ops-server";
 import type { ShutdownStep } from "../../shared/src/shutdown";
@@ -22,7 +23,6 @@ import { createGatewayMetrics, type GatewayMetrics } from "./metrics";
 import { REQUEST_ID_HEADER, requestIdFrom } from "./request-id";
 import { type FeedPage, registerFeedRoutes } from "./routes/feed";
 import { registerVideoRoutes } from "./routes/videos";
-import { StaleCache } from "./stale-cache";
 
 /** Known paths and their methods, so a wrong method gets 405 with Allow instead of 404. */
 const ROUTE_METHODS: Array<{ pattern: RegExp; allow: string }> = [
@@ -61,7 +61,12 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
     metrics,
     logger,
   );
-  const cache = new StaleCache<FeedPage>(config.STALE_CACHE_ENTRIES, config.STALE_MAX_AGE_MS);
+  // The last good page per exact request, served while the feed breaker is
+  // open: bounded by count (least recently used goes first) and by age.
+  const cache =
+    config.STALE_CACHE_ENTRIES > 0
+      ? new LRUCache<string, FeedPage>({ max: config.STALE_CACHE_ENTRIES, ttl: config.STALE_MAX_AGE_MS })
+      : undefined;
   let shuttingDown = false;
 
   const app = Fastify<http.Server>({
@@ -165,7 +170,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
   // The feed counts as available while stale pages can be served for it.
   const readinessChecks = () => ({
     shutdown: !shuttingDown,
-    feed: feed.reachable() || (feed.breakerOpen && cache.size > 0),
+    feed: feed.reachable() || (feed.breakerOpen && (cache?.size ?? 0) > 0),
   });
   const ops: OpsServer = await startOpsServer({
     host: config.OPS_HOST,

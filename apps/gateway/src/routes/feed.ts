@@ -2,11 +2,11 @@
 // good page for the exact same request is served, marked stale.
 import { BrokenCircuitError } from "cockatiel";
 import type { FastifyInstance } from "fastify";
+import type { LRUCache } from "lru-cache";
 import type { GetFeedResponse__Output } from "../../../shared/src/generated/feed/v1/GetFeedResponse";
 import { GatewayError } from "../errors";
 import type { ResilientFeedClient } from "../feed-client";
 import type { GatewayMetrics } from "../metrics";
-import type { StaleCache } from "../stale-cache";
 import { describeIssues, feedQuerySchema } from "../validation";
 
 export const DEFAULT_PAGE_SIZE = 20;
@@ -18,7 +18,7 @@ export interface FeedPage {
 
 export function registerFeedRoutes(
   app: FastifyInstance,
-  deps: { feed: ResilientFeedClient; cache: StaleCache<FeedPage>; metrics: GatewayMetrics },
+  deps: { feed: ResilientFeedClient; cache?: LRUCache<string, FeedPage>; metrics: GatewayMetrics },
 ): void {
   app.get("/v1/feed", async (request, reply) => {
     const parsed = feedQuerySchema.safeParse(request.query);
@@ -28,11 +28,11 @@ export function registerFeedRoutes(
     try {
       const page = await deps.feed.getFeed({ userId, pageSize: limit, cursor }, request.id);
       const fresh: FeedPage = { videos: page.videos, nextCursor: page.nextCursor };
-      deps.cache.set(key, fresh);
+      deps.cache?.set(key, fresh);
       return { ...fresh, stale: false };
     } catch (err) {
       if (err instanceof BrokenCircuitError) {
-        const cached = deps.cache.get(key);
+        const cached = deps.cache?.get(key);
         if (cached) {
           deps.metrics.staleResponses.inc();
           reply.header("x-stale", "true");
