@@ -1,14 +1,68 @@
 #!/usr/bin/env bash
-# Runs every test file (*.test.ts) with node's built-in test runner through tsx,
-# after the static checks. Pass file paths to run only those.
+# Runs the test files (*.test.ts) with node's built-in test runner through tsx.
+#   bash scripts/test.sh            static checks, then every file, then the
+#                                   wall time and the five slowest files
+#   bash scripts/test.sh FILE...    only those files, one after another
+# The full suite runs in two groups. First, two at a time: the real-engine
+# test (about 3 minutes of API server, Pulumi and Helm, with generous waits)
+# beside the files that only use throwaway resources of their own (ports,
+# databases, temp dirs) and assert no timings. Then the files listed in
+# SERIAL, one after another and alone: they measure time (deadlines,
+# drains, k6 thresholds), so beside another file they would measure the
+# neighbour instead.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$PWD/.tools/bin:$PATH"
+
+tap() {
+  local concurrency=$1 timing=$2
+  shift 2
+  node --import tsx --test --test-concurrency="$concurrency" \
+    --test-reporter=tap --test-reporter-destination=stdout \
+    --test-reporter=./scripts/test-timing.mjs --test-reporter-destination="$timing" "$@"
+}
+
 if [ $# -gt 0 ]; then
-  files=("$@")
-else
-  npx biome check .
-  npx tsc --noEmit -p tsconfig.json
-  mapfile -t files < <(find apps infra alerting loadtest scripts test -name '*.test.ts' -not -path '*/node_modules/*' 2>/dev/null | sort)
+  exec node --import tsx --test --test-concurrency=1 "$@"
 fi
-exec node --import tsx --test --test-concurrency=1 "${files[@]}"
+
+# Started first so that it runs beside all the others of its group.
+FIRST=infra/test/real-up.e2e.test.ts
+SERIAL=(
+  alerting/observability.e2e.test.ts
+  apps/feed/test/db-roles.test.ts
+  apps/feed/test/outage.test.ts
+  apps/feed/test/processes.test.ts
+  apps/gateway/test/e2e.test.ts
+  apps/gateway/test/http-limits.test.ts
+  apps/gateway/test/resilience.test.ts
+  apps/gateway/test/stalled-replica.test.ts
+  apps/gateway/test/websocket.test.ts
+  loadtest/test/drill-smoke.test.ts
+)
+
+npx biome check .
+npx tsc --noEmit -p tsconfig.json
+mapfile -t all < <(find apps infra alerting loadtest scripts test -name '*.test.ts' -not -path '*/node_modules/*' 2>/dev/null | sort)
+parallel=("$FIRST")
+for file in "${all[@]}"; do
+  [[ " ${SERIAL[*]} $FIRST " == *" $file "* ]] || parallel+=("$file")
+done
+for file in "$FIRST" "${SERIAL[@]}"; do
+  [ -f "$file" ] || { echo "scripts/test.sh: SERIAL lists $file, which does not exist" >&2; exit 1; }
+done
+
+out=$(mktemp -d)
+trap 'rm -rf "$out"' EXIT
+started=$SECONDS
+status=0
+tap 2 "$out/timing-parallel" "${parallel[@]}" | tee "$out/tap-parallel" || status=1
+half=$SECONDS
+tap 1 "$out/timing-serial" "${SERIAL[@]}" | tee "$out/tap-serial" || status=1
+
+sum() { grep -h "^# $1 " "$out"/tap-* | awk '{n += $3} END {print n + 0}'; }
+echo "# suite: $(sum tests) tests, $(sum pass) passed, $(sum fail) failed, $(sum cancelled) cancelled in $((SECONDS - started)) s" \
+  "(${#parallel[@]} files two at a time: $((half - started)) s; ${#SERIAL[@]} one at a time: $((SECONDS - half)) s)"
+echo "# slowest files:"
+cat "$out"/timing-* | sort -t$'\t' -k2,2nr | head -5 | awk -F'\t' '{printf "#   %6.1f s  %s\n", $2 / 1000, $1}'
+exit "$status"
