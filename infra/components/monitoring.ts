@@ -11,6 +11,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import YAML from "yaml";
 import { renderAlertmanagerConfig } from "../../alerting/alertmanager";
+import { loadRuleFiles, withRunbookBaseUrl } from "../../alerting/rule-files";
 import { CHARTS, chartSource } from "../charts";
 import type { StackConfig } from "../config";
 import { CHART_RESOURCES } from "./chart-resources";
@@ -28,28 +29,6 @@ export const GRAFANA_ADMIN_SECRET = "grafana-admin";
 
 export function prometheusRemoteWriteUrl(monitoringNamespace: string): string {
   return `http://${PROMETHEUS_SERVICE}.${monitoringNamespace}.svc.cluster.local:${PROMETHEUS_PORT}/api/v1/write`;
-}
-
-export interface RuleFile {
-  name: string;
-  groups: { name: string; rules: Record<string, unknown>[] }[];
-}
-
-/** Reads alerting/rules/*.yaml and makes each runbook_url absolute under the configured base. */
-export function loadRuleFiles(rulesDir: string, runbookBaseUrl: string): RuleFile[] {
-  const base = runbookBaseUrl.endsWith("/") ? runbookBaseUrl : `${runbookBaseUrl}/`;
-  return listFiles(rulesDir, ".yaml").map((file) => {
-    const doc = YAML.parse(readFileSync(path.join(rulesDir, file), "utf8")) as Pick<RuleFile, "groups">;
-    for (const group of doc.groups ?? []) {
-      for (const rule of group.rules ?? []) {
-        const annotations = rule.annotations as Record<string, string> | undefined;
-        if (annotations?.runbook_url && !/^https?:\/\//.test(annotations.runbook_url)) {
-          annotations.runbook_url = new URL(annotations.runbook_url.replace(/^\.?\//, ""), base).toString();
-        }
-      }
-    }
-    return { name: path.basename(file, ".yaml"), groups: doc.groups ?? [] };
-  });
 }
 
 function listFiles(dir: string, ext: string): string[] {
@@ -263,7 +242,7 @@ export class Monitoring extends pulumi.ComponentResource {
       );
     }
 
-    for (const ruleFile of loadRuleFiles(args.rulesDir, config.runbookBaseUrl)) {
+    for (const ruleFile of loadRuleFiles(args.rulesDir)) {
       const ruleName = `golive-${objectName(ruleFile.name)}`;
       new k8s.apiextensions.CustomResource(
         ruleName,
@@ -271,7 +250,7 @@ export class Monitoring extends pulumi.ComponentResource {
           apiVersion: "monitoring.coreos.com/v1",
           kind: "PrometheusRule",
           metadata: { name: ruleName, namespace, labels: { ...PROMETHEUS_SELECTOR } },
-          spec: { groups: ruleFile.groups },
+          spec: { groups: withRunbookBaseUrl(ruleFile.groups, config.runbookBaseUrl) },
         },
         { parent: this, dependsOn: [crds] },
       );
