@@ -11,6 +11,7 @@ import { Migrations } from "./components/migrations";
 import { Monitoring, prometheusRemoteWriteUrl } from "./components/monitoring";
 import { Namespaces } from "./components/namespaces";
 import { NetworkPolicies } from "./components/network-policies";
+import { Retention } from "./components/retention";
 import { checksumAnnotations } from "./components/secret-checksum";
 import { grpcProbe, httpProbe, Workload } from "./components/workload";
 import type { StackConfig } from "./config";
@@ -78,12 +79,24 @@ export function goLiveStack(config: StackConfig): StackOutputs {
       namespace: app,
       repoRoot: REPO_ROOT,
       backup: config.backup,
-      retention: config.retention,
-      images: { postgres: config.images.postgres, jobs: config.images.jobs, rclone: config.images.rclone },
+      images: { postgres: config.images.postgres, rclone: config.images.rclone },
       environment: config.environment,
       resources: config.resources.jobs,
       databaseSecret: appDatabase.secret,
       databaseChecksum,
+    },
+    opts("app"),
+  );
+  const retention = new Retention(
+    "retention",
+    {
+      namespace: app,
+      retention: config.retention,
+      image: config.images.jobs,
+      resources: config.resources.jobs,
+      databaseSecret: appDatabase.secret,
+      databaseChecksum,
+      formerParent: backup,
     },
     opts("app"),
   );
@@ -215,7 +228,7 @@ export function goLiveStack(config: StackConfig): StackOutputs {
       postgresLabels: database.podLabels,
       migrationsLabels: migrations.podLabels,
       backupLabels: backup.backupLabels,
-      retentionLabels: backup.retentionLabels,
+      retentionLabels: retention.labels,
       loadtestLabels: loadTest.podLabels,
     },
     opts("app", "loadtest", "monitoring", "logging", "gateway", "certManager"),

@@ -1,16 +1,15 @@
-// Database backups and the GDPR/CCPA retention purge, both as CronJobs in the
-// app namespace. The backup runs apps/jobs/src/backup.sh (mounted from a
+// Database backups as a CronJob in the app namespace. The backup runs apps/jobs/src/backup.sh (mounted from a
 // ConfigMap read from the repo at render time) in the stack's own postgres
 // image, so pg_dump always matches the server's major version; dumps go to a
 // PVC. With backup.offsite, backup.sh becomes the pod's init container and
 // apps/jobs/src/offsite.sh (rclone image) then copies the dumps to a bucket.
-// The retention job runs the jobs image's entry (apps/jobs/Dockerfile).
 // Contract: docs/backup-restore.md.
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { Resources, StackConfig } from "../config";
+import { CRON_DEFAULTS } from "./cron";
 import { DATABASE_URL_KEY, POSTGRES_UID } from "./database";
 import { appLabels } from "./labels";
 import { containerSecurity, podSecurity, tmpMount, tmpVolume } from "./pod-security";
@@ -22,8 +21,6 @@ export const OFFSITE_SCRIPT = path.join("apps", "jobs", "src", "offsite.sh");
 /** The rclone remote offsite.sh writes to; its settings are RCLONE_CONFIG_OFFSITE_* variables. */
 const REMOTE = "offsite";
 const remoteVar = (key: string) => `RCLONE_CONFIG_${REMOTE.toUpperCase()}_${key}`;
-/** The retention entry of the jobs image (CMD of apps/jobs/Dockerfile, run by distroless node). */
-export const RETENTION_COMMAND = ["/nodejs/bin/node", "dist/apps/jobs/src/retention.js"];
 export const BACKUP_DIR = "/backups";
 const SCRIPT_DIR = "/scripts";
 const BACKUP_PREFIX = "golive";
@@ -32,8 +29,7 @@ export interface BackupArgs {
   namespace: string;
   repoRoot: string;
   backup: StackConfig["backup"];
-  retention: StackConfig["retention"];
-  images: { postgres: string; jobs: string; rclone: string };
+  images: { postgres: string; rclone: string };
   /** Default folder in the off-site bucket. */
   environment: string;
   resources: Resources;
@@ -44,9 +40,7 @@ export interface BackupArgs {
 
 export class Backup extends pulumi.ComponentResource {
   readonly backupLabels = appLabels("backup");
-  readonly retentionLabels = appLabels("retention");
   readonly backupCronJob: k8s.batch.v1.CronJob;
-  readonly retentionCronJob: k8s.batch.v1.CronJob;
   /** The bucket credentials (with backup.offsite). */
   readonly offsiteSecret?: k8s.core.v1.Secret;
 
@@ -58,14 +52,6 @@ export class Backup extends pulumi.ComponentResource {
       valueFrom: { secretKeyRef: { name: args.databaseSecret.metadata.name, key: DATABASE_URL_KEY } },
     };
     const annotations = checksumAnnotations(args.databaseChecksum);
-    // One run at a time, a missed run may still start within the hour, and
-    // a few finished Jobs stay for their logs.
-    const cronDefaults = {
-      concurrencyPolicy: "Forbid",
-      startingDeadlineSeconds: 3600,
-      successfulJobsHistoryLimit: 3,
-      failedJobsHistoryLimit: 3,
-    };
 
     const script = new k8s.core.v1.ConfigMap(
       "backup-script",
@@ -123,7 +109,7 @@ export class Backup extends pulumi.ComponentResource {
         metadata: { name: "backup", namespace, labels: this.backupLabels },
         spec: {
           schedule: args.backup.schedule,
-          ...cronDefaults,
+          ...CRON_DEFAULTS,
           jobTemplate: {
             spec: {
               backoffLimit: 2,
@@ -155,50 +141,7 @@ export class Backup extends pulumi.ComponentResource {
       },
     );
 
-    this.retentionCronJob = new k8s.batch.v1.CronJob(
-      "retention",
-      {
-        metadata: { name: "retention", namespace, labels: this.retentionLabels },
-        spec: {
-          schedule: args.retention.jobSchedule,
-          ...cronDefaults,
-          jobTemplate: {
-            spec: {
-              // Every batch re-selects what is due, so a retry finishes an interrupted run.
-              backoffLimit: 2,
-              activeDeadlineSeconds: 3600,
-              template: {
-                metadata: { labels: this.retentionLabels, annotations },
-                spec: {
-                  restartPolicy: "Never",
-                  automountServiceAccountToken: false,
-                  securityContext: podSecurity(),
-                  containers: [
-                    {
-                      name: "retention",
-                      image: args.images.jobs,
-                      command: RETENTION_COMMAND,
-                      env: [
-                        databaseUrl,
-                        { name: "RETENTION_DAYS", value: String(args.retention.deletedUsersDays) },
-                        { name: "LOG_LEVEL", value: "info" },
-                      ],
-                      resources: args.resources,
-                      securityContext: containerSecurity(),
-                      volumeMounts: [tmpMount],
-                    },
-                  ],
-                  volumes: [tmpVolume],
-                },
-              },
-            },
-          },
-        },
-      },
-      { parent: this, dependsOn: [args.databaseSecret] },
-    );
-
-    this.registerOutputs({ backup: "backup", retention: "retention" });
+    this.registerOutputs({ backup: "backup" });
   }
 
   /** rclone, reading the volume (read-only) and writing to the bucket with a key from a Secret. */
