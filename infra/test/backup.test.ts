@@ -10,7 +10,7 @@ import { checkAll, type KubeObject, OBJECT_RULES } from "../../policy/rules";
 import { BACKUP_SCRIPT, OFFSITE_SCRIPT } from "../components/backup";
 import { RETENTION_COMMAND } from "../components/retention";
 import { parseStackConfig } from "../config";
-import { type K8sObject, REDACTED, runWithMocks, toObjects } from "../mock-runtime";
+import { type K8sObject, REDACTED, runWithMocks, toObjects } from "../render/mock-runtime";
 import { goLiveStack } from "../stack";
 import { REPO_ROOT, rawStackConfig, readStackFile } from "../stack-files";
 import { renderStack } from "./support/render";

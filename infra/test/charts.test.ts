@@ -5,7 +5,7 @@ import path from "node:path";
 import { after, before, describe, it } from "node:test";
 import { CHARTS, chartName, chartSource } from "../charts";
 import { parseStackConfig, StackConfigError } from "../config";
-import { runWithMocks, toObjects } from "../mock-runtime";
+import { runWithMocks, toObjects } from "../render/mock-runtime";
 import { goLiveStack } from "../stack";
 import { rawStackConfig, readStackFile } from "../stack-files";
 

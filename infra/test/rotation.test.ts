@@ -26,7 +26,7 @@ import {
 import { DB_ROLES_COMMAND } from "../components/migrations";
 import { SECRET_CHECKSUM_ANNOTATION } from "../components/secret-checksum";
 import { parseStackConfig, type StackConfig, stackConfigSchema } from "../config";
-import { REDACTED, type Registered, runWithMocks, toObjects } from "../mock-runtime";
+import { REDACTED, type Registered, runWithMocks, toObjects } from "../render/mock-runtime";
 import { goLiveStack } from "../stack";
 import { rawStackConfig, readStackFile } from "../stack-files";
 

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import type { K8sObject } from "../mock-runtime";
+import type { K8sObject } from "../render/mock-runtime";
 import { blockedBy, type NetworkPolicy, selects } from "./support/network-policy";
 import { renderStack } from "./support/render";
 

@@ -41,7 +41,8 @@ test("the preview workflow's path filter covers every file a render reads", asyn
   }) as typeof fs.readdirSync;
   try {
     // Loaded only now, so the spy sees the program's modules and data files.
-    const { renderStack } = require("../../infra/render") as typeof import("../../infra/render");
+    const { renderStack } =
+      require("../../infra/render/render") as typeof import("../../infra/render/render");
     for (const stack of ["staging", "prod"]) await renderStack(stack);
   } finally {
     fs.readFileSync = readFileSync;

@@ -1,6 +1,6 @@
 // Renders a committed stack once per test process and offers lookups.
 import { parseStackConfig } from "../../config";
-import { type K8sObject, type Registered, runWithMocks, toObjects } from "../../mock-runtime";
+import { type K8sObject, type Registered, runWithMocks, toObjects } from "../../render/mock-runtime";
 import { goLiveStack, type StackOutputs } from "../../stack";
 import { rawStackConfig, readStackFile } from "../../stack-files";
 

@@ -6,7 +6,7 @@ import { readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import Ajv, { type ValidateFunction } from "ajv";
 import YAML from "yaml";
-import type { K8sObject } from "../../mock-runtime";
+import type { K8sObject } from "../../render/mock-runtime";
 
 const SCHEMA_DIR = path.resolve(__dirname, "..", "..", "schemas");
 

@@ -5,8 +5,8 @@ import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import YAML from "yaml";
+import { readStackFile } from "../stack-files";
 import { type K8sObject, runWithMocks, toObjects } from "./mock-runtime";
-import { readStackFile } from "./stack-files";
 
 export function fileName(index: number, obj: K8sObject): string {
   const ns = obj.metadata.namespace ? `${obj.metadata.namespace}--` : "";
@@ -18,7 +18,7 @@ export async function renderStack(stack: string) {
   const started = performance.now();
   const { value: outputs, resources } = await runWithMocks(stack, config, () => {
     // The real entry point, exactly as `pulumi up` loads it.
-    return require("./index") as Record<string, unknown>;
+    return require("../index") as Record<string, unknown>;
   });
   const objects = toObjects(resources);
   return { objects, resources, outputs, secureKeys, ms: performance.now() - started };
