@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Starts the in-cluster go-live drill for a stack: creates a Job from the
 # suspended CronJob template, streams its logs, and exits with its verdict
-# (0 when k6's thresholds held and the chaos step saw recovery).
+# (0 when k6's thresholds held and the chaos step saw recovery; 1 when it
+# failed; 124 when it gave no verdict in time, after deleting the Job so a
+# stuck drill stops loading the stack). deploy.yml gates prod on it.
 # Usage: npm run loadtest:trigger -- <staging|prod|local> [timeout-seconds]
 set -euo pipefail
 stack="${1:?usage: npm run loadtest:trigger -- <staging|prod|local> [timeout-seconds]}"
@@ -29,5 +31,9 @@ kill "$logs_pid" 2>/dev/null || true
 case "$verdict" in
   pass) echo "drill $job: PASS"; exit 0 ;;
   fail) echo "drill $job: FAIL (see the logs above and the drill dashboard)"; exit 1 ;;
-  *) echo "drill $job: no verdict within ${timeout_s}s"; exit 124 ;;
+  *)
+    echo "drill $job: no verdict within ${timeout_s}s; deleting the Job"
+    kubectl -n "$ns" delete job "$job" --wait=false >/dev/null 2>&1 || true
+    exit 124
+    ;;
 esac

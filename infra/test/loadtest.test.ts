@@ -128,6 +128,31 @@ describe("in-cluster load-test template", () => {
     }
   });
 
+  it("a drill with no verdict in time fails the gate (124) and is deleted; a Job that cannot be created fails it too", () => {
+    for (const [script, code] of [
+      ["", 124], // the Job never finishes
+      ['case "$*" in *"create job"*) exit 1 ;; esac', 1], // the template is missing
+    ] as const) {
+      const bin = mkdtempSync(path.join(os.tmpdir(), "fake-kubectl-"));
+      const log = path.join(bin, "calls.log");
+      writeFileSync(path.join(bin, "kubectl"), `#!/bin/sh\necho "$*" >> "${log}"\n${script}\nexit 0\n`);
+      chmodSync(path.join(bin, "kubectl"), 0o755);
+      const run = spawnSync(
+        "bash",
+        [path.join(REPO_ROOT, "scripts", "trigger-loadtest.sh"), "staging", "1"],
+        {
+          env: { ...process.env, PATH: `${bin}:${process.env.PATH}` },
+          encoding: "utf8",
+          timeout: 30_000,
+        },
+      );
+      const calls = spawnSync("cat", [log], { encoding: "utf8" }).stdout;
+      rmSync(bin, { recursive: true, force: true });
+      assert.equal(run.status, code, run.stdout + run.stderr);
+      if (code === 124) assert.match(calls, /-n golive-staging-loadtest delete job golive-drill-\S+/);
+    }
+  });
+
   it("the trigger command refuses an unknown stack", () => {
     const run = spawnSync("bash", [path.join(REPO_ROOT, "scripts", "trigger-loadtest.sh"), "qa"], {
       encoding: "utf8",

@@ -16,6 +16,7 @@ interface Step {
   uses?: string;
   run?: string;
   with?: Record<string, unknown>;
+  "continue-on-error"?: unknown;
 }
 interface Job {
   permissions?: unknown;
@@ -146,6 +147,17 @@ test("deploy goes to staging first and to prod only through the protected produc
     assert.ok(pin >= 0 && up > pin, `${stack}: digests are written into stack config before pulumi up`);
     assert.equal(steps[up]?.with?.["stack-name"], stack);
   }
+});
+
+test("prod is reached only through a passing go-live drill on staging", () => {
+  const wf = load("deploy.yml");
+  const drill = wf.jobs["staging-drill"];
+  assert.ok([drill?.needs].flat().includes("staging"), "the drill runs on staging as deployed");
+  const gate = (drill?.steps ?? []).find((s) => /scripts\/trigger-loadtest\.sh staging\b/.test(s.run ?? ""));
+  assert.ok(gate, "the drill step runs the trigger script for staging");
+  assert.equal(gate?.["continue-on-error"], undefined, "its verdict is not ignored");
+  assert.equal((drill as { "continue-on-error"?: unknown } | undefined)?.["continue-on-error"], undefined);
+  assert.ok([wf.jobs.prod?.needs].flat().includes("staging-drill"), "prod waits for the drill");
 });
 
 test("images are pushed to GHCR and handed on as digest references", () => {
