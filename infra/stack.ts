@@ -2,6 +2,10 @@
 // comes up. Each line is one component; the logic lives in components/.
 import path from "node:path";
 import * as random from "@pulumi/random";
+import { FEED_GRPC_PORT, FEED_SERVICE_NAME, type FeedEnv } from "../apps/feed/src/contract";
+import { GATEWAY_HTTP_PORT, type GatewayEnv } from "../apps/gateway/src/contract";
+import { OPS_PORT } from "../apps/shared/src/contract";
+import { appEnv } from "./components/app-env";
 import { Backup } from "./components/backup";
 import { appDatabaseSecret, DATABASE_SECRET, DATABASE_URL_KEY, Database } from "./components/database";
 import { edgeCertificateTrusted, Ingress } from "./components/ingress";
@@ -17,8 +21,6 @@ import { grpcProbe, httpProbe, Workload } from "./components/workload";
 import type { StackConfig } from "./config";
 
 const REPO_ROOT = path.resolve(__dirname, "..");
-const FEED_GRPC_PORT = 50051;
-const GATEWAY_HTTP_PORT = 8080;
 /**
  * After SIGTERM each service keeps serving this long with readiness off, so
  * endpoints (kube-proxy, Envoy, gRPC resolvers) drop the pod before it stops
@@ -139,20 +141,20 @@ export function goLiveStack(config: StackConfig): StackOutputs {
       image: config.images.feed,
       ports: [{ name: "grpc", port: FEED_GRPC_PORT }],
       headless: { name: "feed-grpc", port: "grpc" },
-      env: [
+      env: appEnv<FeedEnv>([
         {
           name: "DATABASE_URL",
           valueFrom: { secretKeyRef: { name: DATABASE_SECRET, key: DATABASE_URL_KEY } },
         },
         { name: "GRPC_PORT", value: String(FEED_GRPC_PORT) },
-        { name: "OPS_PORT", value: "9464" },
+        { name: "OPS_PORT", value: String(OPS_PORT) },
         { name: "SHUTDOWN_GRACE_MS", value: String(SHUTDOWN_GRACE_MS) },
         { name: "SHUTDOWN_DRAIN_DELAY_MS", value: String(DRAIN_DELAY_MS) },
-      ],
+      ]),
       probes: {
         startup: grpcProbe(FEED_GRPC_PORT, "", 2, 30),
         liveness: httpProbe("/health/live", 10, 3),
-        readiness: grpcProbe(FEED_GRPC_PORT, "feed.v1.FeedService", 5, 2),
+        readiness: grpcProbe(FEED_GRPC_PORT, FEED_SERVICE_NAME, 5, 2),
       },
       replicas: config.replicas.feed,
       resources: config.resources.feed,
@@ -166,13 +168,13 @@ export function goLiveStack(config: StackConfig): StackOutputs {
       ...common,
       image: config.images.gateway,
       ports: [{ name: "http", port: GATEWAY_HTTP_PORT }],
-      env: [
+      env: appEnv<GatewayEnv>([
         { name: "FEED_ADDRESS", value: feedAddress },
         { name: "HTTP_PORT", value: String(GATEWAY_HTTP_PORT) },
-        { name: "OPS_PORT", value: "9464" },
+        { name: "OPS_PORT", value: String(OPS_PORT) },
         { name: "SHUTDOWN_GRACE_MS", value: String(SHUTDOWN_GRACE_MS) },
         { name: "SHUTDOWN_DRAIN_DELAY_MS", value: String(DRAIN_DELAY_MS) },
-      ],
+      ]),
       probes: {
         startup: httpProbe("/health/live", 2, 30),
         liveness: httpProbe("/health/live", 10, 3),

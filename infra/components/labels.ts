@@ -9,5 +9,5 @@ export function appLabels(name: string): Record<string, string> {
 /** Label on ServiceMonitors and PrometheusRules that our Prometheus selects. */
 export const PROMETHEUS_SELECTOR = { "golive.dev/prometheus": "main" } as const;
 
-/** The ops port every service serves /metrics and /health/* on. */
-export const OPS_PORT = 9464;
+/** The ops port every service serves /metrics and /health/* on (the apps' contract). */
+export { OPS_PORT } from "../../apps/shared/src/contract";

@@ -9,16 +9,17 @@
 import { createHash } from "node:crypto";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import { type DbRolesEnv, FEED_COMMANDS, type MigrateEnv } from "../../apps/feed/src/contract";
 import type { Resources } from "../config";
+import { appEnv } from "./app-env";
 import { DATABASE_URL_KEY, LOGIN_PASSWORD_KEYS, type MigrationsAccess } from "./database";
 import { appLabels } from "./labels";
 import { containerSecurity, podSecurity, tmpMount, tmpVolume } from "./pod-security";
 import { checksumAnnotations } from "./secret-checksum";
 
-/** The migrations entry of the feed image (apps/feed/src/migrate.ts, compiled). */
-export const MIGRATE_COMMAND = ["/nodejs/bin/node", "dist/apps/feed/src/migrate.js"];
-/** The roles entry of the feed image (apps/feed/src/db-roles.ts, compiled). */
-export const DB_ROLES_COMMAND = ["/nodejs/bin/node", "dist/apps/feed/src/db-roles.js"];
+/** The migrations and roles entries of the feed image (its contract). */
+export const MIGRATE_COMMAND = FEED_COMMANDS.migrate;
+export const DB_ROLES_COMMAND = FEED_COMMANDS.dbRoles;
 
 export interface MigrationsArgs {
   namespace: string;
@@ -36,33 +37,40 @@ export class Migrations extends pulumi.ComponentResource {
     const suffix = createHash("sha256").update(args.image).digest("hex").slice(0, 8);
     const jobName = `feed-migrate-${suffix}`;
     const { secret, roles } = args.database;
-    const fromSecret = (name: string, key: string) => ({
+    const fromSecret = <Name extends string>(name: Name, key: string) => ({
       name,
       valueFrom: { secretKeyRef: { name: secret.metadata.name, key } },
     });
+    // Both commands read these (a name outside either schema is a type error).
+    const databaseUrl = appEnv<MigrateEnv & DbRolesEnv>([fromSecret("DATABASE_URL", DATABASE_URL_KEY)]);
+    const logLevel = appEnv<MigrateEnv & DbRolesEnv>([{ name: "LOG_LEVEL", value: "info" }]);
     const container = (name: string, command: string[], env: k8s.types.input.core.v1.EnvVar[]) => ({
       name,
       image: args.image,
       command,
-      env: [fromSecret("DATABASE_URL", DATABASE_URL_KEY), ...env, { name: "LOG_LEVEL", value: "info" }],
+      env: [...databaseUrl, ...env, ...logLevel],
       resources: args.resources,
       securityContext: containerSecurity(),
       volumeMounts: [tmpMount],
     });
     const rolesStep = roles
       ? [
-          container("db-roles", DB_ROLES_COMMAND, [
-            fromSecret("FEED_A_PASSWORD", LOGIN_PASSWORD_KEYS.feed_a),
-            fromSecret("FEED_B_PASSWORD", LOGIN_PASSWORD_KEYS.feed_b),
-            { name: "FEED_LOGIN_ACTIVE", value: roles.active },
-            { name: "FEED_LOGIN_GRACE_MINUTES", value: String(roles.graceMinutes) },
-          ]),
+          container(
+            "db-roles",
+            DB_ROLES_COMMAND,
+            appEnv<DbRolesEnv>([
+              fromSecret("FEED_A_PASSWORD", LOGIN_PASSWORD_KEYS.feed_a),
+              fromSecret("FEED_B_PASSWORD", LOGIN_PASSWORD_KEYS.feed_b),
+              { name: "FEED_LOGIN_ACTIVE", value: roles.active },
+              { name: "FEED_LOGIN_GRACE_MINUTES", value: String(roles.graceMinutes) },
+            ]),
+          ),
         ]
       : undefined;
     const migrate = container(
       "migrate",
       MIGRATE_COMMAND,
-      roles ? [{ name: "MIGRATIONS_ROLE", value: roles.owner }] : [],
+      appEnv<MigrateEnv>(roles ? [{ name: "MIGRATIONS_ROLE", value: roles.owner }] : []),
     );
     this.job = new k8s.batch.v1.Job(
       jobName,

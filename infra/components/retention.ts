@@ -3,15 +3,16 @@
 // retention in batches. Contract: docs/backup-restore.md.
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import { RETENTION_COMMAND, type RetentionEnv } from "../../apps/jobs/src/contract";
 import type { Resources, StackConfig } from "../config";
+import { appEnv } from "./app-env";
 import { CRON_DEFAULTS } from "./cron";
 import { DATABASE_URL_KEY } from "./database";
 import { appLabels } from "./labels";
 import { containerSecurity, podSecurity, tmpMount, tmpVolume } from "./pod-security";
 import { checksumAnnotations } from "./secret-checksum";
 
-/** The retention entry of the jobs image (CMD of apps/jobs/Dockerfile, run by distroless node). */
-export const RETENTION_COMMAND = ["/nodejs/bin/node", "dist/apps/jobs/src/retention.js"];
+export { RETENTION_COMMAND };
 
 export interface RetentionArgs {
   namespace: string;
@@ -33,7 +34,7 @@ export class Retention extends pulumi.ComponentResource {
     super("golive:data:Retention", name, {}, opts);
     const { namespace } = args;
     const databaseUrl = {
-      name: DATABASE_URL_KEY,
+      name: "DATABASE_URL" as const,
       valueFrom: { secretKeyRef: { name: args.databaseSecret.metadata.name, key: DATABASE_URL_KEY } },
     };
     const annotations = checksumAnnotations(args.databaseChecksum);
@@ -61,11 +62,11 @@ export class Retention extends pulumi.ComponentResource {
                       name: "retention",
                       image: args.image,
                       command: RETENTION_COMMAND,
-                      env: [
+                      env: appEnv<RetentionEnv>([
                         databaseUrl,
                         { name: "RETENTION_DAYS", value: String(args.retention.deletedUsersDays) },
                         { name: "LOG_LEVEL", value: "info" },
-                      ],
+                      ]),
                       resources: args.resources,
                       securityContext: containerSecurity(),
                       volumeMounts: [tmpMount],

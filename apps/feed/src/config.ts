@@ -1,15 +1,17 @@
 // Feed service configuration, read once from the environment at start-up.
 import { z } from "zod";
+import { OPS_PORT } from "../../shared/src/contract";
 import { envInt, logLevel } from "../../shared/src/env";
+import { FEED_GRPC_PORT } from "./contract";
 
 export const feedConfigSchema = z.object({
   DATABASE_URL: z
     .string({ error: "is required (postgres://user:password@host:5432/db)" })
     .pipe(z.url({ protocol: /^postgres(ql)?$/, error: "must be a postgres:// connection string" })),
   GRPC_HOST: z.string().min(1).default("0.0.0.0"),
-  GRPC_PORT: envInt(0, 65535).default(50051),
+  GRPC_PORT: envInt(0, 65535).default(FEED_GRPC_PORT),
   OPS_HOST: z.string().min(1).default("0.0.0.0"),
-  OPS_PORT: envInt(0, 65535).default(9464),
+  OPS_PORT: envInt(0, 65535).default(OPS_PORT),
   LOG_LEVEL: logLevel,
   SHUTDOWN_GRACE_MS: envInt(0, 600_000).default(20_000),
   /** After SIGTERM, readiness is off but calls are still served this long, so endpoints drop this pod first. */

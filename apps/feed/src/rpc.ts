@@ -5,9 +5,9 @@ import * as grpc from "@grpc/grpc-js";
 import type { Logger } from "../../shared/src/logger";
 import { DomainError, toDomainError, toGrpcError } from "./errors";
 import type { CallBudget } from "./feed-store";
+import { FEED_SERVICE_NAME } from "./contract";
 import type { FeedMetrics } from "./metrics";
 
-export const FEED_SERVICE_NAME = "feed.v1.FeedService";
 const REQUEST_ID_KEY = "x-request-id";
 /** The same token rule as the gateway's: anything else is not logged. */
 const SAFE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;

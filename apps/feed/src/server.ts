@@ -15,7 +15,8 @@ import { type LikeWorker, startLikeWorker } from "./like-worker";
 import { MessageBus } from "./message-bus";
 import { createFeedMetrics, type FeedMetrics } from "./metrics";
 import { PageCache } from "./page-cache";
-import { createRpcInstrumentation, FEED_SERVICE_NAME } from "./rpc";
+import { FEED_SERVICE_NAME } from "./contract";
+import { createRpcInstrumentation } from "./rpc";
 import {
   parseGetFeed,
   parseGetVideo,
@@ -29,7 +30,6 @@ const LISTENER_READY_GRACE_MS = 5_000;
 /** Response header of StreamMessages: when the subscription started, in database time. */
 const STREAM_SINCE_KEY = "x-stream-since";
 
-export { FEED_SERVICE_NAME } from "./rpc";
 
 export interface FeedService {
   grpcPort: number;

@@ -1,13 +1,15 @@
 // Gateway configuration, read once from the environment at start-up.
 import { z } from "zod";
+import { OPS_PORT } from "../../shared/src/contract";
 import { envInt, logLevel, parseEnv } from "../../shared/src/env";
+import { GATEWAY_HTTP_PORT } from "./contract";
 
 export const gatewayEnvSchema = z.object({
   FEED_ADDRESS: z.string().min(1, "required: the feed gRPC target, e.g. dns:///feed-grpc:50051"),
   HTTP_HOST: z.string().min(1).default("0.0.0.0"),
-  HTTP_PORT: envInt(0, 65535).default(8080),
+  HTTP_PORT: envInt(0, 65535).default(GATEWAY_HTTP_PORT),
   OPS_HOST: z.string().min(1).default("0.0.0.0"),
-  OPS_PORT: envInt(0, 65535).default(9464),
+  OPS_PORT: envInt(0, 65535).default(OPS_PORT),
   LOG_LEVEL: logLevel,
   SHUTDOWN_GRACE_MS: envInt(1000, 600_000).default(20_000),
   /** Readiness is off this long before the listener stops, so load balancers stop routing first. */
