@@ -3,9 +3,9 @@
 // caller's request id, and what is left of its deadline handed to the work.
 import * as grpc from "@grpc/grpc-js";
 import type { Logger } from "../../shared/src/logger";
+import { FEED_SERVICE_NAME } from "./contract";
 import { DomainError, toDomainError, toGrpcError } from "./errors";
 import type { CallBudget } from "./feed-store";
-import { FEED_SERVICE_NAME } from "./contract";
 import type { FeedMetrics } from "./metrics";
 
 const REQUEST_ID_KEY = "x-request-id";

@@ -8,6 +8,7 @@ import { type OpsServer, startOpsServer } from "../../shared/src/ops-server";
 import { type FeedServiceHandlers, loadFeedProto, type Message } from "../../shared/src/proto";
 import type { ShutdownStep } from "../../shared/src/shutdown";
 import type { FeedConfig } from "./config";
+import { FEED_SERVICE_NAME } from "./contract";
 import { createPool, startDbProbe } from "./db/pool";
 import { DomainError } from "./errors";
 import { FeedStore } from "./feed-store";
@@ -15,7 +16,6 @@ import { type LikeWorker, startLikeWorker } from "./like-worker";
 import { MessageBus } from "./message-bus";
 import { createFeedMetrics, type FeedMetrics } from "./metrics";
 import { PageCache } from "./page-cache";
-import { FEED_SERVICE_NAME } from "./contract";
 import { createRpcInstrumentation } from "./rpc";
 import {
   parseGetFeed,
@@ -29,7 +29,6 @@ import {
 const LISTENER_READY_GRACE_MS = 5_000;
 /** Response header of StreamMessages: when the subscription started, in database time. */
 const STREAM_SINCE_KEY = "x-stream-since";
-
 
 export interface FeedService {
   grpcPort: number;

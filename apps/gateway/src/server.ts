@@ -24,14 +24,6 @@ import { REQUEST_ID_HEADER, requestIdFrom } from "./request-id";
 import { type FeedPage, registerFeedRoutes } from "./routes/feed";
 import { registerVideoRoutes } from "./routes/videos";
 
-/** Known paths and their methods, so a wrong method gets 405 with Allow instead of 404. */
-const ROUTE_METHODS: Array<{ pattern: RegExp; allow: string }> = [
-  { pattern: /^\/v1\/feed\/?$/, allow: "GET, HEAD" },
-  { pattern: /^\/v1\/videos\/[^/]+\/?$/, allow: "GET, HEAD" },
-  { pattern: /^\/v1\/videos\/[^/]+\/likes\/?$/, allow: "POST" },
-  { pattern: /^\/v1\/messages\/?$/, allow: "GET" },
-];
-
 export interface Gateway {
   app: FastifyInstance;
   feed: ResilientFeedClient;
@@ -135,12 +127,25 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
     return body;
   });
 
+  // The methods of every route as registered, so a wrong method on a known
+  // path gets 405 with Allow instead of 404.
+  const routeMethods = new Map<string, { pattern: RegExp; methods: string[] }>();
+  app.addHook("onRoute", (route) => {
+    const known = routeMethods.get(route.url) ?? {
+      pattern: new RegExp(`^${route.url.replace(/:[^/]+/g, "[^/]+")}/?$`),
+      methods: [],
+    };
+    known.methods.push(...[route.method].flat());
+    routeMethods.set(route.url, known);
+  });
+
   app.setNotFoundHandler((request, reply) => {
     const path = request.url.split("?")[0] ?? "";
-    const known = ROUTE_METHODS.find((r) => r.pattern.test(path));
+    const known = [...routeMethods.values()].find((r) => r.pattern.test(path));
     if (known) {
-      reply.code(405).header("allow", known.allow);
-      return { code: "METHOD_NOT_ALLOWED", message: `use ${known.allow}`, requestId: request.id };
+      const allow = known.methods.join(", ");
+      reply.code(405).header("allow", allow);
+      return { code: "METHOD_NOT_ALLOWED", message: `use ${allow}`, requestId: request.id };
     }
     reply.code(404);
     return { code: "ROUTE_NOT_FOUND", message: "no such route", requestId: request.id };

@@ -132,6 +132,21 @@ test("400 generated malformed HTTP requests get 4xx JSON errors and never reach 
   assert.ok(statuses.get(405), "wrong methods on known routes are 405");
 });
 
+test("a wrong method on a known path is 405 with the route's methods in Allow, from the routes themselves", async () => {
+  for (const [method, path, allow] of [
+    ["PUT", "/v1/feed", "GET, HEAD"],
+    ["DELETE", "/v1/videos/abc", "GET, HEAD"],
+    ["GET", "/v1/videos/abc/likes", "POST"],
+    ["POST", "/v1/messages/", "GET, HEAD"],
+  ] as const) {
+    const res = await fetch(`${fixture.gw.url}${path}`, { method });
+    assert.equal(res.status, 405, `${method} ${path}`);
+    assert.equal(res.headers.get("allow"), allow, `${method} ${path}`);
+    assert.equal(((await res.json()) as { code: string }).code, "METHOD_NOT_ALLOWED");
+  }
+  assert.equal((await fetch(`${fixture.gw.url}/v1/nothing`, { method: "PUT" })).status, 404);
+});
+
 test("raw malformed HTTP on the socket gets a 4xx or a closed connection, never a crash", async () => {
   const raws = [
     "GARBAGE\r\n\r\n",
