@@ -149,8 +149,10 @@ export function createMessagesSocketServer(deps: {
     let attempt = 0;
     let inFlight = 0;
     // Where a resumed stream starts: the newest message delivered, else the
-    // subscription's start (both database time, from the feed).
-    let resumeFrom: string | undefined;
+    // client's own resume point, else the subscription's start (all database
+    // time, from the feed).
+    let resumeFrom: string | undefined = clientSince;
+    let subscribed = false;
     // Ids delivered on this socket within the resume margin, so a replay never
     // delivers one twice.
     const delivered = new Map<string, number>();
@@ -191,12 +193,14 @@ export function createMessagesSocketServer(deps: {
       resumeTimer = setTimeout(() => openStream(true), delay);
     };
 
+    // A resume reads back RESUME_MARGIN_MS, never before what the client asked for.
+    const resumePoint = () => {
+      const from = (resumeFrom ? Date.parse(resumeFrom) : openedAt) - RESUME_MARGIN_MS;
+      return new Date(clientSince ? Math.max(from, Date.parse(clientSince)) : from).toISOString();
+    };
+
     const openStream = (resuming: boolean) => {
-      const since = resuming
-        ? new Date(
-            Date.parse(resumeFrom ?? new Date(openedAt).toISOString()) - RESUME_MARGIN_MS,
-          ).toISOString()
-        : clientSince;
+      const since = resuming ? resumePoint() : clientSince;
       let current: NonNullable<typeof stream>;
       try {
         current = deps.feed.streamMessages(userId, requestId, since);
@@ -211,8 +215,10 @@ export function createMessagesSocketServer(deps: {
         if (!resumeFrom && typeof subscribedAt === "string") resumeFrom = subscribedAt;
         attempt = 0;
         // From here on nothing sent to this user is missed: a client waits for
-        // this frame before it relies on the socket (the 101 comes earlier).
-        if (!resuming) {
+        // this frame before it relies on the socket (the 101 comes earlier),
+        // also when the first stream broke before it was live.
+        if (!subscribed) {
+          subscribed = true;
           const since = typeof subscribedAt === "string" ? subscribedAt : undefined;
           sendFrame(ws, { type: "subscribed", since });
         }

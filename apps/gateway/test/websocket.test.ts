@@ -164,6 +164,25 @@ describe("websocket messages bridge", () => {
     await assert.rejects(badSince.opened, /Unexpected server response: 400/);
   });
 
+  test("a socket whose first feed stream breaks before it is live still gets its subscribed frame, then messages", async () => {
+    feed.failStreamsNext = 1;
+    const bob = connect(fixture.gw.url, BOB);
+    await bob.opened;
+    const late = sleep(3000).then(() => Promise.reject(new Error("no subscribed frame within 3 s")));
+    await Promise.race([bob.subscribed, late]);
+    assert.equal(feed.openStreams(BOB), 1, "the resumed stream is live");
+    feed.push(BOB, {
+      id: "m-late",
+      senderId: ALICE,
+      recipientId: BOB,
+      body: "after the resume",
+      createdAt: new Date().toISOString(),
+    });
+    await until(() => bob.frames.some((f) => f.message?.body === "after the resume"));
+    bob.ws.close();
+    await until(() => feed.openStreams(BOB) === 0);
+  });
+
   test("an unknown user's socket closes with 4404 (do not reconnect), not 1013 (try again)", async () => {
     const client = connect(fixture.gw.url, UNKNOWN_USER);
     await client.opened;

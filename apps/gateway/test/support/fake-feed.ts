@@ -32,6 +32,8 @@ export class FakeFeed {
   private failQueue: grpc.status[] = [];
   delayMs = 0;
   streamsCancelled = 0;
+  /** The next N StreamMessages calls fail with UNAVAILABLE before they are live. */
+  failStreamsNext = 0;
   private server: grpc.Server | undefined;
   private readonly streams = new Map<string, Set<grpc.ServerWritableStream<unknown, Message>>>();
   private nextMessageId = 0;
@@ -129,6 +131,11 @@ export class FakeFeed {
         const userId = call.request.userId;
         if (userId === UNKNOWN_USER) {
           call.emit("error", { code: grpc.status.NOT_FOUND, details: "user_id: no such user" });
+          return;
+        }
+        if (this.failStreamsNext > 0) {
+          this.failStreamsNext -= 1;
+          call.emit("error", { code: grpc.status.UNAVAILABLE, details: "fake feed: replica going away" });
           return;
         }
         let set = this.streams.get(userId);
