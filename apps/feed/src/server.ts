@@ -127,14 +127,13 @@ export async function startFeedService(config: FeedConfig, logger: Logger): Prom
         if (shuttingDown) throw new DomainError("unavailable", "server is shutting down");
         if (finished) return;
         // While a resume replays what was missed, live messages wait here, and
-        // ids already written are skipped: the replay and the live feed overlap.
+        // replayed ids are skipped: the replay and the live feed overlap.
+        // The replayed ids stay known for the stream's life (at most 1,000): a
+        // replayed message's NOTIFY may still arrive after the replay.
         let held: Message[] | undefined = since ? [] : undefined;
-        let written: Set<string> | undefined = since ? new Set() : undefined;
+        const replayed = new Set<string>();
         const write = (message: Message) => {
-          const id = message.id ?? "";
-          if (finished || written?.has(id)) return;
-          written?.add(id);
-          call.write(message);
+          if (!finished && !replayed.has(message.id ?? "")) call.write(message);
         };
         unsubscribe = bus.subscribe(userId, {
           write: (message: Message) => (held ? held.push(message) : write(message)),
@@ -149,10 +148,12 @@ export async function startFeedService(config: FeedConfig, logger: Logger): Prom
         headers.set(STREAM_SINCE_KEY, (await store.databaseNow()).toISOString());
         call.sendMetadata(headers);
         if (since) {
-          for (const message of await store.messagesSince([userId], since)) write(message);
+          for (const message of await store.messagesSince([userId], since)) {
+            write(message);
+            replayed.add(message.id ?? "");
+          }
           for (const message of held ?? []) write(message);
           held = undefined;
-          written = undefined;
         }
       })().catch((err: unknown) => {
         const grpcError = fail("StreamMessages", err, requestIdOf(call.metadata));
