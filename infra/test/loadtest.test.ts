@@ -96,61 +96,43 @@ describe("in-cluster load-test template", () => {
     });
   }
 
+  /** Runs the trigger for staging against a fake kubectl (this shell snippet, then exit 0) that logs its calls. */
+  const trigger = (kubectl: string, timeoutSeconds: number) => {
+    const bin = mkdtempSync(path.join(os.tmpdir(), "fake-kubectl-"));
+    const log = path.join(bin, "calls.log");
+    writeFileSync(path.join(bin, "kubectl"), `#!/bin/sh\necho "$*" >> "${log}"\n${kubectl}\nexit 0\n`);
+    chmodSync(path.join(bin, "kubectl"), 0o755);
+    const run = spawnSync(
+      "bash",
+      [path.join(REPO_ROOT, "scripts", "trigger-loadtest.sh"), "staging", String(timeoutSeconds)],
+      { env: { ...process.env, PATH: `${bin}:${process.env.PATH}` }, encoding: "utf8", timeout: 30_000 },
+    );
+    const calls = spawnSync("cat", [log], { encoding: "utf8" }).stdout;
+    rmSync(bin, { recursive: true, force: true });
+    return { status: run.status, output: run.stdout + run.stderr, calls };
+  };
+
   it("the trigger command creates a Job from the template and exits with its verdict", () => {
     for (const [status, code] of [
       ["succeeded", 0],
       ["failed", 1],
     ] as const) {
-      const bin = mkdtempSync(path.join(os.tmpdir(), "fake-kubectl-"));
-      const log = path.join(bin, "calls.log");
-      // A fake kubectl that records its calls and reports the Job as done.
-      writeFileSync(
-        path.join(bin, "kubectl"),
-        `#!/bin/sh\necho "$*" >> "${log}"\ncase "$*" in *"jsonpath={.status.${status}}"*) echo 1 ;; esac\nexit 0\n`,
-      );
-      chmodSync(path.join(bin, "kubectl"), 0o755);
-      const run = spawnSync(
-        "bash",
-        [path.join(REPO_ROOT, "scripts", "trigger-loadtest.sh"), "staging", "30"],
-        {
-          env: { ...process.env, PATH: `${bin}:${process.env.PATH}` },
-          encoding: "utf8",
-          timeout: 20_000,
-        },
-      );
-      const calls = spawnSync("cat", [log], { encoding: "utf8" }).stdout;
-      rmSync(bin, { recursive: true, force: true });
-      assert.equal(run.status, code, run.stdout + run.stderr);
+      // The fake reports the Job as done.
+      const run = trigger(`case "$*" in *"jsonpath={.status.${status}}"*) echo 1 ;; esac`, 30);
+      assert.equal(run.status, code, run.output);
       assert.match(
-        calls,
+        run.calls,
         /-n golive-staging-loadtest create job golive-drill-\S+ --from=cronjob\/golive-drill/,
       );
     }
   });
 
   it("a drill with no verdict in time fails the gate (124) and is deleted; a Job that cannot be created fails it too", () => {
-    for (const [script, code] of [
-      ["", 124], // the Job never finishes
-      ['case "$*" in *"create job"*) exit 1 ;; esac', 1], // the template is missing
-    ] as const) {
-      const bin = mkdtempSync(path.join(os.tmpdir(), "fake-kubectl-"));
-      const log = path.join(bin, "calls.log");
-      writeFileSync(path.join(bin, "kubectl"), `#!/bin/sh\necho "$*" >> "${log}"\n${script}\nexit 0\n`);
-      chmodSync(path.join(bin, "kubectl"), 0o755);
-      const run = spawnSync(
-        "bash",
-        [path.join(REPO_ROOT, "scripts", "trigger-loadtest.sh"), "staging", "1"],
-        {
-          env: { ...process.env, PATH: `${bin}:${process.env.PATH}` },
-          encoding: "utf8",
-          timeout: 30_000,
-        },
-      );
-      const calls = spawnSync("cat", [log], { encoding: "utf8" }).stdout;
-      rmSync(bin, { recursive: true, force: true });
-      assert.equal(run.status, code, run.stdout + run.stderr);
-      if (code === 124) assert.match(calls, /-n golive-staging-loadtest delete job golive-drill-\S+/);
-    }
+    const stuck = trigger("", 1);
+    assert.equal(stuck.status, 124, stuck.output);
+    assert.match(stuck.calls, /-n golive-staging-loadtest delete job golive-drill-\S+/);
+    const missing = trigger('case "$*" in *"create job"*) exit 1 ;; esac', 1);
+    assert.equal(missing.status, 1, missing.output);
   });
 
   it("the trigger command refuses an unknown stack", () => {
