@@ -160,6 +160,29 @@ test("prod is reached only through a passing go-live drill on staging", () => {
   assert.ok([wf.jobs.prod?.needs].flat().includes("staging-drill"), "prod waits for the drill");
 });
 
+test("prod gets a smoke after its deploy, and a failed smoke rolls it back to the images it ran before", () => {
+  const wf = load("deploy.yml");
+  const { prod, rollback } = wf.jobs;
+  const smoke = wf.jobs["prod-smoke"];
+  assert.ok([smoke?.needs].flat().includes("prod"));
+  assert.ok((smoke?.steps ?? []).some((s) => /npm run smoke -- --url "https:\/\//.test(s.run ?? "")));
+  const record = (prod?.steps ?? []).findIndex((s) => /kubectl -n "golive-\$STACK" get/.test(s.run ?? ""));
+  const up = (prod?.steps ?? []).findIndex((s) => s.with?.command === "up");
+  assert.ok(record >= 0 && record < up, "prod records the running images before its pulumi up");
+  assert.deepEqual([rollback?.needs].flat().sort(), ["prod", "prod-smoke"]);
+  assert.match(
+    String((rollback as { if?: string } | undefined)?.if),
+    /needs\.prod-smoke\.result == 'failure'/,
+  );
+  const steps = rollback?.steps ?? [];
+  const pin = steps.findIndex((s) =>
+    /pulumi config set --stack "\$STACK" --path images\.feed/.test(s.run ?? ""),
+  );
+  const rollUp = steps.findIndex((s) => s.with?.command === "up" && s.with?.["stack-name"] === "prod");
+  assert.ok(pin >= 0 && rollUp > pin, "the rollback pins the recorded images, then runs pulumi up on prod");
+  assert.match(JSON.stringify(steps[pin]), /needs\.prod\.outputs\.feed/);
+});
+
 test("images are pushed to GHCR and handed on as digest references", () => {
   const wf = load("images.yml");
   const build = wf.jobs.build;
