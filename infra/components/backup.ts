@@ -10,7 +10,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { Resources, StackConfig } from "../config";
 import { CRON_DEFAULTS } from "./cron";
-import { DATABASE_URL_KEY, POSTGRES_UID } from "./database";
+import { databaseUrlEnv, POSTGRES_UID } from "./database";
 import { appLabels } from "./labels";
 import { containerSecurity, podSecurity, tmpMount, tmpVolume } from "./pod-security";
 import { checksumAnnotations } from "./secret-checksum";
@@ -47,10 +47,7 @@ export class Backup extends pulumi.ComponentResource {
   constructor(name: string, args: BackupArgs, opts?: pulumi.ComponentResourceOptions) {
     super("golive:data:Backup", name, {}, opts);
     const { namespace } = args;
-    const databaseUrl = {
-      name: DATABASE_URL_KEY,
-      valueFrom: { secretKeyRef: { name: args.databaseSecret.metadata.name, key: DATABASE_URL_KEY } },
-    };
+    const databaseUrl = databaseUrlEnv(args.databaseSecret);
     const annotations = checksumAnnotations(args.databaseChecksum);
 
     const script = new k8s.core.v1.ConfigMap(

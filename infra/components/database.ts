@@ -38,6 +38,14 @@ export const APPLY_PASSWORD_HOOK = [
 export const POSTGRES_PORT = 5432;
 export const DATABASE_SECRET = "feed-database";
 export const DATABASE_URL_KEY = "DATABASE_URL";
+
+/** A container's DATABASE_URL, read from the database Secret's key. */
+export function databaseUrlEnv(secret: k8s.core.v1.Secret) {
+  return {
+    name: "DATABASE_URL" as const,
+    valueFrom: { secretKeyRef: { name: secret.metadata.name, key: DATABASE_URL_KEY } },
+  };
+}
 /** The migrations Job's Secret: the superuser's URL (in-cluster) or the external URL. */
 export const MIGRATIONS_SECRET = "feed-database-migrations";
 /** The superuser of the in-cluster server; only the migrations Job and Postgres itself know its password. */

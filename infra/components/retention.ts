@@ -7,7 +7,7 @@ import { RETENTION_COMMAND, type RetentionEnv } from "../../apps/jobs/src/contra
 import type { Resources, StackConfig } from "../config";
 import { appEnv } from "./app-env";
 import { CRON_DEFAULTS } from "./cron";
-import { DATABASE_URL_KEY } from "./database";
+import { databaseUrlEnv } from "./database";
 import { appLabels } from "./labels";
 import { containerSecurity, podSecurity, tmpMount, tmpVolume } from "./pod-security";
 import { checksumAnnotations } from "./secret-checksum";
@@ -33,10 +33,7 @@ export class Retention extends pulumi.ComponentResource {
   constructor(name: string, args: RetentionArgs, opts?: pulumi.ComponentResourceOptions) {
     super("golive:data:Retention", name, {}, opts);
     const { namespace } = args;
-    const databaseUrl = {
-      name: "DATABASE_URL" as const,
-      valueFrom: { secretKeyRef: { name: args.databaseSecret.metadata.name, key: DATABASE_URL_KEY } },
-    };
+    const databaseUrl = databaseUrlEnv(args.databaseSecret);
     const annotations = checksumAnnotations(args.databaseChecksum);
 
     this.cronJob = new k8s.batch.v1.CronJob(

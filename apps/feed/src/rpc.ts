@@ -2,6 +2,7 @@
 // the gRPC metrics, a failure mapped to a gRPC status and logged with the
 // caller's request id, and what is left of its deadline handed to the work.
 import * as grpc from "@grpc/grpc-js";
+import { SAFE_TOKEN } from "../../shared/src/contract";
 import type { Logger } from "../../shared/src/logger";
 import { FEED_SERVICE_NAME } from "./contract";
 import { DomainError, toDomainError, toGrpcError } from "./errors";
@@ -9,8 +10,6 @@ import type { CallBudget } from "./feed-store";
 import type { FeedMetrics } from "./metrics";
 
 const REQUEST_ID_KEY = "x-request-id";
-/** The same token rule as the gateway's: anything else is not logged. */
-const SAFE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
 export function createRpcInstrumentation(deps: {
   metrics: FeedMetrics;
@@ -26,7 +25,7 @@ export function createRpcInstrumentation(deps: {
   // The gateway's x-request-id, so one request can be followed across both services' logs.
   const requestIdOf = (metadata: grpc.Metadata) => {
     const value = metadata.get(REQUEST_ID_KEY)[0];
-    return typeof value === "string" && SAFE_REQUEST_ID.test(value) ? value : undefined;
+    return typeof value === "string" && SAFE_TOKEN.test(value) ? value : undefined;
   };
 
   const fail = (method: string, err: unknown, requestId: string | undefined) => {

@@ -1,6 +1,7 @@
 // Shapes of what clients may send, parsed once at the edge so nothing
 // malformed reaches the feed service.
 import { z } from "zod";
+import { SAFE_TOKEN } from "../../shared/src/contract";
 
 /** Ids in the feed are UUID strings; anything else is rejected before a gRPC call. */
 export const idSchema = z.uuid({ message: "must be a UUID" });
@@ -28,7 +29,7 @@ export const likeBodySchema = z.strictObject({ userId: idSchema });
 /** Optional `Idempotency-Key` request header: a client's retries of one like share it. */
 export const idempotencyKeySchema = z
   .string()
-  .regex(/^[A-Za-z0-9._:-]{1,128}$/, "must be 1-128 letters, digits or . _ : -")
+  .regex(SAFE_TOKEN, "must be 1-128 letters, digits or . _ : -")
   .optional();
 
 export const socketQuerySchema = z.strictObject({
