@@ -1,6 +1,7 @@
 // Request validation at the edge: every RPC input is parsed here into a typed
 // value, or rejected with INVALID_ARGUMENT naming the first bad field.
 import { z } from "zod";
+import { resumeSinceSchema } from "../../shared/src/stream-resume";
 import { decodeCursor } from "./cursor";
 import { DomainError } from "./errors";
 
@@ -41,17 +42,9 @@ const schemas = {
   }),
   streamMessages: z.object({
     user_id: id,
-    since: z.union([
-      z.literal(""),
-      z.iso
-        .datetime({ offset: true, message: "must be an RFC 3339 time, e.g. 2026-01-01T00:00:00.000Z" })
-        .refine((s) => Date.now() - Date.parse(s) <= MAX_RESUME_MS, "must be at most 24 hours ago"),
-    ]),
+    since: z.union([z.literal(""), resumeSinceSchema]),
   }),
 };
-
-/** How far back a resumed stream may reach: the replay is bounded. */
-const MAX_RESUME_MS = 24 * 60 * 60 * 1000;
 
 function parse<T>(schema: z.ZodType<T>, input: unknown): T {
   const result = schema.safeParse(input);

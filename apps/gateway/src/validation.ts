@@ -2,6 +2,7 @@
 // malformed reaches the feed service.
 import { z } from "zod";
 import { SAFE_TOKEN } from "../../shared/src/contract";
+import { resumeSinceSchema } from "../../shared/src/stream-resume";
 
 /** Ids in the feed are UUID strings; anything else is rejected before a gRPC call. */
 export const idSchema = z.uuid({ message: "must be a UUID" });
@@ -39,10 +40,7 @@ export const socketQuerySchema = z.strictObject({
    * first (the created_at of the last message seen, less a few seconds; the
    * client drops ids it already has). At most 24 hours back.
    */
-  since: z.iso
-    .datetime({ offset: true, message: "must be an RFC 3339 time, e.g. 2026-01-01T00:00:00.000Z" })
-    .refine((s) => Date.now() - Date.parse(s) <= 24 * 60 * 60 * 1000, "must be at most 24 hours ago")
-    .optional(),
+  since: resumeSinceSchema.optional(),
 });
 
 export const MESSAGE_BODY_MAX = 2000;
