@@ -13,14 +13,14 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
+import { freePort, startTestPostgres, type TestPostgres } from "@golive/devkit/postgres";
+import { seedDatabase } from "@golive/devkit/seed-data";
+import { spawnService } from "@golive/devkit/service-process";
+import { runMigrations } from "@golive/feed/migrate";
 import { Pool } from "pg";
 import { WebSocket } from "ws";
 import { stringify } from "yaml";
-import { runMigrations } from "../apps/feed/src/migrate";
 import { dashboards } from "../dashboards/build";
-import { seedDatabase } from "../scripts/seed-data";
-import { freePort, startTestPostgres, type TestPostgres } from "../test/support/postgres";
-import { spawnService } from "../test/support/service-process";
 import { metricNames } from "./promql";
 import { loadRuleFiles } from "./rule-files";
 

@@ -1,10 +1,10 @@
 // The bill of materials: every part of one environment, in the order it
 // comes up. Each line is one component; the logic lives in components/.
 import path from "node:path";
+import { FEED_GRPC_PORT, FEED_SERVICE_NAME, type FeedEnv } from "@golive/feed/contract";
+import { GATEWAY_HTTP_PORT, type GatewayEnv } from "@golive/gateway/contract";
+import { OPS_PORT } from "@golive/shared/contract";
 import * as random from "@pulumi/random";
-import { FEED_GRPC_PORT, FEED_SERVICE_NAME, type FeedEnv } from "../apps/feed/src/contract";
-import { GATEWAY_HTTP_PORT, type GatewayEnv } from "../apps/gateway/src/contract";
-import { OPS_PORT } from "../apps/shared/src/contract";
 import { appEnv } from "./components/app-env";
 import { Backup } from "./components/backup";
 import { appDatabaseSecret, DATABASE_SECRET, DATABASE_URL_KEY, Database } from "./components/database";

@@ -4,11 +4,11 @@
 //   npm run bench:gateway -- --concurrency 16 --seconds 5
 import http from "node:http";
 import { parseArgs } from "node:util";
+import { startFeedProcess } from "@golive/devkit/feed-process";
+import { prepareDatabase, startGatewayProcess } from "@golive/devkit/gateway-process";
+import { freePort, startTestPostgres } from "@golive/devkit/postgres";
+import { loadFeedProto } from "@golive/proto/loader";
 import * as grpc from "@grpc/grpc-js";
-import { startFeedProcess } from "../apps/feed/test/support";
-import { prepareDatabase, startGatewayProcess } from "../apps/gateway/test/support/processes";
-import { loadFeedProto } from "../apps/shared/src/proto";
-import { freePort, startTestPostgres } from "../test/support/postgres";
 import { formatCpu, formatTable, measure } from "./bench/measure";
 
 async function main(): Promise<void> {

@@ -6,13 +6,13 @@ import { type ChildProcess, spawn } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import { freePort, startTestPostgres } from "@golive/devkit/postgres";
+import { seedDatabase } from "@golive/devkit/seed-data";
+import { runMigrations } from "@golive/feed/migrate";
+import { type FeedServiceClient, type GetFeedResponse, loadFeedProto } from "@golive/proto/loader";
 import * as grpc from "@grpc/grpc-js";
 import { Pool } from "pg";
-import { runMigrations } from "../apps/feed/src/migrate";
-import { type FeedServiceClient, type GetFeedResponse, loadFeedProto } from "../apps/shared/src/proto";
-import { freePort, startTestPostgres } from "../test/support/postgres";
 import { type BenchResult, formatCpu, formatTable, measure } from "./bench/measure";
-import { seedDatabase } from "./seed-data";
 
 const ROOT = path.resolve(__dirname, "..");
 const num = (name: string, fallback: number) => {

@@ -1,9 +1,9 @@
 // Fills the database at DATABASE_URL with demo data:
 //   npm run seed -- --users 200 --videos 1000 --likes 5000
 import { parseArgs } from "node:util";
+import { seedDatabase } from "@golive/devkit/seed-data";
 import { Pool } from "pg";
 import { z } from "zod";
-import { seedDatabase } from "./seed-data";
 
 const count = (name: string, max: number) =>
   z.coerce

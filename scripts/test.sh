@@ -43,7 +43,7 @@ SERIAL=(
 
 npx biome check .
 npx tsc --noEmit -p tsconfig.json
-mapfile -t all < <(find apps infra alerting loadtest scripts test -name '*.test.ts' -not -path '*/node_modules/*' 2>/dev/null | sort)
+mapfile -t all < <(find apps infra alerting loadtest scripts test proto devkit -name '*.test.ts' -not -path '*/node_modules/*' 2>/dev/null | sort)
 parallel=("$FIRST")
 for file in "${all[@]}"; do
   [[ " ${SERIAL[*]} $FIRST " == *" $file "* ]] || parallel+=("$file")

@@ -10,4 +10,4 @@ export function appLabels(name: string): Record<string, string> {
 export const PROMETHEUS_SELECTOR = { "golive.dev/prometheus": "main" } as const;
 
 /** The ops port every service serves /metrics and /health/* on (the apps' contract). */
-export { OPS_PORT } from "../../apps/shared/src/contract";
+export { OPS_PORT } from "@golive/shared/contract";

@@ -7,9 +7,9 @@
 // owner role. A rotated password changes the Secret's hash, which replaces the
 // Job: the new password is set before the feed's DATABASE_URL names it.
 import { createHash } from "node:crypto";
+import { type DbRolesEnv, FEED_COMMANDS, type MigrateEnv } from "@golive/feed/contract";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { type DbRolesEnv, FEED_COMMANDS, type MigrateEnv } from "../../apps/feed/src/contract";
 import type { Resources } from "../config";
 import { appEnv } from "./app-env";
 import { DATABASE_URL_KEY, LOGIN_PASSWORD_KEYS, type MigrationsAccess } from "./database";

@@ -1,9 +1,10 @@
 // The GDPR/CCPA retention purge as a CronJob in the app namespace: the jobs
 // image's entry (apps/jobs/src/retention.ts) deletes what is past its
 // retention in batches. Contract: docs/backup-restore.md.
+
+import { RETENTION_COMMAND, type RetentionEnv } from "@golive/jobs/contract";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { RETENTION_COMMAND, type RetentionEnv } from "../../apps/jobs/src/contract";
 import type { Resources, StackConfig } from "../config";
 import { appEnv } from "./app-env";
 import { CRON_DEFAULTS } from "./cron";

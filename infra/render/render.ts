@@ -18,7 +18,7 @@ export async function renderStack(stack: string) {
   const started = performance.now();
   const { value: outputs, resources } = await runWithMocks(stack, config, () => {
     // The real entry point, exactly as `pulumi up` loads it.
-    return require("../index") as Record<string, unknown>;
+    return require("..") as Record<string, unknown>;
   });
   const objects = toObjects(resources);
   return { objects, resources, outputs, secureKeys, ms: performance.now() - started };

@@ -4,13 +4,13 @@
 // variable does not even compile.
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { feedConfigSchema } from "../../apps/feed/src/config";
-import { FEED_GRPC_PORT, FEED_SERVICE_NAME, type FeedEnv } from "../../apps/feed/src/contract";
-import { dbRolesConfigSchema } from "../../apps/feed/src/db-roles";
-import { migrateConfigSchema } from "../../apps/feed/src/migrate";
-import { gatewayEnvSchema } from "../../apps/gateway/src/config";
-import { GATEWAY_HTTP_PORT } from "../../apps/gateway/src/contract";
-import { retentionConfigSchema } from "../../apps/jobs/src/retention";
+import { feedConfigSchema } from "@golive/feed/config";
+import { FEED_GRPC_PORT, FEED_SERVICE_NAME, type FeedEnv } from "@golive/feed/contract";
+import { dbRolesConfigSchema } from "@golive/feed/db-roles";
+import { migrateConfigSchema } from "@golive/feed/migrate";
+import { gatewayEnvSchema } from "@golive/gateway/config";
+import { GATEWAY_HTTP_PORT } from "@golive/gateway/contract";
+import { retentionConfigSchema } from "@golive/jobs/retention";
 import { appEnv } from "../components/app-env";
 import { renderStack } from "./support/render";
 

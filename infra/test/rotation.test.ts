@@ -10,12 +10,12 @@ import { createHash } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 import { after, before, describe, it } from "node:test";
+import { startTestPostgres, type TestPostgres } from "@golive/devkit/postgres";
 import {
   LOGIN_ROLES as APP_LOGIN_ROLES,
   OWNER_ROLE as APP_OWNER_ROLE,
   dbRolesConfigSchema,
-} from "../../apps/feed/src/db-roles";
-import { startTestPostgres, type TestPostgres } from "../../test/support/postgres";
+} from "@golive/feed/db-roles";
 import {
   APPLY_PASSWORD_HOOK,
   DATABASE_SECRET,

@@ -74,7 +74,7 @@ describe("wiring per stack", () => {
       const job = r.all("Job")[0];
       assert.ok(job);
       const c = spec(job).template.spec.containers[0];
-      assert.deepEqual(c.command, ["/nodejs/bin/node", "dist/apps/feed/src/migrate.js"]);
+      assert.deepEqual(c.command, ["/nodejs/bin/node", "dist/migrate.js"]);
       for (const name of ["feed", "gateway"]) {
         const dep = r.resources.find((x) => x.type === "kubernetes:apps/v1:Deployment" && x.name === name);
         const component = r.resources.find((x) => x.type === "golive:apps:Workload" && x.name === name);

@@ -1,11 +1,6 @@
 // The local stack's long-running processes: started and waited on until ready
-// (test/support/service-process.ts), killed and restarted by the chaos step.
-import {
-  probeStatus,
-  runProcess,
-  type ServiceProcess,
-  spawnService,
-} from "../../test/support/service-process";
+// (devkit/src/service-process.ts), killed and restarted by the chaos step.
+import { probeStatus, runProcess, type ServiceProcess, spawnService } from "@golive/devkit/service-process";
 
 export interface ManagedProcess {
   name: string;

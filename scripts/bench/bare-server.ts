@@ -2,8 +2,8 @@
 // response: the floor the real service is compared against in the benchmark.
 // Env: PAYLOAD_FILE (JSON GetFeedResponse), PORT.
 import fs from "node:fs";
+import { type GetFeedResponse, loadFeedProto } from "@golive/proto/loader";
 import * as grpc from "@grpc/grpc-js";
-import { type GetFeedResponse, loadFeedProto } from "../../apps/shared/src/proto";
 
 const payload = JSON.parse(fs.readFileSync(process.env.PAYLOAD_FILE ?? "", "utf8")) as GetFeedResponse;
 const unimplemented = (_call: unknown, callback: (err: Partial<grpc.ServiceError>) => void) =>

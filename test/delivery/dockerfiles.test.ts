@@ -6,45 +6,9 @@ import assert from "node:assert/strict";
 import fs from "node:fs";
 import path from "node:path";
 import { test } from "node:test";
+import { dockerfiles, type Instruction, parseDockerfile, workspaces } from "./dockerfile";
 
 const ROOT = path.resolve(__dirname, "../..");
-
-interface Instruction {
-  op: string;
-  args: string;
-}
-
-/** Joins continuation lines and drops comments, as the Dockerfile parser does. */
-export function parseDockerfile(text: string): Instruction[] {
-  const logical: string[] = [];
-  let current = "";
-  for (const raw of text.split("\n")) {
-    const line = raw.trim();
-    if (line.startsWith("#") || (line === "" && current === "")) continue;
-    if (line.endsWith("\\")) {
-      current += `${line.slice(0, -1)} `;
-      continue;
-    }
-    logical.push(current + line);
-    current = "";
-  }
-  return logical
-    .filter((l) => l !== "")
-    .map((l) => {
-      const [op = "", ...rest] = l.split(/\s+/);
-      return { op: op.toUpperCase(), args: rest.join(" ") };
-    });
-}
-
-function dockerfiles(): string[] {
-  const found: string[] = [];
-  if (fs.existsSync(path.join(ROOT, "Dockerfile"))) found.push("Dockerfile");
-  for (const app of fs.readdirSync(path.join(ROOT, "apps"))) {
-    const file = path.join("apps", app, "Dockerfile");
-    if (fs.existsSync(path.join(ROOT, file))) found.push(file);
-  }
-  return found;
-}
 
 const SECRETISH = /(PASSWORD|PASSWD|SECRET|TOKEN|API_?KEY|PRIVATE_?KEY|CREDENTIAL|DATABASE_URL)/i;
 
@@ -100,7 +64,7 @@ for (const file of dockerfiles()) {
     const ins = parseDockerfile(text);
     // The runtime runs compiled JavaScript, never the tsx dev loader.
     const cmd = ins.filter((i) => i.op === "CMD" || i.op === "ENTRYPOINT").pop();
-    assert.match(cmd?.args ?? "", /dist\/apps\/\w+\/src\/\w+\.js/);
+    assert.match(cmd?.args ?? "", /^\["dist\/[\w-]+\.js"\]$/);
     for (const i of ins.filter((x) => ["RUN", "CMD", "ENTRYPOINT"].includes(x.op))) {
       assert.doesNotMatch(i.args, /\btsx\b/, `${file}: ${i.op} uses tsx`);
     }
@@ -112,6 +76,11 @@ for (const file of dockerfiles()) {
         .slice(0, -1);
       for (const src of sources)
         assert.ok(fs.existsSync(path.join(ROOT, src)), `${file}: COPY ${src} is missing`);
+    }
+    // npm ci refuses a lockfile whose workspaces it cannot see.
+    const copied = ins.filter((i) => i.op === "COPY").map((i) => i.args.split(/\s+/)[0]);
+    for (const dir of workspaces()) {
+      assert.ok(copied.includes(`${dir}/package.json`), `${file}: does not COPY ${dir}/package.json`);
     }
   });
 }

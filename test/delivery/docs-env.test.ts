@@ -5,9 +5,9 @@ import assert from "node:assert/strict";
 import fs from "node:fs";
 import path from "node:path";
 import { test } from "node:test";
+import { feedConfigSchema } from "@golive/feed/config";
+import { gatewayEnvSchema } from "@golive/gateway/config";
 import type { z } from "zod";
-import { feedConfigSchema } from "../../apps/feed/src/config";
-import { gatewayEnvSchema } from "../../apps/gateway/src/config";
 
 const ROOT = path.resolve(__dirname, "../..");
 

@@ -4,12 +4,12 @@ import assert from "node:assert/strict";
 import fs from "node:fs";
 import path from "node:path";
 import { test } from "node:test";
+import { feedConfigSchema } from "@golive/feed/config";
+import { dbRolesConfigSchema } from "@golive/feed/db-roles";
+import { migrateConfigSchema } from "@golive/feed/migrate";
+import { gatewayEnvSchema } from "@golive/gateway/config";
+import { retentionConfigSchema } from "@golive/jobs/retention";
 import type { z } from "zod";
-import { feedConfigSchema } from "../../apps/feed/src/config";
-import { dbRolesConfigSchema } from "../../apps/feed/src/db-roles";
-import { migrateConfigSchema } from "../../apps/feed/src/migrate";
-import { gatewayEnvSchema } from "../../apps/gateway/src/config";
-import { retentionConfigSchema } from "../../apps/jobs/src/retention";
 
 const ROOT = path.resolve(__dirname, "../..");
 

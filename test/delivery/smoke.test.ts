@@ -10,8 +10,8 @@ import {
   prepareDatabase,
   startFeedProcess,
   startGatewayProcess,
-} from "../../apps/gateway/test/support/processes";
-import { freePort, startTestPostgres, type TestPostgres } from "../support/postgres";
+} from "@golive/devkit/gateway-process";
+import { freePort, startTestPostgres, type TestPostgres } from "@golive/devkit/postgres";
 
 const ROOT = path.resolve(__dirname, "../..");
 let pg: TestPostgres;

@@ -1,7 +1,8 @@
 // Feed service configuration, read once from the environment at start-up.
+
+import { OPS_PORT } from "@golive/shared/contract";
+import { envInt, logLevel } from "@golive/shared/env";
 import { z } from "zod";
-import { OPS_PORT } from "../../shared/src/contract";
-import { envInt, logLevel } from "../../shared/src/env";
 import { FEED_GRPC_PORT } from "./contract";
 
 export const feedConfigSchema = z.object({

@@ -1,7 +1,7 @@
 // What the feed promises whoever deploys it (infra/stack.ts): its port, the
 // gRPC health service its readiness answers for, its commands in the image,
 // and the environment each command reads (names typed from the schemas).
-import type { EnvName } from "../../shared/src/contract";
+import type { EnvName } from "@golive/shared/contract";
 import type { feedConfigSchema } from "./config";
 import type { dbRolesConfigSchema } from "./db-roles";
 import type { migrateConfigSchema } from "./migrate";
@@ -9,10 +9,10 @@ import type { migrateConfigSchema } from "./migrate";
 export const FEED_GRPC_PORT = 50051;
 /** The gRPC health service that is SERVING only while the feed can serve. */
 export const FEED_SERVICE_NAME = "feed.v1.FeedService";
-/** Entry points in the feed image (tsc output, run by distroless node). */
+/** Entry points in the feed image (scripts/bundle-app.mjs output, run by distroless node). */
 export const FEED_COMMANDS = {
-  migrate: ["/nodejs/bin/node", "dist/apps/feed/src/migrate.js"],
-  dbRoles: ["/nodejs/bin/node", "dist/apps/feed/src/db-roles.js"],
+  migrate: ["/nodejs/bin/node", "dist/migrate.js"],
+  dbRoles: ["/nodejs/bin/node", "dist/db-roles.js"],
 };
 export type FeedEnv = EnvName<typeof feedConfigSchema>;
 export type MigrateEnv = EnvName<typeof migrateConfigSchema>;

@@ -15,12 +15,13 @@
 //
 // Idempotent: every run converges the roles, grants and passwords to the
 // given settings; a run with unchanged settings changes nothing visible.
+
+import { envInt, logLevel, parseEnv } from "@golive/shared/env";
+import { createLogger, maskUrl } from "@golive/shared/logger";
+import { EXIT, runMain } from "@golive/shared/run-main";
 import type { ClientBase } from "pg";
 import { Client } from "pg";
 import { z } from "zod";
-import { envInt, logLevel, parseEnv } from "../../shared/src/env";
-import { createLogger, maskUrl } from "../../shared/src/logger";
-import { EXIT, runMain } from "../../shared/src/run-main";
 
 export const OWNER_ROLE = "feed_owner";
 export const APP_ROLE = "feed_app";

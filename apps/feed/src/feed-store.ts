@@ -1,8 +1,9 @@
 // Data access for the feed RPCs: parameterised SQL over the pg pool. Inputs
 // arrive already validated; unknown rows become NOT_FOUND naming the field.
+
+import type { Message, Video } from "@golive/proto/loader";
+import { inTransaction } from "@golive/shared/transaction";
 import type { Pool, PoolClient } from "pg";
-import type { Message, Video } from "../../shared/src/proto";
-import { inTransaction } from "../../shared/src/transaction";
 import { encodeCursor, type FeedCursor } from "./cursor";
 import { notFound } from "./errors";
 import { MESSAGES_CHANNEL, messagePayload } from "./message-events";

@@ -1,7 +1,8 @@
 // Drains the like_events queue into videos.like_count. Replicas run it side by
 // side: FOR UPDATE SKIP LOCKED hands each batch to exactly one of them.
+
+import type { Logger } from "@golive/shared/logger";
 import type { Pool } from "pg";
-import type { Logger } from "../../shared/src/logger";
 
 export interface LikeWorker {
   /** Resolves when the running batch, if any, has finished. */

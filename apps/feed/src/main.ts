@@ -1,9 +1,9 @@
 // Entry point of the feed service: config from the environment, then the
 // service, then signal handling (exit codes and fatal errors: runMain).
-import { parseEnv } from "../../shared/src/env";
-import { createLogger } from "../../shared/src/logger";
-import { runMain } from "../../shared/src/run-main";
-import { installShutdown } from "../../shared/src/shutdown";
+import { parseEnv } from "@golive/shared/env";
+import { createLogger } from "@golive/shared/logger";
+import { runMain } from "@golive/shared/run-main";
+import { installShutdown } from "@golive/shared/shutdown";
 import { feedConfigSchema } from "./config";
 import { startFeedService } from "./server";
 

@@ -5,9 +5,10 @@
 // lost by Postgres design, so after a reconnect it reads the messages created
 // since it lost the connection (minus a margin for clock skew) and pushes the
 // ones it has not pushed yet: a stream misses nothing across the gap.
+
+import type { Message } from "@golive/proto/loader";
+import type { Logger } from "@golive/shared/logger";
 import { Client } from "pg";
-import type { Logger } from "../../shared/src/logger";
-import type { Message } from "../../shared/src/proto";
 import { MESSAGES_CHANNEL, parseMessagePayload } from "./message-events";
 
 export interface MessageSink {

@@ -1,6 +1,6 @@
 // The NOTIFY that carries a stored message to every replica's listener: its
 // channel and its payload, written by the store and read by the message bus.
-import type { Message } from "../../shared/src/proto";
+import type { Message } from "@golive/proto/loader";
 
 export const MESSAGES_CHANNEL = "feed_messages";
 // NOTIFY payloads must stay under 8000 bytes; bigger messages are sent by id.

@@ -1,7 +1,8 @@
 // The feed's Prometheus metrics, on a registry per service instance so tests
 // can run several instances in one process.
+
+import { createServiceRegistry, LATENCY_BUCKETS } from "@golive/shared/metrics";
 import { Counter, Gauge, Histogram } from "prom-client";
-import { createServiceRegistry, LATENCY_BUCKETS } from "../../shared/src/metrics";
 
 export interface PoolStats {
   totalCount: number;

@@ -5,15 +5,16 @@
 // runs as that role, so every table it creates is owned by it and not by the
 // superuser whose URL the Job holds.
 import path from "node:path";
+import { logLevel, parseEnv } from "@golive/shared/env";
+import { createLogger, maskUrl } from "@golive/shared/logger";
+import { EXIT, runMain } from "@golive/shared/run-main";
 import { drizzle } from "drizzle-orm/node-postgres";
 import { migrate } from "drizzle-orm/node-postgres/migrator";
 import { Pool } from "pg";
 import { z } from "zod";
-import { logLevel, parseEnv } from "../../shared/src/env";
-import { createLogger, maskUrl } from "../../shared/src/logger";
-import { EXIT, runMain } from "../../shared/src/run-main";
 
-export const MIGRATIONS_FOLDER = path.resolve(__dirname, "../../../migrations");
+/** drizzle-kit's output folder, found by package name (see proto/src/loader.ts). */
+export const MIGRATIONS_FOLDER = path.dirname(require.resolve("@golive/migrations/package.json"));
 
 export const migrateConfigSchema = z.object({
   DATABASE_URL: z

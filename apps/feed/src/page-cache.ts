@@ -3,8 +3,9 @@
 // key share one query. Staleness is bounded by the TTL: a new video or a
 // drained like count shows at most FEED_PAGE_CACHE_TTL_MS late (like counts
 // on pages already lag by up to one like-worker interval).
+
+import type { Video } from "@golive/proto/loader";
 import { LRUCache } from "lru-cache";
-import type { Video } from "../../shared/src/proto";
 
 export interface FeedPage {
   videos: Video[];

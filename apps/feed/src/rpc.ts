@@ -1,9 +1,10 @@
 // How every feed RPC is observed and answered: its duration and status in
 // the gRPC metrics, a failure mapped to a gRPC status and logged with the
 // caller's request id, and what is left of its deadline handed to the work.
+
+import { SAFE_TOKEN } from "@golive/shared/contract";
+import type { Logger } from "@golive/shared/logger";
 import * as grpc from "@grpc/grpc-js";
-import { SAFE_TOKEN } from "../../shared/src/contract";
-import type { Logger } from "../../shared/src/logger";
 import { FEED_SERVICE_NAME } from "./contract";
 import { DomainError, toDomainError, toGrpcError } from "./errors";
 import type { CallBudget } from "./feed-store";

@@ -1,12 +1,13 @@
 // Wires the feed service together: pg pool, like worker, message bus, gRPC
 // server with health, and the ops server. main.ts adds config and signals;
 // tests and the benchmark start it in-process through startFeedService.
+
+import { type FeedServiceHandlers, loadFeedProto, type Message } from "@golive/proto/loader";
+import { type Logger, maskUrl } from "@golive/shared/logger";
+import { type OpsServer, startOpsServer } from "@golive/shared/ops-server";
+import type { ShutdownStep } from "@golive/shared/shutdown";
 import * as grpc from "@grpc/grpc-js";
 import { HealthImplementation } from "grpc-health-check";
-import { type Logger, maskUrl } from "../../shared/src/logger";
-import { type OpsServer, startOpsServer } from "../../shared/src/ops-server";
-import { type FeedServiceHandlers, loadFeedProto, type Message } from "../../shared/src/proto";
-import type { ShutdownStep } from "../../shared/src/shutdown";
 import type { FeedConfig } from "./config";
 import { FEED_SERVICE_NAME } from "./contract";
 import { createPool, startDbProbe } from "./db/pool";

@@ -1,7 +1,8 @@
 // Request validation at the edge: every RPC input is parsed here into a typed
 // value, or rejected with INVALID_ARGUMENT naming the first bad field.
+
+import { resumeSinceSchema } from "@golive/shared/stream-resume";
 import { z } from "zod";
-import { resumeSinceSchema } from "../../shared/src/stream-resume";
 import { decodeCursor } from "./cursor";
 import { DomainError } from "./errors";
 

@@ -8,12 +8,18 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
+import {
+  call,
+  type FeedProcess,
+  feedClient,
+  runProcess,
+  startFeedProcess,
+} from "@golive/devkit/feed-process";
+import { freePort, startTestPostgres, type TestPostgres } from "@golive/devkit/postgres";
+import { type SeedResult, seedDatabase } from "@golive/devkit/seed-data";
+import type { GetFeedResponse, LikeVideoResponse } from "@golive/proto/loader";
 import { Client, Pool } from "pg";
-import { type SeedResult, seedDatabase } from "../../../scripts/seed-data";
-import { freePort, startTestPostgres, type TestPostgres } from "../../../test/support/postgres";
-import type { GetFeedResponse, LikeVideoResponse } from "../../shared/src/proto";
 import { APP_ROLE, LOGIN_ROLES, OWNER_ROLE } from "../src/db-roles";
-import { call, type FeedProcess, feedClient, runProcess, startFeedProcess } from "./support";
 
 // Passwords with the characters that break naive quoting.
 const ADMIN_PASSWORD = `adm'in"pw$(id)\\-0123456789`;

@@ -5,10 +5,11 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { after, before, test } from "node:test";
+import { runProcess } from "@golive/devkit/feed-process";
+import { startTestPostgres, type TestPostgres } from "@golive/devkit/postgres";
+import { REPO_ROOT } from "@golive/devkit/service-process";
 import { Client } from "pg";
-import { startTestPostgres, type TestPostgres } from "../../../test/support/postgres";
 import { MIGRATIONS_FOLDER, runMigrations } from "../src/migrate";
-import { REPO_ROOT, runProcess } from "./support";
 
 let pg: TestPostgres;
 const DRIZZLE_KIT = path.join(REPO_ROOT, "node_modules/drizzle-kit/bin.cjs");

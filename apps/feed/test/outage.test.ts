@@ -3,14 +3,6 @@
 // database comes back.
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
-import * as grpc from "@grpc/grpc-js";
-import { Pool } from "pg";
-import { type SeedResult, seedDatabase } from "../../../scripts/seed-data";
-import { startTestPostgres, type TestPostgres } from "../../../test/support/postgres";
-import { createLogger } from "../../shared/src/logger";
-import type { FeedServiceClient, GetFeedResponse, Message } from "../../shared/src/proto";
-import { runMigrations } from "../src/migrate";
-import { type FeedService, startFeedService } from "../src/server";
 import {
   call,
   callError,
@@ -20,7 +12,15 @@ import {
   readiness,
   testConfig,
   waitFor,
-} from "./support";
+} from "@golive/devkit/feed-process";
+import { startTestPostgres, type TestPostgres } from "@golive/devkit/postgres";
+import { type SeedResult, seedDatabase } from "@golive/devkit/seed-data";
+import type { FeedServiceClient, GetFeedResponse, Message } from "@golive/proto/loader";
+import { createLogger } from "@golive/shared/logger";
+import * as grpc from "@grpc/grpc-js";
+import { Pool } from "pg";
+import { runMigrations } from "../src/migrate";
+import { type FeedService, startFeedService } from "../src/server";
 
 let pg: TestPostgres;
 let url: string;

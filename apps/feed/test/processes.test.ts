@@ -3,12 +3,6 @@
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import { after, before, test } from "node:test";
-import * as grpc from "@grpc/grpc-js";
-import { Pool } from "pg";
-import { type SeedResult, seedDatabase } from "../../../scripts/seed-data";
-import { freePort, startTestPostgres, type TestPostgres } from "../../../test/support/postgres";
-import type { GetFeedResponse, LikeVideoResponse, Message } from "../../shared/src/proto";
-import { runMigrations } from "../src/migrate";
 import {
   call,
   callError,
@@ -19,7 +13,13 @@ import {
   runProcess,
   startFeedProcess,
   waitFor,
-} from "./support";
+} from "@golive/devkit/feed-process";
+import { freePort, startTestPostgres, type TestPostgres } from "@golive/devkit/postgres";
+import { type SeedResult, seedDatabase } from "@golive/devkit/seed-data";
+import type { GetFeedResponse, LikeVideoResponse, Message } from "@golive/proto/loader";
+import * as grpc from "@grpc/grpc-js";
+import { Pool } from "pg";
+import { runMigrations } from "../src/migrate";
 
 let pg: TestPostgres;
 let url: string;

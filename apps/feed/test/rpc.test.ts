@@ -3,21 +3,29 @@
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import { after, before, describe, test } from "node:test";
-import * as grpc from "@grpc/grpc-js";
-import { Pool } from "pg";
-import { type SeedResult, seedDatabase } from "../../../scripts/seed-data";
-import { startTestPostgres, type TestPostgres } from "../../../test/support/postgres";
-import { createLogger } from "../../shared/src/logger";
+import {
+  call,
+  callError,
+  feedClient,
+  healthCheck,
+  openStream,
+  testConfig,
+  waitFor,
+} from "@golive/devkit/feed-process";
+import { startTestPostgres, type TestPostgres } from "@golive/devkit/postgres";
+import { type SeedResult, seedDatabase } from "@golive/devkit/seed-data";
 import type {
   FeedServiceClient,
   GetFeedResponse,
   LikeVideoResponse,
   Message,
   Video,
-} from "../../shared/src/proto";
+} from "@golive/proto/loader";
+import { createLogger } from "@golive/shared/logger";
+import * as grpc from "@grpc/grpc-js";
+import { Pool } from "pg";
 import { runMigrations } from "../src/migrate";
 import { type FeedService, startFeedService } from "../src/server";
-import { call, callError, feedClient, healthCheck, openStream, testConfig, waitFor } from "./support";
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 

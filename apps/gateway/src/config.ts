@@ -1,7 +1,8 @@
 // Gateway configuration, read once from the environment at start-up.
+
+import { OPS_PORT } from "@golive/shared/contract";
+import { envInt, logLevel, parseEnv } from "@golive/shared/env";
 import { z } from "zod";
-import { OPS_PORT } from "../../shared/src/contract";
-import { envInt, logLevel, parseEnv } from "../../shared/src/env";
 import { GATEWAY_HTTP_PORT } from "./contract";
 
 export const gatewayEnvSchema = z.object({

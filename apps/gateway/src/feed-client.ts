@@ -1,6 +1,14 @@
 // The gateway's only door to the feed service: one grpc-js channel that
 // round-robins over every address its resolver returns, and the resilience
 // policies (deadline, budgeted retries, circuit breaker) around each call.
+
+import type { GetFeedResponse__Output } from "@golive/proto/generated/feed/v1/GetFeedResponse";
+import type { LikeVideoResponse__Output } from "@golive/proto/generated/feed/v1/LikeVideoResponse";
+import type { Message__Output } from "@golive/proto/generated/feed/v1/Message";
+import type { Video__Output } from "@golive/proto/generated/feed/v1/Video";
+import type { FeedServiceClient, GetFeedResponse, Message, Video } from "@golive/proto/loader";
+import { loadFeedProto } from "@golive/proto/loader";
+import type { Logger } from "@golive/shared/logger";
 import * as grpc from "@grpc/grpc-js";
 import {
   BrokenCircuitError,
@@ -12,13 +20,6 @@ import {
   retry,
   wrap,
 } from "cockatiel";
-import type { GetFeedResponse__Output } from "../../shared/src/generated/feed/v1/GetFeedResponse";
-import type { LikeVideoResponse__Output } from "../../shared/src/generated/feed/v1/LikeVideoResponse";
-import type { Message__Output } from "../../shared/src/generated/feed/v1/Message";
-import type { Video__Output } from "../../shared/src/generated/feed/v1/Video";
-import type { Logger } from "../../shared/src/logger";
-import type { FeedServiceClient, GetFeedResponse, Message, Video } from "../../shared/src/proto";
-import { loadFeedProto } from "../../shared/src/proto";
 import type { GatewayMetrics } from "./metrics";
 import { RetryBudget } from "./retry-budget";
 

@@ -1,8 +1,8 @@
 // Gateway process entry: config from the environment, JSON logs, graceful
 // shutdown on SIGTERM within SHUTDOWN_GRACE_MS (exit codes: runMain).
-import { createLogger } from "../../shared/src/logger";
-import { runMain } from "../../shared/src/run-main";
-import { installShutdown } from "../../shared/src/shutdown";
+import { createLogger } from "@golive/shared/logger";
+import { runMain } from "@golive/shared/run-main";
+import { installShutdown } from "@golive/shared/shutdown";
 import { loadGatewayConfig } from "./config";
 import { startGateway } from "./server";
 

@@ -5,11 +5,11 @@
 // closed once its send buffer passes a bound rather than buffered without end.
 import http from "node:http";
 import type { Duplex } from "node:stream";
+import type { Message__Output } from "@golive/proto/generated/feed/v1/Message";
+import type { Logger } from "@golive/shared/logger";
 import { status as GrpcStatus } from "@grpc/grpc-js";
 import { BrokenCircuitError } from "cockatiel";
 import { type RawData, type WebSocket, WebSocketServer } from "ws";
-import type { Message__Output } from "../../shared/src/generated/feed/v1/Message";
-import type { Logger } from "../../shared/src/logger";
 import { mapError } from "./errors";
 import { grpcCode, type ResilientFeedClient } from "./feed-client";
 import type { GatewayMetrics } from "./metrics";

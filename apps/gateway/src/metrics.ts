@@ -1,7 +1,8 @@
 // The gateway's Prometheus metrics, names and labels as the alert rules and
 // dashboards expect them (see HELPERS contract / docs/gateway.md).
+
+import { createServiceRegistry, LATENCY_BUCKETS } from "@golive/shared/metrics";
 import { Counter, Gauge, Histogram, type Registry } from "prom-client";
-import { createServiceRegistry, LATENCY_BUCKETS } from "../../shared/src/metrics";
 
 export interface GatewayMetrics {
   registry: Registry;

@@ -1,7 +1,7 @@
 // Request ids: a caller's x-request-id is kept when it is a short token of safe
 // characters (it ends up in logs and gRPC metadata); otherwise one is made.
 import { randomUUID } from "node:crypto";
-import { SAFE_TOKEN } from "../../shared/src/contract";
+import { SAFE_TOKEN } from "@golive/shared/contract";
 
 export const REQUEST_ID_HEADER = "x-request-id";
 

@@ -3,6 +3,9 @@
 // main.ts wires it to the process; tests start it in-process on loopback.
 import type http from "node:http";
 import type { AddressInfo } from "node:net";
+import type { Logger } from "@golive/shared/logger";
+import { type OpsServer, startOpsServer } from "@golive/shared/ops-server";
+import type { ShutdownStep } from "@golive/shared/shutdown";
 import Fastify, {
   type FastifyBaseLogger,
   type FastifyError,
@@ -11,9 +14,6 @@ import Fastify, {
   LogController,
 } from "fastify";
 import { LRUCache } from "lru-cache";
-import type { Logger } from "../../shared/src/logger";
-import { type OpsServer, startOpsServer } from "../../shared/src/ops-server";
-import type { ShutdownStep } from "../../shared/src/shutdown";
 import type { GatewayConfig } from "./config";
 import { type ErrorBody, mapError } from "./errors";
 import { createFeedServiceClient, ResilientFeedClient } from "./feed-client";

@@ -1,8 +1,9 @@
 // Shapes of what clients may send, parsed once at the edge so nothing
 // malformed reaches the feed service.
+
+import { SAFE_TOKEN } from "@golive/shared/contract";
+import { resumeSinceSchema } from "@golive/shared/stream-resume";
 import { z } from "zod";
-import { SAFE_TOKEN } from "../../shared/src/contract";
-import { resumeSinceSchema } from "../../shared/src/stream-resume";
 
 /** Ids in the feed are UUID strings; anything else is rejected before a gRPC call. */
 export const idSchema = z.uuid({ message: "must be a UUID" });

@@ -3,9 +3,7 @@
 // steady traffic, load spread over two feeds, and the gateway's own SIGTERM.
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import { WebSocket } from "ws";
-import { freePort, startTestPostgres, type TestPostgres } from "../../../test/support/postgres";
-import { call, feedClient } from "../../feed/test/support";
+import { call, feedClient } from "@golive/devkit/feed-process";
 import {
   type GatewayProcess,
   prepareDatabase,
@@ -13,7 +11,9 @@ import {
   startFeedProcess,
   startGatewayProcess,
   waitFor,
-} from "./support/processes";
+} from "@golive/devkit/gateway-process";
+import { freePort, startTestPostgres, type TestPostgres } from "@golive/devkit/postgres";
+import { WebSocket } from "ws";
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const DEADLINE_MS = 500;

@@ -6,16 +6,16 @@
 // gateway's breaker, shared by all replicas, stays closed.
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import { freePort, startTestPostgres, type TestPostgres } from "../../../test/support/postgres";
-import { type StallProxy, startStallProxy } from "../../../test/support/stall-proxy";
-import { metricValue } from "./support/gateway";
 import {
   type GatewayProcess,
   prepareDatabase,
   scrapeSum,
   startFeedProcess,
   startGatewayProcess,
-} from "./support/processes";
+} from "@golive/devkit/gateway-process";
+import { freePort, startTestPostgres, type TestPostgres } from "@golive/devkit/postgres";
+import { type StallProxy, startStallProxy } from "@golive/devkit/stall-proxy";
+import { metricValue } from "./support/gateway";
 
 const POOL_MAX = 2;
 

@@ -4,12 +4,13 @@
 // them through ON DELETE CASCADE). Work is done in small transactions so it
 // never holds long locks; a run cut short (crash, deadline, max batches) is
 // simply finished by the next run, because every batch re-selects what is due.
+
+import { envInt, logLevel, parseEnv } from "@golive/shared/env";
+import { createLogger, type Logger, maskUrl } from "@golive/shared/logger";
+import { EXIT, runMain } from "@golive/shared/run-main";
+import { inTransaction } from "@golive/shared/transaction";
 import { Pool } from "pg";
 import { z } from "zod";
-import { envInt, logLevel, parseEnv } from "../../shared/src/env";
-import { createLogger, type Logger, maskUrl } from "../../shared/src/logger";
-import { EXIT, runMain } from "../../shared/src/run-main";
-import { inTransaction } from "../../shared/src/transaction";
 
 export const retentionConfigSchema = z.object({
   DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/, error: "must be a postgres:// connection string" }),

@@ -7,10 +7,10 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { after, before, test } from "node:test";
+import { startTestPostgres, type TestPostgres } from "@golive/devkit/postgres";
+import { seedDatabase } from "@golive/devkit/seed-data";
+import { runMigrations } from "@golive/feed/migrate";
 import { Pool } from "pg";
-import { seedDatabase } from "../../../scripts/seed-data";
-import { startTestPostgres, type TestPostgres } from "../../../test/support/postgres";
-import { runMigrations } from "../../feed/src/migrate";
 
 const BACKUP = path.resolve(__dirname, "../src/backup.sh");
 const RESTORE = path.resolve(__dirname, "../src/restore.sh");

@@ -11,11 +11,11 @@ import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { after, before, test } from "node:test";
+import { freePort, startTestPostgres, type TestPostgres } from "@golive/devkit/postgres";
+import { seedDatabase } from "@golive/devkit/seed-data";
+import { REPO_ROOT } from "@golive/devkit/service-process";
+import { runMigrations } from "@golive/feed/migrate";
 import { Pool } from "pg";
-import { seedDatabase } from "../../../scripts/seed-data";
-import { freePort, startTestPostgres, type TestPostgres } from "../../../test/support/postgres";
-import { REPO_ROOT } from "../../../test/support/service-process";
-import { runMigrations } from "../../feed/src/migrate";
 
 const SRC = path.resolve(__dirname, "../src");
 const PG_BIN = "/usr/lib/postgresql/15/bin";

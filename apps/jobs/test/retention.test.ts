@@ -5,10 +5,10 @@ import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import path from "node:path";
 import { after, before, test } from "node:test";
+import { startTestPostgres, type TestPostgres } from "@golive/devkit/postgres";
+import { runMigrations } from "@golive/feed/migrate";
+import { createLogger } from "@golive/shared/logger";
 import { Pool } from "pg";
-import { startTestPostgres, type TestPostgres } from "../../../test/support/postgres";
-import { runMigrations } from "../../feed/src/migrate";
-import { createLogger } from "../../shared/src/logger";
 import { type RetentionOptions, runRetention } from "../src/retention";
 
 const NOW = new Date("2026-06-15T12:00:00Z");

@@ -1,7 +1,8 @@
 // The pg pool with short timeouts, and a probe that tracks whether the
 // database answers: it drives readiness, gRPC health and feed_db_up.
+
+import type { Logger } from "@golive/shared/logger";
 import { Pool } from "pg";
-import type { Logger } from "../../../shared/src/logger";
 
 export function createPool(opts: {
   url: string;

@@ -1,9 +1,10 @@
 // GET /v1/feed: a page of the feed. While the feed breaker is open the last
 // good page for the exact same request is served, marked stale.
+
+import type { GetFeedResponse__Output } from "@golive/proto/generated/feed/v1/GetFeedResponse";
 import { BrokenCircuitError } from "cockatiel";
 import type { FastifyInstance } from "fastify";
 import type { LRUCache } from "lru-cache";
-import type { GetFeedResponse__Output } from "../../../shared/src/generated/feed/v1/GetFeedResponse";
 import { GatewayError } from "../errors";
 import type { ResilientFeedClient } from "../feed-client";
 import type { GatewayMetrics } from "../metrics";

@@ -1,8 +1,9 @@
 // A tiny in-test FeedService on loopback (same proto as the real one) that a
 // test can make fail, slow down, or disappear, and that records what it saw.
+
+import type { Message } from "@golive/proto/loader";
+import { loadFeedProto } from "@golive/proto/loader";
 import * as grpc from "@grpc/grpc-js";
-import type { Message } from "../../../shared/src/proto";
-import { loadFeedProto } from "../../../shared/src/proto";
 
 export const VIDEO_IDS = [
   "11111111-1111-4111-8111-111111111111",

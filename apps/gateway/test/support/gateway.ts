@@ -1,7 +1,7 @@
 // Starts a gateway in-process on loopback with test-sized settings, and small
 // HTTP helpers for assertions.
 import { after, before } from "node:test";
-import { createLogger } from "../../../shared/src/logger";
+import { createLogger } from "@golive/shared/logger";
 import { type GatewayConfig, loadGatewayConfig } from "../../src/config";
 import { type Gateway, startGateway } from "../../src/server";
 import { FakeFeed } from "./fake-feed";

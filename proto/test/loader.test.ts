@@ -4,10 +4,10 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { test } from "node:test";
-import { loadFeedProto } from "../src/proto";
+import { loadFeedProto } from "../src/loader";
 
-const repo = path.resolve(__dirname, "../../..");
-const committed = path.join(repo, "apps/shared/src/generated");
+const repo = path.resolve(__dirname, "../..");
+const committed = path.join(repo, "proto/src/generated");
 
 function listFiles(dir: string): string[] {
   return fs

@@ -1,18 +1,16 @@
 // Helpers for the feed tests: a typed gRPC client with promise calls, the
 // service config for loopback, and the real service as a child process.
-import path from "node:path";
+
+import { type FeedServiceClient, loadFeedProto } from "@golive/proto/loader";
+import { parseEnv } from "@golive/shared/env";
 import * as grpc from "@grpc/grpc-js";
 import * as protoLoader from "@grpc/proto-loader";
 import { protoPath as healthProtoPath } from "grpc-health-check";
-import { type ServiceProcess, spawnService } from "../../../test/support/service-process";
-import { parseEnv } from "../../shared/src/env";
-import { type FeedServiceClient, loadFeedProto } from "../../shared/src/proto";
+import { type ServiceProcess, spawnService } from "./service-process";
 
-export { runProcess } from "../../../test/support/service-process";
+export { runProcess } from "./service-process";
 
-import { type FeedConfig, feedConfigSchema } from "../src/config";
-
-export const REPO_ROOT = path.resolve(__dirname, "../../..");
+import { type FeedConfig, feedConfigSchema } from "@golive/feed/config";
 
 export function testConfig(databaseUrl: string, overrides: Record<string, string> = {}): FeedConfig {
   return parseEnv(feedConfigSchema, {

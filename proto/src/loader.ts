@@ -1,4 +1,4 @@
-// Loads proto/feed/v1/feed.proto at run time with the options that
+// Loads feed/v1/feed.proto (this package) at run time with the options that
 // scripts/proto-gen.sh passes to the type generator, so the generated types in
 // ./generated describe exactly the objects this loader produces.
 import path from "node:path";
@@ -6,7 +6,9 @@ import * as grpc from "@grpc/grpc-js";
 import * as protoLoader from "@grpc/proto-loader";
 import type { ProtoGrpcType } from "./generated/feed";
 
-export const PROTO_ROOT = path.resolve(__dirname, "../../../proto");
+// By package name, so the same line works from source, from a test and from
+// the bundle in an image (node_modules/@golive/proto).
+export const PROTO_ROOT = path.dirname(require.resolve("@golive/proto/package.json"));
 export const FEED_PROTO = "feed/v1/feed.proto";
 
 export const LOADER_OPTIONS: protoLoader.Options = {

@@ -30,9 +30,12 @@ export async function spawnService(opts: {
   timeoutMs?: number;
   /** Also append the output to this file (the in-memory copy stays). */
   logFile?: string;
+  /** Where the entry runs, and how: TypeScript source through tsx by default. */
+  cwd?: string;
+  nodeArgs?: string[];
 }): Promise<ServiceProcess> {
-  const child = spawn(process.execPath, ["--import", "tsx", opts.entry], {
-    cwd: REPO_ROOT,
+  const child = spawn(process.execPath, [...(opts.nodeArgs ?? ["--import", "tsx"]), opts.entry], {
+    cwd: opts.cwd ?? REPO_ROOT,
     env: { PATH: process.env.PATH ?? "", ...opts.env, OPS_PORT: String(opts.opsPort) },
     stdio: ["ignore", "pipe", "pipe"],
   });

@@ -1,14 +1,11 @@
 // The real services as child processes: a migrated, seeded Postgres database,
 // feed processes (via the feed's own test helper) and the gateway's main.ts.
-import path from "node:path";
+import { runMigrations } from "@golive/feed/migrate";
 import { Pool } from "pg";
-import { seedDatabase } from "../../../../scripts/seed-data";
-import { type ServiceProcess, spawnService } from "../../../../test/support/service-process";
-import { runMigrations } from "../../../feed/src/migrate";
+import { seedDatabase } from "./seed-data";
+import { type ServiceProcess, spawnService } from "./service-process";
 
-export { startFeedProcess, waitFor } from "../../../feed/test/support";
-
-export const REPO_ROOT = path.resolve(__dirname, "../../../..");
+export { startFeedProcess, waitFor } from "./feed-process";
 
 export async function prepareDatabase(url: string) {
   await runMigrations(url);
