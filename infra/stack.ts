@@ -8,12 +8,14 @@ import * as random from "@pulumi/random";
 import { appEnv } from "./components/app-env";
 import { Backup } from "./components/backup";
 import { appDatabaseSecret, DATABASE_SECRET, DATABASE_URL_KEY, Database } from "./components/database";
-import { edgeCertificateTrusted, Ingress } from "./components/ingress";
-import { LoadTest } from "./components/loadtest";
+import { ENVOY_PROXY_LABELS, edgeCertificateTrusted, Ingress } from "./components/ingress";
+import { appLabels } from "./components/labels";
+import { LOADTEST_LABELS, LoadTest } from "./components/loadtest";
 import { Logging, lokiUrl } from "./components/logging";
 import { Migrations } from "./components/migrations";
 import { Monitoring, prometheusRemoteWriteUrl } from "./components/monitoring";
 import { Namespaces } from "./components/namespaces";
+import { PROMETHEUS_PODS, podsIn, tcp } from "./components/network";
 import { NetworkPolicies } from "./components/network-policies";
 import { Retention } from "./components/retention";
 import { checksumAnnotations } from "./components/secret-checksum";
@@ -65,6 +67,7 @@ export function goLiveStack(config: StackConfig): StackOutputs {
       image: config.images.feed,
       database: database.migrations,
       resources: config.resources.migrations,
+      databaseEgress: database.clientEgress,
     },
     opts("app"),
   );
@@ -86,6 +89,7 @@ export function goLiveStack(config: StackConfig): StackOutputs {
       resources: config.resources.jobs,
       databaseSecret: appDatabase.secret,
       databaseChecksum,
+      databaseEgress: database.clientEgress,
     },
     opts("app"),
   );
@@ -98,6 +102,7 @@ export function goLiveStack(config: StackConfig): StackOutputs {
       resources: config.resources.jobs,
       databaseSecret: appDatabase.secret,
       databaseChecksum,
+      databaseEgress: database.clientEgress,
       formerParent: backup,
     },
     opts("app"),
@@ -111,6 +116,12 @@ export function goLiveStack(config: StackConfig): StackOutputs {
       config,
       rulesDir: path.join(REPO_ROOT, "alerting", "rules"),
       dashboardsDir: path.join(REPO_ROOT, "dashboards"),
+      network: {
+        appNamespace: app,
+        loggingNamespace: ns.names.logging,
+        edgeNamespace: ns.names.gateway,
+        remoteWriters: [podsIn(ns.names.loadtest, LOADTEST_LABELS)],
+      },
     },
     opts("monitoring"),
   );
@@ -121,6 +132,8 @@ export function goLiveStack(config: StackConfig): StackOutputs {
       retentionDays: config.retention.logsDays,
       storageGi: 10,
       chartMirror: config.charts.mirror,
+      monitoringNamespace: ns.names.monitoring,
+      apiServerCidr: config.apiServerCidr,
     },
     // The Loki chart adds its ServiceMonitor only when the kind exists at install time.
     { dependsOn: [ns.resources.logging, monitoring.crds] },
@@ -134,6 +147,11 @@ export function goLiveStack(config: StackConfig): StackOutputs {
     monitoringCrds: monitoring.crds,
   };
   const afterMigrations = { dependsOn: [migrations.job, appDatabase.secret, ns.resources.app] };
+  // The request path: edge -> gateway -> feed -> Postgres; Prometheus scrapes
+  // both on the ops port; the drill's k6 also calls the feed directly.
+  const labels = { feed: appLabels("feed"), gateway: appLabels("gateway") };
+  const prometheus = podsIn(ns.names.monitoring, PROMETHEUS_PODS);
+  const scrape = { from: [prometheus], ports: tcp(OPS_PORT) };
   const feed = new Workload(
     "feed",
     {
@@ -159,6 +177,19 @@ export function goLiveStack(config: StackConfig): StackOutputs {
       replicas: config.replicas.feed,
       resources: config.resources.feed,
       podAnnotations: checksumAnnotations(databaseChecksum),
+      network: {
+        ingress: [
+          {
+            from: [
+              { podSelector: { matchLabels: labels.gateway } },
+              podsIn(ns.names.loadtest, LOADTEST_LABELS),
+            ],
+            ports: tcp(FEED_GRPC_PORT),
+          },
+          scrape,
+        ],
+        egress: [database.clientEgress],
+      },
     },
     afterMigrations,
   );
@@ -182,6 +213,13 @@ export function goLiveStack(config: StackConfig): StackOutputs {
       },
       replicas: config.replicas.gateway,
       resources: config.resources.gateway,
+      network: {
+        ingress: [
+          { from: [podsIn(ns.names.gateway, ENVOY_PROXY_LABELS)], ports: tcp(GATEWAY_HTTP_PORT) },
+          scrape,
+        ],
+        egress: [{ to: [{ podSelector: { matchLabels: labels.feed } }], ports: tcp(FEED_GRPC_PORT) }],
+      },
     },
     afterMigrations,
   );
@@ -195,7 +233,8 @@ export function goLiveStack(config: StackConfig): StackOutputs {
       gatewayNamespace: ns.names.gateway,
       certManagerNamespace: ns.names.certManager,
       appNamespace: app,
-      backend: { service: "gateway", port: GATEWAY_HTTP_PORT },
+      backend: { service: "gateway", port: GATEWAY_HTTP_PORT, labels: gateway.labels },
+      monitoringNamespace: ns.names.monitoring,
       monitoringCrds: monitoring.crds,
       drillToken: drillToken.result,
     },
@@ -211,28 +250,22 @@ export function goLiveStack(config: StackConfig): StackOutputs {
       edge: {
         url: ingress.url,
         service: ingress.edgeService,
+        namespace: ns.names.gateway,
         certificateTrusted: edgeCertificateTrusted(config),
       },
       drillToken: drillToken.result,
       feedGrpcAddress: `feed.${app}.svc.cluster.local:${FEED_GRPC_PORT}`,
       feedSelector: feed.labels,
       repoRoot: REPO_ROOT,
+      monitoringNamespace: ns.names.monitoring,
     },
     opts("loadtest", "app"),
   );
+  database.admit(app, [feed.labels, migrations.podLabels, backup.backupLabels, retention.labels]);
+  // Last, so that every allow rule above exists before anything is denied.
   new NetworkPolicies(
     "network-policies",
-    {
-      names: ns.names,
-      config,
-      feedLabels: feed.labels,
-      gatewayLabels: gateway.labels,
-      postgresLabels: database.podLabels,
-      migrationsLabels: migrations.podLabels,
-      backupLabels: backup.backupLabels,
-      retentionLabels: retention.labels,
-      loadtestLabels: loadTest.podLabels,
-    },
+    { names: ns.names },
     opts("app", "loadtest", "monitoring", "logging", "gateway", "certManager"),
   );
 

@@ -12,6 +12,7 @@ import type { Resources, StackConfig } from "../config";
 import { CRON_DEFAULTS } from "./cron";
 import { databaseUrlEnv, POSTGRES_UID } from "./database";
 import { appLabels } from "./labels";
+import { type EgressRule, networkPolicy, tcp } from "./network";
 import { containerSecurity, podSecurity, tmpMount, tmpVolume } from "./pod-security";
 import { checksumAnnotations } from "./secret-checksum";
 
@@ -36,6 +37,8 @@ export interface BackupArgs {
   /** Secret with DATABASE_URL (the database component's). */
   databaseSecret: k8s.core.v1.Secret;
   databaseChecksum: pulumi.Input<string>;
+  /** Its NetworkPolicy: to the database (Database.clientEgress) and the off-site bucket. */
+  databaseEgress: EgressRule;
 }
 
 export class Backup extends pulumi.ComponentResource {
@@ -138,6 +141,14 @@ export class Backup extends pulumi.ComponentResource {
       },
     );
 
+    const bucket = args.backup.offsite;
+    networkPolicy(this, "backup-egress", args.namespace, this.backupLabels, {
+      egress: [
+        args.databaseEgress,
+        // The off-site bucket's S3 API (HTTPS only).
+        ...(bucket ? [{ to: [{ ipBlock: { cidr: bucket.cidr } }], ports: tcp(443) }] : []),
+      ],
+    });
     this.registerOutputs({ backup: "backup" });
   }
 

@@ -12,6 +12,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import type { Resources, StackConfig } from "../config";
 import { appLabels } from "./labels";
+import { type EgressRule, networkPolicy, tcp } from "./network";
 import { containerSecurity, podSecurity } from "./pod-security";
 import { checksumAnnotations, secretChecksum } from "./secret-checksum";
 
@@ -81,6 +82,8 @@ export class Database extends pulumi.ComponentResource {
   readonly migrations: MigrationsAccess;
   /** The feed's DATABASE_URL (a Pulumi secret): the active login role, or the external URL. */
   readonly appUrl: pulumi.Output<string>;
+  /** The egress rule a database client's NetworkPolicy needs: to Postgres, on its port only. */
+  readonly clientEgress: EgressRule;
 
   constructor(name: string, args: DatabaseArgs, opts?: pulumi.ComponentResourceOptions) {
     super("golive:data:Database", name, {}, opts);
@@ -89,11 +92,13 @@ export class Database extends pulumi.ComponentResource {
     const children: pulumi.Resource[] = [];
 
     if (args.database.mode === "external") {
+      this.clientEgress = { to: [{ ipBlock: { cidr: args.database.cidr } }], ports: tcp(POSTGRES_PORT) };
       this.appUrl = pulumi.secret(args.database.url);
       migrationsData = { [DATABASE_URL_KEY]: this.appUrl };
     } else {
       const labels = appLabels("postgres");
       this.podLabels = labels;
+      this.clientEgress = { to: [{ podSelector: { matchLabels: labels } }], ports: tcp(POSTGRES_PORT) };
       const host = `postgres.${namespace}.svc.cluster.local:${POSTGRES_PORT}`;
       const password = (resource: string, keeper: string) =>
         new random.RandomPassword(
@@ -221,6 +226,22 @@ export class Database extends pulumi.ComponentResource {
           : undefined,
     };
     this.registerOutputs({ migrationsSecret: MIGRATIONS_SECRET });
+  }
+
+  /**
+   * In-cluster: lets exactly these client pods (same namespace) reach Postgres.
+   * Called once every client component exists.
+   */
+  admit(namespace: string, clients: Record<string, string>[]): void {
+    if (!this.podLabels) return;
+    networkPolicy(this, "postgres-ingress", namespace, this.podLabels, {
+      ingress: [
+        {
+          from: clients.map((labels) => ({ podSelector: { matchLabels: labels } })),
+          ports: tcp(POSTGRES_PORT),
+        },
+      ],
+    });
   }
 }
 

@@ -8,6 +8,7 @@ import { CHARTS, chartSource } from "../charts";
 import { LETS_ENCRYPT, type StackConfig } from "../config";
 import { CHART_RESOURCES } from "./chart-resources";
 import { PROMETHEUS_SELECTOR } from "./labels";
+import { networkPolicy, PROMETHEUS_PODS, platformNamespace, podsIn, tcp } from "./network";
 
 export const GATEWAY_CLASS = "envoy-gateway";
 export const GATEWAY_NAME = "golive";
@@ -62,7 +63,9 @@ export interface IngressArgs {
   certManagerNamespace: string;
   appNamespace: string;
   /** The gateway workload's Service and port that the HTTPRoute sends traffic to. */
-  backend: { service: string; port: number };
+  backend: { service: string; port: number; labels: Record<string, string> };
+  /** Where Prometheus runs: it scrapes Envoy's stats. */
+  monitoringNamespace: string;
   /** What installs the PodMonitor kind (the Prometheus operator CRDs release). */
   monitoringCrds: pulumi.Resource;
   /** The go-live drill's token (DRILL_HEADER): one pod is not one client. */
@@ -376,6 +379,37 @@ export class Ingress extends pulumi.ComponentResource {
       { parent: this, dependsOn: [args.monitoringCrds, gateway] },
     );
 
+    for (const ns of [gatewayNamespace, args.certManagerNamespace])
+      platformNamespace(this, ns, config.apiServerCidr);
+    networkPolicy(this, "envoy-edge", gatewayNamespace, ENVOY_PROXY_LABELS, {
+      // Envoy listens on unprivileged ports and the Service maps 80/443 onto them.
+      ingress: [
+        { ports: tcp(10080, 10443, 80, 443) },
+        { from: [podsIn(args.monitoringNamespace, PROMETHEUS_PODS)], ports: tcp(ENVOY_METRICS_PORT) },
+      ],
+      egress: [{ to: [podsIn(appNamespace, args.backend.labels)], ports: tcp(args.backend.port) }],
+    });
+    networkPolicy(
+      this,
+      "wasm-fetch",
+      gatewayNamespace,
+      {},
+      {
+        // The Coraza Wasm image is pulled from its OCI registry by Envoy Gateway.
+        egress: [{ to: [{ ipBlock: { cidr: "0.0.0.0/0" } }], ports: tcp(443) }],
+      },
+    );
+    networkPolicy(
+      this,
+      "cert-manager-acme-webhook",
+      args.certManagerNamespace,
+      {},
+      {
+        // The API server calls the webhook; the controller reaches the ACME directory and the HTTP-01 path.
+        ingress: [{ ports: tcp(10250) }],
+        egress: [{ to: [{ ipBlock: { cidr: "0.0.0.0/0" } }], ports: tcp(443, 80) }],
+      },
+    );
     this.registerOutputs({ url: this.url });
   }
 }

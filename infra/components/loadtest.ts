@@ -8,10 +8,14 @@
 // the rate limit as users do.
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import path from "node:path";
+import { FEED_GRPC_PORT } from "@golive/feed/contract";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { StackConfig } from "../config";
+import { ENVOY_HTTPS_PORT, ENVOY_PROXY_LABELS } from "./ingress";
 import { appLabels } from "./labels";
+import { PROMETHEUS_PORT } from "./monitoring";
+import { API_SERVER_PORTS, networkPolicy, PROMETHEUS_PODS, podsIn, tcp } from "./network";
 import { containerSecurity, podSecurity, tmpMount, tmpVolume } from "./pod-security";
 
 export const DRILL_CRONJOB = "golive-drill";
@@ -64,7 +68,9 @@ export interface LoadTestArgs {
   config: StackConfig;
   remoteWriteUrl: string;
   /** The public URL and the in-cluster Service of the edge that the drill goes through. */
-  edge: { url: string; service: string; certificateTrusted: boolean };
+  edge: { url: string; service: string; namespace: string; certificateTrusted: boolean };
+  /** Where Prometheus runs: k6 remote-writes its results there. */
+  monitoringNamespace: string;
   /** Lifts the per-client rate limit for the drill's requests (see Ingress). */
   drillToken: pulumi.Input<string>;
   feedGrpcAddress: string;
@@ -72,9 +78,12 @@ export interface LoadTestArgs {
   repoRoot: string;
 }
 
+/** The drill pods (k6 and chaos): Prometheus admits their remote writes. */
+export const LOADTEST_LABELS = appLabels("loadtest");
+
 export class LoadTest extends pulumi.ComponentResource {
   readonly cronJobName = DRILL_CRONJOB;
-  readonly podLabels = appLabels("loadtest");
+  readonly podLabels = LOADTEST_LABELS;
   readonly triggerCommand: string;
 
   constructor(name: string, args: LoadTestArgs, opts?: pulumi.ComponentResourceOptions) {
@@ -312,6 +321,16 @@ export class LoadTest extends pulumi.ComponentResource {
       { parent: this },
     );
 
+    // k6 to the edge (as users come in), the feed's gRPC port and Prometheus;
+    // chaos to the API server.
+    networkPolicy(this, "k6-egress", namespace, this.podLabels, {
+      egress: [
+        { to: [podsIn(args.edge.namespace, ENVOY_PROXY_LABELS)], ports: tcp(ENVOY_HTTPS_PORT) },
+        { to: [podsIn(args.appNamespace, args.feedSelector)], ports: tcp(FEED_GRPC_PORT) },
+        { to: [podsIn(args.monitoringNamespace, PROMETHEUS_PODS)], ports: tcp(PROMETHEUS_PORT) },
+        { to: [{ ipBlock: { cidr: config.apiServerCidr } }], ports: tcp(...API_SERVER_PORTS) },
+      ],
+    });
     this.registerOutputs({ cronJob: DRILL_CRONJOB, triggerCommand: this.triggerCommand });
   }
 }

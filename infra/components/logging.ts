@@ -7,6 +7,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { CHARTS, chartSource } from "../charts";
 import { CHART_RESOURCES } from "./chart-resources";
 import { PROMETHEUS_SELECTOR } from "./labels";
+import { GRAFANA_PODS, networkPolicy, PROMETHEUS_PODS, platformNamespace, podsIn, tcp } from "./network";
 import { containerSecurity, podSecurity } from "./pod-security";
 
 export const LOKI_SERVICE = "loki";
@@ -61,6 +62,9 @@ export interface LoggingArgs {
   storageGi: number;
   /** golive:charts.mirror, when the charts come from a mirror. */
   chartMirror?: string;
+  /** Where Grafana and Prometheus run: the only callers Loki admits from outside its namespace. */
+  monitoringNamespace: string;
+  apiServerCidr: string;
 }
 
 /** The uid of the loki image's own user (the chart's default). */
@@ -171,6 +175,25 @@ export class Logging extends pulumi.ComponentResource {
       { parent: this, dependsOn: [loki] },
     );
 
+    platformNamespace(this, args.namespace, args.apiServerCidr);
+    networkPolicy(
+      this,
+      "loki-ingress",
+      args.namespace,
+      { "app.kubernetes.io/name": "loki" },
+      {
+        // Grafana queries logs; Prometheus scrapes /metrics on the same port.
+        ingress: [
+          {
+            from: [
+              podsIn(args.monitoringNamespace, GRAFANA_PODS),
+              podsIn(args.monitoringNamespace, PROMETHEUS_PODS),
+            ],
+            ports: tcp(LOKI_PORT),
+          },
+        ],
+      },
+    );
     this.registerOutputs({ lokiUrl: this.lokiUrl });
   }
 }

@@ -14,6 +14,7 @@ import type { Resources } from "../config";
 import { appEnv } from "./app-env";
 import { DATABASE_URL_KEY, LOGIN_PASSWORD_KEYS, type MigrationsAccess } from "./database";
 import { appLabels } from "./labels";
+import { type EgressRule, networkPolicy } from "./network";
 import { containerSecurity, podSecurity, tmpMount, tmpVolume } from "./pod-security";
 import { checksumAnnotations } from "./secret-checksum";
 
@@ -26,6 +27,8 @@ export interface MigrationsArgs {
   image: string;
   database: MigrationsAccess;
   resources: Resources;
+  /** Its NetworkPolicy: to the database (Database.clientEgress), nothing else. */
+  databaseEgress: EgressRule;
 }
 
 export class Migrations extends pulumi.ComponentResource {
@@ -94,6 +97,9 @@ export class Migrations extends pulumi.ComponentResource {
       },
       { parent: this, dependsOn: [secret] },
     );
+    networkPolicy(this, "migrations-egress", args.namespace, this.podLabels, {
+      egress: [args.databaseEgress],
+    });
     this.registerOutputs({ jobName });
   }
 }

@@ -15,7 +15,19 @@ import { loadRuleFiles, withRunbookBaseUrl } from "../../alerting/rule-files";
 import { CHARTS, chartSource } from "../charts";
 import type { StackConfig } from "../config";
 import { CHART_RESOURCES } from "./chart-resources";
-import { PROMETHEUS_SELECTOR } from "./labels";
+import { ENVOY_METRICS_PORT, ENVOY_PROXY_LABELS } from "./ingress";
+import { OPS_PORT, PROMETHEUS_SELECTOR } from "./labels";
+import { LOKI_PORT } from "./logging";
+import {
+  GRAFANA_PODS,
+  networkPolicy,
+  nsSelector,
+  type Peer,
+  PROMETHEUS_PODS,
+  platformNamespace,
+  podsIn,
+  tcp,
+} from "./network";
 import { podSecurity } from "./pod-security";
 import { checksumAnnotations, secretChecksum } from "./secret-checksum";
 
@@ -69,6 +81,8 @@ export interface MonitoringArgs {
   config: StackConfig;
   rulesDir: string;
   dashboardsDir: string;
+  /** Where Prometheus and Grafana reach out to, and who may remote-write (the drill's k6). */
+  network: { appNamespace: string; loggingNamespace: string; edgeNamespace: string; remoteWriters: Peer[] };
 }
 
 export class Monitoring extends pulumi.ComponentResource {
@@ -255,6 +269,35 @@ export class Monitoring extends pulumi.ComponentResource {
         { parent: this, dependsOn: [crds] },
       );
     }
+
+    const net = args.network;
+    platformNamespace(this, namespace, config.apiServerCidr);
+    networkPolicy(this, "prometheus-egress", namespace, PROMETHEUS_PODS, {
+      egress: [
+        { to: [{ podSelector: {}, ...nsSelector(net.appNamespace) }], ports: tcp(OPS_PORT) },
+        // Loki's own metrics (LokiRequestErrors).
+        { to: [podsIn(net.loggingNamespace, { "app.kubernetes.io/name": "loki" })], ports: tcp(LOKI_PORT) },
+        // Envoy's stats (requests, WAF blocks, 429s).
+        { to: [podsIn(net.edgeNamespace, ENVOY_PROXY_LABELS)], ports: tcp(ENVOY_METRICS_PORT) },
+        // kubelet/cAdvisor metrics on the nodes.
+        { to: [{ ipBlock: { cidr: "0.0.0.0/0" } }], ports: tcp(10250) },
+      ],
+    });
+    networkPolicy(this, "prometheus-remote-write", namespace, PROMETHEUS_PODS, {
+      ingress: [{ from: net.remoteWriters, ports: tcp(PROMETHEUS_PORT) }],
+    });
+    networkPolicy(this, "grafana-to-loki", namespace, GRAFANA_PODS, {
+      egress: [{ to: [nsSelector(net.loggingNamespace)], ports: tcp(LOKI_PORT) }],
+    });
+    networkPolicy(
+      this,
+      "alertmanager-receivers",
+      namespace,
+      { "app.kubernetes.io/name": "alertmanager" },
+      {
+        egress: [{ to: [{ ipBlock: { cidr: "0.0.0.0/0" } }], ports: tcp(443) }],
+      },
+    );
 
     this.registerOutputs({ grafanaService: this.grafanaService });
   }

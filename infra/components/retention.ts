@@ -10,6 +10,7 @@ import { appEnv } from "./app-env";
 import { CRON_DEFAULTS } from "./cron";
 import { databaseUrlEnv } from "./database";
 import { appLabels } from "./labels";
+import { type EgressRule, networkPolicy } from "./network";
 import { containerSecurity, podSecurity, tmpMount, tmpVolume } from "./pod-security";
 import { checksumAnnotations } from "./secret-checksum";
 
@@ -23,6 +24,8 @@ export interface RetentionArgs {
   /** Secret with DATABASE_URL (the database component's). */
   databaseSecret: k8s.core.v1.Secret;
   databaseChecksum: pulumi.Input<string>;
+  /** Its NetworkPolicy: to the database (Database.clientEgress), nothing else. */
+  databaseEgress: EgressRule;
   /** The component the CronJob belonged to before it had its own (the Backup). */
   formerParent?: pulumi.Resource;
 }
@@ -85,6 +88,7 @@ export class Retention extends pulumi.ComponentResource {
       },
     );
 
+    networkPolicy(this, "retention-egress", args.namespace, this.labels, { egress: [args.databaseEgress] });
     this.registerOutputs({ retention: "retention" });
   }
 }

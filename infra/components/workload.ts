@@ -1,11 +1,13 @@
 // One long-running service of ours (feed or gateway): Deployment, Service,
 // optional headless Service for client-side gRPC balancing, HPA, PDB and a
-// ServiceMonitor on the ops port. The pod spec follows the Pod Security
+// ServiceMonitor on the ops port, and the NetworkPolicies for its own flows.
+// The pod spec follows the Pod Security
 // "restricted" profile with a read-only root and no service account token.
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { Resources } from "../config";
 import { appLabels, OPS_PORT, PROMETHEUS_SELECTOR } from "./labels";
+import { networkPolicy, type PolicySpec } from "./network";
 import { containerSecurity, podSecurity, tmpMount, tmpVolume } from "./pod-security";
 
 type Probe = k8s.types.input.core.v1.Probe;
@@ -41,6 +43,8 @@ export interface WorkloadArgs {
   terminationGraceSeconds: number;
   /** What installs the ServiceMonitor kind: the API server refuses the object before its CRD exists. */
   monitoringCrds: pulumi.Resource;
+  /** Who may reach these pods and whom they may reach (policies `<name>-ingress`, `<name>-egress`). */
+  network: PolicySpec;
 }
 
 export function httpProbe(path: string, periodSeconds: number, failureThreshold: number): Probe {
@@ -212,6 +216,10 @@ export class Workload extends pulumi.ComponentResource {
       },
       { parent: this, dependsOn: [this.service, args.monitoringCrds] },
     );
+
+    const { ingress, egress } = args.network;
+    if (ingress) networkPolicy(this, `${name}-ingress`, namespace, this.labels, { ingress });
+    if (egress) networkPolicy(this, `${name}-egress`, namespace, this.labels, { egress });
 
     this.registerOutputs({ service: this.service.metadata.name });
   }

@@ -12,6 +12,8 @@ export interface Registered {
   /** Logical names of the resources this one dependsOn (explicitly or through inputs). */
   dependsOn: string[];
   parent?: string;
+  /** Former URNs this resource answers to (its aliases), as URNs or alias specs. */
+  aliases: string[];
 }
 
 /** A rendered Kubernetes object, or a Helm release shown as its release object. */
@@ -63,7 +65,7 @@ export async function runWithMocks<T>(
   secretKeys: string[] = [],
 ): Promise<RunResult<T>> {
   const resources: Registered[] = [];
-  const byUrnDeps = new Map<string, { deps: string[]; parent?: string }>();
+  const byUrnDeps = new Map<string, { deps: string[]; parent?: string; aliases: string[] }>();
   pulumi.runtime.setMocks(
     {
       newResource(args: pulumi.runtime.MockResourceArgs) {
@@ -75,6 +77,7 @@ export async function runWithMocks<T>(
           inputs: unwrapSecrets(args.inputs) as Record<string, unknown>,
           dependsOn: meta?.deps ?? [],
           parent: meta?.parent,
+          aliases: meta?.aliases ?? [],
         });
         const state: Record<string, unknown> = { ...args.inputs };
         if (args.type === "random:index/randomPassword:RandomPassword") {
@@ -103,6 +106,10 @@ export async function runWithMocks<T>(
     byUrnDeps.set(`${req.getType()}::${req.getName()}`, {
       deps: req.getDependenciesList().map(nameOfUrn),
       parent: parent ? nameOfUrn(parent) : undefined,
+      aliases: [
+        ...(req.getAliasurnsList?.() ?? []),
+        ...(req.getAliasesList?.() ?? []).map((a) => JSON.stringify(a.toObject())),
+      ],
     });
     original(req, cb);
   };
@@ -119,6 +126,8 @@ interface RegisterRequest {
   getName(): string;
   getParent(): string;
   getDependenciesList(): string[];
+  getAliasurnsList?(): string[];
+  getAliasesList?(): { toObject(): unknown }[];
 }
 
 /** Kubernetes objects as they would be applied; Helm releases as release objects with their values. */

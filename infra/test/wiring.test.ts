@@ -145,6 +145,51 @@ describe("wiring per stack", () => {
     });
   }
 
+  it("each component owns the NetworkPolicies of its own pods; the central one keeps default deny and DNS", async () => {
+    const r = await renderStack("prod");
+    const policies = r.resources.filter((x) => x.type === "kubernetes:networking.k8s.io/v1:NetworkPolicy");
+    const byParent = new Map<string, string[]>();
+    for (const p of policies) {
+      const name = (p.inputs.metadata as { name: string }).name;
+      byParent.set(p.parent ?? "", [...new Set([...(byParent.get(p.parent ?? "") ?? []), name])].sort());
+    }
+    assert.deepEqual(Object.fromEntries(byParent), {
+      "network-policies": ["allow-dns", "default-deny"],
+      database: ["postgres-ingress"],
+      migrations: ["migrations-egress"],
+      backup: ["backup-egress"],
+      retention: ["retention-egress"],
+      monitoring: [
+        "alertmanager-receivers",
+        "allow-api-server",
+        "allow-same-namespace",
+        "grafana-to-loki",
+        "prometheus-egress",
+        "prometheus-remote-write",
+      ],
+      logging: ["allow-api-server", "allow-same-namespace", "loki-ingress"],
+      feed: ["feed-egress", "feed-ingress"],
+      gateway: ["gateway-egress", "gateway-ingress"],
+      ingress: [
+        "allow-api-server",
+        "allow-same-namespace",
+        "cert-manager-acme-webhook",
+        "envoy-edge",
+        "wasm-fetch",
+      ],
+      loadtest: ["k6-egress"],
+    });
+    // Every moved policy answers to its URN under the former central parent,
+    // so an existing stack updates it in place instead of replacing it.
+    const former = "urn:pulumi:prod::golive::golive:security:NetworkPolicies::network-policies";
+    for (const p of policies.filter((x) => x.parent !== "network-policies")) {
+      assert.ok(
+        p.aliases.some((a) => a.includes(`"parenturn":"${former}"`) || a.startsWith(`${former}$`)),
+        `${p.name} has no alias to ${former}: ${p.aliases.join(" ")}`,
+      );
+    }
+  });
+
   it("prod differs from staging where it should", async () => {
     const staging = await renderStack("staging");
     const prod = await renderStack("prod");
