@@ -115,7 +115,6 @@ export function goLiveStack(config: StackConfig): StackOutputs {
       lokiUrl: lokiUrl(ns.names.logging),
       config,
       rulesDir: path.join(REPO_ROOT, "alerting", "rules"),
-      dashboardsDir: path.join(REPO_ROOT, "dashboards"),
       network: {
         appNamespace: app,
         loggingNamespace: ns.names.logging,
@@ -146,6 +145,10 @@ export function goLiveStack(config: StackConfig): StackOutputs {
     terminationGraceSeconds: GRACE_SECONDS,
     monitoringCrds: monitoring.crds,
   };
+  const dashboard = (name: string) => ({
+    file: path.join(REPO_ROOT, "dashboards", `${name}.json`),
+    monitoringNamespace: ns.names.monitoring,
+  });
   const afterMigrations = { dependsOn: [migrations.job, appDatabase.secret, ns.resources.app] };
   // The request path: edge -> gateway -> feed -> Postgres; Prometheus scrapes
   // both on the ops port; the drill's k6 also calls the feed directly.
@@ -177,6 +180,7 @@ export function goLiveStack(config: StackConfig): StackOutputs {
       replicas: config.replicas.feed,
       resources: config.resources.feed,
       podAnnotations: checksumAnnotations(databaseChecksum),
+      dashboard: dashboard("feed"),
       network: {
         ingress: [
           {
@@ -213,6 +217,7 @@ export function goLiveStack(config: StackConfig): StackOutputs {
       },
       replicas: config.replicas.gateway,
       resources: config.resources.gateway,
+      dashboard: dashboard("gateway"),
       network: {
         ingress: [
           { from: [podsIn(ns.names.gateway, ENVOY_PROXY_LABELS)], ports: tcp(GATEWAY_HTTP_PORT) },

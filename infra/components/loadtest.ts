@@ -14,7 +14,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type { StackConfig } from "../config";
 import { ENVOY_HTTPS_PORT, ENVOY_PROXY_LABELS } from "./ingress";
 import { appLabels } from "./labels";
-import { PROMETHEUS_PORT } from "./monitoring";
+import { grafanaDashboard, PROMETHEUS_PORT } from "./monitoring";
 import { API_SERVER_PORTS, networkPolicy, PROMETHEUS_PODS, podsIn, tcp } from "./network";
 import { containerSecurity, podSecurity, tmpMount, tmpVolume } from "./pod-security";
 
@@ -331,6 +331,8 @@ export class LoadTest extends pulumi.ComponentResource {
         { to: [{ ipBlock: { cidr: config.apiServerCidr } }], ports: tcp(...API_SERVER_PORTS) },
       ],
     });
+    // The drill's results (k6 remote write) on their own dashboard.
+    grafanaDashboard(this, args.monitoringNamespace, path.join(args.repoRoot, "dashboards", "drill.json"));
     this.registerOutputs({ cronJob: DRILL_CRONJOB, triggerCommand: this.triggerCommand });
   }
 }

@@ -2,9 +2,10 @@
 // then kube-prometheus-stack with its own CRDs off. Prometheus selects our
 // ServiceMonitors and PrometheusRules by one label, accepts remote writes (k6
 // results), Grafana's admin password is generated into an existing Secret,
-// and the repo's rule files and dashboards become PrometheusRule objects and
-// sidecar ConfigMaps.
-import { readdirSync, readFileSync } from "node:fs";
+// and the repo's rule files become PrometheusRule objects. The rules are by
+// job label, so they cover every service with a ServiceMonitor; dashboards
+// are added by the component whose metrics they show (grafanaDashboard).
+import { readFileSync } from "node:fs";
 import path from "node:path";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
@@ -43,14 +44,21 @@ export function prometheusRemoteWriteUrl(monitoringNamespace: string): string {
   return `http://${PROMETHEUS_SERVICE}.${monitoringNamespace}.svc.cluster.local:${PROMETHEUS_PORT}/api/v1/write`;
 }
 
-function listFiles(dir: string, ext: string): string[] {
-  try {
-    return readdirSync(dir)
-      .filter((f) => f.endsWith(ext))
-      .sort();
-  } catch {
-    return [];
-  }
+/**
+ * A Grafana dashboard (a JSON file of dashboards/) as the ConfigMap Grafana's
+ * sidecar loads, in the monitoring namespace. Created by the component whose
+ * metrics it shows; the alias is where it lived before (Monitoring).
+ */
+export function grafanaDashboard(parent: pulumi.Resource, monitoringNamespace: string, file: string): void {
+  const cmName = `dashboard-${objectName(path.basename(file, ".json"))}`;
+  new k8s.core.v1.ConfigMap(
+    cmName,
+    {
+      metadata: { name: cmName, namespace: monitoringNamespace, labels: { grafana_dashboard: "1" } },
+      data: { [path.basename(file)]: readFileSync(file, "utf8") },
+    },
+    { parent, aliases: [{ parent: pulumi.createUrn("monitoring", "golive:observability:Monitoring") }] },
+  );
 }
 
 /** Kubernetes object names: lowercase alphanumerics and dashes. */
@@ -80,7 +88,6 @@ export interface MonitoringArgs {
   lokiUrl: string;
   config: StackConfig;
   rulesDir: string;
-  dashboardsDir: string;
   /** Where Prometheus and Grafana reach out to, and who may remote-write (the drill's k6). */
   network: { appNamespace: string; loggingNamespace: string; edgeNamespace: string; remoteWriters: Peer[] };
 }
@@ -243,18 +250,6 @@ export class Monitoring extends pulumi.ComponentResource {
       },
       { parent: this, dependsOn: [crds, grafanaAdmin, alertmanagerConfig] },
     );
-
-    for (const file of listFiles(args.dashboardsDir, ".json")) {
-      const cmName = `dashboard-${objectName(path.basename(file, ".json"))}`;
-      new k8s.core.v1.ConfigMap(
-        cmName,
-        {
-          metadata: { name: cmName, namespace, labels: { grafana_dashboard: "1" } },
-          data: { [file]: readFileSync(path.join(args.dashboardsDir, file), "utf8") },
-        },
-        { parent: this },
-      );
-    }
 
     for (const ruleFile of loadRuleFiles(args.rulesDir)) {
       const ruleName = `golive-${objectName(ruleFile.name)}`;

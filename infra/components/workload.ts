@@ -1,12 +1,14 @@
 // One long-running service of ours (feed or gateway): Deployment, Service,
 // optional headless Service for client-side gRPC balancing, HPA, PDB and a
-// ServiceMonitor on the ops port, and the NetworkPolicies for its own flows.
+// ServiceMonitor on the ops port, its dashboard, and the NetworkPolicies for
+// its own flows.
 // The pod spec follows the Pod Security
 // "restricted" profile with a read-only root and no service account token.
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { Resources } from "../config";
 import { appLabels, OPS_PORT, PROMETHEUS_SELECTOR } from "./labels";
+import { grafanaDashboard } from "./monitoring";
 import { networkPolicy, type PolicySpec } from "./network";
 import { containerSecurity, podSecurity, tmpMount, tmpVolume } from "./pod-security";
 
@@ -45,6 +47,8 @@ export interface WorkloadArgs {
   monitoringCrds: pulumi.Resource;
   /** Who may reach these pods and whom they may reach (policies `<name>-ingress`, `<name>-egress`). */
   network: PolicySpec;
+  /** Its Grafana dashboard (a dashboards/*.json file) and where Grafana runs. */
+  dashboard?: { file: string; monitoringNamespace: string };
 }
 
 export function httpProbe(path: string, periodSeconds: number, failureThreshold: number): Probe {
@@ -220,6 +224,8 @@ export class Workload extends pulumi.ComponentResource {
     const { ingress, egress } = args.network;
     if (ingress) networkPolicy(this, `${name}-ingress`, namespace, this.labels, { ingress });
     if (egress) networkPolicy(this, `${name}-egress`, namespace, this.labels, { egress });
+
+    if (args.dashboard) grafanaDashboard(this, args.dashboard.monitoringNamespace, args.dashboard.file);
 
     this.registerOutputs({ service: this.service.metadata.name });
   }

@@ -1,6 +1,9 @@
 import assert from "node:assert/strict";
+import { readdirSync } from "node:fs";
+import path from "node:path";
 import { describe, it } from "node:test";
 import type { K8sObject } from "../render/mock-runtime";
+import { REPO_ROOT } from "../stack-files";
 import { blockedBy, type NetworkPolicy, selects } from "./support/network-policy";
 import { renderStack } from "./support/render";
 
@@ -186,6 +189,28 @@ describe("wiring per stack", () => {
       assert.ok(
         p.aliases.some((a) => a.includes(`"parenturn":"${former}"`) || a.startsWith(`${former}$`)),
         `${p.name} has no alias to ${former}: ${p.aliases.join(" ")}`,
+      );
+    }
+  });
+
+  it("each dashboard is deployed once, by the component whose metrics it shows", async () => {
+    const r = await renderStack("prod");
+    const dashboards = r.resources.filter(
+      (x) =>
+        x.type === "kubernetes:core/v1:ConfigMap" &&
+        (x.inputs.metadata as { labels?: Record<string, string> }).labels?.grafana_dashboard === "1",
+    );
+    const owners = Object.fromEntries(
+      dashboards.map((d) => [Object.keys(d.inputs.data as object)[0], d.parent]),
+    );
+    assert.deepEqual(owners, { "feed.json": "feed", "gateway.json": "gateway", "drill.json": "loadtest" });
+    const files = readdirSync(path.join(REPO_ROOT, "dashboards")).filter((f) => f.endsWith(".json"));
+    assert.deepEqual(Object.keys(owners).sort(), files.sort(), "a dashboards/*.json no component deploys");
+    const former = "urn:pulumi:prod::golive::golive:observability:Monitoring::monitoring";
+    for (const d of dashboards) {
+      assert.ok(
+        d.aliases.some((a) => a.includes(`"parenturn":"${former}"`)),
+        `${d.name}: no alias to ${former}`,
       );
     }
   });
