@@ -3,17 +3,20 @@
 // addressed to the user arrive from one StreamMessages call per socket.
 // Dead sockets are dropped by ping/pong, and a client that does not read is
 // closed once its send buffer passes a bound rather than buffered without end.
+// The upgrade goes through fastify (@fastify/websocket): the request id,
+// error and metrics hooks answer it like any request until the 101.
 import http from "node:http";
-import type { Duplex } from "node:stream";
+import websocket from "@fastify/websocket";
 import type { Message__Output } from "@golive/proto/generated/feed/v1/Message";
 import type { Logger } from "@golive/shared/logger";
 import { status as GrpcStatus } from "@grpc/grpc-js";
 import { BrokenCircuitError } from "cockatiel";
-import { type RawData, type WebSocket, WebSocketServer } from "ws";
-import { mapError } from "./errors";
+import type { FastifyInstance, FastifyRequest } from "fastify";
+import type { RawData, WebSocket } from "ws";
+import { GatewayError, mapError } from "./errors";
 import { grpcCode, type ResilientFeedClient } from "./feed-client";
 import type { GatewayMetrics } from "./metrics";
-import { REQUEST_ID_HEADER, requestIdFrom } from "./request-id";
+import { REQUEST_ID_HEADER } from "./request-id";
 import { describeIssues, socketFrameSchema, socketQuerySchema } from "./validation";
 
 export const MESSAGES_PATH = "/v1/messages";
@@ -49,25 +52,38 @@ const PERMANENT: Partial<Record<GrpcStatus, { code: number; reason: string }>> =
 };
 
 export interface MessagesSocketServer {
-  handleUpgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer): void;
   /** Closes every socket with 1001 and resolves when they are gone (or were terminated). */
   closeAll(timeoutMs: number): Promise<void>;
   get size(): number;
 }
 
-export function createMessagesSocketServer(deps: {
-  feed: ResilientFeedClient;
-  metrics: GatewayMetrics;
-  logger: Logger;
-  maxPayloadBytes: number;
-  maxBufferedBytes: number;
-  pingIntervalMs: number;
-}): MessagesSocketServer {
-  const wss = new WebSocketServer({ noServer: true, maxPayload: deps.maxPayloadBytes, clientTracking: true });
+/** Registers GET /v1/messages on the gateway's fastify instance. */
+export async function registerMessagesSocket(
+  app: FastifyInstance,
+  deps: {
+    feed: ResilientFeedClient;
+    metrics: GatewayMetrics;
+    logger: Logger;
+    maxPayloadBytes: number;
+    maxBufferedBytes: number;
+    pingIntervalMs: number;
+  },
+): Promise<MessagesSocketServer> {
+  await app.register(websocket, {
+    options: { maxPayload: deps.maxPayloadBytes },
+    // Shutdown closes the sockets itself, with 1001 and a time bound (closeAll).
+    preClose: (done) => done(),
+    errorHandler: (err, ws, request) => {
+      // ws has already closed the socket (1009 for oversized frames, 1002 for protocol errors).
+      request.log.info({ err: err instanceof Error ? err.message : String(err) }, "websocket error");
+      ws.terminate();
+    },
+  });
+  const wss = app.websocketServer;
   const alive = new WeakMap<WebSocket, boolean>();
+  // Set before the handshake: the 101 and ws's own refusals carry the request's id.
   const requestIds = new WeakMap<http.IncomingMessage, string>();
-  const requestIdOf = (req: http.IncomingMessage) =>
-    requestIds.get(req) ?? requestIdFrom(req.headers[REQUEST_ID_HEADER]);
+  const accepted = new WeakMap<FastifyRequest, { userId: string; since?: string; started: number }>();
   let accepting = true;
 
   const countUpgrade = (status: number, started: number) => {
@@ -76,41 +92,22 @@ export function createMessagesSocketServer(deps: {
     deps.metrics.httpDuration.observe(labels, (performance.now() - started) / 1000);
   };
 
-  const refuse = (
-    socket: Duplex,
-    status: number,
-    body: { code: string; message: string; requestId: string },
-    headers: Record<string, string> = {},
-  ) => {
-    const text = JSON.stringify(body);
-    const lines = [
-      `HTTP/1.1 ${status} ${http.STATUS_CODES[status]}`,
+  // The 101 carries the request id like every other response...
+  wss.on("headers", (headers, req) => headers.push(`${REQUEST_ID_HEADER}: ${requestIds.get(req)}`));
+  // ...and so do the handshakes the ws library itself refuses (a bad key or
+  // version), in the gateway's error shape instead of ws's plain text.
+  wss.on("wsClientError", (err, socket, req) => {
+    countUpgrade(400, performance.now());
+    const requestId = requestIds.get(req) ?? "";
+    const text = JSON.stringify({ code: "INVALID_ARGUMENT", message: err.message, requestId });
+    const head = [
+      `HTTP/1.1 400 ${http.STATUS_CODES[400]}`,
       "content-type: application/json",
       `content-length: ${Buffer.byteLength(text)}`,
-      `${REQUEST_ID_HEADER}: ${body.requestId}`,
+      `${REQUEST_ID_HEADER}: ${requestId}`,
       "connection: close",
-      ...Object.entries(headers).map(([k, v]) => `${k}: ${v}`),
     ];
-    socket.end(`${lines.join("\r\n")}\r\n\r\n${text}`);
-  };
-
-  // The 101 carries the request id like every other response...
-  wss.on("headers", (headers, req) => headers.push(`${REQUEST_ID_HEADER}: ${requestIdOf(req)}`));
-  // ...and so do the handshakes the ws library itself refuses (bad method,
-  // key or version), in the gateway's error shape instead of ws's plain text.
-  wss.on("wsClientError", (err, socket, req) => {
-    const status = req.method === "GET" ? 400 : 405;
-    countUpgrade(status, performance.now());
-    refuse(
-      socket,
-      status,
-      {
-        code: status === 405 ? "METHOD_NOT_ALLOWED" : "INVALID_ARGUMENT",
-        message: err.message,
-        requestId: requestIdOf(req),
-      },
-      status === 405 ? { allow: "GET" } : {},
-    );
+    socket.end(`${head.join("\r\n")}\r\n\r\n${text}`);
   });
 
   const heartbeat = setInterval(() => {
@@ -289,46 +286,49 @@ export function createMessagesSocketServer(deps: {
     });
   };
 
+  // Only /v1/messages upgrades; an upgrade anywhere else is a route that does not exist.
+  app.addHook("onRequest", async (request) => {
+    if (request.ws && request.routeOptions.url !== MESSAGES_PATH && request.routeOptions.url !== undefined) {
+      throw new GatewayError(404, "ROUTE_NOT_FOUND", "no such route");
+    }
+  });
+  app.route({
+    method: "GET",
+    url: MESSAGES_PATH,
+    // Refusals before the upgrade are plain HTTP answers, through the error handler.
+    preHandler: async (request) => {
+      if (!request.ws) return;
+      requestIds.set(request.raw, request.id);
+      if (!accepting) throw new GatewayError(503, "SHUTTING_DOWN", "gateway shutting down");
+      const url = new URL(request.url, "http://gateway.invalid");
+      const query = socketQuerySchema.safeParse(Object.fromEntries(url.searchParams));
+      if (!query.success || url.searchParams.getAll("userId").length !== 1) {
+        const message = query.success ? "userId: must be given once" : describeIssues(query.error);
+        throw new GatewayError(400, "INVALID_ARGUMENT", message);
+      }
+      if (deps.feed.breakerOpen) throw new BrokenCircuitError();
+      accepted.set(request, { ...query.data, started: performance.now() });
+    },
+    // A plain GET on the socket path means the client forgot to upgrade.
+    handler: async (request, reply) => {
+      reply.code(426).header("upgrade", "websocket");
+      return { code: "UPGRADE_REQUIRED", message: "connect with a WebSocket", requestId: request.id };
+    },
+    wsHandler: (ws, request) => {
+      // The 101 ends the HTTP exchange without a response hook: counted here.
+      const { userId, since, started } = accepted.get(request) as {
+        userId: string;
+        since?: string;
+        started: number;
+      };
+      countUpgrade(101, started);
+      onConnection(ws, userId, request.id, since);
+    },
+  });
+
   return {
     get size() {
       return wss.clients.size;
-    },
-    handleUpgrade(req, socket, head) {
-      const started = performance.now();
-      const requestId = requestIdFrom(req.headers[REQUEST_ID_HEADER]);
-      requestIds.set(req, requestId);
-      socket.on("error", () => socket.destroy());
-      const url = new URL(req.url ?? "/", "http://gateway.invalid");
-      if (url.pathname !== MESSAGES_PATH) {
-        refuse(socket, 404, { code: "ROUTE_NOT_FOUND", message: "no such route", requestId });
-        return;
-      }
-      if (!accepting) {
-        countUpgrade(503, started);
-        refuse(socket, 503, { code: "SHUTTING_DOWN", message: "gateway shutting down", requestId });
-        return;
-      }
-      const query = socketQuerySchema.safeParse(Object.fromEntries(url.searchParams));
-      if (!query.success || url.searchParams.getAll("userId").length !== 1) {
-        countUpgrade(400, started);
-        const message = query.success ? "userId: must be given once" : describeIssues(query.error);
-        refuse(socket, 400, { code: "INVALID_ARGUMENT", message, requestId });
-        return;
-      }
-      if (deps.feed.breakerOpen) {
-        countUpgrade(503, started);
-        refuse(
-          socket,
-          503,
-          { code: "FEED_CIRCUIT_OPEN", message: "the feed service is failing; try again later", requestId },
-          { "retry-after": String(deps.feed.retryAfterSeconds) },
-        );
-        return;
-      }
-      wss.handleUpgrade(req, socket, head, (ws) => {
-        countUpgrade(101, started);
-        onConnection(ws, query.data.userId, requestId, query.data.since);
-      });
     },
     async closeAll(timeoutMs) {
       accepting = false;

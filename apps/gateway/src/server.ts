@@ -1,5 +1,5 @@
-// Assembles the gateway: fastify for HTTP, ws on the same server for
-// /v1/messages, the resilient feed client, metrics and the ops port.
+// Assembles the gateway: fastify for HTTP and, through @fastify/websocket,
+// the /v1/messages sockets; the resilient feed client, metrics and the ops port.
 // main.ts wires it to the process; tests start it in-process on loopback.
 import type http from "node:http";
 import type { AddressInfo } from "node:net";
@@ -18,7 +18,7 @@ import type { GatewayConfig } from "./config";
 import { type ErrorBody, mapError } from "./errors";
 import { createFeedServiceClient, ResilientFeedClient } from "./feed-client";
 import { clientErrorHandler, httpServerFactory } from "./http-server";
-import { createMessagesSocketServer, MESSAGES_PATH, type MessagesSocketServer } from "./messages-socket";
+import { type MessagesSocketServer, registerMessagesSocket } from "./messages-socket";
 import { createGatewayMetrics, type GatewayMetrics } from "./metrics";
 import { REQUEST_ID_HEADER, requestIdFrom } from "./request-id";
 import { type FeedPage, registerFeedRoutes } from "./routes/feed";
@@ -151,15 +151,8 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
     return { code: "ROUTE_NOT_FOUND", message: "no such route", requestId: request.id };
   });
 
-  registerFeedRoutes(app, { feed, cache, metrics });
-  registerVideoRoutes(app, { feed });
-  // A plain GET on the socket path means the client forgot to upgrade.
-  app.get(MESSAGES_PATH, async (request, reply) => {
-    reply.code(426).header("upgrade", "websocket");
-    return { code: "UPGRADE_REQUIRED", message: "connect with a WebSocket", requestId: request.id };
-  });
-
-  const sockets = createMessagesSocketServer({
+  // First: the plugin it registers must see every route that follows.
+  const sockets = await registerMessagesSocket(app, {
     feed,
     metrics,
     logger,
@@ -167,7 +160,8 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
     maxBufferedBytes: config.WS_MAX_BUFFERED_BYTES,
     pingIntervalMs: config.WS_PING_INTERVAL_MS,
   });
-  app.server.on("upgrade", (req, socket, head) => sockets.handleUpgrade(req, socket, head));
+  registerFeedRoutes(app, { feed, cache, metrics });
+  registerVideoRoutes(app, { feed });
 
   await app.listen({ host: config.HTTP_HOST, port: config.HTTP_PORT });
   const httpPort = (app.server.address() as AddressInfo).port;

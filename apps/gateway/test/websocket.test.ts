@@ -222,6 +222,51 @@ describe("websocket messages bridge", () => {
     });
   });
 
+  test("upgrades pass the gateway's own hooks: refusals are counted, logged and carry the request id; other paths are 404", async () => {
+    const upgrade = (path: string, requestId: string) =>
+      new Promise<string>((resolve) => {
+        const socket = net.connect(fixture.gw.httpPort, "127.0.0.1");
+        let text = "";
+        socket.on("data", (c) => {
+          text += c.toString("latin1");
+        });
+        socket.on("close", () => resolve(text));
+        socket.on("error", () => resolve(text));
+        socket.write(
+          `GET ${path} HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\nX-Request-Id: ${requestId}\r\n\r\n`,
+        );
+      });
+    const counted = async (status: number) => {
+      const text = await (await fetch(`http://127.0.0.1:${fixture.gw.opsPort}/metrics`)).text();
+      const labels = ['method="GET"', 'route="/v1/messages"', `status_code="${status}"`];
+      const line = text
+        .split("\n")
+        .find((l) => l.startsWith("http_requests_total{") && labels.every((x) => l.includes(x)));
+      return line ? Number(line.split(" ").pop()) : 0;
+    };
+    const [refusedBefore, upgradedBefore] = [await counted(400), await counted(101)];
+
+    const refused = await upgrade("/v1/messages?userId=nope", "ws-rid-3");
+    assert.match(refused, /^HTTP\/1\.1 400 /);
+    assert.match(refused, /\r\nx-request-id: ws-rid-3\r\n/i);
+    const body = JSON.parse(refused.slice(refused.indexOf("\r\n\r\n") + 4));
+    assert.equal(body.code, "INVALID_ARGUMENT");
+    assert.equal(body.requestId, "ws-rid-3");
+    assert.match(body.message, /userId/);
+    assert.equal(await counted(400), refusedBefore + 1);
+
+    for (const path of [`/v1/feed?userId=${ALICE}`, "/v1/nothing"]) {
+      const answer = await upgrade(path, "ws-rid-4");
+      assert.match(answer, /^HTTP\/1\.1 404 /, `${path}: ${answer.slice(0, 40)}`);
+      assert.equal(JSON.parse(answer.slice(answer.indexOf("\r\n\r\n") + 4)).code, "ROUTE_NOT_FOUND");
+    }
+
+    const client = connect(fixture.gw.url, ALICE);
+    await client.opened;
+    assert.equal(await counted(101), upgradedBefore + 1);
+    client.ws.close();
+  });
+
   test("shutdown closes open sockets with 1001", async () => {
     const client = connect(fixture.gw.url, ALICE);
     await client.opened;
