@@ -5,7 +5,8 @@
 # - Debian packages: PostgreSQL, promtool/amtool, openssl;
 # - built from the Go modules pinned under tools/ (checksummed by their
 #   go.sum): k6 v2, actionlint, rclone, the Pulumi CLI and Kubernetes
-#   provider, etcd, kube-apiserver/controller-manager/scheduler and kwok.
+#   provider, etcd, kube-apiserver/controller-manager/scheduler, kwok, an
+#   OpenTelemetry Collector (builder output) and Jaeger v2.
 # Go builds land in a cache outside the clone, one folder per tool and
 # version ($GOLIVE_CACHE, default ~/.cache/golive-kit), so later runs and CI
 # on the same machine reuse them; .tools/bin in the clone only links to them.
@@ -34,10 +35,12 @@ K8S_PROVIDER_MODULE=$(modver tools/pulumi-kubernetes/go.mod github.com/pulumi/pu
 KUBERNETES_VERSION=$(modver tools/kubernetes/go.mod k8s.io/kubernetes)
 KWOK_VERSION=$(modver tools/kwok/go.mod sigs.k8s.io/kwok)
 ETCD_VERSION=$(modver tools/etcd/go.mod go.etcd.io/etcd/server/v3)
+OTELCOL_VERSION=$(modver tools/otelcol/go.mod go.opentelemetry.io/collector/otelcol)
+JAEGER_VERSION=$(modver tools/jaeger/go.mod github.com/jaegertracing/jaeger)
 # The provider is registered under the version the npm SDK asks the engine for.
 K8S_PROVIDER_VERSION=$(node -p 'require("./package.json").devDependencies["@pulumi/kubernetes"]')
 RANDOM_PROVIDER_VERSION=$(node -p 'require("./package.json").devDependencies["@pulumi/random"]')
-for v in K6_VERSION ACTIONLINT_VERSION RCLONE_VERSION PULUMI_VERSION K8S_PROVIDER_MODULE KUBERNETES_VERSION KWOK_VERSION ETCD_VERSION; do
+for v in K6_VERSION ACTIONLINT_VERSION RCLONE_VERSION PULUMI_VERSION K8S_PROVIDER_MODULE KUBERNETES_VERSION KWOK_VERSION ETCD_VERSION OTELCOL_VERSION JAEGER_VERSION; do
   [ -n "${!v}" ] || { log "no $v in tools/*/go.mod"; exit 1; }
 done
 
@@ -125,6 +128,9 @@ go_tool kubernetes "$KUBERNETES_VERSION" tools/kubernetes "${LEAN[@]}" -ldflags 
   k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager k8s.io/kubernetes/cmd/kube-scheduler
 go_tool kwok "$KWOK_VERSION" tools/kwok "${LEAN[@]}" -ldflags "-s -w" sigs.k8s.io/kwok/cmd/kwok
 go_tool etcd "$ETCD_VERSION" tools/etcd "${LEAN[@]}" -ldflags "-s -w" .
+# The tracing tests' collector (builder output, tools/otelcol) and trace backend.
+go_tool otelcol "$OTELCOL_VERSION" tools/otelcol "${LEAN[@]}" -ldflags "-s -w" .
+go_tool jaeger "$JAEGER_VERSION" tools/jaeger "${LEAN[@]}" -ldflags "-s -w" github.com/jaegertracing/jaeger/cmd/jaeger
 # The provider's own main embeds files its Makefile generates; ours embeds
 # compact copies of the two the module ships (not committed: 7 MB of upstream data).
 k8s_provider="pulumi-kubernetes-$K8S_PROVIDER_VERSION"
@@ -168,6 +174,8 @@ link "${tool_dir[pulumi]}/bin/pulumi"
 for b in kube-apiserver kube-controller-manager kube-scheduler; do link "${tool_dir[kubernetes]}/bin/$b"; done
 link "${tool_dir[kwok]}/bin/kwok"
 link "${tool_dir[etcd]}/bin/etcd"
+link "${tool_dir[otelcol]}/bin/otelcol"
+link "${tool_dir[jaeger]}/bin/jaeger"
 
 # kwok's Stage objects (simulated node, pod and volume lifecycles) ship in its module.
 stages="${tool_dir[kwok]}/stages"
@@ -204,4 +212,4 @@ if ! plugin_installed random "$RANDOM_PROVIDER_VERSION" && [ -x "$shared_random"
   PULUMI_HOME="$pulumi_home" "$bin/pulumi" plugin install resource random "v$RANDOM_PROVIDER_VERSION" --file "$shared_random" >/dev/null
 fi
 
-log "ok: node $("$bin/node" --version 2>/dev/null || node --version), postgres ${PG_MAJOR}, promtool ${PROMETHEUS_VERSION}, amtool ${ALERTMANAGER_VERSION}, k6 ${K6_VERSION}, actionlint ${ACTIONLINT_VERSION}, rclone ${RCLONE_VERSION}, pulumi ${PULUMI_VERSION}, kubernetes provider ${K8S_PROVIDER_VERSION}, kubernetes ${KUBERNETES_VERSION}, etcd ${ETCD_VERSION}, kwok ${KWOK_VERSION} (cache: $cache)"
+log "ok: node $("$bin/node" --version 2>/dev/null || node --version), postgres ${PG_MAJOR}, promtool ${PROMETHEUS_VERSION}, amtool ${ALERTMANAGER_VERSION}, k6 ${K6_VERSION}, actionlint ${ACTIONLINT_VERSION}, rclone ${RCLONE_VERSION}, pulumi ${PULUMI_VERSION}, kubernetes provider ${K8S_PROVIDER_VERSION}, kubernetes ${KUBERNETES_VERSION}, etcd ${ETCD_VERSION}, kwok ${KWOK_VERSION}, otelcol ${OTELCOL_VERSION}, jaeger ${JAEGER_VERSION} (cache: $cache)"

@@ -11,6 +11,9 @@ import type { z } from "zod";
 
 const ROOT = path.resolve(__dirname, "../..");
 
+/** An optional variable without a default ("unset ..." in the table). */
+const UNSET = "(unset)";
+
 /** Rows like "| `A` / `B` | `1` / `2` | what |" give A=1 and B=2; "required" has no default. */
 function documented(doc: string): Map<string, string | undefined> {
   const vars = new Map<string, string | undefined>();
@@ -18,7 +21,13 @@ function documented(doc: string): Map<string, string | undefined> {
     const row = /^\| (`[A-Z][A-Z0-9_]*`(?: \/ `[A-Z][A-Z0-9_]*`)*) \| ([^|]+) \|/.exec(line);
     if (!row?.[1] || !row[2]) continue;
     const names = [...row[1].matchAll(/`([A-Z0-9_]+)`/g)].map((m) => m[1] as string);
-    const defaults = row[2].trim() === "required" ? [] : [...row[2].matchAll(/`([^`]*)`/g)].map((m) => m[1]);
+    const text = row[2].trim();
+    const defaults =
+      text === "required"
+        ? []
+        : text.startsWith("unset")
+          ? [UNSET]
+          : [...text.matchAll(/`([^`]*)`/g)].map((m) => m[1]);
     names.forEach((name, i) => {
       assert.ok(!vars.has(name), `${doc}: ${name} twice`);
       vars.set(name, defaults[i]);
@@ -39,7 +48,12 @@ for (const [doc, schema] of cases) {
     for (const [name, shown] of vars) {
       const field = schema.shape[name] as z.ZodType;
       const parsed = field.safeParse(undefined);
-      if (shown === undefined)
+      if (shown === UNSET)
+        assert.ok(
+          parsed.success && parsed.data === undefined,
+          `${doc}: ${name} is shown as unset but is not optional`,
+        );
+      else if (shown === undefined)
         assert.ok(!parsed.success, `${doc}: ${name} is shown as required but has a default`);
       else assert.equal(String(parsed.data), shown, `${doc}: ${name}'s default`);
     }

@@ -41,12 +41,13 @@ const section = (name: string) => {
 };
 
 const schemas: [string, z.ZodObject, Set<string>][] = [
-  ["feed", feedConfigSchema, new Set()],
+  // The collector address has no default (tracing off): the value shown is a local collector.
+  ["feed", feedConfigSchema, new Set(["OTEL_EXPORTER_OTLP_ENDPOINT"])],
   // MIGRATIONS_ROLE has no default: the value shown is what the Job sets in-cluster.
   ["migrate", migrateConfigSchema, new Set(["MIGRATIONS_ROLE"])],
   ["db-roles", dbRolesConfigSchema, new Set()],
   // Locally the gateway's ops port moves so it can run beside the feed.
-  ["gateway", gatewayEnvSchema, new Set(["OPS_PORT"])],
+  ["gateway", gatewayEnvSchema, new Set(["OPS_PORT", "OTEL_EXPORTER_OTLP_ENDPOINT"])],
   ["retention", retentionConfigSchema, new Set()],
 ];
 

@@ -14,9 +14,11 @@ import { builtinModules } from "node:module";
 import os from "node:os";
 import path from "node:path";
 import { after, before, test } from "node:test";
+import { waitFor } from "@golive/devkit/feed-process";
 import { freePort, startTestPostgres, type TestPostgres } from "@golive/devkit/postgres";
 import { seedDatabase } from "@golive/devkit/seed-data";
 import { type ServiceProcess, spawnService } from "@golive/devkit/service-process";
+import { type Collector, startCollector } from "@golive/devkit/trace-backends";
 import { FEED_COMMANDS } from "@golive/feed/contract";
 import { RETENTION_COMMAND } from "@golive/jobs/contract";
 import { Pool } from "pg";
@@ -185,11 +187,15 @@ test("the entry points the deploy runs are in the images and fail fast on bad co
   }
 });
 
-test("the feed and gateway images migrate a real Postgres and serve a feed page through each other", async () => {
+test("the feed and gateway images migrate a real Postgres and serve a traced feed page through each other", async () => {
   let pg: TestPostgres | undefined;
+  let collector: Collector | undefined;
   const procs: ServiceProcess[] = [];
   try {
     pg = await startTestPostgres();
+    // Tracing on: the instrumentations must find the modules they patch in the image.
+    collector = await startCollector({ keepPercent: 100, slowMs: 60_000, decisionWaitMs: 300 });
+    const tracing = { OTEL_EXPORTER_OTLP_ENDPOINT: collector.endpoint, OTEL_TRACES_SAMPLER_ARG: "1" };
     const migrate = spawnSync(process.execPath, [FEED_COMMANDS.migrate[1] as string], {
       cwd: image("feed").dir,
       env: { PATH: process.env.PATH, NODE_ENV: "production", DATABASE_URL: pg.url, LOG_LEVEL: "warn" },
@@ -220,6 +226,7 @@ test("the feed and gateway images migrate a real Postgres and serve a feed page 
           GRPC_PORT: String(grpcPort),
           OPS_HOST: "127.0.0.1",
           LOG_LEVEL: "warn",
+          ...tracing,
         },
       }),
     );
@@ -236,18 +243,33 @@ test("the feed and gateway images migrate a real Postgres and serve a feed page 
           HTTP_PORT: String(httpPort),
           OPS_HOST: "127.0.0.1",
           LOG_LEVEL: "warn",
+          ...tracing,
         },
       }),
     );
-    const res = await fetch(`http://127.0.0.1:${httpPort}/v1/feed?userId=${seeded.userIds[0]}&limit=5`);
+    const traceId = "4bf92f3577b34da6a3ce929d0e0e4736";
+    const res = await fetch(`http://127.0.0.1:${httpPort}/v1/feed?userId=${seeded.userIds[0]}&limit=5`, {
+      headers: { traceparent: `00-${traceId}-00f067aa0ba902b7-01` },
+    });
     const body = (await res.json()) as { videos: unknown[] };
     assert.equal(res.status, 200, JSON.stringify(body));
     assert.ok(body.videos.length > 0, "an empty page from a seeded database");
+    // Stopping flushes both services' spans; the trace then has both services' spans.
+    for (const p of procs.splice(0)) {
+      p.child.kill("SIGTERM");
+      await p.exited;
+    }
+    await waitFor(
+      "the trace at the collector",
+      async () => (collector?.keptTraces().get(traceId)?.services.size ?? 0) === 2,
+      15_000,
+    );
   } finally {
     for (const p of procs) {
       p.child.kill("SIGTERM");
       await p.exited;
     }
+    await collector?.stop();
     pg?.destroy();
   }
 });

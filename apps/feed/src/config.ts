@@ -2,6 +2,7 @@
 
 import { OPS_PORT } from "@golive/shared/contract";
 import { envInt, logLevel } from "@golive/shared/env";
+import { tracingEnvSchema } from "@golive/tracing/tracing";
 import { z } from "zod";
 import { FEED_GRPC_PORT } from "./contract";
 
@@ -30,6 +31,7 @@ export const feedConfigSchema = z.object({
   /** GetFeed pages are served from memory this long (0: off); the staleness bound of GetFeed. */
   FEED_PAGE_CACHE_TTL_MS: envInt(0, 60_000).default(1_000),
   LIKE_WORKER_BATCH: envInt(1, 10_000).default(500),
+  ...tracingEnvSchema.shape,
 });
 
 export type FeedConfig = z.infer<typeof feedConfigSchema>;

@@ -5,6 +5,7 @@
 import { SAFE_TOKEN } from "@golive/shared/contract";
 import type { Logger } from "@golive/shared/logger";
 import * as grpc from "@grpc/grpc-js";
+import { trace } from "@opentelemetry/api";
 import { FEED_SERVICE_NAME } from "./contract";
 import { DomainError, toDomainError, toGrpcError } from "./errors";
 import type { CallBudget } from "./feed-store";
@@ -29,6 +30,12 @@ export function createRpcInstrumentation(deps: {
     return typeof value === "string" && SAFE_TOKEN.test(value) ? value : undefined;
   };
 
+  /** The request id on the call's server span, so a trace can be found from a log line and back. */
+  const tagSpan = (metadata: grpc.Metadata) => {
+    const requestId = requestIdOf(metadata);
+    if (requestId) trace.getActiveSpan()?.setAttribute("request.id", requestId);
+  };
+
   const fail = (method: string, err: unknown, requestId: string | undefined) => {
     const domain = toDomainError(err);
     if (domain.code === "internal") deps.logger.error({ err, method, requestId }, "rpc failed");
@@ -42,6 +49,7 @@ export function createRpcInstrumentation(deps: {
   ): grpc.handleUnaryCall<Req, Res> {
     return (call, callback) => {
       const started = process.hrtime.bigint();
+      tagSpan(call.metadata);
       const deadline = call.getDeadline();
       const leftMs = (deadline instanceof Date ? deadline.getTime() : deadline) - Date.now();
       const work =
@@ -56,6 +64,8 @@ export function createRpcInstrumentation(deps: {
       work.then(
         (response) => {
           observe(method, started, grpc.status.OK);
+          // With the trace id the pino instrumentation adds: a call found from its trace and back.
+          deps.logger.debug({ method, requestId: requestIdOf(call.metadata) }, "rpc ok");
           callback(null, response);
         },
         (err: unknown) => {
@@ -67,5 +77,5 @@ export function createRpcInstrumentation(deps: {
     };
   }
 
-  return { unary, observe, fail, requestIdOf };
+  return { unary, observe, fail, requestIdOf, tagSpan };
 }

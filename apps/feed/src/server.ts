@@ -86,7 +86,7 @@ export async function startFeedService(config: FeedConfig, logger: Logger): Prom
     onQueueDepth: (depth) => metrics.likeQueueDepth.set(depth),
   });
 
-  const { unary, observe, fail, requestIdOf } = createRpcInstrumentation({
+  const { unary, observe, fail, requestIdOf, tagSpan } = createRpcInstrumentation({
     metrics,
     logger,
     statementTimeoutMs: config.DB_STATEMENT_TIMEOUT_MS,
@@ -112,6 +112,7 @@ export async function startFeedService(config: FeedConfig, logger: Logger): Prom
       return store.sendMessage(input.senderId, input.recipientId, input.body, budget);
     }),
     StreamMessages: (call) => {
+      tagSpan(call.metadata);
       const started = process.hrtime.bigint();
       let finished = false;
       let unsubscribe = () => {};

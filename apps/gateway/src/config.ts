@@ -2,6 +2,7 @@
 
 import { OPS_PORT } from "@golive/shared/contract";
 import { envInt, logLevel, parseEnv } from "@golive/shared/env";
+import { tracingEnvSchema } from "@golive/tracing/tracing";
 import { z } from "zod";
 import { GATEWAY_HTTP_PORT } from "./contract";
 
@@ -33,6 +34,7 @@ export const gatewayEnvSchema = z.object({
   WS_MAX_PAYLOAD_BYTES: envInt(256, 1_048_576).default(8192),
   WS_MAX_BUFFERED_BYTES: envInt(1024, 64 * 1_048_576).default(1_048_576),
   WS_PING_INTERVAL_MS: envInt(100, 600_000).default(30_000),
+  ...tracingEnvSchema.shape,
 });
 
 export type GatewayConfig = z.infer<typeof gatewayEnvSchema>;

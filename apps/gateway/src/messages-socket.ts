@@ -10,6 +10,7 @@ import websocket from "@fastify/websocket";
 import type { Message__Output } from "@golive/proto/generated/feed/v1/Message";
 import type { Logger } from "@golive/shared/logger";
 import { status as GrpcStatus } from "@grpc/grpc-js";
+import { SpanKind, SpanStatusCode, trace } from "@opentelemetry/api";
 import { BrokenCircuitError } from "cockatiel";
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import type { RawData, WebSocket } from "ws";
@@ -20,6 +21,7 @@ import { REQUEST_ID_HEADER } from "./request-id";
 import { describeIssues, socketFrameSchema, socketQuerySchema } from "./validation";
 
 export const MESSAGES_PATH = "/v1/messages";
+const tracer = trace.getTracer("gateway.messages");
 /** Sends awaiting the feed per socket; more are refused so one client cannot queue without bound. */
 const MAX_IN_FLIGHT_SENDS = 16;
 /**
@@ -174,6 +176,17 @@ export async function registerMessagesSocket(
       }
       if (!resumeFrom || at > Date.parse(resumeFrom)) resumeFrom = message.createdAt;
       sendFrame(ws, { type: "message", message });
+      // A span per message delivered (its own trace: a socket lives for hours).
+      tracer
+        .startSpan("messages deliver", {
+          kind: SpanKind.CONSUMER,
+          attributes: {
+            "request.id": requestId,
+            "messaging.operation.type": "process",
+            "messaging.message.id": message.id,
+          },
+        })
+        .end();
     };
 
     // A broken feed stream (a replica killed or rolled) is opened again,
@@ -271,18 +284,32 @@ export async function registerMessagesSocket(
         return;
       }
       inFlight += 1;
-      deps.feed
-        .sendMessage(userId, to, body, requestId)
-        .then(
-          (message) => sendFrame(ws, { type: "sent", ref, message }),
-          (err: unknown) => {
-            const mapped = mapError(err, deps.feed.retryAfterSeconds);
-            sendFrame(ws, { type: "error", ref, code: mapped.code, message: mapped.message });
-          },
-        )
-        .finally(() => {
-          inFlight -= 1;
-        });
+      // One trace per frame: this span parents the SendMessage call to the feed.
+      tracer.startActiveSpan(
+        "messages send",
+        {
+          kind: SpanKind.PRODUCER,
+          attributes: { "request.id": requestId, "messaging.operation.type": "send" },
+        },
+        (span) =>
+          deps.feed
+            .sendMessage(userId, to, body, requestId)
+            .then(
+              (message) => {
+                span.setAttribute("messaging.message.id", message.id);
+                sendFrame(ws, { type: "sent", ref, message });
+              },
+              (err: unknown) => {
+                const mapped = mapError(err, deps.feed.retryAfterSeconds);
+                span.setStatus({ code: SpanStatusCode.ERROR, message: mapped.code });
+                sendFrame(ws, { type: "error", ref, code: mapped.code, message: mapped.message });
+              },
+            )
+            .finally(() => {
+              inFlight -= 1;
+              span.end();
+            }),
+      );
     });
   };
 

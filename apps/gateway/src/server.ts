@@ -6,6 +6,7 @@ import type { AddressInfo } from "node:net";
 import type { Logger } from "@golive/shared/logger";
 import { type OpsServer, startOpsServer } from "@golive/shared/ops-server";
 import type { ShutdownStep } from "@golive/shared/shutdown";
+import { trace } from "@opentelemetry/api";
 import Fastify, {
   type FastifyBaseLogger,
   type FastifyError,
@@ -95,6 +96,13 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
 
   app.addHook("onRequest", async (request, reply) => {
     reply.header(REQUEST_ID_HEADER, request.id);
+    // The HTTP server span (instrument.ts) is named by route and carries the request id.
+    const span = trace.getActiveSpan();
+    if (span) {
+      const route = request.routeOptions.url ?? "unmatched";
+      span.updateName(`${request.method} ${route}`);
+      span.setAttributes({ "http.route": route, "request.id": request.id });
+    }
   });
   app.addHook("onResponse", async (request, reply) => {
     const route = request.routeOptions.url ?? "unmatched";

@@ -1,0 +1,75 @@
+// OpenTelemetry tracing for one service: W3C trace context in and out (HTTP
+// headers, gRPC metadata), spans batched to the collector over OTLP/HTTP, and
+// parent-based ratio sampling (a caller's decision is kept; a new trace is
+// sampled with probability OTEL_TRACES_SAMPLER_ARG). Off, with nothing
+// registered and the API's no-op tracer in place, unless
+// OTEL_EXPORTER_OTLP_ENDPOINT is set.
+//
+// The instrumentations patch modules as they are first required, so this
+// runs before anything imports http, grpc-js, pg or pino: each service's
+// instrument.ts calls it and is the first import of its main.ts.
+import { context, propagation, trace } from "@opentelemetry/api";
+import { AsyncLocalStorageContextManager } from "@opentelemetry/context-async-hooks";
+import { W3CTraceContextPropagator } from "@opentelemetry/core";
+import { OTLPTraceExporter } from "@opentelemetry/exporter-trace-otlp-proto";
+import { type Instrumentation, registerInstrumentations } from "@opentelemetry/instrumentation";
+import { resourceFromAttributes } from "@opentelemetry/resources";
+import {
+  BatchSpanProcessor,
+  ParentBasedSampler,
+  TraceIdRatioBasedSampler,
+  TracerProvider,
+} from "@opentelemetry/sdk-trace";
+import { z } from "zod";
+
+/** The standard OpenTelemetry variables each service reads (part of its config schema). */
+export const tracingEnvSchema = z.object({
+  OTEL_EXPORTER_OTLP_ENDPOINT: z
+    .url({ error: "must be the collector's OTLP/HTTP base URL, e.g. http://otel-collector:4318" })
+    .optional(),
+  OTEL_TRACES_SAMPLER_ARG: z.coerce
+    .number({ error: "must be a number from 0 to 1" })
+    .min(0, "must be from 0 to 1")
+    .max(1, "must be from 0 to 1")
+    .default(1),
+});
+
+export interface Tracing {
+  readonly enabled: boolean;
+  /** Exports what is still batched; part of the service's shutdown steps. */
+  shutdown(): Promise<void>;
+}
+
+const OFF: Tracing = { enabled: false, shutdown: async () => {} };
+
+export function startTracing(
+  service: string,
+  instrumentations: () => Instrumentation[],
+  env: NodeJS.ProcessEnv = process.env,
+): Tracing {
+  // A bad value is reported by the service's own config parse (exit 2).
+  const parsed = tracingEnvSchema.safeParse(env);
+  if (!parsed.success || !parsed.data.OTEL_EXPORTER_OTLP_ENDPOINT) return OFF;
+  const { OTEL_EXPORTER_OTLP_ENDPOINT: endpoint, OTEL_TRACES_SAMPLER_ARG: ratio } = parsed.data;
+
+  const provider = new TracerProvider({
+    resource: resourceFromAttributes({ "service.name": service }),
+    sampler: new ParentBasedSampler({ root: new TraceIdRatioBasedSampler(ratio) }),
+    spanProcessors: [
+      new BatchSpanProcessor({
+        exporter: new OTLPTraceExporter({ url: `${endpoint.replace(/\/$/, "")}/v1/traces` }),
+      }),
+    ],
+  });
+  context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
+  propagation.setGlobalPropagator(new W3CTraceContextPropagator());
+  trace.setGlobalTracerProvider(provider);
+  registerInstrumentations({ tracerProvider: provider, instrumentations: instrumentations() });
+  return { enabled: true, shutdown: () => provider.shutdown() };
+}
+
+/** The trace id of the active span, for exemplars and log lines ("" outside a trace). */
+export function activeTraceId(): string {
+  const span = trace.getActiveSpan();
+  return span?.isRecording() ? span.spanContext().traceId : "";
+}
