@@ -1,13 +1,12 @@
 // Tracing for the feed, started before anything it instruments is required
-// (the first import of main.ts): gRPC server spans with the caller's trace
-// context, a span per SQL statement, and trace ids in the log lines.
+// (the first import of main.ts). The gRPC server spans are made in rpc.ts and
+// trace ids reach the log lines through the logger (@golive/tracing/spans
+// says why by hand); the maintained pg instrumentation adds a span per SQL
+// statement under a call's span.
 import { startTracing } from "@golive/tracing/tracing";
-import { GrpcInstrumentation } from "@opentelemetry/instrumentation-grpc";
 import { PgInstrumentation } from "@opentelemetry/instrumentation-pg";
-import { PinoInstrumentation } from "@opentelemetry/instrumentation-pino";
 
 export const tracing = startTracing("feed", () => [
-  new GrpcInstrumentation(),
-  new PgInstrumentation({ enhancedDatabaseReporting: false }),
-  new PinoInstrumentation(),
+  // Only under a call's span: pool health probes and the like worker stay out.
+  new PgInstrumentation({ requireParentSpan: true }),
 ]);

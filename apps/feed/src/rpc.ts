@@ -4,14 +4,24 @@
 
 import { SAFE_TOKEN } from "@golive/shared/contract";
 import type { Logger } from "@golive/shared/logger";
+import { endSpan, metadataGetter, startServerSpan } from "@golive/tracing/spans";
 import * as grpc from "@grpc/grpc-js";
-import { trace } from "@opentelemetry/api";
+import { context, type Span } from "@opentelemetry/api";
 import { FEED_SERVICE_NAME } from "./contract";
 import { DomainError, toDomainError, toGrpcError } from "./errors";
 import type { CallBudget } from "./feed-store";
 import type { FeedMetrics } from "./metrics";
 
 const REQUEST_ID_KEY = "x-request-id";
+/** Statuses that mark a server span failed (the rest are the caller's doing). */
+const SERVER_FAULTS = new Set([
+  grpc.status.UNKNOWN,
+  grpc.status.INTERNAL,
+  grpc.status.UNAVAILABLE,
+  grpc.status.DEADLINE_EXCEEDED,
+  grpc.status.DATA_LOSS,
+  grpc.status.UNIMPLEMENTED,
+]);
 
 export function createRpcInstrumentation(deps: {
   metrics: FeedMetrics;
@@ -30,11 +40,19 @@ export function createRpcInstrumentation(deps: {
     return typeof value === "string" && SAFE_TOKEN.test(value) ? value : undefined;
   };
 
-  /** The request id on the call's server span, so a trace can be found from a log line and back. */
-  const tagSpan = (metadata: grpc.Metadata) => {
-    const requestId = requestIdOf(metadata);
-    if (requestId) trace.getActiveSpan()?.setAttribute("request.id", requestId);
-  };
+  /**
+   * The call's server span, continuing the caller's trace (traceparent in the
+   * metadata), with the request id so a trace is found from a log line and back.
+   */
+  const serverSpan = (method: string, metadata: grpc.Metadata) =>
+    startServerSpan(`grpc.${FEED_SERVICE_NAME}/${method}`, metadata, metadataGetter, () => ({
+      "rpc.system": "grpc",
+      "rpc.service": FEED_SERVICE_NAME,
+      "rpc.method": method,
+      ...(requestIdOf(metadata) ? { "request.id": requestIdOf(metadata) } : {}),
+    }));
+  const endServerSpan = (span: Span, code: grpc.status) =>
+    endSpan(span, { "rpc.grpc.status_code": code }, SERVER_FAULTS.has(code) ? grpc.status[code] : undefined);
 
   const fail = (method: string, err: unknown, requestId: string | undefined) => {
     const domain = toDomainError(err);
@@ -49,7 +67,16 @@ export function createRpcInstrumentation(deps: {
   ): grpc.handleUnaryCall<Req, Res> {
     return (call, callback) => {
       const started = process.hrtime.bigint();
-      tagSpan(call.metadata);
+      const { span, ctx } = serverSpan(method, call.metadata);
+      context.with(ctx, () => handle(call, callback, started, span));
+    };
+
+    function handle(
+      call: grpc.ServerUnaryCall<Req, Res>,
+      callback: grpc.sendUnaryData<Res>,
+      started: bigint,
+      span: Span,
+    ) {
       const deadline = call.getDeadline();
       const leftMs = (deadline instanceof Date ? deadline.getTime() : deadline) - Date.now();
       const work =
@@ -64,6 +91,7 @@ export function createRpcInstrumentation(deps: {
       work.then(
         (response) => {
           observe(method, started, grpc.status.OK);
+          endServerSpan(span, grpc.status.OK);
           // With the trace id the pino instrumentation adds: a call found from its trace and back.
           deps.logger.debug({ method, requestId: requestIdOf(call.metadata) }, "rpc ok");
           callback(null, response);
@@ -71,11 +99,12 @@ export function createRpcInstrumentation(deps: {
         (err: unknown) => {
           const grpcError = fail(method, err, requestIdOf(call.metadata));
           observe(method, started, grpcError.code ?? grpc.status.UNKNOWN);
+          endServerSpan(span, grpcError.code ?? grpc.status.UNKNOWN);
           callback(grpcError);
         },
       );
-    };
+    }
   }
 
-  return { unary, observe, fail, requestIdOf, tagSpan };
+  return { unary, observe, fail, requestIdOf, serverSpan, endServerSpan };
 }

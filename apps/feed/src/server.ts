@@ -7,6 +7,7 @@ import { type Logger, maskUrl } from "@golive/shared/logger";
 import { type OpsServer, startOpsServer } from "@golive/shared/ops-server";
 import type { ShutdownStep } from "@golive/shared/shutdown";
 import * as grpc from "@grpc/grpc-js";
+import { context } from "@opentelemetry/api";
 import { HealthImplementation } from "grpc-health-check";
 import type { FeedConfig } from "./config";
 import { FEED_SERVICE_NAME } from "./contract";
@@ -86,7 +87,7 @@ export async function startFeedService(config: FeedConfig, logger: Logger): Prom
     onQueueDepth: (depth) => metrics.likeQueueDepth.set(depth),
   });
 
-  const { unary, observe, fail, requestIdOf, tagSpan } = createRpcInstrumentation({
+  const { unary, observe, fail, requestIdOf, serverSpan, endServerSpan } = createRpcInstrumentation({
     metrics,
     logger,
     statementTimeoutMs: config.DB_STATEMENT_TIMEOUT_MS,
@@ -112,7 +113,9 @@ export async function startFeedService(config: FeedConfig, logger: Logger): Prom
       return store.sendMessage(input.senderId, input.recipientId, input.body, budget);
     }),
     StreamMessages: (call) => {
-      tagSpan(call.metadata);
+      // The span covers the subscription's setup (its SQL and replay), not
+      // the stream's life: a stream lasts as long as a socket.
+      const { span, ctx } = serverSpan("StreamMessages", call.metadata);
       const started = process.hrtime.bigint();
       let finished = false;
       let unsubscribe = () => {};
@@ -123,7 +126,7 @@ export async function startFeedService(config: FeedConfig, logger: Logger): Prom
         observe("StreamMessages", started, code);
       };
       call.on("cancelled", () => finish(grpc.status.CANCELLED));
-      (async () => {
+      const setUp = async () => {
         const { userId, since } = parseStreamMessages(call.request);
         await store.requireUser("user_id", userId);
         if (shuttingDown) throw new DomainError("unavailable", "server is shutting down");
@@ -157,11 +160,16 @@ export async function startFeedService(config: FeedConfig, logger: Logger): Prom
           for (const message of held ?? []) write(message);
           held = undefined;
         }
-      })().catch((err: unknown) => {
-        const grpcError = fail("StreamMessages", err, requestIdOf(call.metadata));
-        finish(grpcError.code ?? grpc.status.UNKNOWN);
-        call.emit("error", grpcError);
-      });
+      };
+      context.with(ctx, setUp).then(
+        () => endServerSpan(span, grpc.status.OK),
+        (err: unknown) => {
+          const grpcError = fail("StreamMessages", err, requestIdOf(call.metadata));
+          endServerSpan(span, grpcError.code ?? grpc.status.UNKNOWN);
+          finish(grpcError.code ?? grpc.status.UNKNOWN);
+          call.emit("error", grpcError);
+        },
+      );
     },
   };
 

@@ -8,8 +8,11 @@ import type { Message__Output } from "@golive/proto/generated/feed/v1/Message";
 import type { Video__Output } from "@golive/proto/generated/feed/v1/Video";
 import type { FeedServiceClient, GetFeedResponse, Message, Video } from "@golive/proto/loader";
 import { loadFeedProto } from "@golive/proto/loader";
+import { FEED_SERVICE } from "@golive/proto/service";
 import type { Logger } from "@golive/shared/logger";
+import { endSpan, startClientCall } from "@golive/tracing/spans";
 import * as grpc from "@grpc/grpc-js";
+import { context, propagation } from "@opentelemetry/api";
 import {
   BrokenCircuitError,
   CircuitState,
@@ -181,6 +184,8 @@ export class ResilientFeedClient {
     if (this.breakerOpen) throw new BrokenCircuitError();
     const metadata = new grpc.Metadata();
     metadata.set("x-request-id", requestId);
+    // Trace context only (no span): a stream lasts as long as its socket.
+    propagation.inject(context.active(), metadata, { set: (m, k, v) => m.set(k, v) });
     return this.client.StreamMessages({ userId, since: since ?? "" }, metadata);
   }
 
@@ -215,25 +220,49 @@ export class ResilientFeedClient {
       },
     );
     retryPolicy.onRetry(() => this.metrics.feedRetries.inc({ method }));
-    const result = await wrap(this.breaker, retryPolicy).execute(
-      () =>
-        new Promise<T>((resolve, reject) => {
-          const metadata = new grpc.Metadata();
-          metadata.set("x-request-id", requestId);
-          const call = (this.client as unknown as Record<string, unknown>)[method] as (
-            req: object,
-            md: grpc.Metadata,
-            opts: grpc.CallOptions,
-            cb: (err: grpc.ServiceError | null, value?: T) => void,
-          ) => grpc.ClientUnaryCall;
-          call.call(this.client, request, metadata, { deadline: new Date(deadlineAt) }, (err, value) => {
-            // Any answer from a server, even NOT_FOUND, proves the feed is reachable.
-            if (!err || !isTransientFeedError(err)) this.lastAnswerAt = Date.now();
-            if (err) reject(err);
-            else resolve(value as T);
-          });
-        }),
-    );
+    // One client span per call, retries included; its context travels in the metadata.
+    const metadata = new grpc.Metadata();
+    metadata.set("x-request-id", requestId);
+    const span = startClientCall(`grpc.${FEED_SERVICE}/${method}`, metadata, () => ({
+      "rpc.system": "grpc",
+      "rpc.service": FEED_SERVICE,
+      "rpc.method": method,
+    }));
+    let attempts = 0;
+    const result = await wrap(this.breaker, retryPolicy)
+      .execute(
+        () =>
+          new Promise<T>((resolve, reject) => {
+            attempts += 1;
+            const call = (this.client as unknown as Record<string, unknown>)[method] as (
+              req: object,
+              md: grpc.Metadata,
+              opts: grpc.CallOptions,
+              cb: (err: grpc.ServiceError | null, value?: T) => void,
+            ) => grpc.ClientUnaryCall;
+            call.call(this.client, request, metadata, { deadline: new Date(deadlineAt) }, (err, value) => {
+              // Any answer from a server, even NOT_FOUND, proves the feed is reachable.
+              if (!err || !isTransientFeedError(err)) this.lastAnswerAt = Date.now();
+              if (err) reject(err);
+              else resolve(value as T);
+            });
+          }),
+      )
+      .then(
+        (value) => {
+          endSpan(span, { "rpc.grpc.status_code": grpc.status.OK, "rpc.attempts": attempts });
+          return value;
+        },
+        (err: unknown) => {
+          const code = grpcCode(err);
+          endSpan(
+            span,
+            { "rpc.grpc.status_code": code ?? grpc.status.UNKNOWN, "rpc.attempts": attempts },
+            err instanceof BrokenCircuitError ? "circuit open" : grpc.status[code ?? grpc.status.UNKNOWN],
+          );
+          throw err;
+        },
+      );
     return result;
   }
 }

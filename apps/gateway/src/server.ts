@@ -6,12 +6,14 @@ import type { AddressInfo } from "node:net";
 import type { Logger } from "@golive/shared/logger";
 import { type OpsServer, startOpsServer } from "@golive/shared/ops-server";
 import type { ShutdownStep } from "@golive/shared/shutdown";
-import { trace } from "@opentelemetry/api";
+import { endSpan, headerGetter, startServerSpan } from "@golive/tracing/spans";
+import { context, type Span } from "@opentelemetry/api";
 import Fastify, {
   type FastifyBaseLogger,
   type FastifyError,
   type FastifyInstance,
   type FastifyReply,
+  type FastifyRequest,
   LogController,
 } from "fastify";
 import { LRUCache } from "lru-cache";
@@ -94,17 +96,37 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
     return { code: mapped.code, message: mapped.message, requestId };
   };
 
-  app.addHook("onRequest", async (request, reply) => {
+  // One server span per request, continuing the edge's trace context; the
+  // rest of the request (hooks, handler, feed calls) runs in its context.
+  // WebSocket sessions are traced per frame instead (messages-socket.ts).
+  const spans = new WeakMap<FastifyRequest, Span>();
+  app.addHook("onRequest", (request, reply, done) => {
     reply.header(REQUEST_ID_HEADER, request.id);
-    // The HTTP server span (instrument.ts) is named by route and carries the request id.
-    const span = trace.getActiveSpan();
-    if (span) {
-      const route = request.routeOptions.url ?? "unmatched";
-      span.updateName(`${request.method} ${route}`);
-      span.setAttributes({ "http.route": route, "request.id": request.id });
-    }
+    if (request.headers.upgrade) return done();
+    const route = request.routeOptions.url ?? "unmatched";
+    const { span, ctx } = startServerSpan(
+      `${request.method} ${route}`,
+      request.headers,
+      headerGetter,
+      () => ({
+        "http.request.method": request.method,
+        "http.route": route,
+        "url.path": request.url.split("?")[0],
+        "request.id": request.id,
+      }),
+    );
+    spans.set(request, span);
+    context.with(ctx, done);
   });
+  const endRequestSpan = (request: FastifyRequest, status: number) =>
+    endSpan(
+      spans.get(request),
+      { "http.response.status_code": status },
+      status >= 500 ? String(status) : undefined,
+    );
+  app.addHook("onRequestAbort", async (request) => endRequestSpan(request, 499));
   app.addHook("onResponse", async (request, reply) => {
+    endRequestSpan(request, reply.statusCode);
     const route = request.routeOptions.url ?? "unmatched";
     const method = request.method;
     metrics.httpRequests.inc({ route, method, status_code: String(reply.statusCode) });

@@ -2,6 +2,7 @@
 // log object, so a careless `log.info({ req })` leaks nothing; personal data
 // is masked partially, by key and wherever it appears in a string
 // (j***@example.com, ***1234 for phones, ****1234 for cards).
+import { trace } from "@opentelemetry/api";
 import pino from "pino";
 import { maskCard, maskDeep, maskEmail, maskPhone, maskText } from "./pii";
 
@@ -41,6 +42,13 @@ function censor(value: unknown, path: string[]): unknown {
   return "[redacted]";
 }
 
+function traceFields(): Record<string, string> {
+  const span = trace.getActiveSpan();
+  if (!span) return {};
+  const { traceId, spanId, traceFlags } = span.spanContext();
+  return { trace_id: traceId, span_id: spanId, trace_flags: `0${traceFlags.toString(16)}` };
+}
+
 export function createLogger(service: string, level: string, destination?: pino.DestinationStream): Logger {
   return pino(
     {
@@ -62,6 +70,10 @@ export function createLogger(service: string, level: string, destination?: pino.
         },
       },
       redact: { paths: REDACTED_KEYS, censor },
+      // The active trace on every line, so a log line leads to its trace. Run
+      // only for lines that are written (pino's instrumentation costs about a
+      // quarter of the gateway's throughput here, unsampled: bench:tracing).
+      mixin: traceFields,
     },
     destination,
   );
