@@ -88,6 +88,18 @@ export const feedDashboard: DashboardSpec = {
       unit: "short",
       targets: [t('sum(feed_message_streams_open{job="feed"})', "streams")],
     },
+    {
+      title: "SQL time by statement, p95 (traces: the Jaeger datasource)",
+      unit: "s",
+      description:
+        "Each named statement's p95. A slow one is found in Jaeger (Explore > Jaeger, service feed): its pg spans carry the same name.",
+      targets: [
+        t(
+          'histogram_quantile(0.95, sum by (statement, le) (rate(feed_db_query_duration_seconds_bucket{job="feed"}[5m])))',
+          "{{statement}}",
+        ),
+      ],
+    },
     ...runtimePanels("feed"),
   ],
 };
@@ -234,7 +246,57 @@ export const drillDashboard: DashboardSpec = {
   ],
 };
 
-export const dashboards = [feedDashboard, gatewayDashboard, drillDashboard];
+/** The tracing pipeline (infra/components/tracing.ts): the collector's own metrics. */
+export const tracingDashboard: DashboardSpec = {
+  uid: "golive-tracing",
+  title: "Tracing pipeline",
+  tags: ["golive", "tracing"],
+  panels: [
+    {
+      title: "Spans in: accepted and refused (per s)",
+      unit: "short",
+      targets: [
+        t("sum(rate(otelcol_receiver_accepted_spans[2m]))", "accepted"),
+        t("sum(rate(otelcol_receiver_refused_spans[2m]))", "refused"),
+      ],
+    },
+    {
+      title: "Spans out to Jaeger: sent and failed (per s)",
+      unit: "short",
+      targets: [
+        t("sum by (exporter) (rate(otelcol_exporter_sent_spans[2m]))", "sent {{exporter}}"),
+        t("sum by (exporter) (rate(otelcol_exporter_send_failed_spans[2m]))", "failed {{exporter}}"),
+      ],
+    },
+    {
+      title: "Tail sampling: traces decided (per s)",
+      unit: "short",
+      description: "sampled=true: kept (an error, slower than the SLO, or within the kept share).",
+      targets: [
+        t(
+          "sum by (sampled) (rate(otelcol_processor_tail_sampling_global_count_traces_sampled[2m]))",
+          "sampled={{sampled}}",
+        ),
+        t(
+          "sum(rate(otelcol_processor_tail_sampling_sampling_trace_dropped_too_early[2m]))",
+          "dropped too early",
+        ),
+      ],
+    },
+    {
+      title: "Export queue fill",
+      unit: "percentunit",
+      targets: [
+        t(
+          "max by (exporter) (otelcol_exporter_queue_size / otelcol_exporter_queue_capacity)",
+          "{{exporter}}",
+        ),
+      ],
+    },
+  ],
+};
+
+export const dashboards = [feedDashboard, gatewayDashboard, drillDashboard, tracingDashboard];
 
 export function renderDashboard(spec: DashboardSpec): Record<string, unknown> {
   return {

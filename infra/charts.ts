@@ -29,6 +29,14 @@ export const CHARTS = {
   /** Gateway API v1.6.1 and Envoy Gateway CRDs ship with this chart (infra/schemas mirrors them). */
   envoyGateway: { chart: "oci://docker.io/envoyproxy/gateway-helm", version: "v1.9.0" },
   certManager: { chart: "cert-manager", version: "v1.19.4", repo: "https://charts.jetstack.io" },
+  /** The collector that tail-samples traces (contrib image: tail_sampling, prometheusremotewrite). */
+  otelCollector: {
+    chart: "opentelemetry-collector",
+    version: "0.170.0",
+    repo: "https://open-telemetry.github.io/opentelemetry-helm-charts",
+  },
+  /** Jaeger v2 (Apache-2.0; Tempo is AGPL-3.0): trace storage and query, docs/tracing.md says why. */
+  jaeger: { chart: "jaeger", version: "4.11.1", repo: "https://jaegertracing.github.io/helm-charts" },
 } as const satisfies Record<string, ChartPin>;
 
 /** The chart's own name: the last path segment of an OCI reference. */

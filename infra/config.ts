@@ -308,6 +308,21 @@ export const stackConfigSchema = z.strictObject({
       storageClassName: z.string().min(1).optional(),
     })
     .default({ prometheusStorageGi: 50, alertmanagerStorageGi: 1 }),
+  /**
+   * Traces (docs/tracing.md): the services sample new traces with
+   * probability sampleRatio (a caller's decision is kept); the collector then
+   * keeps every sampled trace with an error or slower than slowMs (the
+   * read latency SLO, 50 ms), and keepPercent of the others.
+   */
+  tracing: z
+    .strictObject({
+      sampleRatio: z.number().min(0, "must be from 0 to 1").max(1, "must be from 0 to 1").default(0.1),
+      keepPercent: z.number().min(0).max(100).default(100),
+      slowMs: z.number().int().min(1).max(60_000).default(50),
+      /** Traces the in-memory store holds (Jaeger all-in-one); older ones are dropped. */
+      maxTraces: z.number().int().min(1000).max(1_000_000).default(50_000),
+    })
+    .default({ sampleRatio: 0.1, keepPercent: 100, slowMs: 50, maxTraces: 50_000 }),
   /** Where the Kubernetes API server is reachable from pods, for the chaos step's egress. */
   apiServerCidr: z.cidrv4().default("0.0.0.0/0"),
   loadtest: z

@@ -19,6 +19,7 @@ import { PROMETHEUS_PODS, podsIn, tcp } from "./components/network";
 import { NetworkPolicies } from "./components/network-policies";
 import { Retention } from "./components/retention";
 import { checksumAnnotations } from "./components/secret-checksum";
+import { COLLECTOR_PODS, jaegerQueryUrl, OTLP_HTTP_PORT, Tracing } from "./components/tracing";
 import { grpcProbe, httpProbe, Workload } from "./components/workload";
 import type { StackConfig } from "./config";
 
@@ -113,6 +114,7 @@ export function goLiveStack(config: StackConfig): StackOutputs {
     {
       namespace: ns.names.monitoring,
       lokiUrl: lokiUrl(ns.names.logging),
+      jaegerUrl: jaegerQueryUrl(ns.names.monitoring),
       config,
       rulesDir: path.join(REPO_ROOT, "alerting", "rules"),
       network: {
@@ -121,6 +123,18 @@ export function goLiveStack(config: StackConfig): StackOutputs {
         edgeNamespace: ns.names.gateway,
         remoteWriters: [podsIn(ns.names.loadtest, LOADTEST_LABELS)],
       },
+    },
+    opts("monitoring"),
+  );
+  const tracing = new Tracing(
+    "tracing",
+    {
+      namespace: ns.names.monitoring,
+      config,
+      remoteWriteUrl: prometheusRemoteWriteUrl(ns.names.monitoring),
+      senders: [podsIn(app, appLabels("feed")), podsIn(app, appLabels("gateway"))],
+      monitoringCrds: monitoring.crds,
+      dashboardFile: path.join(REPO_ROOT, "dashboards", "tracing.json"),
     },
     opts("monitoring"),
   );
@@ -155,6 +169,12 @@ export function goLiveStack(config: StackConfig): StackOutputs {
   const labels = { feed: appLabels("feed"), gateway: appLabels("gateway") };
   const prometheus = podsIn(ns.names.monitoring, PROMETHEUS_PODS);
   const scrape = { from: [prometheus], ports: tcp(OPS_PORT) };
+  // Spans to the collector, sampled at the stack's ratio.
+  const toCollector = { to: [podsIn(ns.names.monitoring, COLLECTOR_PODS)], ports: tcp(OTLP_HTTP_PORT) };
+  const tracingEnv = [
+    { name: "OTEL_EXPORTER_OTLP_ENDPOINT", value: tracing.otlpEndpoint },
+    { name: "OTEL_TRACES_SAMPLER_ARG", value: String(config.tracing.sampleRatio) },
+  ] as const;
   const feed = new Workload(
     "feed",
     {
@@ -171,6 +191,7 @@ export function goLiveStack(config: StackConfig): StackOutputs {
         { name: "OPS_PORT", value: String(OPS_PORT) },
         { name: "SHUTDOWN_GRACE_MS", value: String(SHUTDOWN_GRACE_MS) },
         { name: "SHUTDOWN_DRAIN_DELAY_MS", value: String(DRAIN_DELAY_MS) },
+        ...tracingEnv,
       ]),
       probes: {
         startup: grpcProbe(FEED_GRPC_PORT, "", 2, 30),
@@ -192,7 +213,7 @@ export function goLiveStack(config: StackConfig): StackOutputs {
           },
           scrape,
         ],
-        egress: [database.clientEgress],
+        egress: [database.clientEgress, toCollector],
       },
     },
     afterMigrations,
@@ -209,6 +230,7 @@ export function goLiveStack(config: StackConfig): StackOutputs {
         { name: "OPS_PORT", value: String(OPS_PORT) },
         { name: "SHUTDOWN_GRACE_MS", value: String(SHUTDOWN_GRACE_MS) },
         { name: "SHUTDOWN_DRAIN_DELAY_MS", value: String(DRAIN_DELAY_MS) },
+        ...tracingEnv,
       ]),
       probes: {
         startup: httpProbe("/health/live", 2, 30),
@@ -223,7 +245,10 @@ export function goLiveStack(config: StackConfig): StackOutputs {
           { from: [podsIn(ns.names.gateway, ENVOY_PROXY_LABELS)], ports: tcp(GATEWAY_HTTP_PORT) },
           scrape,
         ],
-        egress: [{ to: [{ podSelector: { matchLabels: labels.feed } }], ports: tcp(FEED_GRPC_PORT) }],
+        egress: [
+          { to: [{ podSelector: { matchLabels: labels.feed } }], ports: tcp(FEED_GRPC_PORT) },
+          toCollector,
+        ],
       },
     },
     afterMigrations,

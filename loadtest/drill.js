@@ -35,6 +35,10 @@ if (!["blocking", "detection", "none"].includes(WAF_MODE))
 const EDGE_HOST = GATEWAY_URL.replace(/^\w+:\/\/([^/:]+).*$/, "$1");
 const EDGE_ADDR = __ENV.EDGE_ADDR_FILE ? open(__ENV.EDGE_ADDR_FILE).trim() : "";
 const HEADERS = __ENV.DRILL_TOKEN ? { "x-golive-drill": __ENV.DRILL_TOKEN } : {};
+// Every request carries a fresh W3C trace context, so a failed one is found by
+// its trace id in the services' logs (and in Jaeger when it was sampled:
+// TRACE_SHARE of the requests ask for that; all of them would slow the drill).
+const TRACE_SHARE = Number(__ENV.TRACE_SHARE || "0.1");
 
 // Requests per second per flow, and how long.
 const PROFILES = {
@@ -67,6 +71,21 @@ const ATTACKS = [
   { kind: "xss", path: "/v1/feed?userId=%3Cscript%3Ealert(document.cookie)%3C%2Fscript%3E" },
   { kind: "path_traversal", path: "/v1/feed?userId=..%2F..%2F..%2F..%2Fetc%2Fpasswd" },
 ];
+
+const hex = (bytes) =>
+  Array.from(crypto.getRandomValues(new Uint8Array(bytes)), (b) => b.toString(16).padStart(2, "0")).join("");
+
+/** A request's trace id and the headers that carry it. */
+function traced(extra = {}) {
+  const traceId = hex(16);
+  const flags = Math.random() < TRACE_SHARE ? "01" : "00";
+  return { traceId, headers: { ...HEADERS, ...extra, traceparent: `00-${traceId}-${hex(8)}-${flags}` } };
+}
+
+/** A failed flow names its trace, to look it up in Loki (trace_id) or Jaeger. */
+function reportFailure(flow, traceId, detail) {
+  console.warn(`drill: ${flow} failed (${detail}); trace_id=${traceId}`);
+}
 
 /** Counts what the edge refused: 403 from the WAF, 429 from the rate limit. */
 function edge(res) {
@@ -145,9 +164,10 @@ export function setup() {
 const pick = (list) => list[Math.floor(Math.random() * list.length)];
 
 export function feedHttp(data) {
+  const { traceId, headers } = traced();
   const res = edge(
     http.get(`${GATEWAY_URL}/v1/feed?userId=${pick(data.userIds)}&limit=20`, {
-      headers: HEADERS,
+      headers,
       tags: { name: "GET /v1/feed" },
     }),
   );
@@ -156,6 +176,7 @@ export function feedHttp(data) {
     "feed: has videos": (r) => r.json("videos.#") > 0,
   });
   if (res.headers["X-Stale"] === "true") staleResponses.add(1);
+  if (!ok) reportFailure("feed", traceId, `HTTP ${res.status}`);
   flowErrors.add(!ok);
 }
 
@@ -189,7 +210,12 @@ function callFeed(request) {
       return null;
     }
   }
-  const res = client.invoke("feed.v1.FeedService/GetFeed", request, { timeout: "2s" });
+  const { traceId, headers } = traced();
+  const res = client.invoke("feed.v1.FeedService/GetFeed", request, {
+    timeout: "2s",
+    metadata: { traceparent: headers.traceparent },
+  });
+  if (res.status !== grpc.StatusOK) reportFailure("grpc feed", traceId, `status ${res.status}`);
   if (res.status !== grpc.StatusOK) {
     client.close();
     connected = false;
@@ -199,12 +225,13 @@ function callFeed(request) {
 }
 
 export function like(data) {
+  const { traceId, headers } = traced({ "content-type": "application/json" });
   const res = edge(
     http.post(
       `${GATEWAY_URL}/v1/videos/${pick(data.videoIds)}/likes`,
       JSON.stringify({ userId: pick(data.userIds) }),
       {
-        headers: { ...HEADERS, "content-type": "application/json" },
+        headers,
         tags: { name: "POST /v1/videos/:id/likes" },
       },
     ),
@@ -213,6 +240,7 @@ export function like(data) {
     "like: 200": (r) => r.status === 200,
     "like: counted": (r) => r.json("likeCount") > 0,
   });
+  if (!ok) reportFailure("like", traceId, `HTTP ${res.status}`);
   flowErrors.add(!ok);
 }
 

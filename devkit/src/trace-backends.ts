@@ -136,6 +136,8 @@ exporters:
 export interface Collector extends Backend {
   /** The OTLP/HTTP base URL the services export to (OTEL_EXPORTER_OTLP_ENDPOINT). */
   endpoint: string;
+  /** The collector's own metrics (Prometheus text). */
+  metricsUrl: string;
   /** Trace ids the tail sampler kept (from the file exporter): any error span, and which services. */
   keptTraces(): Map<string, { error: boolean; services: Set<string> }>;
 }
@@ -148,6 +150,8 @@ export interface CollectorOptions {
   slowMs: number;
   /** How long the tail sampler waits for a trace's spans before it decides. */
   decisionWaitMs?: number;
+  /** Retry failed exports to Jaeger (the default, as in the stack); off to see failures at once. */
+  retry?: boolean;
 }
 
 export async function startCollector(opts: CollectorOptions): Promise<Collector> {
@@ -170,7 +174,7 @@ processors:
   batch: { timeout: 200ms }
 exporters:
   file: { path: "${out}", flush_interval: 100ms }
-${opts.jaeger ? `  otlp_grpc: { endpoint: "${opts.jaeger}", tls: { insecure: true } }` : ""}
+${opts.jaeger ? `  otlp_grpc: { endpoint: "${opts.jaeger}", tls: { insecure: true }, retry_on_failure: { enabled: ${opts.retry ?? true} } }` : ""}
 service:
   pipelines:
     traces:
@@ -188,6 +192,7 @@ service:
   return {
     ...backend,
     endpoint: `http://127.0.0.1:${http}`,
+    metricsUrl: `http://127.0.0.1:${metrics}/metrics`,
     keptTraces() {
       const kept = new Map<string, { error: boolean; services: Set<string> }>();
       if (!fs.existsSync(out)) return kept;

@@ -25,6 +25,9 @@ export const CHART_RESOURCES = {
   envoyGateway: sized("100m", "256Mi", "1", "1Gi"),
   /** The Envoy proxies Envoy Gateway runs for our Gateway (the WAF's Wasm runs inside them). */
   envoyProxy: sized("200m", "256Mi", "2", "1Gi"),
+  otelCollector: sized("100m", "256Mi", "1", "512Mi"),
+  /** Jaeger all-in-one with in-memory storage: the limit bounds tracing.maxTraces. */
+  jaeger: sized("100m", "512Mi", "1", "2Gi"),
   /** Short-lived hook Jobs (certificate generation, CRD checks). */
   hookJob: sized("10m", "32Mi", "200m", "128Mi"),
 } as const;

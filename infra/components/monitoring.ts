@@ -86,6 +86,8 @@ export interface MonitoringArgs {
   namespace: string;
   /** Namespace whose Loki backs the Grafana "Loki" datasource. */
   lokiUrl: string;
+  /** Jaeger's query API: the "Jaeger" datasource, linked from logs and exemplars. */
+  jaegerUrl: string;
   config: StackConfig;
   rulesDir: string;
   /** Where Prometheus and Grafana reach out to, and who may remote-write (the drill's k6). */
@@ -243,6 +245,36 @@ export class Monitoring extends pulumi.ComponentResource {
                 access: "proxy",
                 url: args.lokiUrl,
                 isDefault: false,
+                // A log line's trace_id opens its trace.
+                jsonData: {
+                  derivedFields: [
+                    {
+                      name: "trace_id",
+                      matcherRegex: '"trace_id":"([0-9a-f]{32})"',
+                      datasourceUid: "jaeger",
+                      url: "$${__value.raw}",
+                    },
+                  ],
+                },
+              },
+              {
+                name: "Jaeger",
+                type: "jaeger",
+                uid: "jaeger",
+                access: "proxy",
+                url: args.jaegerUrl,
+                isDefault: false,
+                // A span opens the log lines of its trace.
+                jsonData: {
+                  tracesToLogsV2: {
+                    datasourceUid: "loki",
+                    filterByTraceID: true,
+                    spanStartTimeShift: "-5m",
+                    spanEndTimeShift: "5m",
+                    customQuery: true,
+                    query: '{namespace=~".+"} |= "$${__trace.traceId}"',
+                  },
+                },
               },
             ],
           },

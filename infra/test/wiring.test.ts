@@ -181,6 +181,7 @@ describe("wiring per stack", () => {
         "wasm-fetch",
       ],
       loadtest: ["k6-egress"],
+      tracing: ["otel-collector-ingress"],
     });
     // Every moved policy answers to its URN under the former central parent,
     // so an existing stack updates it in place instead of replacing it.
@@ -203,7 +204,12 @@ describe("wiring per stack", () => {
     const owners = Object.fromEntries(
       dashboards.map((d) => [Object.keys(d.inputs.data as object)[0], d.parent]),
     );
-    assert.deepEqual(owners, { "feed.json": "feed", "gateway.json": "gateway", "drill.json": "loadtest" });
+    assert.deepEqual(owners, {
+      "feed.json": "feed",
+      "gateway.json": "gateway",
+      "drill.json": "loadtest",
+      "tracing.json": "tracing",
+    });
     const files = readdirSync(path.join(REPO_ROOT, "dashboards")).filter((f) => f.endsWith(".json"));
     assert.deepEqual(Object.keys(owners).sort(), files.sort(), "a dashboards/*.json no component deploys");
     const former = "urn:pulumi:prod::golive::golive:observability:Monitoring::monitoring";

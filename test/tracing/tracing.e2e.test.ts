@@ -19,6 +19,8 @@ import {
   startCollector,
   startJaeger,
 } from "@golive/devkit/trace-backends";
+import { metricNames } from "../../alerting/promql";
+import { loadRuleFiles } from "../../alerting/rule-files";
 
 const hex = (bytes: number) => randomBytes(bytes).toString("hex");
 
@@ -93,7 +95,10 @@ describe("tracing through the collector into Jaeger", { timeout: 300_000 }, () =
         if (!trace) return false;
         spans = trace.spans;
         for (const key of Object.keys(byService)) delete byService[key];
-        for (const s of spans) (byService[service(s, trace) ?? "?"] ??= []).push(s);
+        for (const s of spans) {
+          const name = service(s, trace) ?? "?";
+          byService[name] = [...(byService[name] ?? []), s];
+        }
         return (byService.feed ?? []).some((s) => /^pg\./.test(s.operationName)) && !!byService.gateway;
       },
       15_000,
@@ -175,6 +180,41 @@ describe("tracing through the collector into Jaeger", { timeout: 300_000 }, () =
     );
     console.log(`sampled ${kept} of ${total} traces (expected ${expected} ± ${Math.round(5 * sd)})`);
     assert.ok(Math.abs(kept - expected) <= 5 * sd, `${kept} traces sampled of ${total}`);
+  });
+
+  test("the collector exposes every metric the tracing alerts read, with a failing export", async () => {
+    const unreachable = `127.0.0.1:${await freePort()}`;
+    const failing = await collector({
+      jaeger: unreachable,
+      keepPercent: 100,
+      slowMs: 60_000,
+      decisionWaitMs: 200,
+      retry: false,
+    });
+    const gw = await gateway({ OTEL_EXPORTER_OTLP_ENDPOINT: failing.endpoint, LOG_LEVEL: "warn" });
+    const read = new Set(
+      loadRuleFiles()
+        .filter((f) => f.name === "tracing")
+        .flatMap((f) => f.groups.flatMap((g) => g.rules.flatMap((r) => metricNames(r.expr))))
+        .filter((m) => m.startsWith("otelcol_")),
+    );
+    assert.ok(read.size >= 4, `tracing alerts read ${[...read].join(", ")}`);
+    let exposed = new Set<string>();
+    await waitFor(
+      "the failed export to show in the collector's metrics",
+      async () => {
+        await (await fetch(`${gw.url}/v1/videos/${seed.videoIds[0]}`)).arrayBuffer();
+        const text = await (await fetch(failing.metricsUrl)).text();
+        exposed = new Set(text.split("\n").map((l) => l.split(/[{ ]/)[0] ?? ""));
+        return exposed.has("otelcol_exporter_send_failed_spans");
+      },
+      30_000,
+    );
+    assert.deepEqual(
+      [...read].filter((m) => !exposed.has(m)),
+      [],
+      "alerts read metrics the collector does not expose",
+    );
   });
 
   test("the tail sampler keeps every error trace and drops the rest when its share is 0 %", async () => {

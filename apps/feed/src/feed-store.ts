@@ -3,7 +3,7 @@
 
 import type { Message, Video } from "@golive/proto/loader";
 import { inTransaction } from "@golive/shared/transaction";
-import type { Pool, PoolClient } from "pg";
+import type { Pool, PoolClient, QueryResult, QueryResultRow } from "pg";
 import { encodeCursor, type FeedCursor } from "./cursor";
 import { notFound } from "./errors";
 import { MESSAGES_CHANNEL, messagePayload } from "./message-events";
@@ -50,7 +50,29 @@ export interface CallBudget {
 }
 
 export class FeedStore {
-  constructor(private readonly pool: Pool) {}
+  constructor(
+    private readonly pool: Pool,
+    /** Called with each statement's name and duration (feed_db_query_duration_seconds). */
+    private readonly observe: (statement: string, seconds: number) => void = () => {},
+  ) {}
+
+  /**
+   * One named statement: prepared once per connection, named on its SQL span,
+   * and timed under that name.
+   */
+  private async run<R extends QueryResultRow>(
+    client: Pool | PoolClient,
+    name: string,
+    text: string,
+    values: unknown[] = [],
+  ): Promise<QueryResult<R>> {
+    const started = performance.now();
+    try {
+      return await client.query<R>({ name, text, values });
+    } finally {
+      this.observe(name, (performance.now() - started) / 1000);
+    }
+  }
 
   /** Newest first; like counts here are the drained counts (the worker folds queued likes in). */
   async getFeed(opts: {
@@ -59,12 +81,16 @@ export class FeedStore {
   }): Promise<{ videos: Video[]; nextCursor: string }> {
     const limit = opts.pageSize + 1;
     const { rows } = opts.cursor
-      ? await this.pool.query<VideoRow>(
+      ? await this.run<VideoRow>(
+          this.pool,
+          "feed_page_after",
           `select ${VIDEO_COLUMNS} from videos where (created_at, id) < ($1, $2)
            order by created_at desc, id desc limit $3`,
           [opts.cursor.createdAt, opts.cursor.id, limit],
         )
-      : await this.pool.query<VideoRow>(
+      : await this.run<VideoRow>(
+          this.pool,
+          "feed_page_first",
           `select ${VIDEO_COLUMNS} from videos order by created_at desc, id desc limit $1`,
           [limit],
         );
@@ -77,7 +103,9 @@ export class FeedStore {
 
   /** Exact count: drained count plus likes still queued, read in one snapshot. */
   async getVideo(videoId: string): Promise<Video> {
-    const { rows } = await this.pool.query<VideoRow>(
+    const { rows } = await this.run<VideoRow>(
+      this.pool,
+      "video_get",
       `select id, author_id, title, url, created_at,
               like_count + (select count(*) from like_events e where e.video_id = v.id) as like_count
        from videos v where id = $1`,
@@ -98,15 +126,22 @@ export class FeedStore {
       this.pool,
       async (client) => {
         await this.requireUsersAndVideo(client, [["user_id", userId]], videoId);
-        const inserted = await client.query(
+        const inserted = await this.run(
+          client,
+          "like_insert",
           "insert into likes (user_id, video_id, idempotency_key) values ($1, $2, $3) on conflict do nothing",
           [userId, videoId, idempotencyKey ?? null],
         );
         let created = inserted.rowCount === 1;
-        if (created) await client.query("insert into like_events (video_id) values ($1)", [videoId]);
+        if (created)
+          await this.run(client, "like_event_insert", "insert into like_events (video_id) values ($1)", [
+            videoId,
+          ]);
         else if (idempotencyKey) {
           // A retry of the attempt that created the like answers as that attempt would have.
-          const same = await client.query(
+          const same = await this.run(
+            client,
+            "like_replay_check",
             "select 1 from likes where user_id = $1 and video_id = $2 and idempotency_key = $3",
             [userId, videoId, idempotencyKey],
           );
@@ -114,7 +149,9 @@ export class FeedStore {
         }
         // One statement, one snapshot: the worker moves events into like_count
         // atomically, so this sum never counts a like twice or misses one.
-        const { rows } = await client.query<{ n: string }>(
+        const { rows } = await this.run<{ n: string }>(
+          client,
+          "like_count",
           `select like_count + (select count(*) from like_events e where e.video_id = v.id) as n
          from videos v where id = $1`,
           [videoId],
@@ -138,14 +175,19 @@ export class FeedStore {
           ["sender_id", senderId],
           ["recipient_id", recipientId],
         ]);
-        const { rows } = await client.query<MessageRow>(
+        const { rows } = await this.run<MessageRow>(
+          client,
+          "message_insert",
           `insert into messages (sender_id, recipient_id, body) values ($1, $2, $3)
          returning id, sender_id, recipient_id, body, created_at`,
           [senderId, recipientId, body],
         );
         const message = toMessage(rows[0] as MessageRow);
         // Delivered to every LISTENing replica when this transaction commits.
-        await client.query("select pg_notify($1, $2)", [MESSAGES_CHANNEL, messagePayload(message)]);
+        await this.run(client, "message_notify", "select pg_notify($1, $2)", [
+          MESSAGES_CHANNEL,
+          messagePayload(message),
+        ]);
         return message;
       },
       opts,
@@ -153,7 +195,9 @@ export class FeedStore {
   }
 
   async getMessage(id: string): Promise<Message | undefined> {
-    const { rows } = await this.pool.query<MessageRow>(
+    const { rows } = await this.run<MessageRow>(
+      this.pool,
+      "message_get",
       "select id, sender_id, recipient_id, body, created_at from messages where id = $1",
       [id],
     );
@@ -162,7 +206,9 @@ export class FeedStore {
 
   /** Messages to these recipients created at or after `since`, oldest first (the listener's catch-up). */
   async messagesSince(recipientIds: string[], since: Date, limit = 1_000): Promise<Message[]> {
-    const { rows } = await this.pool.query<MessageRow>(
+    const { rows } = await this.run<MessageRow>(
+      this.pool,
+      "messages_since",
       `select id, sender_id, recipient_id, body, created_at from messages
         where recipient_id = any($1::uuid[]) and created_at >= $2
         order by created_at, id limit $3`,
@@ -173,7 +219,11 @@ export class FeedStore {
 
   /** The database's clock, the one created_at is stamped with. */
   async databaseNow(): Promise<Date> {
-    const { rows } = await this.pool.query<{ now: Date }>("select clock_timestamp() as now");
+    const { rows } = await this.run<{ now: Date }>(
+      this.pool,
+      "database_now",
+      "select clock_timestamp() as now",
+    );
     return (rows[0] as { now: Date }).now;
   }
 
@@ -187,7 +237,9 @@ export class FeedStore {
     users: [field: string, id: string][],
     videoId?: string,
   ): Promise<void> {
-    const { rows } = await client.query<{ found: string[]; video: boolean }>(
+    const { rows } = await this.run<{ found: string[]; video: boolean }>(
+      client,
+      "users_and_video_exist",
       `select coalesce(array_agg(id::text), '{}') as found,
               ($2::uuid is null or exists (select 1 from videos where id = $2)) as video
        from users where id = any($1::uuid[]) and deleted_at is null`,

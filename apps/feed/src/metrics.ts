@@ -27,6 +27,13 @@ export function createFeedMetrics(pool: PoolStats) {
       buckets: LATENCY_BUCKETS,
       registers: [registry],
     }),
+    dbQuery: new Histogram({
+      name: "feed_db_query_duration_seconds",
+      help: "Time per SQL statement by its name (FeedStore), round trip included.",
+      labelNames: ["statement"] as const,
+      buckets: LATENCY_BUCKETS,
+      registers: [registry],
+    }),
     likeQueueDepth: new Gauge({
       name: "feed_like_queue_depth",
       help: "Like events waiting for the worker to fold them into like counts.",

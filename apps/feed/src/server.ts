@@ -51,7 +51,7 @@ export async function startFeedService(config: FeedConfig, logger: Logger): Prom
     logger,
   });
   const metrics = createFeedMetrics(pool);
-  const store = new FeedStore(pool);
+  const store = new FeedStore(pool, (statement, seconds) => metrics.dbQuery.observe({ statement }, seconds));
   const pageCache =
     config.FEED_PAGE_CACHE_TTL_MS > 0 ? new PageCache(config.FEED_PAGE_CACHE_TTL_MS) : undefined;
   let shuttingDown = false;

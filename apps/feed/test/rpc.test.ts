@@ -519,6 +519,10 @@ test("metrics expose the contract names with per-method codes", async () => {
     "feed_db_up 1",
     'feed_db_pool_connections{state="total"}',
     "feed_message_streams_open 0",
+    // Every statement by its name: the page read, the like transaction's steps.
+    'feed_db_query_duration_seconds_count{statement="feed_page_first"}',
+    'feed_db_query_duration_seconds_count{statement="video_get"}',
+    'feed_db_query_duration_seconds_count{statement="like_insert"}',
     "process_cpu_user_seconds_total",
   ]) {
     assert.ok(text.includes(name), `missing ${name}`);

@@ -316,6 +316,7 @@ const METRIC_SOURCES: [RegExp, string[]][] = [
   [/^prometheus_/, ["kube-prometheus-stack-prometheus"]],
   [/^(grpc_server_|feed_)/, ["feed"]],
   [/^(http_request|gateway_)/, ["gateway"]],
+  [/^otelcol_/, ["opentelemetry-collector"]],
 ];
 
 export interface AlertSource {
