@@ -45,6 +45,8 @@ function exportedNames(metricsText: string): Set<string> {
     const [name, type] = [m[1] as string, m[2]];
     names.add(name);
     if (type === "histogram") for (const s of ["_bucket", "_sum", "_count"]) names.add(name + s);
+    // OpenMetrics (the services' exposition) names a counter's family without _total.
+    if (type === "counter" && !name.endsWith("_total")) names.add(`${name}_total`);
   }
   return names;
 }

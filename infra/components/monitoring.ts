@@ -184,6 +184,8 @@ export class Monitoring extends pulumi.ComponentResource {
           prometheus: {
             prometheusSpec: {
               enableRemoteWriteReceiver: true,
+              // Keeps the services' exemplars (trace ids on latency buckets).
+              enableFeatures: ["exemplar-storage"],
               retention: `${config.retention.metricsDays}d`,
               serviceMonitorSelectorNilUsesHelmValues: false,
               serviceMonitorSelector: selector,
@@ -230,6 +232,14 @@ export class Monitoring extends pulumi.ComponentResource {
             },
             sidecar: {
               resources: CHART_RESOURCES.sidecar,
+              // An exemplar on a latency panel opens its trace in Jaeger.
+              datasources: {
+                exemplarTraceIdDestinations: {
+                  datasourceUid: "jaeger",
+                  traceIdLabelName: "trace_id",
+                  urlDisplayLabel: "Open the trace",
+                },
+              },
               dashboards: {
                 enabled: true,
                 label: "grafana_dashboard",

@@ -130,6 +130,13 @@ describe("tracing through the collector into Jaeger", { timeout: 300_000 }, () =
       "every SQL span belongs to the feed's call",
     );
 
+    // Both services' latency histograms hold the trace as an exemplar (OpenMetrics).
+    const exemplar = new RegExp(`_bucket\\{[^}]*\\} \\d+ # \\{trace_id="${traceId}"\\}`);
+    const gatewayMetrics = await (await fetch(`http://127.0.0.1:${gw.opsPort}/metrics`)).text();
+    assert.match(gatewayMetrics, new RegExp(`^http_request_duration_seconds${exemplar.source}`, "m"));
+    const feedMetrics = await (await fetch(`http://127.0.0.1:${procs[0]?.opsPort}/metrics`)).text();
+    assert.match(feedMetrics, new RegExp(`^grpc_server_handling_seconds${exemplar.source}`, "m"));
+
     // The same id in both services' log lines.
     await waitFor("log lines", async () => procs[0]?.output().includes(traceId) === true, 5000);
     assert.match(gw.output(), new RegExp(`"trace_id":"${traceId}"`));

@@ -25,6 +25,7 @@ export function createFeedMetrics(pool: PoolStats) {
       help: "Time from the start of an RPC to its status, in seconds.",
       labelNames: ["grpc_service", "grpc_method"] as const,
       buckets: LATENCY_BUCKETS,
+      enableExemplars: true,
       registers: [registry],
     }),
     dbQuery: new Histogram({

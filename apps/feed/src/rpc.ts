@@ -4,6 +4,7 @@
 
 import { SAFE_TOKEN } from "@golive/shared/contract";
 import type { Logger } from "@golive/shared/logger";
+import { observeTraced } from "@golive/shared/metrics";
 import { endSpan, metadataGetter, startServerSpan } from "@golive/tracing/spans";
 import * as grpc from "@grpc/grpc-js";
 import { context, type Span } from "@opentelemetry/api";
@@ -31,7 +32,7 @@ export function createRpcInstrumentation(deps: {
   const observe = (method: string, started: bigint, code: grpc.status) => {
     const labels = { grpc_service: FEED_SERVICE_NAME, grpc_method: method };
     deps.metrics.handled.inc({ ...labels, grpc_code: grpc.status[code] });
-    deps.metrics.handling.observe(labels, Number(process.hrtime.bigint() - started) / 1e9);
+    observeTraced(deps.metrics.handling, labels, Number(process.hrtime.bigint() - started) / 1e9);
   };
 
   // The gateway's x-request-id, so one request can be followed across both services' logs.

@@ -91,7 +91,7 @@ export async function registerMessagesSocket(
   const countUpgrade = (status: number, started: number) => {
     const labels = { route: MESSAGES_PATH, method: "GET" };
     deps.metrics.httpRequests.inc({ ...labels, status_code: String(status) });
-    deps.metrics.httpDuration.observe(labels, (performance.now() - started) / 1000);
+    deps.metrics.httpDuration.observe({ labels, value: (performance.now() - started) / 1000 });
   };
 
   // The 101 carries the request id like every other response...

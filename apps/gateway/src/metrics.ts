@@ -1,11 +1,11 @@
 // The gateway's Prometheus metrics, names and labels as the alert rules and
 // dashboards expect them (see HELPERS contract / docs/gateway.md).
 
-import { createServiceRegistry, LATENCY_BUCKETS } from "@golive/shared/metrics";
-import { Counter, Gauge, Histogram, type Registry } from "prom-client";
+import { createServiceRegistry, LATENCY_BUCKETS, type ServiceRegistry } from "@golive/shared/metrics";
+import { Counter, Gauge, Histogram } from "prom-client";
 
 export interface GatewayMetrics {
-  registry: Registry;
+  registry: ServiceRegistry;
   httpRequests: Counter<"route" | "method" | "status_code">;
   httpDuration: Histogram<"route" | "method">;
   breakerState: Gauge<"breaker">;
@@ -30,6 +30,7 @@ export function createGatewayMetrics(): GatewayMetrics {
       help: "HTTP request latency by route template and method.",
       labelNames: ["route", "method"] as const,
       buckets: LATENCY_BUCKETS,
+      enableExemplars: true,
       registers: [registry],
     }),
     breakerState: new Gauge({

@@ -4,6 +4,7 @@
 import type http from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Logger } from "@golive/shared/logger";
+import { observeTraced } from "@golive/shared/metrics";
 import { type OpsServer, startOpsServer } from "@golive/shared/ops-server";
 import type { ShutdownStep } from "@golive/shared/shutdown";
 import { endSpan, headerGetter, startServerSpan } from "@golive/tracing/spans";
@@ -126,16 +127,17 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
     );
   app.addHook("onRequestAbort", async (request) => endRequestSpan(request, 499));
   app.addHook("onResponse", async (request, reply) => {
-    endRequestSpan(request, reply.statusCode);
     const route = request.routeOptions.url ?? "unmatched";
     const method = request.method;
     metrics.httpRequests.inc({ route, method, status_code: String(reply.statusCode) });
-    metrics.httpDuration.observe({ route, method }, reply.elapsedTime / 1000);
+    observeTraced(metrics.httpDuration, { route, method }, reply.elapsedTime / 1000, spans.get(request));
     const level = reply.statusCode >= 500 ? "warn" : "info";
     request.log[level](
       { route, method, statusCode: reply.statusCode, ms: Math.round(reply.elapsedTime) },
       "request",
     );
+    // Last: the exemplar and the log line above read the span while it records.
+    endRequestSpan(request, reply.statusCode);
   });
 
   app.setErrorHandler((err: FastifyError, request, reply) => {

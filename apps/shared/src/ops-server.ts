@@ -3,7 +3,7 @@
 // behind user traffic and NetworkPolicies can allow them separately.
 import http from "node:http";
 import type { AddressInfo } from "node:net";
-import type { Registry } from "prom-client";
+import type { Registry, RegistryContentType } from "prom-client";
 
 /** true or "pass": fine; "warn": degraded but still ready; false or "fail": not ready. */
 export type CheckResult = boolean | "pass" | "warn" | "fail";
@@ -33,7 +33,7 @@ export interface OpsServer {
 export async function startOpsServer(opts: {
   host: string;
   port: number;
-  registry: Registry;
+  registry: Registry<RegistryContentType>;
   readiness: Readiness;
 }): Promise<OpsServer> {
   const server = http.createServer((req, res) => {
