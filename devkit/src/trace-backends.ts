@@ -46,9 +46,11 @@ async function run(
   }
   return {
     output: () => out,
+    /** Stops the process and removes its folder (config, output files). */
     async stop() {
       if (child.exitCode === null) child.kill("SIGTERM");
       await exited;
+      fs.rmSync(dir, { recursive: true, force: true });
     },
   };
 }
@@ -120,10 +122,6 @@ exporters:
   return {
     ...backend,
     otlpGrpc: `127.0.0.1:${grpc}`,
-    async stop() {
-      await backend.stop();
-      fs.rmSync(dir, { recursive: true, force: true });
-    },
     async trace(traceId: string) {
       const res = await fetch(`http://127.0.0.1:${query}/api/traces/${traceId}`);
       if (!res.ok) return undefined;
@@ -216,10 +214,6 @@ service:
         }
       }
       return kept;
-    },
-    async stop() {
-      await backend.stop();
-      fs.rmSync(dir, { recursive: true, force: true });
     },
   };
 }

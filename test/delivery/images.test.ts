@@ -50,20 +50,23 @@ function linkDevInstall(cwd: string): void {
 const notIgnored = (src: string) => !/(^|\/)node_modules(\/|$)|\.test\.ts$/.test(src);
 
 function replay(file: string, into: string): Image {
-  const stages = new Map<string, string>();
-  let root = "";
-  let cwd = "";
+  const stages = new Map<string, { root: string; cwd: string }>();
+  let stage = { root: "", cwd: "" };
   let cmd = "";
   for (const { op, args } of parseDockerfile(fs.readFileSync(path.join(ROOT, file), "utf8"))) {
+    const { root, cwd } = stage;
     if (op === "FROM") {
-      const name = args.split(/\s+/)[2] ?? String(stages.size);
-      root = path.join(into, name);
-      cwd = root;
-      stages.set(name, root);
-      fs.mkdirSync(root, { recursive: true });
+      const [image = "", , alias] = args.split(/\s+/);
+      const next = path.join(into, alias ?? String(stages.size));
+      // FROM an earlier stage starts from its files and its WORKDIR.
+      const base = stages.get(image);
+      if (base) fs.cpSync(base.root, next, { recursive: true, verbatimSymlinks: true });
+      fs.mkdirSync(next, { recursive: true });
+      stage = { root: next, cwd: base ? path.join(next, path.relative(base.root, base.cwd)) : next };
+      stages.set(alias ?? String(stages.size), stage);
     } else if (op === "WORKDIR") {
-      cwd = path.join(root, args);
-      fs.mkdirSync(cwd, { recursive: true });
+      stage.cwd = path.join(root, args);
+      fs.mkdirSync(stage.cwd, { recursive: true });
     } else if (op === "COPY") {
       const words = args.split(/\s+/);
       const from = words.find((w) => w.startsWith("--from="))?.slice("--from=".length);
@@ -71,7 +74,7 @@ function replay(file: string, into: string): Image {
       const dest = paths.pop() as string;
       const destAbs = path.isAbsolute(dest) ? path.join(root, dest) : path.join(cwd, dest);
       for (const src of paths) {
-        const srcAbs = from ? path.join(stages.get(from) as string, src) : path.join(ROOT, src);
+        const srcAbs = from ? path.join(stages.get(from)?.root as string, src) : path.join(ROOT, src);
         if (fs.statSync(srcAbs).isDirectory()) {
           // .dockerignore keeps dependencies and tests out of the build context.
           const filter = from ? undefined : notIgnored;
@@ -90,7 +93,7 @@ function replay(file: string, into: string): Image {
       cmd = (JSON.parse(args) as string[])[0] as string;
     }
   }
-  return { app: path.basename(path.dirname(file)), dir: cwd, cmd };
+  return { app: path.basename(path.dirname(file)), dir: stage.cwd, cmd };
 }
 
 /** Top-level packages in an image's node_modules (scoped ones as @scope/name). */

@@ -7,7 +7,7 @@ import { status } from "@grpc/grpc-js";
 import { WebSocket } from "ws";
 import { UNKNOWN_USER } from "./support/fake-feed";
 import { gatewayOnFakeFeed, metricValue, sleep } from "./support/gateway";
-import { rawWebSocket } from "./support/raw-socket";
+import { rawWebSocket, refusedUpgrade } from "./support/raw-socket";
 
 const ALICE = "aaaaaaaa-aaaa-4aaa-8aaa-aaaaaaaaaaaa";
 const BOB = "bbbbbbbb-bbbb-4bbb-8bbb-bbbbbbbbbbbb";
@@ -199,19 +199,10 @@ describe("websocket messages bridge", () => {
     await client.opened;
     assert.equal(await upgraded, "ws-rid-1");
     client.ws.close();
-    const socket = net.connect(fixture.gw.httpPort, "127.0.0.1");
-    const response = new Promise<string>((resolve) => {
-      let text = "";
-      socket.on("data", (c) => {
-        text += c.toString("latin1");
-      });
-      socket.on("close", () => resolve(text));
-      socket.on("error", () => resolve(text));
+    const text = await refusedUpgrade(fixture.gw.httpPort, `/v1/messages?userId=${ALICE}`, {
+      "Sec-WebSocket-Version": "99",
+      "X-Request-Id": "ws-rid-2",
     });
-    socket.write(
-      `GET /v1/messages?userId=${ALICE} HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 99\r\nX-Request-Id: ws-rid-2\r\n\r\n`,
-    );
-    const text = await response;
     assert.match(text, /^HTTP\/1\.1 400 /);
     assert.match(text, /\r\nx-request-id: ws-rid-2\r\n/);
     const body = JSON.parse(text.slice(text.indexOf("\r\n\r\n") + 4));
@@ -224,18 +215,7 @@ describe("websocket messages bridge", () => {
 
   test("upgrades pass the gateway's own hooks: refusals are counted, logged and carry the request id; other paths are 404", async () => {
     const upgrade = (path: string, requestId: string) =>
-      new Promise<string>((resolve) => {
-        const socket = net.connect(fixture.gw.httpPort, "127.0.0.1");
-        let text = "";
-        socket.on("data", (c) => {
-          text += c.toString("latin1");
-        });
-        socket.on("close", () => resolve(text));
-        socket.on("error", () => resolve(text));
-        socket.write(
-          `GET ${path} HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\nX-Request-Id: ${requestId}\r\n\r\n`,
-        );
-      });
+      refusedUpgrade(fixture.gw.httpPort, path, { "X-Request-Id": requestId });
     const counted = async (status: number) => {
       const text = await (await fetch(`http://127.0.0.1:${fixture.gw.opsPort}/metrics`)).text();
       const labels = ['method="GET"', 'route="/v1/messages"', `status_code="${status}"`];
