@@ -37,6 +37,7 @@ const EXTERNAL = [
   /^prometheus_(rule_evaluation_failures|notifications_errors|notifications_sent)_total$/, // Prometheus self-metrics
   /^loki_request_duration_seconds_count$/, // Loki
   /^otelcol_/, // the OpenTelemetry Collector (names checked against a real one in test/tracing)
+  /^probe_(success|ssl_earliest_cert_expiry)$/, // the blackbox exporter (test/synthetic runs a real one)
   /^k6_(vus|http_reqs_total|http_req_failed_rate|http_req_duration_p95|http_req_duration_p99|grpc_req_duration_p95|grpc_req_duration_p99|checks_rate|iterations_total)$/, // k6 remote write
 ];
 function exportedNames(metricsText: string): Set<string> {

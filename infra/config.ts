@@ -237,6 +237,8 @@ export const stackConfigSchema = z.strictObject({
     /** The backup's off-site step (rclone copy to the bucket), used with backup.offsite. */
     rclone: imageRef,
     corazaWasm: imageRef,
+    /** Synthetic monitoring's prober (infra/components/synthetic.ts). */
+    blackboxExporter: imageRef,
   }),
   replicas: z.strictObject({ feed: scaling, gateway: scaling }),
   resources: z.strictObject({

@@ -19,6 +19,7 @@ import { PROMETHEUS_PODS, podsIn, tcp } from "./components/network";
 import { NetworkPolicies } from "./components/network-policies";
 import { Retention } from "./components/retention";
 import { checksumAnnotations } from "./components/secret-checksum";
+import { Synthetic } from "./components/synthetic";
 import { COLLECTOR_PODS, jaegerQueryUrl, OTLP_HTTP_PORT, Tracing } from "./components/tracing";
 import { grpcProbe, httpProbe, Workload } from "./components/workload";
 import type { StackConfig } from "./config";
@@ -124,6 +125,11 @@ export function goLiveStack(config: StackConfig): StackOutputs {
         remoteWriters: [podsIn(ns.names.loadtest, LOADTEST_LABELS)],
       },
     },
+    opts("monitoring"),
+  );
+  new Synthetic(
+    "synthetic",
+    { namespace: ns.names.monitoring, config, monitoringCrds: monitoring.crds },
     opts("monitoring"),
   );
   const tracing = new Tracing(

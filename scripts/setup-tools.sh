@@ -2,7 +2,7 @@
 # Installs, only when missing or at the wrong version, the tools the tests and
 # the drill need:
 # - the Node.js the images run (.node-version), from the npm registry;
-# - Debian packages: PostgreSQL, promtool/amtool, openssl;
+# - Debian packages: PostgreSQL, promtool/amtool, the blackbox exporter, openssl;
 # - built from the Go modules pinned under tools/ (checksummed by their
 #   go.sum): k6 v2, actionlint, rclone, the Pulumi CLI and Kubernetes
 #   provider, etcd, kube-apiserver/controller-manager/scheduler, kwok, an
@@ -27,6 +27,7 @@ modver() { awk -v m="$2" '($1==m){print $2} ($1=="require" && $2==m){print $3}' 
 PG_MAJOR=15
 PROMETHEUS_VERSION=2.42
 ALERTMANAGER_VERSION=0.25
+BLACKBOX_VERSION=0.23
 K6_VERSION=$(modver tools/go.mod go.k6.io/k6/v2)
 ACTIONLINT_VERSION=$(modver tools/go.mod github.com/rhysd/actionlint)
 RCLONE_VERSION=$(modver tools/rclone/go.mod github.com/rclone/rclone)
@@ -64,6 +65,10 @@ fi
 if ! command -v amtool >/dev/null || ! amtool --version 2>&1 | grep -q "version ${ALERTMANAGER_VERSION}"; then
   need+=(prometheus-alertmanager)
 fi
+# The synthetic-monitoring test probes the local stack with the real exporter.
+if ! prometheus-blackbox-exporter --version 2>&1 | grep -q "version ${BLACKBOX_VERSION}"; then
+  need+=(prometheus-blackbox-exporter)
+fi
 # The local cluster's certificates.
 command -v openssl >/dev/null || need+=(openssl)
 if [ ${#need[@]} -gt 0 ]; then
@@ -77,6 +82,7 @@ if [ ${#need[@]} -gt 0 ]; then
 fi
 promtool --version 2>&1 | grep -q "version ${PROMETHEUS_VERSION}" || { log "promtool is not ${PROMETHEUS_VERSION}"; exit 1; }
 amtool --version 2>&1 | grep -q "version ${ALERTMANAGER_VERSION}" || { log "amtool is not ${ALERTMANAGER_VERSION}"; exit 1; }
+prometheus-blackbox-exporter --version 2>&1 | grep -q "version ${BLACKBOX_VERSION}" || { log "blackbox exporter is not ${BLACKBOX_VERSION}"; exit 1; }
 
 # Go builds: each into $cache/<name>-<version>-<recipe>/bin unless already
 # there, where <recipe> hashes the Go version and the build flags, so a

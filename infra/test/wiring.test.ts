@@ -182,6 +182,7 @@ describe("wiring per stack", () => {
       ],
       loadtest: ["k6-egress"],
       tracing: ["otel-collector-ingress"],
+      synthetic: ["blackbox-egress"],
     });
     // Every moved policy answers to its URN under the former central parent,
     // so an existing stack updates it in place instead of replacing it.

@@ -22,6 +22,8 @@ import { describeIssues, socketFrameSchema, socketQuerySchema } from "./validati
 
 export const MESSAGES_PATH = "/v1/messages";
 const tracer = trace.getTracer("gateway.messages");
+/** How long a socket we close may take to answer our close frame. */
+const CLOSE_WAIT_MS = 1000;
 /** Sends awaiting the feed per socket; more are refused so one client cannot queue without bound. */
 const MAX_IN_FLIGHT_SENDS = 16;
 /**
@@ -129,12 +131,21 @@ export async function registerMessagesSocket(
     if (ws.readyState !== ws.OPEN) return;
     if (ws.bufferedAmount > deps.maxBufferedBytes) {
       deps.logger.warn({ bufferedAmount: ws.bufferedAmount }, "websocket client too slow: closing");
-      ws.close(CLOSE.tryAgainLater, "client too slow: send buffer full");
       // A client that does not read will not read the close frame either.
-      setTimeout(() => ws.terminate(), 1000).unref();
+      closeSocket(ws, CLOSE.tryAgainLater, "client too slow: send buffer full");
       return;
     }
     ws.send(JSON.stringify(frame));
+  };
+
+  /**
+   * Closes from our side and frees the socket within CLOSE_WAIT_MS even if the
+   * client never answers the close frame (ws would wait 30 s): a client gone
+   * silent, or a probe that only checks the upgrade, holds nothing.
+   */
+  const closeSocket = (ws: WebSocket, code: number, reason: string) => {
+    ws.close(code, reason);
+    setTimeout(() => ws.terminate(), CLOSE_WAIT_MS).unref();
   };
 
   const onConnection = (ws: WebSocket, userId: string, requestId: string, clientSince?: string) => {
@@ -196,7 +207,7 @@ export async function registerMessagesSocket(
       const delay = RESUME_DELAYS_MS[attempt++];
       if (delay === undefined) {
         log.warn({ reason }, "feed message stream could not be resumed: closing websocket");
-        ws.close(CLOSE.tryAgainLater, "feed stream ended; reconnect");
+        closeSocket(ws, CLOSE.tryAgainLater, "feed stream ended; reconnect");
         return;
       }
       deps.metrics.streamResumes.inc();
@@ -241,7 +252,7 @@ export async function registerMessagesSocket(
         if (code === GrpcStatus.CANCELLED) return;
         const permanent = code === undefined ? undefined : PERMANENT[code];
         if (permanent) {
-          ws.close(permanent.code, permanent.reason);
+          closeSocket(ws, permanent.code, permanent.reason);
           return;
         }
         log.info({ code }, "feed message stream broke: resuming");
@@ -258,7 +269,7 @@ export async function registerMessagesSocket(
 
     ws.on("message", (data: RawData, isBinary: boolean) => {
       if (isBinary) {
-        ws.close(CLOSE.unsupportedData, "binary frames are not supported");
+        closeSocket(ws, CLOSE.unsupportedData, "binary frames are not supported");
         return;
       }
       let json: unknown;

@@ -191,6 +191,16 @@ describe("websocket messages bridge", () => {
     assert.match(closed.reason, /unknown user/);
   });
 
+  test("a socket the gateway closes is freed even if the client never answers the close frame", async () => {
+    // A raw client that ignores the close frame (as the blackbox exporter's
+    // upgrade probe does): ws alone would hold the socket for 30 s.
+    const socket = await rawWebSocket(fixture.gw.httpPort, `/v1/messages?userId=${UNKNOWN_USER}`);
+    const started = Date.now();
+    await new Promise((resolve) => socket.once("close", resolve));
+    const heldMs = Date.now() - started;
+    assert.ok(heldMs < 5000, `socket held ${heldMs} ms after the 4404 close`);
+  });
+
   test("the 101 carries the request id, and handshakes the ws library refuses get the JSON error shape with one", async () => {
     const client = connect(fixture.gw.url, ALICE, { "x-request-id": "ws-rid-1" });
     const upgraded = new Promise<string | string[] | undefined>((resolve) =>

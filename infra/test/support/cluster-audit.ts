@@ -99,6 +99,7 @@ export async function auditScrapeTargets(api: KubeApi): Promise<ScrapeTarget[]> 
     alertmanagers,
     monitors,
     podMonitors,
+    probes,
     services,
     podObjs,
     policies,
@@ -111,6 +112,7 @@ export async function auditScrapeTargets(api: KubeApi): Promise<ScrapeTarget[]> 
     list(api, `${mon}/alertmanagers`),
     list(api, `${mon}/servicemonitors`),
     list(api, `${mon}/podmonitors`),
+    list(api, `${mon}/probes`),
     list(api, "/api/v1/services"),
     list(api, "/api/v1/pods"),
     list(api, "/apis/networking.k8s.io/v1/networkpolicies"),
@@ -170,7 +172,7 @@ export async function auditScrapeTargets(api: KubeApi): Promise<ScrapeTarget[]> 
   };
 
   /** Whether the Prometheus picks up a ServiceMonitor or PodMonitor (its label and namespace selectors). */
-  const isSelected = (monitor: Obj, kind: "serviceMonitor" | "podMonitor") =>
+  const isSelected = (monitor: Obj, kind: "serviceMonitor" | "podMonitor" | "probe") =>
     selects(prom.spec[`${kind}Selector`], monitor.metadata.labels) &&
     nsOk(monitor.metadata.namespace as string, prom.spec[`${kind}NamespaceSelector`]);
 
@@ -197,6 +199,29 @@ export async function auditScrapeTargets(api: KubeApi): Promise<ScrapeTarget[]> 
         drops: dropsOf(ep),
       });
     }
+  }
+  // A Probe is scraped from its prober (the blackbox exporter's Service):
+  // the series' component is the prober, reached like any Service's pods.
+  for (const probe of probes) {
+    const ns = probe.metadata.namespace as string;
+    const [host = "", port = ""] = String(probe.spec.prober?.url ?? "").split(":");
+    const [svcName = "", svcNs = ns] = host.split(".");
+    const svc = services.find((x) => x.metadata.name === svcName && x.metadata.namespace === svcNs);
+    const backends = svc
+      ? pods.filter((p) => p.namespace === svcNs && selects({ matchLabels: svc.spec.selector }, p.labels))
+      : [];
+    const row = (component: string, count: number, status: string) =>
+      rows.push({ monitor: `${ns}/${probe.metadata.name}`, component, port, pods: count, status, drops: [] });
+    if (!isSelected(probe, "probe")) row(probe.metadata.name, 0, "not selected by the Prometheus");
+    else if (!svc) row(probe.metadata.name, 0, `no Service ${host}`);
+    else
+      row(
+        svc.metadata.labels?.["app.kubernetes.io/name"] ?? svcName,
+        backends.length,
+        backends.length === 0
+          ? "no running pod behind the prober"
+          : (podProblems(backends, Number(port))[0] ?? "ok"),
+      );
   }
   for (const sm of monitors) {
     const smNs = sm.metadata.namespace as string;
@@ -317,6 +342,7 @@ const METRIC_SOURCES: [RegExp, string[]][] = [
   [/^(grpc_server_|feed_)/, ["feed"]],
   [/^(http_request|gateway_)/, ["gateway"]],
   [/^otelcol_/, ["opentelemetry-collector"]],
+  [/^probe_/, ["blackbox-exporter"]],
 ];
 
 export interface AlertSource {
