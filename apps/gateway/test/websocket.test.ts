@@ -1,7 +1,6 @@
 // WebSocket /v1/messages against a fake feed: the send/receive bridge, bad
 // frames, heartbeats, back-pressure, breaker refusal and shutdown close codes.
 import assert from "node:assert/strict";
-import net from "node:net";
 import { describe, test } from "node:test";
 import { status } from "@grpc/grpc-js";
 import { WebSocket } from "ws";
