@@ -9,6 +9,8 @@ import path from "node:path";
 export interface Target {
   expr: string;
   legendFormat: string;
+  /** Show the series' exemplars: each dot opens its trace (docs/tracing.md). */
+  exemplar?: boolean;
 }
 interface Panel {
   title: string;
@@ -55,6 +57,21 @@ export const feedDashboard: DashboardSpec = {
         t('job:grpc_server_handling_seconds:p50_5m{job="feed"}', "p50"),
         t('job:grpc_server_handling_seconds:p95_5m{job="feed"}', "p95"),
         t('job:grpc_server_handling_seconds:p99_5m{job="feed"}', "p99"),
+      ],
+    },
+    {
+      title: "Traces behind the latency (exemplars: click a dot)",
+      unit: "s",
+      description:
+        "p95 from the raw histogram, with the trace ids the feed keeps per bucket; a dot opens its trace in Jaeger.",
+      targets: [
+        {
+          ...t(
+            'histogram_quantile(0.95, sum by (le) (rate(grpc_server_handling_seconds_bucket{job="feed", grpc_method!="StreamMessages"}[5m])))',
+            "p95",
+          ),
+          exemplar: true,
+        },
       ],
     },
     {
@@ -131,6 +148,21 @@ export const gatewayDashboard: DashboardSpec = {
         t('job:http_request_duration_seconds:p50_5m{job="gateway"}', "p50"),
         t('job:http_request_duration_seconds:p95_5m{job="gateway"}', "p95"),
         t('job:http_request_duration_seconds:p99_5m{job="gateway"}', "p99"),
+      ],
+    },
+    {
+      title: "Traces behind the latency (exemplars: click a dot)",
+      unit: "s",
+      description:
+        "p95 from the raw histogram, with the trace ids the gateway keeps per bucket; a dot opens its trace in Jaeger.",
+      targets: [
+        {
+          ...t(
+            'histogram_quantile(0.95, sum by (le) (rate(http_request_duration_seconds_bucket{job="gateway", route!="/v1/messages"}[5m])))',
+            "p95",
+          ),
+          exemplar: true,
+        },
       ],
     },
     {
@@ -334,6 +366,7 @@ export function renderDashboard(spec: DashboardSpec): Record<string, unknown> {
         datasource: DS,
         expr: target.expr,
         legendFormat: target.legendFormat,
+        ...(target.exemplar ? { exemplar: true } : {}),
       })),
     })),
   };
