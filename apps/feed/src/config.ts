@@ -2,7 +2,7 @@
 
 import { OPS_PORT } from "@golive/shared/contract";
 import { envInt, logLevel } from "@golive/shared/env";
-import { tracingEnvSchema } from "@golive/tracing/tracing";
+import { tracingEnvSchema } from "@golive/tracing/env";
 import { z } from "zod";
 import { FEED_GRPC_PORT } from "./contract";
 

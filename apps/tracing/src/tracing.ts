@@ -20,19 +20,7 @@ import {
   TraceIdRatioBasedSampler,
   TracerProvider,
 } from "@opentelemetry/sdk-trace";
-import { z } from "zod";
-
-/** The standard OpenTelemetry variables each service reads (part of its config schema). */
-export const tracingEnvSchema = z.object({
-  OTEL_EXPORTER_OTLP_ENDPOINT: z
-    .url({ error: "must be the collector's OTLP/HTTP base URL, e.g. http://otel-collector:4318" })
-    .optional(),
-  OTEL_TRACES_SAMPLER_ARG: z.coerce
-    .number({ error: "must be a number from 0 to 1" })
-    .min(0, "must be from 0 to 1")
-    .max(1, "must be from 0 to 1")
-    .default(1),
-});
+import { tracingEnvSchema } from "./env";
 
 export interface Tracing {
   readonly enabled: boolean;
@@ -66,10 +54,4 @@ export function startTracing(
   trace.setGlobalTracerProvider(provider);
   registerInstrumentations({ tracerProvider: provider, instrumentations: instrumentations() });
   return { enabled: true, shutdown: () => provider.shutdown() };
-}
-
-/** The trace id of the active span, for exemplars and log lines ("" outside a trace). */
-export function activeTraceId(): string {
-  const span = trace.getActiveSpan();
-  return span?.isRecording() ? span.spanContext().traceId : "";
 }
