@@ -55,6 +55,15 @@ async function run(
   };
 }
 
+/** Both programs are collectors: their own metrics, on loopback (the service section's tail). */
+const selfMetrics = (port: number | undefined) => `  telemetry:
+    metrics:
+      readers:
+        - pull:
+            exporter:
+              prometheus: { host: 127.0.0.1, port: ${port} }
+`;
+
 const answers = (url: string) => () =>
   fetch(url, { signal: AbortSignal.timeout(1000) }).then(
     (r) => r.ok,
@@ -94,13 +103,7 @@ service:
     traces:
       receivers: [otlp]
       exporters: [jaeger_storage_exporter]
-  telemetry:
-    metrics:
-      readers:
-        - pull:
-            exporter:
-              prometheus: { host: 127.0.0.1, port: ${metrics} }
-extensions:
+${selfMetrics(metrics)}extensions:
   jaeger_storage:
     backends:
       memstore:
@@ -179,13 +182,7 @@ service:
       receivers: [otlp]
       processors: [tail_sampling, batch]
       exporters: [${exporters.join(", ")}]
-  telemetry:
-    metrics:
-      readers:
-        - pull:
-            exporter:
-              prometheus: { host: 127.0.0.1, port: ${metrics} }
-`;
+${selfMetrics(metrics)}`;
   const backend = await run("otelcol", config, answers(`http://127.0.0.1:${metrics}/metrics`), dir);
   return {
     ...backend,

@@ -215,41 +215,28 @@ test("the feed and gateway images migrate a real Postgres and serve a traced fee
       await freePort(),
       await freePort(),
     ];
-    const run = { nodeArgs: ["--enable-source-maps"], probe: "ready" as const };
-    procs.push(
-      await spawnService({
-        ...run,
-        entry: image("feed").cmd,
-        cwd: image("feed").dir,
-        opsPort: feedOps,
-        env: {
-          NODE_ENV: "production",
-          DATABASE_URL: pg.url,
-          GRPC_HOST: "127.0.0.1",
-          GRPC_PORT: String(grpcPort),
-          OPS_HOST: "127.0.0.1",
-          LOG_LEVEL: "warn",
-          ...tracing,
-        },
-      }),
-    );
-    procs.push(
-      await spawnService({
-        ...run,
-        entry: image("gateway").cmd,
-        cwd: image("gateway").dir,
-        opsPort: gatewayOps,
-        env: {
-          NODE_ENV: "production",
-          FEED_ADDRESS: `127.0.0.1:${grpcPort}`,
-          HTTP_HOST: "127.0.0.1",
-          HTTP_PORT: String(httpPort),
-          OPS_HOST: "127.0.0.1",
-          LOG_LEVEL: "warn",
-          ...tracing,
-        },
-      }),
-    );
+    // As the image runs it: its CMD under plain node, from its WORKDIR.
+    const start = async (app: string, opsPort: number, env: Record<string, string>) =>
+      procs.push(
+        await spawnService({
+          nodeArgs: ["--enable-source-maps"],
+          probe: "ready",
+          entry: image(app).cmd,
+          cwd: image(app).dir,
+          opsPort,
+          env: { NODE_ENV: "production", OPS_HOST: "127.0.0.1", LOG_LEVEL: "warn", ...tracing, ...env },
+        }),
+      );
+    await start("feed", feedOps, {
+      DATABASE_URL: pg.url,
+      GRPC_HOST: "127.0.0.1",
+      GRPC_PORT: String(grpcPort),
+    });
+    await start("gateway", gatewayOps, {
+      FEED_ADDRESS: `127.0.0.1:${grpcPort}`,
+      HTTP_HOST: "127.0.0.1",
+      HTTP_PORT: String(httpPort),
+    });
     const traceId = "4bf92f3577b34da6a3ce929d0e0e4736";
     const res = await fetch(`http://127.0.0.1:${httpPort}/v1/feed?userId=${seeded.userIds[0]}&limit=5`, {
       headers: { traceparent: `00-${traceId}-00f067aa0ba902b7-01` },
