@@ -38,10 +38,11 @@ KWOK_VERSION=$(modver tools/kwok/go.mod sigs.k8s.io/kwok)
 ETCD_VERSION=$(modver tools/etcd/go.mod go.etcd.io/etcd/server/v3)
 OTELCOL_VERSION=$(modver tools/otelcol/go.mod go.opentelemetry.io/collector/otelcol)
 JAEGER_VERSION=$(modver tools/jaeger/go.mod github.com/jaegertracing/jaeger)
+STRIPE_MOCK_VERSION=$(modver tools/stripe-mock/go.mod github.com/stripe/stripe-mock)
 # The provider is registered under the version the npm SDK asks the engine for.
 K8S_PROVIDER_VERSION=$(node -p 'require("./package.json").devDependencies["@pulumi/kubernetes"]')
 RANDOM_PROVIDER_VERSION=$(node -p 'require("./package.json").devDependencies["@pulumi/random"]')
-for v in K6_VERSION ACTIONLINT_VERSION RCLONE_VERSION PULUMI_VERSION K8S_PROVIDER_MODULE KUBERNETES_VERSION KWOK_VERSION ETCD_VERSION OTELCOL_VERSION JAEGER_VERSION; do
+for v in K6_VERSION ACTIONLINT_VERSION RCLONE_VERSION PULUMI_VERSION K8S_PROVIDER_MODULE KUBERNETES_VERSION KWOK_VERSION ETCD_VERSION OTELCOL_VERSION JAEGER_VERSION STRIPE_MOCK_VERSION; do
   [ -n "${!v}" ] || { log "no $v in tools/*/go.mod"; exit 1; }
 done
 
@@ -137,6 +138,8 @@ go_tool etcd "$ETCD_VERSION" tools/etcd "${LEAN[@]}" -ldflags "-s -w" .
 # The tracing tests' collector (builder output, tools/otelcol) and trace backend.
 go_tool otelcol "$OTELCOL_VERSION" tools/otelcol "${LEAN[@]}" -ldflags "-s -w" .
 go_tool jaeger "$JAEGER_VERSION" tools/jaeger "${LEAN[@]}" -ldflags "-s -w" github.com/jaegertracing/jaeger/cmd/jaeger
+# Stripe's own mock of its API (the preflight's Stripe adapter is tested against it).
+go_tool stripe-mock "$STRIPE_MOCK_VERSION" tools/stripe-mock "${LEAN[@]}" -ldflags "-s -w" github.com/stripe/stripe-mock
 # The provider's own main embeds files its Makefile generates; ours embeds
 # compact copies of the two the module ships (not committed: 7 MB of upstream data).
 k8s_provider="pulumi-kubernetes-$K8S_PROVIDER_VERSION"
@@ -182,6 +185,7 @@ link "${tool_dir[kwok]}/bin/kwok"
 link "${tool_dir[etcd]}/bin/etcd"
 link "${tool_dir[otelcol]}/bin/otelcol"
 link "${tool_dir[jaeger]}/bin/jaeger"
+link "${tool_dir[stripe-mock]}/bin/stripe-mock"
 
 # kwok's Stage objects (simulated node, pod and volume lifecycles) ship in its module.
 stages="${tool_dir[kwok]}/stages"
@@ -218,4 +222,4 @@ if ! plugin_installed random "$RANDOM_PROVIDER_VERSION" && [ -x "$shared_random"
   PULUMI_HOME="$pulumi_home" "$bin/pulumi" plugin install resource random "v$RANDOM_PROVIDER_VERSION" --file "$shared_random" >/dev/null
 fi
 
-log "ok: node $("$bin/node" --version 2>/dev/null || node --version), postgres ${PG_MAJOR}, promtool ${PROMETHEUS_VERSION}, amtool ${ALERTMANAGER_VERSION}, k6 ${K6_VERSION}, actionlint ${ACTIONLINT_VERSION}, rclone ${RCLONE_VERSION}, pulumi ${PULUMI_VERSION}, kubernetes provider ${K8S_PROVIDER_VERSION}, kubernetes ${KUBERNETES_VERSION}, etcd ${ETCD_VERSION}, kwok ${KWOK_VERSION}, otelcol ${OTELCOL_VERSION}, jaeger ${JAEGER_VERSION} (cache: $cache)"
+log "ok: node $("$bin/node" --version 2>/dev/null || node --version), postgres ${PG_MAJOR}, promtool ${PROMETHEUS_VERSION}, amtool ${ALERTMANAGER_VERSION}, k6 ${K6_VERSION}, actionlint ${ACTIONLINT_VERSION}, rclone ${RCLONE_VERSION}, pulumi ${PULUMI_VERSION}, kubernetes provider ${K8S_PROVIDER_VERSION}, kubernetes ${KUBERNETES_VERSION}, etcd ${ETCD_VERSION}, kwok ${KWOK_VERSION}, otelcol ${OTELCOL_VERSION}, jaeger ${JAEGER_VERSION}, stripe-mock ${STRIPE_MOCK_VERSION} (cache: $cache)"
