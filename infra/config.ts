@@ -3,6 +3,7 @@
 // fails before a single resource is registered, with the key and the reason.
 import { existsSync } from "node:fs";
 import path from "node:path";
+import { PROCESSOR_NAMES } from "@golive/preflight/payments/names";
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
 import { alertmanagerSettingsSchema } from "../alerting/alertmanager";
@@ -327,6 +328,29 @@ export const stackConfigSchema = z.strictObject({
     .default({ sampleRatio: 0.1, keepPercent: 100, slowMs: 50, maxTraces: 50_000 }),
   /** Where the Kubernetes API server is reachable from pods, for the chaos step's egress. */
   apiServerCidr: z.cidrv4().default("0.0.0.0/0"),
+  /** The go-live preflight (docs/preflight.md); payment keys are in the secret key preflightPayments. */
+  preflight: z
+    .strictObject({
+      /** The TLS line fails when the public certificate expires sooner (CertificateExpiringSoon: 14). */
+      minCertDays: z.number().int().min(0).max(365).default(14),
+      /** Per call to anything outside (a processor, DNS, the database). */
+      timeoutMs: z.number().int().min(100).max(120_000).default(10_000),
+      /** Send a test alert to every configured receiver (they are notified). */
+      testNotification: z.boolean().default(true),
+      /** processor -> its settings (currency and credentials), from preflightPayments. */
+      payments: z
+        .partialRecord(
+          z.enum(PROCESSOR_NAMES),
+          z.looseObject({
+            currency: z
+              .string()
+              .regex(/^[A-Z]{3}$/, "an ISO 4217 code in capitals, such as USD")
+              .optional(),
+          }),
+        )
+        .default({}),
+    })
+    .default({ minCertDays: 14, timeoutMs: 10_000, testNotification: true, payments: {} }),
   loadtest: z
     .strictObject({
       profile: z.enum(["smoke", "load", "soak"]).default("smoke"),
@@ -349,12 +373,18 @@ export class StackConfigError extends Error {
 }
 
 /** Keys whose values must come from `pulumi config set --secret`. */
-const SECRET_KEYS = ["databaseUrl", "backupOffsiteAccessKeyId", "backupOffsiteSecretAccessKey"] as const;
+const SECRET_KEYS = [
+  "databaseUrl",
+  "backupOffsiteAccessKeyId",
+  "backupOffsiteSecretAccessKey",
+  "preflightPayments",
+] as const;
 /** Where each secret key's value lands in the parsed config, for error messages. */
 const SECRET_PATHS: Record<string, (typeof SECRET_KEYS)[number]> = {
   "database.url": "databaseUrl",
   "backup.offsite.accessKeyId": "backupOffsiteAccessKeyId",
   "backup.offsite.secretAccessKey": "backupOffsiteSecretAccessKey",
+  "preflight.payments": "preflightPayments",
 };
 
 /**
@@ -375,7 +405,8 @@ export function parseStackConfig(
       });
     }
   }
-  const { databaseUrl, backupOffsiteAccessKeyId, backupOffsiteSecretAccessKey, ...rest } = raw;
+  const { databaseUrl, backupOffsiteAccessKeyId, backupOffsiteSecretAccessKey, preflightPayments, ...rest } =
+    raw;
   const candidate: Record<string, unknown> = { ...rest };
   const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null;
   // Credentials live in their own secret keys so the objects around them stay plain.
@@ -398,6 +429,12 @@ export function parseStackConfig(
       if (value !== undefined) issues.push({ key, reason: "is set but golive:backup.offsite is not" });
     }
   }
+  if (preflightPayments !== undefined) {
+    candidate.preflight = {
+      ...(isObject(candidate.preflight) ? candidate.preflight : {}),
+      payments: preflightPayments,
+    };
+  }
   const result = stackConfigSchema.safeParse(candidate);
   if (!result.success) {
     for (const issue of result.error.issues) {
@@ -409,7 +446,8 @@ export function parseStackConfig(
         continue;
       }
       let key = issue.path.map(String).join(".") || "(root)";
-      key = SECRET_PATHS[key] ?? key;
+      const secretPath = Object.keys(SECRET_PATHS).find((p) => key === p || key.startsWith(`${p}.`));
+      if (secretPath) key = `${SECRET_PATHS[secretPath]}${key.slice(secretPath.length)}`;
       const reason =
         issue.code === "invalid_type" && issue.input === undefined ? "is required" : issue.message;
       issues.push({ key, reason });
@@ -435,14 +473,23 @@ const { isConfigSecret } = require("@pulumi/pulumi/runtime/config") as {
 /** Reads every `golive:*` key of the current stack from the Pulumi runtime and parses it. */
 export function loadStackConfig(): StackConfig {
   const all = pulumi.runtime.allConfig();
+  return parseConfigMap(
+    Object.fromEntries(
+      Object.entries(all).map(([key, value]) => [key, { value, secret: isConfigSecret(key) }]),
+    ),
+  );
+}
+
+/** Parses namespaced config as Pulumi holds it (`golive:key` -> text), e.g. from the Automation API's getAllConfig. */
+export function parseConfigMap(all: Record<string, { value: string; secret?: boolean }>): StackConfig {
   const raw: Record<string, unknown> = {};
   const secretKeys = new Set<string>();
   const prefix = `${CONFIG_NAMESPACE}:`;
-  for (const [fullKey, value] of Object.entries(all)) {
+  for (const [fullKey, { value, secret }] of Object.entries(all)) {
     if (!fullKey.startsWith(prefix)) continue;
     const key = fullKey.slice(prefix.length);
     raw[key] = decode(value);
-    if (isConfigSecret(fullKey)) secretKeys.add(key);
+    if (secret) secretKeys.add(key);
   }
   return parseStackConfig(raw, secretKeys);
 }

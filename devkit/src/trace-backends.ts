@@ -214,3 +214,62 @@ ${selfMetrics(metrics)}`;
     },
   };
 }
+
+export interface MetricsCollector extends Backend {
+  /** The OTLP/HTTP base URL (OTEL_EXPORTER_OTLP_ENDPOINT). */
+  endpoint: string;
+  /** Every gauge data point received: metric name, attributes, value. */
+  gauges(): { name: string; attributes: Record<string, string>; value: number }[];
+}
+
+/** The collector's metrics pipeline: OTLP in, to a JSON-lines file (in the stack: remote write to Prometheus). */
+export async function startMetricsCollector(): Promise<MetricsCollector> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "golive-otelcol-metrics-"));
+  const [http, metrics] = await Promise.all(Array.from({ length: 2 }, () => freePort()));
+  const out = path.join(dir, "metrics.jsonl");
+  const config = `
+receivers:
+  otlp:
+    protocols:
+      http: { endpoint: "127.0.0.1:${http}" }
+exporters:
+  file: { path: "${out}", flush_interval: 100ms }
+service:
+  pipelines:
+    metrics:
+      receivers: [otlp]
+      exporters: [file]
+${selfMetrics(metrics)}`;
+  const backend = await run("otelcol", config, answers(`http://127.0.0.1:${metrics}/metrics`), dir);
+  type Attribute = { key: string; value: { stringValue?: string } };
+  type Point = { attributes?: Attribute[]; asDouble?: number; asInt?: string };
+  return {
+    ...backend,
+    endpoint: `http://127.0.0.1:${http}`,
+    gauges() {
+      if (!fs.existsSync(out)) return [];
+      const points: { name: string; attributes: Record<string, string>; value: number }[] = [];
+      // The last segment may be a line the collector is still writing.
+      for (const line of fs.readFileSync(out, "utf8").split("\n").slice(0, -1)) {
+        if (!line.trim()) continue;
+        const batch = JSON.parse(line) as {
+          resourceMetrics: {
+            scopeMetrics: { metrics: { name: string; gauge?: { dataPoints: Point[] } }[] }[];
+          }[];
+        };
+        for (const rm of batch.resourceMetrics)
+          for (const sm of rm.scopeMetrics)
+            for (const metric of sm.metrics)
+              for (const point of metric.gauge?.dataPoints ?? [])
+                points.push({
+                  name: metric.name,
+                  attributes: Object.fromEntries(
+                    (point.attributes ?? []).map((a) => [a.key, a.value.stringValue ?? ""]),
+                  ),
+                  value: point.asDouble ?? Number(point.asInt ?? Number.NaN),
+                });
+      }
+      return points;
+    },
+  };
+}
