@@ -38,6 +38,7 @@ const EXTERNAL = [
   /^loki_request_duration_seconds_count$/, // Loki
   /^otelcol_/, // the OpenTelemetry Collector (names checked against a real one in test/tracing)
   /^probe_(success|ssl_earliest_cert_expiry)$/, // the blackbox exporter (test/synthetic runs a real one)
+  /^preflight_(check_status|check_latency_seconds|money_may_be_held|passed|last_run_timestamp_seconds)$/, // the preflight over OTLP (test/preflight sends them through a real collector)
   /^k6_(vus|http_reqs_total|http_req_failed_rate|http_req_duration_p95|http_req_duration_p99|grpc_req_duration_p95|grpc_req_duration_p99|checks_rate|iterations_total)$/, // k6 remote write
 ];
 function exportedNames(metricsText: string): Set<string> {

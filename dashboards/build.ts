@@ -328,7 +328,63 @@ export const tracingDashboard: DashboardSpec = {
   ],
 };
 
-export const dashboards = [feedDashboard, gatewayDashboard, drillDashboard, tracingDashboard];
+/**
+ * The last go-live preflight (apps/preflight, pushed through the collector
+ * by each run): its verdict, each check's status, held money, latencies.
+ * Runs are rare, so every panel reads the last value within 30 days.
+ */
+export const preflightDashboard: DashboardSpec = {
+  uid: "golive-preflight",
+  title: "Go-live preflight",
+  tags: ["golive", "preflight"],
+  panels: [
+    {
+      title: "Last run passed (1) or failed (0)",
+      unit: "short",
+      kind: "stat",
+      targets: [t("last_over_time(preflight_passed[30d])", "passed")],
+    },
+    {
+      title: "Last run",
+      unit: "dateTimeFromNow",
+      kind: "stat",
+      targets: [t("last_over_time(preflight_last_run_timestamp_seconds[30d]) * 1000", "started")],
+    },
+    {
+      title: "Status of each check in the last run",
+      unit: "short",
+      kind: "stat",
+      description: "ok, failed or skipped (no key configured, or nothing to check): the lines of the report.",
+      targets: [
+        t(
+          "max by (check, status) (last_over_time(preflight_check_status[30d])) == 1",
+          "{{check}}: {{status}}",
+        ),
+      ],
+    },
+    {
+      title: "Money may be held",
+      unit: "short",
+      kind: "stat",
+      description:
+        "1: the processor authorized and the void failed (or the answer never came). Release it in the processor's dashboard (docs/runbooks/preflight.md).",
+      targets: [t("max by (check) (last_over_time(preflight_money_may_be_held[30d]))", "{{check}}")],
+    },
+    {
+      title: "Check latency in the last run",
+      unit: "s",
+      targets: [t("max by (check) (last_over_time(preflight_check_latency_seconds[30d]))", "{{check}}")],
+    },
+  ],
+};
+
+export const dashboards = [
+  feedDashboard,
+  gatewayDashboard,
+  drillDashboard,
+  tracingDashboard,
+  preflightDashboard,
+];
 
 export function renderDashboard(spec: DashboardSpec): Record<string, unknown> {
   return {

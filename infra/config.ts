@@ -240,6 +240,8 @@ export const stackConfigSchema = z.strictObject({
     corazaWasm: imageRef,
     /** Synthetic monitoring's prober (infra/components/synthetic.ts). */
     blackboxExporter: imageRef,
+    /** The go-live preflight Job (apps/preflight/Dockerfile); deploy.yml writes its digest. */
+    preflight: imageRef,
   }),
   replicas: z.strictObject({ feed: scaling, gateway: scaling }),
   resources: z.strictObject({
@@ -387,6 +389,12 @@ const SECRET_PATHS: Record<string, (typeof SECRET_KEYS)[number]> = {
   "preflight.payments": "preflightPayments",
 };
 
+/** A parsed path as the user configured it: what came from a secret key is named by that key. */
+function asConfigured(key: string): string {
+  const secretPath = Object.keys(SECRET_PATHS).find((p) => key === p || key.startsWith(`${p}.`));
+  return secretPath ? `${SECRET_PATHS[secretPath]}${key.slice(secretPath.length)}` : key;
+}
+
 /**
  * Parses raw stack config (keys without the `golive:` prefix, values already
  * decoded from YAML/JSON). `secretKeys` lists the keys Pulumi holds as secrets;
@@ -441,13 +449,14 @@ export function parseStackConfig(
       if (issue.code === "unrecognized_keys") {
         // One issue per key, named by its full path, so the message points at the typo.
         for (const extra of issue.keys) {
-          issues.push({ key: [...issue.path.map(String), extra].join("."), reason: "unknown key (a typo?)" });
+          issues.push({
+            key: asConfigured([...issue.path.map(String), extra].join(".")),
+            reason: "unknown key (a typo?)",
+          });
         }
         continue;
       }
-      let key = issue.path.map(String).join(".") || "(root)";
-      const secretPath = Object.keys(SECRET_PATHS).find((p) => key === p || key.startsWith(`${p}.`));
-      if (secretPath) key = `${SECRET_PATHS[secretPath]}${key.slice(secretPath.length)}`;
+      const key = asConfigured(issue.path.map(String).join(".") || "(root)");
       const reason =
         issue.code === "invalid_type" && issue.input === undefined ? "is required" : issue.message;
       issues.push({ key, reason });

@@ -8,7 +8,7 @@ import * as random from "@pulumi/random";
 import { appEnv } from "./components/app-env";
 import { Backup } from "./components/backup";
 import { appDatabaseSecret, DATABASE_SECRET, DATABASE_URL_KEY, Database } from "./components/database";
-import { ENVOY_PROXY_LABELS, edgeCertificateTrusted, Ingress } from "./components/ingress";
+import { ENVOY_HTTPS_PORT, ENVOY_PROXY_LABELS, edgeCertificateTrusted, Ingress } from "./components/ingress";
 import { appLabels } from "./components/labels";
 import { LOADTEST_LABELS, LoadTest } from "./components/loadtest";
 import { Logging, lokiUrl } from "./components/logging";
@@ -17,6 +17,7 @@ import { Monitoring, prometheusRemoteWriteUrl } from "./components/monitoring";
 import { Namespaces } from "./components/namespaces";
 import { PROMETHEUS_PODS, podsIn, tcp } from "./components/network";
 import { NetworkPolicies } from "./components/network-policies";
+import { Preflight } from "./components/preflight";
 import { Retention } from "./components/retention";
 import { checksumAnnotations } from "./components/secret-checksum";
 import { Synthetic } from "./components/synthetic";
@@ -41,6 +42,8 @@ export interface StackOutputs {
   gatewayUrl: string;
   grafanaPortForward: string;
   loadTestTrigger: string;
+  /** Starts the go-live preflight Job (docs/preflight.md). */
+  preflightTrigger: string;
   feedAddress: string;
 }
 
@@ -138,7 +141,11 @@ export function goLiveStack(config: StackConfig): StackOutputs {
       namespace: ns.names.monitoring,
       config,
       remoteWriteUrl: prometheusRemoteWriteUrl(ns.names.monitoring),
-      senders: [podsIn(app, appLabels("feed")), podsIn(app, appLabels("gateway"))],
+      senders: [
+        podsIn(app, appLabels("feed")),
+        podsIn(app, appLabels("gateway")),
+        podsIn(app, appLabels("preflight")),
+      ],
       monitoringCrds: monitoring.crds,
       dashboardFile: path.join(REPO_ROOT, "dashboards", "tracing.json"),
     },
@@ -297,7 +304,37 @@ export function goLiveStack(config: StackConfig): StackOutputs {
     },
     opts("loadtest", "app"),
   );
-  database.admit(app, [feed.labels, migrations.podLabels, backup.backupLabels, retention.labels]);
+  const preflight = new Preflight(
+    "preflight",
+    {
+      namespace: app,
+      config,
+      image: config.images.preflight,
+      resources: config.resources.jobs,
+      databaseSecret: appDatabase.secret,
+      databaseChecksum,
+      databaseEgress: database.clientEgress,
+      edge: {
+        service: ingress.edgeService,
+        namespace: ns.names.gateway,
+        labels: ENVOY_PROXY_LABELS,
+        servicePort: 443,
+        podPort: ENVOY_HTTPS_PORT,
+        certificateTrusted: edgeCertificateTrusted(config),
+      },
+      monitoringNamespace: ns.names.monitoring,
+      collector: { endpoint: tracing.otlpEndpoint, pods: COLLECTOR_PODS, port: OTLP_HTTP_PORT },
+      dashboardFile: path.join(REPO_ROOT, "dashboards", "preflight.json"),
+    },
+    opts("app", "monitoring"),
+  );
+  database.admit(app, [
+    feed.labels,
+    migrations.podLabels,
+    backup.backupLabels,
+    retention.labels,
+    preflight.labels,
+  ]);
   // Last, so that every allow rule above exists before anything is denied.
   new NetworkPolicies(
     "network-policies",
@@ -310,6 +347,7 @@ export function goLiveStack(config: StackConfig): StackOutputs {
     gatewayUrl: ingress.url,
     grafanaPortForward: `kubectl -n ${ns.names.monitoring} port-forward svc/${monitoring.grafanaService} 3000:80`,
     loadTestTrigger: loadTest.triggerCommand,
+    preflightTrigger: preflight.triggerCommand,
     feedAddress,
   };
 }

@@ -38,6 +38,9 @@ export const PROMETHEUS_SERVICE = `${KPS_RELEASE}-prometheus`;
 export const PROMETHEUS_PORT = 9090;
 export const GRAFANA_SERVICE = `${KPS_RELEASE}-grafana`;
 export const ALERTMANAGER_SECRET = "alertmanager-golive";
+export const ALERTMANAGER_SERVICE = `${KPS_RELEASE}-alertmanager`;
+export const ALERTMANAGER_PORT = 9093;
+export const ALERTMANAGER_PODS = { "app.kubernetes.io/name": "alertmanager" };
 export const GRAFANA_ADMIN_SECRET = "grafana-admin";
 
 export function prometheusRemoteWriteUrl(monitoringNamespace: string): string {
@@ -329,15 +332,9 @@ export class Monitoring extends pulumi.ComponentResource {
     networkPolicy(this, "grafana-to-loki", namespace, GRAFANA_PODS, {
       egress: [{ to: [nsSelector(net.loggingNamespace)], ports: tcp(LOKI_PORT) }],
     });
-    networkPolicy(
-      this,
-      "alertmanager-receivers",
-      namespace,
-      { "app.kubernetes.io/name": "alertmanager" },
-      {
-        egress: [{ to: [{ ipBlock: { cidr: "0.0.0.0/0" } }], ports: tcp(443) }],
-      },
-    );
+    networkPolicy(this, "alertmanager-receivers", namespace, ALERTMANAGER_PODS, {
+      egress: [{ to: [{ ipBlock: { cidr: "0.0.0.0/0" } }], ports: tcp(443) }],
+    });
 
     this.registerOutputs({ grafanaService: this.grafanaService });
   }

@@ -2,8 +2,9 @@ import assert from "node:assert/strict";
 import { readdirSync } from "node:fs";
 import path from "node:path";
 import { describe, it } from "node:test";
+import { planFromEnv } from "@golive/preflight/plan";
 import type { K8sObject } from "../render/mock-runtime";
-import { REPO_ROOT } from "../stack-files";
+import { REPO_ROOT, rawStackConfig } from "../stack-files";
 import { blockedBy, type NetworkPolicy, selects } from "./support/network-policy";
 import { renderStack } from "./support/render";
 
@@ -183,6 +184,7 @@ describe("wiring per stack", () => {
       loadtest: ["k6-egress"],
       tracing: ["otel-collector-ingress"],
       synthetic: ["blackbox-egress"],
+      preflight: ["alertmanager-from-preflight", "preflight-egress"],
     });
     // Every moved policy answers to its URN under the former central parent,
     // so an existing stack updates it in place instead of replacing it.
@@ -210,6 +212,7 @@ describe("wiring per stack", () => {
       "gateway.json": "gateway",
       "drill.json": "loadtest",
       "tracing.json": "tracing",
+      "preflight.json": "preflight",
     });
     const files = readdirSync(path.join(REPO_ROOT, "dashboards")).filter((f) => f.endsWith(".json"));
     assert.deepEqual(Object.keys(owners).sort(), files.sort(), "a dashboards/*.json no component deploys");
@@ -345,5 +348,34 @@ describe("wiring per stack", () => {
     );
     assert.equal(blockedBy(policies, nsLabels, prometheus, proxy, 19001), undefined);
     assert.ok(blockedBy(policies, nsLabels, prometheus, proxy, 19000), "Envoy's admin port stays closed");
+  });
+
+  it("the preflight Job template passes its own environment contract, prod alone with live keys", async () => {
+    for (const stack of ["local", "staging", "prod"]) {
+      const r = await renderStack(stack);
+      const cron = r.find("CronJob", "golive-preflight");
+      assert.equal(spec(cron).suspend, true, "a template: it never fires on its own");
+      assert.equal(spec(cron).jobTemplate.spec.backoffLimit, 0, "a retry would authorize again");
+      const container = spec(cron).jobTemplate.spec.template.spec.containers[0];
+      // The values a pod would get: secret refs stand for their Secret's key.
+      const env = Object.fromEntries(
+        container.env.map((e: { name: string; value?: string; valueFrom?: unknown }) => [
+          e.name,
+          e.value ?? (e.name === "PREFLIGHT_PAYMENTS" ? "{}" : "postgres://from-secret"),
+        ]),
+      );
+      const plan = planFromEnv(env);
+      assert.equal(plan.live, stack === "prod");
+      assert.equal(plan.publicHost, rawStackConfig(stack).domain);
+      assert.match(
+        String(plan.tls.address),
+        /^golive-edge\.[a-z-]+\.svc\.cluster\.local$/,
+        "TLS read from the edge",
+      );
+      assert.match(String(plan.alertmanager?.url), /alertmanager\..*:9093$/);
+      const payments = r.find("Secret", "preflight-payments");
+      assert.ok(payments, "payment keys live in a Secret");
+      assert.match(r.outputs.preflightTrigger, /create job --from=cronjob\/golive-preflight/);
+    }
   });
 });

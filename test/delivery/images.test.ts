@@ -144,6 +144,7 @@ const NOT_IN = {
   feed: ["fastify", "ws", "cockatiel"],
   gateway: ["pg", "drizzle-orm", "grpc-health-check"],
   jobs: ["@grpc/grpc-js", "fastify", "ws", "drizzle-orm"],
+  preflight: ["@grpc/grpc-js", "fastify", "ws", "drizzle-orm", "pino"],
 } as Record<string, string[]>;
 const TOOLS = [
   "tsx",
@@ -177,6 +178,7 @@ test("the entry points the deploy runs are in the images and fail fast on bad co
     ["gateway", image("gateway").cmd, "FEED_ADDRESS"],
     ["jobs", image("jobs").cmd, "DATABASE_URL"],
     ["jobs", RETENTION_COMMAND[1] as string, "DATABASE_URL"],
+    ["preflight", image("preflight").cmd, "PREFLIGHT_STACK"],
   ];
   for (const [app, entry, variable] of entries) {
     const run = spawnSync(process.execPath, [entry], {

@@ -1,0 +1,146 @@
+// The Stripe payment check: authorize Stripe's minimum with manual capture,
+// cancel it at once, and say plainly when money may be held. The approve
+// path runs against the real stripe-mock (Stripe's OpenAPI spec); declines,
+// hangs and refused cancels against the fake, which speaks Stripe's errors.
+import assert from "node:assert/strict";
+import { after, before, describe, test } from "node:test";
+import type { FakeProvider, RecordedRequest } from "@golive/devkit/payment-fakes/fake-server";
+import { startStripeFake, startStripeMock } from "@golive/devkit/payment-fakes/stripe";
+import { checkPayment } from "@golive/preflight/payments/check";
+import { stripe } from "@golive/preflight/payments/stripe";
+
+const CREDENTIALS = { secretKey: "sk_test_preflight123" };
+const TIMEOUT_MS = 2_000;
+
+/** `credentials` is passed as given: undefined means the stack holds no key. */
+function run(fake: FakeProvider, credentials: unknown, timeoutMs = TIMEOUT_MS) {
+  return checkPayment({
+    module: stripe,
+    credentials,
+    live: false,
+    endpoint: fake.url,
+    timeoutMs,
+    runId: "run1",
+  });
+}
+
+const creates = (fake: FakeProvider) =>
+  fake.requests.filter(
+    (r) => r.method === "POST" && new URL(r.path, fake.url).pathname === "/v1/payment_intents",
+  );
+const form = (request: RecordedRequest | undefined) => new URLSearchParams(request?.body ?? "");
+
+describe("Stripe payment check", { timeout: 60_000 }, () => {
+  describe("against stripe-mock", () => {
+    let mock: FakeProvider;
+    before(async () => {
+      mock = await startStripeMock();
+    });
+    after(() => mock.close());
+
+    // stripe-mock checks each call against Stripe's OpenAPI spec (paths,
+    // parameter names and types, form encoding, auth header) and answers
+    // 4xx otherwise, so an "ok" here proves the SDK calls are valid Stripe
+    // API calls. It cannot prove Stripe's behaviour: its fixture is the
+    // same for every call (the recording proxy sets the status Stripe
+    // answers at each step).
+    test("authorizes Stripe's minimum with manual capture, then cancels that intent", async () => {
+      const result = await run(mock, CREDENTIALS);
+      assert.equal(result.status, "ok", result.reason);
+      const id = result.reason.match(/\((pi_\w+)\)/)?.[1];
+      assert.ok(id, `the reason names the PaymentIntent: ${result.reason}`);
+      assert.match(result.reason, /0\.50 USD/);
+
+      const authorizations = creates(mock);
+      assert.equal(authorizations.length, 1, "exactly one authorization");
+      const sent = form(authorizations[0]);
+      assert.equal(sent.get("amount"), String(stripe.minimumAmount("USD")));
+      assert.equal(sent.get("currency"), "usd");
+      assert.equal(sent.get("capture_method"), "manual");
+      assert.equal(sent.get("confirm"), "true");
+      assert.equal(sent.get("payment_method"), "pm_card_visa");
+      assert.equal(sent.get("description"), "golive-preflight-run1");
+      assert.ok(!mock.requests.some((r) => r.path.includes("/capture")), "nothing is captured");
+
+      const cancels = mock.requests.filter((r) => r.method === "POST" && r.path.endsWith("/cancel"));
+      assert.deepEqual(
+        cancels.map((r) => r.path),
+        [`/v1/payment_intents/${id}/cancel`],
+      );
+      const authorizeKey = authorizations[0]?.headers["idempotency-key"];
+      const voidKey = cancels[0]?.headers["idempotency-key"];
+      assert.equal(authorizeKey, "golive-preflight-run1-stripe-authorize");
+      assert.equal(voidKey, "golive-preflight-run1-stripe-void");
+      assert.notEqual(authorizeKey, voidKey);
+    });
+  });
+
+  describe("against the fake", () => {
+    const fakes: FakeProvider[] = [];
+    const fake = async (...args: Parameters<typeof startStripeFake>) => {
+      const started = await startStripeFake(...args);
+      fakes.push(started);
+      return started;
+    };
+    after(() => Promise.all(fakes.map((f) => f.close())));
+
+    test("a declined card fails with Stripe's decline code and holds nothing", async () => {
+      const decline = await fake("decline");
+      const result = await run(decline, CREDENTIALS);
+      assert.equal(result.status, "failed");
+      assert.equal(result.moneyMayBeHeld, undefined);
+      assert.match(result.reason, /declined \(insufficient_funds\)/);
+      assert.equal(creates(decline).length, 1);
+      assert.ok(!decline.requests.some((r) => r.path.endsWith("/cancel")), "nothing to cancel");
+    });
+
+    test("an authorization without an answer fails within the SDK timeout and says money may be held", async () => {
+      const hang = await fake("hang");
+      const started = performance.now();
+      const result = await run(hang, CREDENTIALS, 400);
+      assert.equal(result.status, "failed");
+      assert.equal(result.moneyMayBeHeld, true);
+      assert.match(result.reason, /money may be held/i);
+      assert.match(result.reason, /golive-preflight-run1/, "names the reference to look for");
+      assert.ok(performance.now() - started < 1_400, "the SDK's own timeout ended the call");
+      assert.equal(creates(hang).length, 1, "no SDK retry");
+    });
+
+    test("a refused cancel fails, names the intent and says money may be held", async () => {
+      const voidFails = await fake("void-fails");
+      const result = await run(voidFails, CREDENTIALS);
+      assert.equal(result.status, "failed");
+      assert.equal(result.moneyMayBeHeld, true);
+      assert.match(result.reason, /money may be held/i);
+      const id = result.reason.match(/\((pi_\w+)\)/)?.[1];
+      assert.ok(id, result.reason);
+      assert.match(result.reason, new RegExp(`void ${id} in the Stripe dashboard`));
+      assert.match(result.reason, /HTTP 400 invalid_request_error payment_intent_unexpected_state/);
+    });
+
+    test("credentials without a secret key fail naming the field, before any call to Stripe", async () => {
+      const approve = await fake("approve");
+      const result = await run(approve, { paymentMethod: "pm_card_visa" });
+      assert.equal(result.status, "failed");
+      assert.match(result.reason, /secretKey/);
+      assert.equal(approve.requests.length, 0);
+    });
+
+    test("a live key in a sandbox run fails before any call to Stripe", async () => {
+      const approve = await fake("approve");
+      const result = await run(approve, { secretKey: "sk_live_preflight123" });
+      assert.equal(result.status, "failed");
+      assert.match(result.reason, /live key/);
+      assert.doesNotMatch(result.reason, /sk_live_preflight123/);
+      assert.equal(approve.requests.length, 0);
+    });
+
+    test("no credentials skips the check", async () => {
+      const approve = await fake("approve");
+      const result = await run(approve, undefined);
+      assert.equal(result.status, "skipped");
+      assert.equal(result.reason, "no key configured");
+      assert.equal(approve.requests.length, 0);
+    });
+  });
+});
