@@ -73,10 +73,12 @@ describe("preflight", () => {
   let valid: { port: number; close(): Promise<void> };
   let expiring: { port: number; close(): Promise<void> };
   let caFile: string;
+  let expiringCaFile: string;
 
   before(async () => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), "golive-preflight-"));
-    pg = await startTestPostgres();
+    // Passwords checked over TCP (SCRAM), as a deployed server does.
+    pg = await startTestPostgres({ superuserPassword: "admin-secret" });
     // A login like the stack's (feed_a): not the admin.
     const admin = new URL(pg.url);
     execFileSync("psql", [pg.url, "-qc", "create role feed_a login password 'app-secret'"]);
@@ -85,7 +87,9 @@ describe("preflight", () => {
     const good = certificate(dir, "valid", 90);
     caFile = good.certFile;
     valid = await tlsServer(good);
-    expiring = await tlsServer(certificate(dir, "expiring", 5));
+    const soon = certificate(dir, "expiring", 5);
+    expiringCaFile = soon.certFile;
+    expiring = await tlsServer(soon);
   });
   after(async () => {
     await Promise.all([dns?.close(), valid?.close(), expiring?.close()]);
@@ -120,7 +124,7 @@ describe("preflight", () => {
     const wrongLogin = appLogin.replace("app-secret", "wrong");
     const { code, stdout } = await preflightCli(
       [
-        ...["--database-url", wrongLogin, "--dns-server", dns.address, "--ca-file", caFile],
+        ...["--database-url", wrongLogin, "--dns-server", dns.address, "--ca-file", expiringCaFile],
         ...["--tls-address", "127.0.0.1", "--tls-port", String(expiring.port)],
       ],
       path.join(dir, "workspace"),
@@ -174,7 +178,7 @@ describe("preflight", () => {
     };
     const failed = await job(env);
     assert.equal(failed.code, 1, failed.stdout + failed.stderr);
-    assert.match(line(failed.stdout, "tls"), /ok .* chain not verified: self-signed stack/);
+    assert.match(line(failed.stdout, "tls"), /ok .*\(chain not verified: self-signed stack\)/);
     assert.match(line(failed.stdout, "payment:stripe"), /failed .* credentials: secretKey/);
     const json = failed.stdout.split("\n").find((l) => l.startsWith('{"preflightReport"')) ?? "{}";
     const report = (JSON.parse(json) as { preflightReport: PreflightReport }).preflightReport;

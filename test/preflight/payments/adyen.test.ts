@@ -1,0 +1,160 @@
+// The Adyen payment check: a card authorisation of one minor unit with manual
+// capture, cancelled at once, and a plain "money may be held" when the cancel
+// or the answer is missing. Adyen's SDK speaks HTTPS only: the fake sits
+// behind a loopback TLS front whose throwaway certificate this process trusts.
+import assert from "node:assert/strict";
+import { after, describe, test } from "node:test";
+import tls from "node:tls";
+import { startAdyenFake } from "@golive/devkit/payment-fakes/adyen";
+import type { FakeProvider, RecordedRequest, Scenario } from "@golive/devkit/payment-fakes/fake-server";
+import { adyen } from "@golive/preflight/payments/adyen";
+import { checkPayment } from "@golive/preflight/payments/check";
+
+const CREDENTIALS = { apiKey: "adyen-test-key", merchantAccount: "GoliveECOM" };
+const TIMEOUT_MS = 2_000;
+
+function run(fake: FakeProvider, credentials: unknown, timeoutMs = TIMEOUT_MS) {
+  return checkPayment({
+    module: adyen,
+    credentials,
+    live: false,
+    endpoint: fake.url,
+    timeoutMs,
+    runId: "run1",
+  });
+}
+
+const body = (request: RecordedRequest | undefined): Record<string, unknown> =>
+  JSON.parse(request?.body ?? "{}") as Record<string, unknown>;
+const payments = (fake: FakeProvider) => fake.requests.filter((r) => r.path === "/v72/payments");
+const cancels = (fake: FakeProvider) => fake.requests.filter((r) => r.path.endsWith("/cancels"));
+
+describe("Adyen payment check", { timeout: 60_000 }, () => {
+  const fakes: FakeProvider[] = [];
+  const fake = async (scenario: Scenario) => {
+    const started = await startAdyenFake(scenario);
+    if (fakes.length === 0)
+      tls.setDefaultCACertificates([...tls.getCACertificates("default"), started.certificate]);
+    fakes.push(started);
+    return started;
+  };
+  after(() => Promise.all(fakes.map((f) => f.close())));
+
+  test("authorises one minor unit with manual capture, then cancels that pspReference", async () => {
+    const approve = await fake("approve");
+    const result = await run(approve, CREDENTIALS);
+    assert.equal(result.status, "ok", result.reason);
+    const id = result.reason.match(/\((FAKEPSP\d+)\)/)?.[1];
+    assert.ok(id, `the reason names the pspReference: ${result.reason}`);
+    assert.match(result.reason, /0\.01 EUR/);
+
+    assert.equal(payments(approve).length, 1, "exactly one authorisation");
+    const sent = body(payments(approve)[0]);
+    assert.deepEqual(sent.amount, { value: adyen.minimumAmount("EUR"), currency: "EUR" });
+    assert.equal(adyen.minimumAmount("EUR"), 1);
+    assert.equal(sent.merchantAccount, "GoliveECOM");
+    assert.equal(sent.reference, "golive-preflight-run1");
+    assert.deepEqual(sent.additionalData, { manualCapture: "true" });
+    assert.deepEqual(sent.paymentMethod, {
+      type: "scheme",
+      encryptedCardNumber: "test_4111111111111111",
+      encryptedExpiryMonth: "test_03",
+      encryptedExpiryYear: "test_2030",
+      encryptedSecurityCode: "test_737",
+    });
+    assert.ok(!approve.requests.some((r) => r.path.includes("/captures")), "nothing is captured");
+
+    assert.deepEqual(
+      cancels(approve).map((r) => r.path),
+      [`/v72/payments/${id}/cancels`],
+    );
+    assert.deepEqual(body(cancels(approve)[0]), {
+      merchantAccount: "GoliveECOM",
+      reference: "golive-preflight-run1",
+    });
+    const authorizeKey = payments(approve)[0]?.headers["idempotency-key"];
+    const voidKey = cancels(approve)[0]?.headers["idempotency-key"];
+    assert.equal(authorizeKey, "golive-preflight-run1-adyen-authorize");
+    assert.equal(voidKey, "golive-preflight-run1-adyen-void");
+    assert.notEqual(authorizeKey, voidKey);
+    assert.ok(approve.requests.every((r) => r.headers["x-api-key"] === "adyen-test-key"));
+  });
+
+  test("a stored card is charged as the merchant's unscheduled card-on-file payment", async () => {
+    const approve = await fake("approve");
+    const card = { storedPaymentMethodId: "8415718415172204", shopperReference: "golive-company-card" };
+    const result = await run(approve, { ...CREDENTIALS, card });
+    assert.equal(result.status, "ok", result.reason);
+    const sent = body(payments(approve)[0]);
+    assert.deepEqual(sent.paymentMethod, { type: "scheme", storedPaymentMethodId: "8415718415172204" });
+    assert.equal(sent.shopperReference, "golive-company-card");
+    assert.equal(sent.shopperInteraction, "ContAuth");
+    assert.equal(sent.recurringProcessingModel, "UnscheduledCardOnFile");
+  });
+
+  test("a refused card fails with Adyen's refusalReasonCode and holds nothing", async () => {
+    const decline = await fake("decline");
+    const result = await run(decline, CREDENTIALS);
+    assert.equal(result.status, "failed");
+    assert.equal(result.moneyMayBeHeld, undefined);
+    assert.match(result.reason, /declined \(2\): Adyen refused FAKEPSP\d+: Refused/);
+    assert.equal(payments(decline).length, 1);
+    assert.equal(cancels(decline).length, 0, "nothing to cancel");
+  });
+
+  test("an authorisation without an answer fails within the timeout and says money may be held", async () => {
+    const hang = await fake("hang");
+    const started = performance.now();
+    const result = await run(hang, CREDENTIALS, 400);
+    assert.equal(result.status, "failed");
+    assert.equal(result.moneyMayBeHeld, true);
+    assert.match(result.reason, /money may be held/i);
+    assert.match(result.reason, /golive-preflight-run1/, "names the reference to look for");
+    assert.match(result.reason, /no clear answer/);
+    assert.ok(performance.now() - started < 1_400, "the SDK's own timeout ended the call");
+    assert.equal(payments(hang).length, 1, "no retry");
+  });
+
+  test("a refused cancel fails, names the pspReference and says money may be held", async () => {
+    const voidFails = await fake("void-fails");
+    const result = await run(voidFails, CREDENTIALS);
+    assert.equal(result.status, "failed");
+    assert.equal(result.moneyMayBeHeld, true);
+    assert.match(result.reason, /money may be held/i);
+    const id = result.reason.match(/\((FAKEPSP\d+)\)/)?.[1];
+    assert.ok(id, result.reason);
+    assert.match(result.reason, new RegExp(`void ${id} in the Adyen dashboard`));
+    assert.match(result.reason, /Adyen HTTP 403 010 \(security\): Not allowed/);
+  });
+
+  test("credentials without a merchant account fail naming the field, before any call to Adyen", async () => {
+    const approve = await fake("approve");
+    const result = await run(approve, { apiKey: "adyen-test-key" });
+    assert.equal(result.status, "failed");
+    assert.match(result.reason, /credentials: merchantAccount/);
+    assert.equal(approve.requests.length, 0);
+  });
+
+  test("a live run with Adyen's test card fails before any call to Adyen", async () => {
+    const approve = await fake("approve");
+    const result = await checkPayment({
+      module: adyen,
+      credentials: { ...CREDENTIALS, liveEndpointUrlPrefix: "1797a841fbb37ca7-GoliveECOM" },
+      live: true,
+      endpoint: approve.url,
+      timeoutMs: TIMEOUT_MS,
+      runId: "run1",
+    });
+    assert.equal(result.status, "failed");
+    assert.match(result.reason, /test card/);
+    assert.equal(approve.requests.length, 0);
+  });
+
+  test("no credentials skips the check", async () => {
+    const approve = await fake("approve");
+    const result = await run(approve, undefined);
+    assert.equal(result.status, "skipped");
+    assert.equal(result.reason, "no key configured");
+    assert.equal(approve.requests.length, 0);
+  });
+});
