@@ -343,6 +343,8 @@ const METRIC_SOURCES: [RegExp, string[]][] = [
   [/^(http_request|gateway_)/, ["gateway"]],
   [/^otelcol_/, ["opentelemetry-collector"]],
   [/^probe_/, ["blackbox-exporter"]],
+  // Pushed by each preflight run over OTLP; the collector remote-writes them.
+  [/^preflight_/, ["opentelemetry-collector"]],
 ];
 
 export interface AlertSource {
