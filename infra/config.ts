@@ -3,6 +3,7 @@
 // fails before a single resource is registered, with the key and the reason.
 import { existsSync } from "node:fs";
 import path from "node:path";
+import { processorSettings } from "@golive/preflight/payments/credentials";
 import { PROCESSOR_NAMES } from "@golive/preflight/payments/names";
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
@@ -341,14 +342,8 @@ export const stackConfigSchema = z.strictObject({
       testNotification: z.boolean().default(true),
       /** processor -> its settings (currency and credentials), from preflightPayments. */
       payments: z
-        .partialRecord(
-          z.enum(PROCESSOR_NAMES),
-          z.looseObject({
-            currency: z
-              .string()
-              .regex(/^[A-Z]{3}$/, "an ISO 4217 code in capitals, such as USD")
-              .optional(),
-          }),
+        .strictObject(
+          Object.fromEntries(PROCESSOR_NAMES.map((name) => [name, processorSettings(name).optional()])),
         )
         .default({}),
     })

@@ -71,6 +71,22 @@ describe("stack config", () => {
     assert.ok(cfg.database.mode === "external" && cfg.database.url.startsWith("postgres://"));
   });
 
+  it("takes the payment processors' keys only from a secret key, beside the plain preflight settings", () => {
+    const raw = {
+      ...staging(),
+      preflight: { minCertDays: 21 },
+      preflightPayments: {
+        stripe: { secretKey: "sk_test_abc" },
+        mollie: { apiKey: "test_abc", currency: "EUR" },
+      },
+    };
+    const cfg = parseStackConfig(raw, new Set(["preflightPayments"]));
+    assert.equal(cfg.preflight.minCertDays, 21);
+    assert.equal(cfg.preflight.payments.stripe?.secretKey, "sk_test_abc");
+    assert.equal(cfg.preflight.payments.mollie?.currency, "EUR");
+    assert.equal(cfg.preflight.payments.paypal, undefined);
+  });
+
   const table: [string, (raw: Record<string, any>) => void, string, RegExp, string[]?][] = [
     ["latest tag", (r) => (r.images.feed = "ghcr.io/golive/feed:latest"), "images.feed", /latest/],
     [
@@ -189,8 +205,22 @@ describe("stack config", () => {
       ["preflightPayments"],
     ],
     [
+      "a Stripe key that is not one",
+      (r) => (r.preflightPayments = { stripe: { secretKey: "pk_test_publishable" } }),
+      "preflightPayments.stripe.secretKey",
+      /secret or restricted key/,
+      ["preflightPayments"],
+    ],
+    [
+      "a misspelt credential field",
+      (r) => (r.preflightPayments = { mollie: { apikey: "test_x" } }),
+      "preflightPayments.mollie.apikey",
+      /unknown key/,
+      ["preflightPayments"],
+    ],
+    [
       "a payment currency in lower case",
-      (r) => (r.preflightPayments = { mollie: { apiKey: "test_x", currency: "eur" } }),
+      (r) => (r.preflightPayments = { mollie: { apiKey: "test_x1", currency: "eur" } }),
       "preflightPayments.mollie.currency",
       /ISO 4217/,
       ["preflightPayments"],

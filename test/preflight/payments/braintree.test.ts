@@ -10,8 +10,9 @@ import {
   startBraintreeFake,
 } from "@golive/devkit/payment-fakes/braintree";
 import type { FakeProvider, RecordedRequest } from "@golive/devkit/payment-fakes/fake-server";
-import { BRAINTREE_SANDBOX_NONCE, braintree } from "@golive/preflight/payments/braintree";
+import { braintree } from "@golive/preflight/payments/braintree";
 import { checkPayment } from "@golive/preflight/payments/check";
+import { BRAINTREE_SANDBOX_NONCE } from "@golive/preflight/payments/credentials";
 
 const CREDENTIALS = { ...BRAINTREE_FAKE_CREDENTIALS };
 const TIMEOUT_MS = 2_000;

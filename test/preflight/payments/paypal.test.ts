@@ -7,7 +7,8 @@ import { after, describe, test } from "node:test";
 import type { FakeProvider, RecordedRequest } from "@golive/devkit/payment-fakes/fake-server";
 import { PAYPAL_FAKE_CREDENTIALS, startPaypalFake } from "@golive/devkit/payment-fakes/paypal";
 import { checkPayment } from "@golive/preflight/payments/check";
-import { PAYPAL_SANDBOX_CARD, paypal } from "@golive/preflight/payments/paypal";
+import { PAYPAL_SANDBOX_CARD } from "@golive/preflight/payments/credentials";
+import { paypal } from "@golive/preflight/payments/paypal";
 
 const CREDENTIALS = { ...PAYPAL_FAKE_CREDENTIALS };
 const TIMEOUT_MS = 2_000;

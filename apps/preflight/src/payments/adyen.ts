@@ -9,7 +9,7 @@ import {
   Types,
 } from "@adyen/api-library";
 import ApiException from "@adyen/api-library/lib/src/services/exception/apiException";
-import { z } from "zod";
+import { type AdyenCredentials, adyenCredentials as credentials } from "./credentials";
 import {
   type Authorization,
   OutcomeUnknown,
@@ -19,52 +19,6 @@ import {
   type ProcessorModule,
   type ProcessorOptions,
 } from "./processor";
-
-/**
- * Adyen's documented test Visa with the test_ prefix its test platform
- * accepts instead of client-side encrypted fields
- * (docs.adyen.com/development-resources/testing/test-card-numbers).
- */
-const TEST_CARD = {
-  encryptedCardNumber: "test_4111111111111111",
-  encryptedExpiryMonth: "test_03",
-  encryptedExpiryYear: "test_2030",
-  encryptedSecurityCode: "test_737",
-};
-
-const testCard = z.strictObject({
-  encryptedCardNumber: z.string().startsWith("test_"),
-  encryptedExpiryMonth: z.string().startsWith("test_"),
-  encryptedExpiryYear: z.string().startsWith("test_"),
-  encryptedSecurityCode: z.string().startsWith("test_"),
-});
-
-const storedCard = z.strictObject({
-  // The company card's token at Adyen (recurringDetailReference / storedPaymentMethodId).
-  storedPaymentMethodId: z.string().min(1),
-  // The shopper the token was stored for.
-  shopperReference: z.string().min(1),
-});
-
-const credentials = z.strictObject({
-  // API key of the web service user with the Checkout webservice role (sent as X-API-Key).
-  apiKey: z.string().min(1),
-  // Merchant account the payment and its cancel are booked on.
-  merchantAccount: z.string().min(1),
-  // Live only: the [random]-[company name] prefix of the company's live endpoints (Customer Area > Developers > API URLs).
-  liveEndpointUrlPrefix: z
-    .string()
-    .regex(/^[a-z0-9]+-[A-Za-z0-9]+$/, "the live URL prefix, e.g. 1797a841fbb37ca7-AdyenDemo")
-    .optional(),
-  // Card to authorize: Adyen's test card by default (test platform only); live, the company card's stored token.
-  card: z
-    .union([testCard, storedCard], {
-      error: "either Adyen's test_ card fields (sandbox) or storedPaymentMethodId with shopperReference",
-    })
-    .default(TEST_CARD),
-});
-
-export type AdyenCredentials = z.infer<typeof credentials>;
 
 /**
  * One minor unit: Adyen documents no minimum amount for card payments

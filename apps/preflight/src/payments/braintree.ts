@@ -3,7 +3,8 @@
 // Braintree's classic API has no idempotency key that every merchant may
 // send: each call goes out once (the SDK never retries) and the run's
 // reference is the order id, so a lost answer can be found in the dashboard.
-import { z } from "zod";
+
+import { type BraintreeCredentials, braintreeCredentials as credentials } from "./credentials";
 import {
   majorUnits,
   OutcomeUnknown,
@@ -66,28 +67,6 @@ interface BraintreeResult {
 
 // A typed import would need declarations the package lacks; the interface above pins the part used.
 const sdk = require("braintree") as BraintreeSdk;
-
-/** Braintree's sandbox nonce for a valid Visa (developer.paypal.com/braintree/docs/reference/general/testing). */
-export const BRAINTREE_SANDBOX_NONCE = "fake-valid-nonce";
-
-const credentials = z.strictObject({
-  // Gateway merchant id (Control Panel > API keys), part of every API path.
-  merchantId: z.string().min(1),
-  // API public key: the user name of the HTTP Basic login.
-  publicKey: z.string().min(1),
-  // API private key: its password.
-  privateKey: z.string().min(1),
-  // Merchant account to charge, which fixes the currency; absent: the gateway's default account.
-  merchantAccountId: z.string().min(1).optional(),
-  // Live: vault token of the company's own card; required there.
-  paymentMethodToken: z.string().min(1).optional(),
-  // Sandbox, when no token is set: one of Braintree's test nonces.
-  paymentMethodNonce: z.string().min(1).default(BRAINTREE_SANDBOX_NONCE),
-  // True only once Braintree has enabled At-Most-Once processing (apiRequestKey) for the merchant.
-  apiRequestKeys: z.boolean().default(false),
-});
-
-export type BraintreeCredentials = z.infer<typeof credentials>;
 
 export const braintree: ProcessorModule<BraintreeCredentials> = {
   name: "braintree",

@@ -3,6 +3,13 @@
 import Checkout from "checkout-sdk-node";
 import { z } from "zod";
 import {
+  CHECKOUT_TEST_CARD_NUMBER,
+  type CheckoutCredentials,
+  checkoutCard,
+  checkoutStoredSource,
+  checkoutCredentials as credentials,
+} from "./credentials";
+import {
   type Authorization,
   OutcomeUnknown,
   type PaymentAttempt,
@@ -11,51 +18,6 @@ import {
   type ProcessorModule,
   type ProcessorOptions,
 } from "./processor";
-
-/** Checkout.com's test Visa that approves (checkout.com/docs/developer-resources/testing/test-cards). */
-const TEST_CARD_NUMBER = "4242424242424242";
-
-const card = z.strictObject({
-  type: z.literal("card"),
-  // Card number, digits only.
-  number: z.string().regex(/^\d{12,19}$/, "12 to 19 digits"),
-  // Expiry month, 1-12.
-  expiryMonth: z.number().int().min(1).max(12),
-  // Expiry year, four digits.
-  expiryYear: z.number().int().min(2000).max(2099),
-  // Card verification value.
-  cvv: z.string().regex(/^\d{3,4}$/, "3 or 4 digits"),
-});
-
-const stored = z.strictObject({
-  type: z.literal("id"),
-  // The company card stored with Checkout.com (src_…), charged without its number in this stack.
-  id: z.string().regex(/^src_\w+$/, "a stored payment source id (src_…)"),
-});
-
-/** Test cards take any future expiry; the year is set a few years ahead when the schema is used. */
-const testCard = (): z.infer<typeof card> => ({
-  type: "card",
-  number: TEST_CARD_NUMBER,
-  expiryMonth: 12,
-  expiryYear: new Date().getFullYear() + 3,
-  cvv: "100",
-});
-
-const credentials = z.strictObject({
-  // Static secret key of the current platform: sk_sbox_… in sandbox, sk_… in prod (sent as a Bearer token).
-  secretKey: z
-    .string()
-    .regex(/^sk_(sbox_)?[a-z2-7]{26}[a-z2-7*#$=]$/, "a Checkout.com secret key (sk_sbox_… or sk_…)"),
-  // Merchant-specific API subdomain: the first 8 characters of the client ID, without cli_.
-  subdomain: z.string().regex(/^(pl-)?[a-z0-9]+$/, "lower-case letters and digits"),
-  // Processing channel the payment goes through (pc_…), from the Dashboard.
-  processingChannelId: z.string().regex(/^pc_\w+$/, "a processing channel id (pc_…)"),
-  // What is authorized: Checkout.com's test Visa by default; in prod the company card's stored source.
-  paymentSource: z.discriminatedUnion("type", [card, stored]).default(testCard),
-});
-
-export type CheckoutCredentials = z.infer<typeof credentials>;
 
 /** Amounts in these currencies are in thousandths and must end in 0 (see minimumAmount). */
 const THOUSANDTHS = new Set(["BHD", "IQD", "JOD", "KWD", "LYD", "OMR", "TND"]);
@@ -173,7 +135,7 @@ function checkMode(creds: CheckoutCredentials, live: boolean): void {
     throw new Error(
       `credentials: secretKey is a ${keyIsLive ? "live" : "sandbox"} key but the check runs ${live ? "live" : "in sandbox"}`,
     );
-  if (live && creds.paymentSource.type === "card" && creds.paymentSource.number === TEST_CARD_NUMBER)
+  if (live && creds.paymentSource.type === "card" && creds.paymentSource.number === CHECKOUT_TEST_CARD_NUMBER)
     throw new Error(
       "credentials: paymentSource is Checkout.com's test card; live needs the company card's stored src_…",
     );

@@ -16,7 +16,7 @@ import createMollieClient, {
   PaymentMethod,
   PaymentStatus,
 } from "@mollie/api-client";
-import { z } from "zod";
+import { mollieCredentials as credentials, type MollieCredentials } from "./credentials";
 import {
   type Authorization,
   majorUnits,
@@ -27,13 +27,6 @@ import {
   type ProcessorModule,
   type ProcessorOptions,
 } from "./processor";
-
-const credentials = z.strictObject({
-  // Organisation API key of the website profile: test_… in sandbox, live_… in prod (Mollie tells the mode by it).
-  apiKey: z.string().regex(/^(test|live)_\w+$/, "a Mollie API key (test_… or live_…)"),
-});
-
-export type MollieCredentials = z.infer<typeof credentials>;
 
 /**
  * One cent: docs.mollie.com/docs/cards lists EUR 0.00 as the card minimum,

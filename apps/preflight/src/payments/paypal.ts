@@ -17,6 +17,7 @@ import {
   ResponseValidationError,
 } from "@paypal/paypal-server-sdk";
 import { z } from "zod";
+import { paypalCredentials as credentials, type PaypalCredentials } from "./credentials";
 import {
   currencyExponent,
   majorUnits,
@@ -27,28 +28,6 @@ import {
   type ProcessorModule,
   type ProcessorOptions,
 } from "./processor";
-
-/** PayPal's documented sandbox Visa (developer.paypal.com/tools/sandbox/card-testing): any future expiry and CVV. */
-export const PAYPAL_SANDBOX_CARD = { number: "4012888888881881", expiry: "2035-12", securityCode: "123" };
-
-const credentials = z.strictObject({
-  // Client id of the REST app (sandbox app unless the run is live).
-  clientId: z.string().min(1),
-  // Its secret: exchanged for an OAuth2 token, never sent anywhere else.
-  clientSecret: z.string().min(1),
-  // Vault id of the company's own saved card (Payment Method Tokens); required live.
-  cardVaultId: z.string().min(1).optional(),
-  // Sandbox only, used when no cardVaultId is set: a PayPal test card.
-  testCard: z
-    .strictObject({
-      number: z.string().regex(/^\d{12,19}$/, "12 to 19 digits"),
-      expiry: z.string().regex(/^\d{4}-(0[1-9]|1[0-2])$/, "YYYY-MM"),
-      securityCode: z.string().regex(/^\d{3,4}$/, "3 or 4 digits"),
-    })
-    .default(PAYPAL_SANDBOX_CARD),
-});
-
-export type PaypalCredentials = z.infer<typeof credentials>;
 
 // PayPal rejects decimals for these although ISO 4217 gives them two
 // (developer.paypal.com/api/rest/reference/currency-codes/).

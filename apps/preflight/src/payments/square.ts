@@ -2,7 +2,7 @@
 // card is authorized and nothing is captured) for one minor unit, then cancelled.
 import { createHash } from "node:crypto";
 import { Square, SquareClient, SquareEnvironment, SquareError, SquareTimeoutError } from "square";
-import { z } from "zod";
+import { squareCredentials as credentials, type SquareCredentials } from "./credentials";
 import {
   type Authorization,
   OutcomeUnknown,
@@ -12,27 +12,6 @@ import {
   type ProcessorModule,
   type ProcessorOptions,
 } from "./processor";
-
-/** Square's sandbox test nonce for a card that authorizes (developer.squareup.com/docs/devtools/sandbox/payments). */
-const SANDBOX_SOURCE = "cnon:card-nonce-ok";
-
-const credentials = z
-  .strictObject({
-    // Access token (sandbox or production) of the seller, with PAYMENTS_WRITE.
-    accessToken: z.string().min(1),
-    // Location the payment is booked at; Square takes the seller's main location when absent.
-    locationId: z.string().min(1).optional(),
-    // Card to authorize: Square's sandbox test nonce by default; in prod the company card on file (ccof:…).
-    sourceId: z.string().min(1).default(SANDBOX_SOURCE),
-    // Customer the card on file belongs to (Square requires it with a ccof: source).
-    customerId: z.string().min(1).optional(),
-  })
-  .refine((c) => !c.sourceId.startsWith("ccof:") || c.customerId, {
-    path: ["customerId"],
-    message: "required with a card on file (ccof:…) sourceId",
-  });
-
-export type SquareCredentials = z.infer<typeof credentials>;
 
 /**
  * Square's minimum card payment is one minor unit in every country it

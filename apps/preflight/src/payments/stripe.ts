@@ -1,7 +1,11 @@
 // Stripe: a PaymentIntent with manual capture, confirmed at once for Stripe's
 // minimum charge (so the card is only authorized), then cancelled.
 import Stripe from "stripe";
-import { z } from "zod";
+import {
+  stripeCredentials as credentials,
+  STRIPE_SANDBOX_PAYMENT_METHOD,
+  type StripeCredentials,
+} from "./credentials";
 import {
   type Authorization,
   OutcomeUnknown,
@@ -11,28 +15,6 @@ import {
   type ProcessorModule,
   type ProcessorOptions,
 } from "./processor";
-
-/** Stripe's test PaymentMethod for a Visa that authorizes (docs.stripe.com/testing). */
-const SANDBOX_PAYMENT_METHOD = "pm_card_visa";
-
-const credentials = z.strictObject({
-  // Secret or restricted key with PaymentIntents write: sk_test_/rk_test_ in sandbox, sk_live_/rk_live_ in prod.
-  secretKey: z
-    .string()
-    .regex(/^(sk|rk)_(test|live)_\w+$/, "a Stripe secret or restricted key (sk_… or rk_…)"),
-  // PaymentMethod to authorize: Stripe's test Visa by default; in prod the company card's saved pm_… .
-  paymentMethod: z
-    .string()
-    .regex(/^pm_\w+$/, "a PaymentMethod id (pm_…)")
-    .default(SANDBOX_PAYMENT_METHOD),
-  // Customer a saved PaymentMethod is attached to (Stripe requires it with such a method); none for the test card.
-  customer: z
-    .string()
-    .regex(/^cus_\w+$/, "a Customer id (cus_…)")
-    .optional(),
-});
-
-export type StripeCredentials = z.infer<typeof credentials>;
 
 /**
  * Stripe's minimum charge per currency, in its API's minor units, from
@@ -128,7 +110,7 @@ function checkMode(creds: StripeCredentials, live: boolean): void {
     throw new Error(
       `credentials: secretKey is a ${keyIsLive ? "live" : "test"} key but the check runs ${live ? "live" : "in sandbox"}`,
     );
-  if (live && creds.paymentMethod === SANDBOX_PAYMENT_METHOD)
+  if (live && creds.paymentMethod === STRIPE_SANDBOX_PAYMENT_METHOD)
     throw new Error(
       "credentials: paymentMethod is Stripe's test card; live needs the company card's saved pm_…",
     );
