@@ -3,8 +3,7 @@
 // fails before a single resource is registered, with the key and the reason.
 import { existsSync } from "node:fs";
 import path from "node:path";
-import { processorSettings } from "@golive/preflight/payments/credentials";
-import { PROCESSOR_NAMES } from "@golive/preflight/payments/names";
+import { preflightPaymentsSchema } from "@golive/preflight/payments/credentials";
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
 import { alertmanagerSettingsSchema } from "../alerting/alertmanager";
@@ -341,11 +340,7 @@ export const stackConfigSchema = z.strictObject({
       /** Send a test alert to every configured receiver (they are notified). */
       testNotification: z.boolean().default(true),
       /** processor -> its settings (currency and credentials), from preflightPayments. */
-      payments: z
-        .strictObject(
-          Object.fromEntries(PROCESSOR_NAMES.map((name) => [name, processorSettings(name).optional()])),
-        )
-        .default({}),
+      payments: preflightPaymentsSchema.default({}),
     })
     .default({ minCertDays: 14, timeoutMs: 10_000, testNotification: true, payments: {} }),
   loadtest: z

@@ -47,6 +47,7 @@ describe("Adyen payment check", { timeout: 60_000 }, () => {
     const id = result.reason.match(/\((FAKEPSP\d+)\)/)?.[1];
     assert.ok(id, `the reason names the pspReference: ${result.reason}`);
     assert.match(result.reason, /0\.01 EUR/);
+    assert.match(result.reason, /cancel received \(Adyen confirms it by webhook\)/);
 
     assert.equal(payments(approve).length, 1, "exactly one authorisation");
     const sent = body(payments(approve)[0]);

@@ -50,6 +50,9 @@ describe("Mollie payment check", { timeout: 60_000 }, () => {
     const id = result.reason.match(/\((tr_\w+)\)/)?.[1];
     assert.ok(id, `the reason names the payment id: ${result.reason}`);
     assert.match(result.reason, /0\.01 EUR/);
+    // Nothing was authorized: the line says what happened instead of "voided".
+    assert.match(result.reason, /payment no payer can complete .*expires unpaid/);
+    assert.doesNotMatch(result.reason, /voided/);
 
     assert.equal(creates(approve).length, 1, "exactly one payment");
     const sent = body(creates(approve)[0]);

@@ -12,6 +12,7 @@ import ApiException from "@adyen/api-library/lib/src/services/exception/apiExcep
 import { type AdyenCredentials, adyenCredentials as credentials } from "./credentials";
 import {
   type Authorization,
+  majorUnits,
   OutcomeUnknown,
   type PaymentAttempt,
   PaymentDeclined,
@@ -171,7 +172,7 @@ function create(creds: AdyenCredentials, options: ProcessorOptions): PaymentProc
       return authorisation(response);
     },
 
-    async void(authorization: Authorization, attempt: PaymentAttempt): Promise<void> {
+    async void(authorization: Authorization, attempt: PaymentAttempt): Promise<string> {
       const response = await call("cancel", () =>
         checkout.ModificationsApi.cancelAuthorisedPaymentByPspReference(
           authorization.id,
@@ -188,6 +189,8 @@ function create(creds: AdyenCredentials, options: ProcessorOptions): PaymentProc
         throw new Error(
           `Adyen answered the cancel of ${authorization.id} for another payment (${response.paymentPspReference})`,
         );
+      const amount = `${majorUnits(attempt.amountMinor, attempt.currency)} ${attempt.currency}`;
+      return `authorized ${amount}, cancel received (Adyen confirms it by webhook)`;
     },
   };
 }

@@ -70,8 +70,9 @@ export function checkPayment<Credentials>(input: PaymentCheckInput<Credentials>)
         };
       return { status: "failed", reason: `authorize ${amount}: ${errorMessage(err)}` };
     }
+    let account: string | undefined | void;
     try {
-      await withDeadline(processor.void(authorization, attempt), budget, "void");
+      account = await withDeadline(processor.void(authorization, attempt), budget, "void");
     } catch (err) {
       return {
         status: "failed",
@@ -79,6 +80,6 @@ export function checkPayment<Credentials>(input: PaymentCheckInput<Credentials>)
         reason: `authorized ${amount} (${authorization.id}) but the void failed: ${errorMessage(err)}. Money may be held: void ${authorization.id} in the ${module.displayName} dashboard`,
       };
     }
-    return { status: "ok", reason: `authorized and voided ${amount} (${authorization.id})` };
+    return { status: "ok", reason: `${account || `authorized and voided ${amount}`} (${authorization.id})` };
   });
 }

@@ -197,23 +197,25 @@ export const mollieCredentials = z.strictObject({
 
 export type MollieCredentials = z.infer<typeof mollieCredentials>;
 
-/** Each processor's credentials schema, by its config key. */
-export const CREDENTIALS = {
-  stripe: stripeCredentials,
-  paypal: paypalCredentials,
-  adyen: adyenCredentials,
-  braintree: braintreeCredentials,
-  square: squareCredentials,
-  checkout: checkoutCredentials,
-  mollie: mollieCredentials,
-} as const satisfies Record<ProcessorName, z.ZodType>;
+const currency = z
+  .string()
+  .regex(/^[A-Z]{3}$/, "an ISO 4217 code in capitals, such as USD")
+  .optional();
 
-/** One entry of golive:preflightPayments: the processor's credentials and, optionally, the currency to charge in. */
-export function processorSettings(name: ProcessorName) {
-  return CREDENTIALS[name].safeExtend({
-    currency: z
-      .string()
-      .regex(/^[A-Z]{3}$/, "an ISO 4217 code in capitals, such as USD")
-      .optional(),
-  });
-}
+/** One processor's entry: its credentials and, optionally, the currency to charge in. */
+const settings = <T extends z.ZodObject>(credentials: T) => credentials.safeExtend({ currency }).optional();
+
+/**
+ * golive:preflightPayments: processor name -> its settings. Strict, so a
+ * misspelt processor or field fails the preview by name; an absent
+ * processor is reported skipped.
+ */
+export const preflightPaymentsSchema = z.strictObject({
+  stripe: settings(stripeCredentials),
+  paypal: settings(paypalCredentials),
+  adyen: settings(adyenCredentials),
+  braintree: settings(braintreeCredentials),
+  square: settings(squareCredentials),
+  checkout: settings(checkoutCredentials),
+  mollie: settings(mollieCredentials),
+} satisfies Record<ProcessorName, z.ZodType>);

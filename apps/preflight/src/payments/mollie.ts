@@ -114,7 +114,9 @@ function checkMode(creds: MollieCredentials, live: boolean): void {
 }
 
 /** Releases what the payment holds, reading its state from Mollie first. */
-async function release(client: MollieClient, id: string, attempt: PaymentAttempt): Promise<void> {
+/** Returns the report's account: nothing was authorized, so "voided" would be wrong. */
+async function release(client: MollieClient, id: string, attempt: PaymentAttempt): Promise<string> {
+  const amount = `${majorUnits(attempt.amountMinor, attempt.currency)} ${attempt.currency}`;
   const payment: Payment = await call(attempt.timeoutMs, "get payment", () => client.payments.get(id));
   if (payment.isCancelable) {
     const canceled = await call(attempt.timeoutMs, "cancel payment", () =>
@@ -122,13 +124,14 @@ async function release(client: MollieClient, id: string, attempt: PaymentAttempt
     );
     if (canceled.status !== PaymentStatus.canceled)
       throw new Error(`Mollie answered the cancel of ${id} with status ${canceled.status}`);
-    return;
+    return `created a ${amount} payment no payer completed, and cancelled it`;
   }
   // Mollie cannot cancel an open card payment; with no payer it holds
   // nothing and expires by itself (the card checkout times out after 15
   // minutes). Any other status means a payer got through.
   if (!NOTHING_HELD.has(payment.status))
     throw new Error(`Mollie reports ${id} as ${payment.status}: a payer completed it, release it by hand`);
+  return `created a ${amount} payment no payer can complete (${payment.status}: it expires unpaid)`;
 }
 
 function create(creds: MollieCredentials, options: ProcessorOptions): PaymentProcessor {
@@ -169,9 +172,8 @@ function create(creds: MollieCredentials, options: ProcessorOptions): PaymentPro
       throw new Error(unexpected);
     },
 
-    async void(authorization: Authorization, attempt: PaymentAttempt): Promise<void> {
-      await release(client, authorization.id, attempt);
-    },
+    void: (authorization: Authorization, attempt: PaymentAttempt) =>
+      release(client, authorization.id, attempt),
   };
 }
 

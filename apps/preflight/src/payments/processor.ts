@@ -30,8 +30,12 @@ export interface Authorization {
 
 export interface PaymentProcessor {
   authorize(attempt: PaymentAttempt): Promise<Authorization>;
-  /** Releases the authorization. Throws when the provider did not confirm it. */
-  void(authorization: Authorization, attempt: PaymentAttempt): Promise<void>;
+  /**
+   * Releases the authorization. Throws when the provider did not confirm it.
+   * May return the report's account of what happened when that is not
+   * "authorized and voided" (say, a cancel the provider confirms later).
+   */
+  void(authorization: Authorization, attempt: PaymentAttempt): Promise<string | undefined | void>;
 }
 
 export interface ProcessorOptions {
