@@ -135,7 +135,7 @@ class BraintreeProcessor implements PaymentProcessor {
     throw new Error(`sale: ${refusal(result)}`);
   }
 
-  async void(authorization: { id: string }, attempt: PaymentAttempt) {
+  async void(authorization: { id: string }, attempt: PaymentAttempt): Promise<undefined> {
     let result: BraintreeResult;
     try {
       result = await this.gateway.transaction.void(

@@ -70,7 +70,7 @@ export function checkPayment<Credentials>(input: PaymentCheckInput<Credentials>)
         };
       return { status: "failed", reason: `authorize ${amount}: ${errorMessage(err)}` };
     }
-    let account: string | undefined | void;
+    let account: string | undefined;
     try {
       account = await withDeadline(processor.void(authorization, attempt), budget, "void");
     } catch (err) {

@@ -5,8 +5,6 @@ import { z } from "zod";
 import {
   CHECKOUT_TEST_CARD_NUMBER,
   type CheckoutCredentials,
-  checkoutCard,
-  checkoutStoredSource,
   checkoutCredentials as credentials,
 } from "./credentials";
 import {
@@ -177,7 +175,7 @@ function create(creds: CheckoutCredentials, options: ProcessorOptions): PaymentP
       return authorization(answer);
     },
 
-    async void(auth: Authorization, attempt: PaymentAttempt): Promise<void> {
+    async void(auth: Authorization, attempt: PaymentAttempt): Promise<undefined> {
       let answer: unknown;
       try {
         answer = await cko.payments.void(

@@ -110,7 +110,7 @@ class PaypalProcessor implements PaymentProcessor {
     return firstAuthorization(authorized);
   }
 
-  async void(authorization: { id: string }, attempt: PaymentAttempt) {
+  async void(authorization: { id: string }, attempt: PaymentAttempt): Promise<undefined> {
     let voided: Awaited<ReturnType<PaymentsController["voidPayment"]>>;
     try {
       voided = await this.payments.voidPayment({

@@ -35,7 +35,7 @@ export interface PaymentProcessor {
    * May return the report's account of what happened when that is not
    * "authorized and voided" (say, a cancel the provider confirms later).
    */
-  void(authorization: Authorization, attempt: PaymentAttempt): Promise<string | undefined | void>;
+  void(authorization: Authorization, attempt: PaymentAttempt): Promise<string | undefined>;
 }
 
 export interface ProcessorOptions {

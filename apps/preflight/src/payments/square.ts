@@ -140,7 +140,7 @@ function create(creds: SquareCredentials, options: ProcessorOptions): PaymentPro
     // CancelPayment takes no idempotency key: it names the payment, so a
     // repeat can only cancel the same payment again. (For an authorize whose
     // answer never came, Square offers CancelPaymentByIdempotencyKey.)
-    async void(authorization: Authorization): Promise<void> {
+    async void(authorization: Authorization): Promise<undefined> {
       let payment: Square.Payment | undefined;
       try {
         ({ payment } = await client.payments.cancel({ paymentId: authorization.id }));

@@ -156,7 +156,7 @@ function create(creds: StripeCredentials, options: ProcessorOptions): PaymentPro
       throw new Error(unexpected);
     },
 
-    async void(authorization: Authorization, attempt: PaymentAttempt): Promise<void> {
+    async void(authorization: Authorization, attempt: PaymentAttempt): Promise<undefined> {
       let intent: Stripe.PaymentIntent;
       try {
         intent = await stripe.paymentIntents.cancel(
