@@ -14,6 +14,7 @@ import path from "node:path";
 import { after, before, describe, test } from "node:test";
 import { promisify } from "node:util";
 import { startDnsServer, type TestDnsServer } from "@golive/devkit/dns-server";
+import { startStripeFake } from "@golive/devkit/payment-fakes/stripe";
 import { freePort, startTestPostgres, type TestPostgres } from "@golive/devkit/postgres";
 import { startMetricsCollector } from "@golive/devkit/trace-backends";
 import { checkAlertReceivers, TEST_ALERT } from "@golive/preflight/checks/alert-receivers";
@@ -21,6 +22,7 @@ import { exportReport } from "@golive/preflight/metrics";
 import { PROCESSOR_NAMES } from "@golive/preflight/payments/names";
 import type { PreflightReport } from "@golive/preflight/report";
 import YAML from "yaml";
+import { selectStack } from "../../infra/automation";
 import { rawStackConfig } from "../../infra/stack-files";
 
 const run = promisify(execFile);
@@ -140,6 +142,47 @@ describe("preflight", () => {
       assert.match(line(res.stdout, "dns"), /failed .*ENOTFOUND/);
     } finally {
       await other.close();
+    }
+  });
+
+  test("payment keys come from the stack's Pulumi secret; a void that fails after the authorization fails the run and says money may be held", async () => {
+    const workDir = path.join(dir, "workspace-with-keys");
+    const stack = await selectStack({ stack: "local", workDir, passphrase: "preflight-test" });
+    const secretKey = "sk_test_preflightE2eKey";
+    await stack.setConfig("golive:preflightPayments", {
+      value: JSON.stringify({ stripe: { secretKey } }),
+      secret: true,
+    });
+    const stripe = await startStripeFake("void-fails");
+    try {
+      const report = path.join(dir, "held.json");
+      const { code, stdout, stderr } = await preflightCli(
+        ["--payment-endpoint", `stripe=${stripe.url}`, "--dns-server", dns.address, "--json", report],
+        workDir,
+      );
+      assert.equal(code, 1, stdout + stderr);
+      assert.match(
+        line(stdout, "payment:stripe"),
+        /failed .*authorized 0\.50 USD \(pi_\w+\) but the void failed.*Money may be held/,
+      );
+      assert.match(line(stdout, "payment:paypal"), /skipped .* no key configured/);
+      assert.match(stdout, /MONEY MAY BE HELD by payment:stripe/);
+      assert.deepEqual((JSON.parse(fs.readFileSync(report, "utf8")) as PreflightReport).moneyMayBeHeld, [
+        "payment:stripe",
+      ]);
+      assert.equal(
+        stripe.requests.filter((r) => r.path === "/v1/payment_intents").length,
+        1,
+        "one authorization",
+      );
+      assert.match(
+        String(stripe.requests[0]?.headers.authorization),
+        new RegExp(secretKey),
+        "the stack's key was used",
+      );
+      assert.doesNotMatch(stdout + stderr, new RegExp(secretKey), "the key never reaches the output");
+    } finally {
+      await stripe.close();
     }
   });
 
