@@ -49,11 +49,12 @@ export function dockerfileProblems(text: string): string[] {
   return problems;
 }
 
-test("there is a Dockerfile for each service and for the jobs", () => {
+test("there is a Dockerfile for each service, the jobs and the preflight", () => {
   assert.deepEqual(dockerfiles().sort(), [
     "apps/feed/Dockerfile",
     "apps/gateway/Dockerfile",
     "apps/jobs/Dockerfile",
+    "apps/preflight/Dockerfile",
   ]);
 });
 

@@ -189,7 +189,7 @@ test("images are pushed to GHCR and handed on as digest references", () => {
   const pushes = (build?.steps ?? []).filter((s) => s.uses?.startsWith("docker/build-push-action@"));
   assert.deepEqual(
     pushes.map((s) => s.with?.file),
-    ["apps/feed/Dockerfile", "apps/gateway/Dockerfile", "apps/jobs/Dockerfile"],
+    ["apps/feed/Dockerfile", "apps/gateway/Dockerfile", "apps/jobs/Dockerfile", "apps/preflight/Dockerfile"],
   );
   for (const s of pushes) {
     assert.equal(s.with?.push, true);
