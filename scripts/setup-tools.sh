@@ -6,7 +6,7 @@
 # - built from the Go modules pinned under tools/ (checksummed by their
 #   go.sum): k6 v2, actionlint, rclone, the Pulumi CLI and Kubernetes
 #   provider, etcd, kube-apiserver/controller-manager/scheduler, kwok, an
-#   OpenTelemetry Collector (builder output) and Jaeger v2.
+#   OpenTelemetry Collector (builder output), Jaeger v2 and stripe-mock.
 # Go builds land in a cache outside the clone, one folder per tool and
 # version ($GOLIVE_CACHE, default ~/.cache/golive-kit), so later runs and CI
 # on the same machine reuse them; .tools/bin in the clone only links to them.

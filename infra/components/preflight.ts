@@ -115,11 +115,7 @@ export class Preflight extends pulumi.ComponentResource {
                     {
                       name: "preflight",
                       image: args.image,
-                      env: [
-                        ...env,
-                        { name: "OTEL_EXPORTER_OTLP_ENDPOINT", value: args.collector.endpoint },
-                        { name: "LOG_LEVEL", value: "info" },
-                      ],
+                      env: [...env, { name: "OTEL_EXPORTER_OTLP_ENDPOINT", value: args.collector.endpoint }],
                       resources: args.resources,
                       securityContext: containerSecurity(),
                       volumeMounts: [tmpMount],
