@@ -27,6 +27,7 @@ export function planFromStack(
     caFile?: string;
     dnsServer?: string;
     paymentEndpoints?: Record<string, string>;
+    metricsEndpoint?: string;
   },
 ): PreflightPlan {
   const { preflight } = config;
@@ -50,6 +51,7 @@ export function planFromStack(
         : undefined,
     payments: preflight.payments as Record<string, Record<string, unknown>>,
     paymentEndpoints: flags.paymentEndpoints ?? {},
+    metricsEndpoint: flags.metricsEndpoint,
   };
 }
 
@@ -91,11 +93,12 @@ async function main(): Promise<number> {
     caFile: values["ca-file"],
     dnsServer: values["dns-server"],
     paymentEndpoints,
+    metricsEndpoint: process.env.OTEL_EXPORTER_OTLP_ENDPOINT || undefined,
   });
   const report = await runPreflight(plan);
   return publishReport(report, {
     json: values.json,
-    otlpEndpoint: process.env.OTEL_EXPORTER_OTLP_ENDPOINT || undefined,
+    otlpEndpoint: plan.metricsEndpoint,
     timeoutMs: plan.timeoutMs,
   });
 }

@@ -6,3 +6,13 @@ export const CRON_DEFAULTS = {
   successfulJobsHistoryLimit: 3,
   failedJobsHistoryLimit: 3,
 };
+
+/**
+ * A CronJob that is only a template: it never fires on its own, and
+ * `kubectl create job --from=cronjob/...` starts a run (the drill, the preflight).
+ */
+export const TRIGGERED_ONLY = {
+  suspend: true,
+  schedule: "0 0 1 1 *",
+  concurrencyPolicy: "Forbid",
+};

@@ -12,6 +12,7 @@ import { FEED_GRPC_PORT } from "@golive/feed/contract";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { StackConfig } from "../config";
+import { TRIGGERED_ONLY } from "./cron";
 import { ENVOY_HTTPS_PORT, ENVOY_PROXY_LABELS } from "./ingress";
 import { appLabels } from "./labels";
 import { grafanaDashboard, PROMETHEUS_PORT } from "./monitoring";
@@ -193,10 +194,7 @@ export class LoadTest extends pulumi.ComponentResource {
       {
         metadata: { name: DRILL_CRONJOB, namespace, labels: this.podLabels },
         spec: {
-          // Never fires: the CronJob is only a template for `kubectl create job --from`.
-          suspend: true,
-          schedule: "0 0 1 1 *",
-          concurrencyPolicy: "Forbid",
+          ...TRIGGERED_ONLY,
           jobTemplate: {
             spec: {
               backoffLimit: 0,

@@ -11,6 +11,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type { z } from "zod";
 import type { Resources, StackConfig } from "../config";
 import { appEnv } from "./app-env";
+import { TRIGGERED_ONLY } from "./cron";
 import { databaseUrlEnv } from "./database";
 import { appLabels } from "./labels";
 import { ALERTMANAGER_PODS, ALERTMANAGER_PORT, ALERTMANAGER_SERVICE, grafanaDashboard } from "./monitoring";
@@ -95,10 +96,7 @@ export class Preflight extends pulumi.ComponentResource {
       {
         metadata: { name: PREFLIGHT_CRONJOB, namespace, labels: this.labels },
         spec: {
-          // Never fires: only a template for `kubectl create job --from`.
-          suspend: true,
-          schedule: "0 0 1 1 *",
-          concurrencyPolicy: "Forbid",
+          ...TRIGGERED_ONLY,
           jobTemplate: {
             spec: {
               // No retry: a second run would authorize again (new keys); rerun by hand.

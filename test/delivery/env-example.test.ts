@@ -9,6 +9,7 @@ import { dbRolesConfigSchema } from "@golive/feed/db-roles";
 import { migrateConfigSchema } from "@golive/feed/migrate";
 import { gatewayEnvSchema } from "@golive/gateway/config";
 import { retentionConfigSchema } from "@golive/jobs/retention";
+import { jobEnvSchema } from "@golive/preflight/plan";
 import type { z } from "zod";
 
 const ROOT = path.resolve(__dirname, "../..");
@@ -49,6 +50,22 @@ const schemas: [string, z.ZodObject, Set<string>][] = [
   // Locally the gateway's ops port moves so it can run beside the feed.
   ["gateway", gatewayEnvSchema, new Set(["OPS_PORT", "OTEL_EXPORTER_OTLP_ENDPOINT"])],
   ["retention", retentionConfigSchema, new Set()],
+  // The optional ones are left empty (unset); the JSON ones default to {} (shown as text).
+  [
+    "preflight",
+    jobEnvSchema,
+    new Set([
+      "PREFLIGHT_DNS_SERVER",
+      "PREFLIGHT_TLS_ADDRESS",
+      "PREFLIGHT_CA_FILE",
+      "DATABASE_URL",
+      "PREFLIGHT_ALERTMANAGER_URL",
+      "PREFLIGHT_ALERT_ROUTES",
+      "PREFLIGHT_PAYMENTS",
+      "PREFLIGHT_PAYMENT_ENDPOINTS",
+      "OTEL_EXPORTER_OTLP_ENDPOINT",
+    ]),
+  ],
 ];
 
 for (const [name, schema, deviations] of schemas) {

@@ -17,7 +17,7 @@ async function main(): Promise<number> {
   const report = await runPreflight(plan);
   return publishReport(report, {
     json: "-",
-    otlpEndpoint: process.env.OTEL_EXPORTER_OTLP_ENDPOINT || undefined,
+    otlpEndpoint: plan.metricsEndpoint,
     timeoutMs: plan.timeoutMs,
   });
 }

@@ -23,6 +23,8 @@ export interface PreflightPlan {
   payments: Record<string, Record<string, unknown>>;
   /** processor name -> another API base URL (tests: a local server). */
   paymentEndpoints: Record<string, string>;
+  /** The collector's OTLP/HTTP base URL: where the run's metrics go (none: not exported). */
+  metricsEndpoint?: string;
 }
 
 /** Sortable and unique: the start time and a few random bytes. */
@@ -72,6 +74,7 @@ export const jobEnvSchema = z.object({
   /** From a Secret: processor name -> { currency?, ...credentials }. */
   PREFLIGHT_PAYMENTS: json(z.record(z.string(), z.record(z.string(), z.unknown()))).default({}),
   PREFLIGHT_PAYMENT_ENDPOINTS: json(z.record(z.string(), z.url())).default({}),
+  OTEL_EXPORTER_OTLP_ENDPOINT: optional.pipe(z.url().optional()),
 });
 
 export function planFromEnv(env: NodeJS.ProcessEnv, runId = newRunId()): PreflightPlan {
@@ -101,5 +104,6 @@ export function planFromEnv(env: NodeJS.ProcessEnv, runId = newRunId()): Preflig
       : undefined,
     payments: e.PREFLIGHT_PAYMENTS,
     paymentEndpoints: e.PREFLIGHT_PAYMENT_ENDPOINTS,
+    metricsEndpoint: e.OTEL_EXPORTER_OTLP_ENDPOINT,
   };
 }

@@ -33,8 +33,11 @@ export interface FakeResponse {
   headers?: Record<string, string>;
 }
 
-/** Returns the answer, or "hang" to keep the request open until the server closes. */
-export type FakeHandler = (request: RecordedRequest, scenario: Scenario) => FakeResponse | "hang";
+/** Returns the answer (or a promise of it: a proxy), or "hang" to keep the request open until the server closes. */
+export type FakeHandler = (
+  request: RecordedRequest,
+  scenario: Scenario,
+) => FakeResponse | "hang" | Promise<FakeResponse>;
 
 export interface FakeProvider {
   /** Base URL, http://127.0.0.1:<port> (https:// behind serveOverTls) */
@@ -71,19 +74,23 @@ export async function startFakeProvider(
         body: Buffer.concat(chunks).toString("utf8"),
       };
       fake.requests.push(request);
-      let answer: FakeResponse | "hang";
-      try {
-        answer = handler(request, fake.scenario);
-      } catch (err) {
-        answer = { status: 500, body: { error: `fake provider: ${(err as Error).message}` } };
-      }
-      if (answer === "hang") return;
-      const text = typeof answer.body === "string" ? answer.body : JSON.stringify(answer.body ?? {});
-      res.writeHead(answer.status, {
-        "content-type": answer.contentType ?? "application/json",
-        ...answer.headers,
-      });
-      res.end(text);
+      Promise.resolve()
+        .then(() => handler(request, fake.scenario))
+        .catch(
+          (err: Error): FakeResponse => ({ status: 500, body: { error: `fake provider: ${err.message}` } }),
+        )
+        .then((answer) => {
+          if (answer === "hang") return;
+          const text =
+            typeof answer.body === "string" || Buffer.isBuffer(answer.body)
+              ? answer.body
+              : JSON.stringify(answer.body ?? {});
+          res.writeHead(answer.status, {
+            "content-type": answer.contentType ?? "application/json",
+            ...answer.headers,
+          });
+          res.end(text);
+        });
     });
   });
   server.on("connection", (socket) => {

@@ -3,8 +3,6 @@
 // with Stripe's documented error bodies, and the real stripe-mock behind a
 // recording proxy, which checks every request against Stripe's OpenAPI spec.
 import { type ChildProcess, spawn } from "node:child_process";
-import http from "node:http";
-import type net from "node:net";
 import path from "node:path";
 import { REPO_ROOT } from "../service-process";
 import {
@@ -247,37 +245,17 @@ async function forward(target: string, request: RecordedRequest): Promise<{ stat
 export async function startStripeMock(): Promise<FakeProvider> {
   const { child, url: target } = await spawnStripeMock();
   const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
-  const sockets = new Set<net.Socket>();
-  const requests: RecordedRequest[] = [];
-  const server = http.createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on("data", (chunk: Buffer) => chunks.push(chunk));
-    req.on("end", () => {
-      const request: RecordedRequest = {
-        method: req.method ?? "GET",
-        path: req.url ?? "/",
-        headers: req.headers,
-        body: Buffer.concat(chunks).toString("utf8"),
-      };
-      requests.push(request);
-      forward(target, request).then(
-        ({ status, body }) => res.writeHead(status, { "content-type": "application/json" }).end(body),
-        (err: Error) => res.writeHead(502, { "content-type": "text/plain" }).end(`proxy: ${err.message}`),
-      );
-    });
+  const proxy = await startFakeProvider(async (request) => {
+    try {
+      return { ...(await forward(target, request)), contentType: "application/json" };
+    } catch (err) {
+      return { status: 502, contentType: "text/plain", body: `proxy: ${(err as Error).message}` };
+    }
   });
-  server.on("connection", (socket) => {
-    sockets.add(socket);
-    socket.on("close", () => sockets.delete(socket));
-  });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   return {
-    url: `http://127.0.0.1:${(server.address() as net.AddressInfo).port}`,
-    scenario: "approve",
-    requests,
+    ...proxy,
     async close() {
-      for (const socket of sockets) socket.destroy();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await proxy.close();
       if (child.exitCode !== null || child.signalCode !== null) return;
       child.kill("SIGTERM");
       await exited;
