@@ -3,25 +3,24 @@
 // or the answer is missing. Adyen's SDK speaks HTTPS only: the fake sits
 // behind a loopback TLS front whose throwaway certificate this process trusts.
 import assert from "node:assert/strict";
-import { after, describe, test } from "node:test";
+import { describe, test } from "node:test";
 import tls from "node:tls";
 import { startAdyenFake } from "@golive/devkit/payment-fakes/adyen";
 import type { FakeProvider, RecordedRequest, Scenario } from "@golive/devkit/payment-fakes/fake-server";
 import { adyen } from "@golive/preflight/payments/adyen";
-import { checkPayment } from "@golive/preflight/payments/check";
+import { assertMoneyHeldAfterVoid, assertRefusedBeforeAnyCall, paymentCheck } from "./harness";
 
 const CREDENTIALS = { apiKey: "adyen-test-key", merchantAccount: "GoliveECOM" };
-const TIMEOUT_MS = 2_000;
 
-function run(fake: FakeProvider, credentials: unknown, timeoutMs = TIMEOUT_MS) {
-  return checkPayment({
-    module: adyen,
-    credentials,
-    live: false,
-    endpoint: fake.url,
-    timeoutMs,
-    runId: "run1",
-  });
+let trusted = false;
+/** Starts the fake; the first one's certificate (the same for every fake) becomes trusted by this process. */
+async function startTrustedAdyenFake(scenario: Scenario) {
+  const started = await startAdyenFake(scenario);
+  if (!trusted) {
+    tls.setDefaultCACertificates([...tls.getCACertificates("default"), started.certificate]);
+    trusted = true;
+  }
+  return started;
 }
 
 const body = (request: RecordedRequest | undefined): Record<string, unknown> =>
@@ -30,15 +29,7 @@ const payments = (fake: FakeProvider) => fake.requests.filter((r) => r.path === 
 const cancels = (fake: FakeProvider) => fake.requests.filter((r) => r.path.endsWith("/cancels"));
 
 describe("Adyen payment check", { timeout: 60_000 }, () => {
-  const fakes: FakeProvider[] = [];
-  const fake = async (scenario: Scenario) => {
-    const started = await startAdyenFake(scenario);
-    if (fakes.length === 0)
-      tls.setDefaultCACertificates([...tls.getCACertificates("default"), started.certificate]);
-    fakes.push(started);
-    return started;
-  };
-  after(() => Promise.all(fakes.map((f) => f.close())));
+  const { fake, run } = paymentCheck(adyen, startTrustedAdyenFake);
 
   test("authorises one minor unit with manual capture, then cancels that pspReference", async () => {
     const approve = await fake("approve");
@@ -106,7 +97,7 @@ describe("Adyen payment check", { timeout: 60_000 }, () => {
   test("an authorisation without an answer fails within the timeout and says money may be held", async () => {
     const hang = await fake("hang");
     const started = performance.now();
-    const result = await run(hang, CREDENTIALS, 400);
+    const result = await run(hang, CREDENTIALS, { timeoutMs: 400 });
     assert.equal(result.status, "failed");
     assert.equal(result.moneyMayBeHeld, true);
     assert.match(result.reason, /money may be held/i);
@@ -119,43 +110,20 @@ describe("Adyen payment check", { timeout: 60_000 }, () => {
   test("a refused cancel fails, names the pspReference and says money may be held", async () => {
     const voidFails = await fake("void-fails");
     const result = await run(voidFails, CREDENTIALS);
-    assert.equal(result.status, "failed");
-    assert.equal(result.moneyMayBeHeld, true);
-    assert.match(result.reason, /money may be held/i);
-    const id = result.reason.match(/\((FAKEPSP\d+)\)/)?.[1];
-    assert.ok(id, result.reason);
-    assert.match(result.reason, new RegExp(`void ${id} in the Adyen dashboard`));
+    assertMoneyHeldAfterVoid(result, "Adyen", /\((FAKEPSP\d+)\)/);
     assert.match(result.reason, /Adyen HTTP 403 010 \(security\): Not allowed/);
   });
 
   test("credentials without a merchant account fail naming the field, before any call to Adyen", async () => {
     const approve = await fake("approve");
     const result = await run(approve, { apiKey: "adyen-test-key" });
-    assert.equal(result.status, "failed");
-    assert.match(result.reason, /credentials: merchantAccount/);
-    assert.equal(approve.requests.length, 0);
+    assertRefusedBeforeAnyCall(result, approve, /credentials: merchantAccount/);
   });
 
   test("a live run with Adyen's test card fails before any call to Adyen", async () => {
     const approve = await fake("approve");
-    const result = await checkPayment({
-      module: adyen,
-      credentials: { ...CREDENTIALS, liveEndpointUrlPrefix: "1797a841fbb37ca7-GoliveECOM" },
-      live: true,
-      endpoint: approve.url,
-      timeoutMs: TIMEOUT_MS,
-      runId: "run1",
-    });
-    assert.equal(result.status, "failed");
-    assert.match(result.reason, /test card/);
-    assert.equal(approve.requests.length, 0);
-  });
-
-  test("no credentials skips the check", async () => {
-    const approve = await fake("approve");
-    const result = await run(approve, undefined);
-    assert.equal(result.status, "skipped");
-    assert.equal(result.reason, "no key configured");
-    assert.equal(approve.requests.length, 0);
+    const credentials = { ...CREDENTIALS, liveEndpointUrlPrefix: "1797a841fbb37ca7-GoliveECOM" };
+    const result = await run(approve, credentials, { live: true });
+    assertRefusedBeforeAnyCall(result, approve, /test card/);
   });
 });

@@ -3,7 +3,7 @@
 // held. The fake speaks the gateway's API as the Node SDK does (JSON in,
 // XML out, HTTP Basic) and refuses what the gateway refuses with its codes.
 import assert from "node:assert/strict";
-import { after, describe, test } from "node:test";
+import { describe, test } from "node:test";
 import {
   BRAINTREE_FAKE_CREDENTIALS,
   BRAINTREE_FAKE_PAYMENT_METHOD_TOKEN,
@@ -11,23 +11,11 @@ import {
 } from "@golive/devkit/payment-fakes/braintree";
 import type { FakeProvider, RecordedRequest } from "@golive/devkit/payment-fakes/fake-server";
 import { braintree } from "@golive/preflight/payments/braintree";
-import { checkPayment } from "@golive/preflight/payments/check";
 import { BRAINTREE_SANDBOX_NONCE } from "@golive/preflight/payments/credentials";
+import { assertMoneyHeldAfterVoid, assertRefusedBeforeAnyCall, paymentCheck } from "./harness";
 
 const CREDENTIALS = { ...BRAINTREE_FAKE_CREDENTIALS };
-const TIMEOUT_MS = 2_000;
 const MERCHANT_PATH = `/merchants/${CREDENTIALS.merchantId}/transactions`;
-
-function run(fake: FakeProvider, credentials: unknown, options: { timeoutMs?: number; live?: boolean } = {}) {
-  return checkPayment({
-    module: braintree,
-    credentials,
-    live: options.live ?? false,
-    endpoint: fake.url,
-    timeoutMs: options.timeoutMs ?? TIMEOUT_MS,
-    runId: "run1",
-  });
-}
 
 const sales = (fake: FakeProvider) =>
   fake.requests.filter((r) => r.method === "POST" && r.path === MERCHANT_PATH);
@@ -35,16 +23,11 @@ const voids = (fake: FakeProvider) =>
   fake.requests.filter((r) => r.method === "PUT" && r.path.endsWith("/void"));
 const settlements = (fake: FakeProvider) => fake.requests.filter((r) => r.path.includes("settlement"));
 const sent = (request: RecordedRequest | undefined) => JSON.parse(request?.body || "{}").transaction ?? {};
-const transactionId = (reason: string) => reason.match(/\(([a-z0-9]{8})\)/)?.[1];
+const TRANSACTION_ID = /\(([a-z0-9]{8})\)/;
+const transactionId = (reason: string) => reason.match(TRANSACTION_ID)?.[1];
 
 describe("Braintree payment check", { timeout: 60_000 }, () => {
-  const fakes: FakeProvider[] = [];
-  const fake = async (...args: Parameters<typeof startBraintreeFake>) => {
-    const started = await startBraintreeFake(...args);
-    fakes.push(started);
-    return started;
-  };
-  after(() => Promise.all(fakes.map((f) => f.close())));
+  const { fake, run } = paymentCheck(braintree, startBraintreeFake);
 
   test("authorizes one cent with the sandbox nonce, unsettled, then voids that transaction", async () => {
     const approve = await fake("approve");
@@ -133,12 +116,7 @@ describe("Braintree payment check", { timeout: 60_000 }, () => {
   test("a refused void fails, names the transaction and says money may be held", async () => {
     const voidFails = await fake("void-fails");
     const result = await run(voidFails, CREDENTIALS);
-    assert.equal(result.status, "failed");
-    assert.equal(result.moneyMayBeHeld, true);
-    assert.match(result.reason, /money may be held/i);
-    const id = transactionId(result.reason);
-    assert.ok(id, result.reason);
-    assert.match(result.reason, new RegExp(`void ${id} in the Braintree dashboard`));
+    assertMoneyHeldAfterVoid(result, "Braintree", TRANSACTION_ID);
     assert.match(result.reason, /HTTP 422 91504 base: Transaction can only be voided/);
   });
 
@@ -155,24 +133,12 @@ describe("Braintree payment check", { timeout: 60_000 }, () => {
     const approve = await fake("approve");
     const { privateKey: _, ...withoutPrivateKey } = CREDENTIALS;
     const result = await run(approve, withoutPrivateKey);
-    assert.equal(result.status, "failed");
-    assert.match(result.reason, /privateKey/);
-    assert.equal(approve.requests.length, 0);
+    assertRefusedBeforeAnyCall(result, approve, /privateKey/);
   });
 
   test("a live run without the vaulted card's token fails before any call to Braintree", async () => {
     const approve = await fake("approve");
     const result = await run(approve, CREDENTIALS, { live: true });
-    assert.equal(result.status, "failed");
-    assert.match(result.reason, /paymentMethodToken/);
-    assert.equal(approve.requests.length, 0);
-  });
-
-  test("no credentials skips the check", async () => {
-    const approve = await fake("approve");
-    const result = await run(approve, undefined);
-    assert.equal(result.status, "skipped");
-    assert.equal(result.reason, "no key configured");
-    assert.equal(approve.requests.length, 0);
+    assertRefusedBeforeAnyCall(result, approve, /paymentMethodToken/);
   });
 });

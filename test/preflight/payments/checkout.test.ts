@@ -3,30 +3,17 @@
 // at once, and say plainly when money may be held. Against the fake, which
 // answers in Checkout.com's documented shapes.
 import assert from "node:assert/strict";
-import { after, describe, test } from "node:test";
+import { describe, test } from "node:test";
 import { startCheckoutFake } from "@golive/devkit/payment-fakes/checkout";
 import type { FakeProvider, RecordedRequest } from "@golive/devkit/payment-fakes/fake-server";
-import { checkPayment } from "@golive/preflight/payments/check";
 import { checkout } from "@golive/preflight/payments/checkout";
+import { assertMoneyHeldAfterVoid, assertRefusedBeforeAnyCall, paymentCheck } from "./harness";
 
 const CREDENTIALS = {
   secretKey: "sk_sbox_m73dzbpy7cf3gfd46xr4yj5xo4e",
   subdomain: "abcd1234",
   processingChannelId: "pc_zs5fqhybzc2e3jmq3efvybybpq",
 };
-const TIMEOUT_MS = 2_000;
-
-/** `credentials` is passed as given: undefined means the stack holds no key. */
-function run(fake: FakeProvider, credentials: unknown, timeoutMs = TIMEOUT_MS) {
-  return checkPayment({
-    module: checkout,
-    credentials,
-    live: false,
-    endpoint: fake.url,
-    timeoutMs,
-    runId: "run1",
-  });
-}
 
 const payments = (fake: FakeProvider) =>
   fake.requests.filter((r) => r.method === "POST" && r.path === "/payments");
@@ -34,13 +21,7 @@ const json = (request: RecordedRequest | undefined): Record<string, unknown> =>
   JSON.parse(request?.body ?? "{}");
 
 describe("Checkout.com payment check", { timeout: 30_000 }, () => {
-  const fakes: FakeProvider[] = [];
-  const fake = async (...args: Parameters<typeof startCheckoutFake>) => {
-    const started = await startCheckoutFake(...args);
-    fakes.push(started);
-    return started;
-  };
-  after(() => Promise.all(fakes.map((f) => f.close())));
+  const { fake, run } = paymentCheck(checkout, startCheckoutFake);
 
   test("authorizes 0.01 USD with the test Visa and capture false, then voids that payment", async () => {
     const approve = await fake("approve");
@@ -89,7 +70,7 @@ describe("Checkout.com payment check", { timeout: 30_000 }, () => {
   test("a payment without an answer fails within the SDK timeout and says money may be held", async () => {
     const hang = await fake("hang");
     const started = performance.now();
-    const result = await run(hang, CREDENTIALS, 400);
+    const result = await run(hang, CREDENTIALS, { timeoutMs: 400 });
     assert.equal(result.status, "failed");
     assert.equal(result.moneyMayBeHeld, true);
     assert.match(result.reason, /money may be held/i);
@@ -102,12 +83,7 @@ describe("Checkout.com payment check", { timeout: 30_000 }, () => {
   test("a refused void fails, names the payment and says money may be held", async () => {
     const voidFails = await fake("void-fails");
     const result = await run(voidFails, CREDENTIALS);
-    assert.equal(result.status, "failed");
-    assert.equal(result.moneyMayBeHeld, true);
-    assert.match(result.reason, /money may be held/i);
-    const id = result.reason.match(/\((pay_[a-z2-7]{26})\)/)?.[1];
-    assert.ok(id, result.reason);
-    assert.match(result.reason, new RegExp(`void ${id} in the Checkout.com dashboard`));
+    assertMoneyHeldAfterVoid(result, "Checkout.com", /\((pay_[a-z2-7]{26})\)/);
     assert.match(result.reason, /HTTP 403 ActionNotAllowed/);
   });
 
@@ -115,53 +91,31 @@ describe("Checkout.com payment check", { timeout: 30_000 }, () => {
     const approve = await fake("approve");
     const { processingChannelId: _, ...withoutChannel } = CREDENTIALS;
     const result = await run(approve, withoutChannel);
-    assert.equal(result.status, "failed");
-    assert.match(result.reason, /processingChannelId/);
-    assert.equal(approve.requests.length, 0);
+    assertRefusedBeforeAnyCall(result, approve, /processingChannelId/);
   });
 
   test("a sandbox key in a live run fails before any call, without the key in the reason", async () => {
     const approve = await fake("approve");
-    const result = await checkPayment({
-      module: checkout,
-      credentials: CREDENTIALS,
-      live: true,
-      endpoint: approve.url,
-      timeoutMs: TIMEOUT_MS,
-      runId: "run1",
-    });
-    assert.equal(result.status, "failed");
-    assert.match(result.reason, /sandbox key/);
+    const result = await run(approve, CREDENTIALS, { live: true });
+    assertRefusedBeforeAnyCall(result, approve, /sandbox key/);
     assert.doesNotMatch(result.reason, /sk_sbox_/);
-    assert.equal(approve.requests.length, 0);
   });
 
   test("a key Checkout.com rejects fails with its 401, without the key in the reason", async () => {
     const approve = await fake("approve");
     // Well formed but live: the fake, a sandbox, answers 401 like Checkout.com does to a key it does not know.
-    const result = await checkPayment({
-      module: checkout,
-      credentials: {
+    const result = await run(
+      approve,
+      {
         ...CREDENTIALS,
         secretKey: "sk_m73dzbpy7cf3gfd46xr4yj5xo4e",
         paymentSource: { type: "id", id: "src_abc" },
       },
-      live: true,
-      endpoint: approve.url,
-      timeoutMs: TIMEOUT_MS,
-      runId: "run1",
-    });
+      { live: true },
+    );
     assert.equal(result.status, "failed");
     assert.equal(result.moneyMayBeHeld, undefined);
     assert.match(result.reason, /HTTP 401 AuthenticationError/);
     assert.doesNotMatch(result.reason, /sk_m73/);
-  });
-
-  test("no credentials skips the check", async () => {
-    const approve = await fake("approve");
-    const result = await run(approve, undefined);
-    assert.equal(result.status, "skipped");
-    assert.equal(result.reason, "no key configured");
-    assert.equal(approve.requests.length, 0);
   });
 });

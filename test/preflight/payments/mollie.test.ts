@@ -2,11 +2,11 @@
 // no payer ever completes, then released (read back, cancelled where Mollie
 // allows it), and a plain "money may be held" when that cannot be confirmed.
 import assert from "node:assert/strict";
-import { after, describe, test } from "node:test";
-import type { FakeProvider, RecordedRequest, Scenario } from "@golive/devkit/payment-fakes/fake-server";
+import { describe, test } from "node:test";
+import type { FakeProvider, RecordedRequest } from "@golive/devkit/payment-fakes/fake-server";
 import { startMollieFake } from "@golive/devkit/payment-fakes/mollie";
-import { checkPayment } from "@golive/preflight/payments/check";
 import { mollie } from "@golive/preflight/payments/mollie";
+import { assertMoneyHeldAfterVoid, assertRefusedBeforeAnyCall, paymentCheck } from "./harness";
 
 // Mollie's SDK speaks HTTPS only and pins its own CA bundle, so nothing but
 // switching verification off lets it reach the fake's throwaway certificate.
@@ -14,18 +14,6 @@ import { mollie } from "@golive/preflight/payments/mollie";
 process.env.NODE_TLS_REJECT_UNAUTHORIZED = "0";
 
 const CREDENTIALS = { apiKey: "test_preflight0000000000000000000000" };
-const TIMEOUT_MS = 2_000;
-
-function run(fake: FakeProvider, credentials: unknown, timeoutMs = TIMEOUT_MS) {
-  return checkPayment({
-    module: mollie,
-    credentials,
-    live: false,
-    endpoint: fake.url,
-    timeoutMs,
-    runId: "run1",
-  });
-}
 
 const body = (request: RecordedRequest | undefined): Record<string, unknown> =>
   JSON.parse(request?.body ?? "{}") as Record<string, unknown>;
@@ -35,13 +23,7 @@ const calls = (fake: FakeProvider, method: string) =>
   fake.requests.filter((r) => r.method === method && r.path.startsWith("/v2/payments/"));
 
 describe("Mollie payment check", { timeout: 60_000 }, () => {
-  const fakes: FakeProvider[] = [];
-  const fake = async (scenario: Scenario, options?: { cancelable?: boolean }) => {
-    const started = await startMollieFake(scenario, options);
-    fakes.push(started);
-    return started;
-  };
-  after(() => Promise.all(fakes.map((f) => f.close())));
+  const { fake, run } = paymentCheck(mollie, startMollieFake);
 
   test("creates a one-cent card payment with manual capture, then reads it back as holding nothing", async () => {
     const approve = await fake("approve");
@@ -102,7 +84,7 @@ describe("Mollie payment check", { timeout: 60_000 }, () => {
   test("a create without an answer fails within the timeout and says money may be held", async () => {
     const hang = await fake("hang");
     const started = performance.now();
-    const result = await run(hang, CREDENTIALS, 400);
+    const result = await run(hang, CREDENTIALS, { timeoutMs: 400 });
     assert.equal(result.status, "failed");
     assert.equal(result.moneyMayBeHeld, true);
     assert.match(result.reason, /money may be held/i);
@@ -115,12 +97,7 @@ describe("Mollie payment check", { timeout: 60_000 }, () => {
   test("a release Mollie cannot confirm fails, names the payment and says money may be held", async () => {
     const voidFails = await fake("void-fails");
     const result = await run(voidFails, CREDENTIALS);
-    assert.equal(result.status, "failed");
-    assert.equal(result.moneyMayBeHeld, true);
-    assert.match(result.reason, /money may be held/i);
-    const id = result.reason.match(/\((tr_\w+)\)/)?.[1];
-    assert.ok(id, result.reason);
-    assert.match(result.reason, new RegExp(`void ${id} in the Mollie dashboard`));
+    assertMoneyHeldAfterVoid(result, "Mollie", /\((tr_\w+)\)/);
     assert.match(result.reason, /Mollie HTTP 503 Service Unavailable/);
     assert.equal(calls(voidFails, "GET").length, 3, "the SDK's own retries of a 5xx, then it gives up");
   });
@@ -128,25 +105,13 @@ describe("Mollie payment check", { timeout: 60_000 }, () => {
   test("credentials without an API key fail naming the field, before any call to Mollie", async () => {
     const approve = await fake("approve");
     const result = await run(approve, {});
-    assert.equal(result.status, "failed");
-    assert.match(result.reason, /credentials: apiKey/);
-    assert.equal(approve.requests.length, 0);
+    assertRefusedBeforeAnyCall(result, approve, /credentials: apiKey/);
   });
 
   test("a live key in a sandbox run fails before any call to Mollie", async () => {
     const approve = await fake("approve");
     const result = await run(approve, { apiKey: "live_preflight0000000000000000000000" });
-    assert.equal(result.status, "failed");
-    assert.match(result.reason, /live key/);
+    assertRefusedBeforeAnyCall(result, approve, /live key/);
     assert.doesNotMatch(result.reason, /live_preflight/);
-    assert.equal(approve.requests.length, 0);
-  });
-
-  test("no credentials skips the check", async () => {
-    const approve = await fake("approve");
-    const result = await run(approve, undefined);
-    assert.equal(result.status, "skipped");
-    assert.equal(result.reason, "no key configured");
-    assert.equal(approve.requests.length, 0);
   });
 });

@@ -3,26 +3,14 @@
 // money may be held. The fake speaks PayPal's OAuth2, Orders v2 and
 // Payments v2 shapes and checks the token, the body and PayPal-Request-Id.
 import assert from "node:assert/strict";
-import { after, describe, test } from "node:test";
+import { describe, test } from "node:test";
 import type { FakeProvider, RecordedRequest } from "@golive/devkit/payment-fakes/fake-server";
 import { PAYPAL_FAKE_CREDENTIALS, startPaypalFake } from "@golive/devkit/payment-fakes/paypal";
-import { checkPayment } from "@golive/preflight/payments/check";
 import { PAYPAL_SANDBOX_CARD } from "@golive/preflight/payments/credentials";
 import { paypal } from "@golive/preflight/payments/paypal";
+import { assertMoneyHeldAfterVoid, assertRefusedBeforeAnyCall, paymentCheck } from "./harness";
 
 const CREDENTIALS = { ...PAYPAL_FAKE_CREDENTIALS };
-const TIMEOUT_MS = 2_000;
-
-function run(fake: FakeProvider, credentials: unknown, options: { timeoutMs?: number; live?: boolean } = {}) {
-  return checkPayment({
-    module: paypal,
-    credentials,
-    live: options.live ?? false,
-    endpoint: fake.url,
-    timeoutMs: options.timeoutMs ?? TIMEOUT_MS,
-    runId: "run1",
-  });
-}
 
 const posts = (fake: FakeProvider, pattern: RegExp) =>
   fake.requests.filter((r) => r.method === "POST" && pattern.test(r.path));
@@ -31,16 +19,11 @@ const orderAuthorizations = (fake: FakeProvider) => posts(fake, /^\/v2\/checkout
 const voids = (fake: FakeProvider) => posts(fake, /^\/v2\/payments\/authorizations\/\w+\/void$/);
 const captures = (fake: FakeProvider) => fake.requests.filter((r) => r.path.includes("capture"));
 const requestId = (request: RecordedRequest | undefined) => request?.headers["paypal-request-id"];
-const authorizationId = (reason: string) => reason.match(/\(([A-Z0-9]{17})\)/)?.[1];
+const AUTHORIZATION_ID = /\(([A-Z0-9]{17})\)/;
+const authorizationId = (reason: string) => reason.match(AUTHORIZATION_ID)?.[1];
 
 describe("PayPal payment check", { timeout: 60_000 }, () => {
-  const fakes: FakeProvider[] = [];
-  const fake = async (...args: Parameters<typeof startPaypalFake>) => {
-    const started = await startPaypalFake(...args);
-    fakes.push(started);
-    return started;
-  };
-  after(() => Promise.all(fakes.map((f) => f.close())));
+  const { fake, run } = paymentCheck(paypal, startPaypalFake);
 
   test("authorizes one cent with the sandbox card in one order, then voids that authorization", async () => {
     const approve = await fake("approve");
@@ -118,12 +101,7 @@ describe("PayPal payment check", { timeout: 60_000 }, () => {
   test("a refused void fails, names the authorization and says money may be held", async () => {
     const voidFails = await fake("void-fails");
     const result = await run(voidFails, CREDENTIALS);
-    assert.equal(result.status, "failed");
-    assert.equal(result.moneyMayBeHeld, true);
-    assert.match(result.reason, /money may be held/i);
-    const id = authorizationId(result.reason);
-    assert.ok(id, result.reason);
-    assert.match(result.reason, new RegExp(`void ${id} in the PayPal dashboard`));
+    assertMoneyHeldAfterVoid(result, "PayPal", AUTHORIZATION_ID);
     assert.match(result.reason, /HTTP 500 INTERNAL_SERVER_ERROR/);
   });
 
@@ -140,24 +118,12 @@ describe("PayPal payment check", { timeout: 60_000 }, () => {
   test("credentials without a client secret fail naming the field, before any call to PayPal", async () => {
     const approve = await fake("approve");
     const result = await run(approve, { clientId: CREDENTIALS.clientId });
-    assert.equal(result.status, "failed");
-    assert.match(result.reason, /clientSecret/);
-    assert.equal(approve.requests.length, 0);
+    assertRefusedBeforeAnyCall(result, approve, /clientSecret/);
   });
 
   test("a live run without the vault id of the company's card fails before any call to PayPal", async () => {
     const approve = await fake("approve");
     const result = await run(approve, CREDENTIALS, { live: true });
-    assert.equal(result.status, "failed");
-    assert.match(result.reason, /cardVaultId/);
-    assert.equal(approve.requests.length, 0);
-  });
-
-  test("no credentials skips the check", async () => {
-    const approve = await fake("approve");
-    const result = await run(approve, undefined);
-    assert.equal(result.status, "skipped");
-    assert.equal(result.reason, "no key configured");
-    assert.equal(approve.requests.length, 0);
+    assertRefusedBeforeAnyCall(result, approve, /cardVaultId/);
   });
 });

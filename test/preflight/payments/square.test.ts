@@ -2,11 +2,12 @@
 // (autocomplete false, nothing captured), cancelled at once, and a plain
 // "money may be held" when the cancel or the answer is missing.
 import assert from "node:assert/strict";
-import { after, describe, test } from "node:test";
-import type { FakeProvider, RecordedRequest, Scenario } from "@golive/devkit/payment-fakes/fake-server";
+import { describe, test } from "node:test";
+import type { FakeProvider, RecordedRequest } from "@golive/devkit/payment-fakes/fake-server";
 import { startSquareFake } from "@golive/devkit/payment-fakes/square";
 import { checkPayment } from "@golive/preflight/payments/check";
 import { square } from "@golive/preflight/payments/square";
+import { assertMoneyHeldAfterVoid, assertRefusedBeforeAnyCall, paymentCheck } from "./harness";
 
 const CREDENTIALS = { accessToken: "square-sandbox-token" };
 const TIMEOUT_MS = 2_000;
@@ -14,30 +15,13 @@ const TIMEOUT_MS = 2_000;
 const RUN_ID = "20260101T120000Z-a1b2c3";
 const REFERENCE = `golive-preflight-${RUN_ID}`;
 
-function run(fake: FakeProvider, credentials: unknown, timeoutMs = TIMEOUT_MS) {
-  return checkPayment({
-    module: square,
-    credentials,
-    live: false,
-    endpoint: fake.url,
-    timeoutMs,
-    runId: RUN_ID,
-  });
-}
-
 const body = (request: RecordedRequest | undefined): Record<string, unknown> =>
   JSON.parse(request?.body ?? "{}") as Record<string, unknown>;
 const creates = (fake: FakeProvider) => fake.requests.filter((r) => r.path === "/v2/payments");
 const cancels = (fake: FakeProvider) => fake.requests.filter((r) => r.path.endsWith("/cancel"));
 
 describe("Square payment check", { timeout: 60_000 }, () => {
-  const fakes: FakeProvider[] = [];
-  const fake = async (scenario: Scenario) => {
-    const started = await startSquareFake(scenario);
-    fakes.push(started);
-    return started;
-  };
-  after(() => Promise.all(fakes.map((f) => f.close())));
+  const { fake, run } = paymentCheck(square, startSquareFake, { runId: RUN_ID });
 
   test("approves one minor unit without capturing it, then cancels that payment", async () => {
     const approve = await fake("approve");
@@ -112,7 +96,7 @@ describe("Square payment check", { timeout: 60_000 }, () => {
   test("a payment without an answer fails within the SDK timeout and says money may be held", async () => {
     const hang = await fake("hang");
     const started = performance.now();
-    const result = await run(hang, CREDENTIALS, 400);
+    const result = await run(hang, CREDENTIALS, { timeoutMs: 400 });
     assert.equal(result.status, "failed");
     assert.equal(result.moneyMayBeHeld, true);
     assert.match(result.reason, /money may be held/i);
@@ -125,12 +109,7 @@ describe("Square payment check", { timeout: 60_000 }, () => {
   test("a refused cancel fails, names the payment and says money may be held", async () => {
     const voidFails = await fake("void-fails");
     const result = await run(voidFails, CREDENTIALS);
-    assert.equal(result.status, "failed");
-    assert.equal(result.moneyMayBeHeld, true);
-    assert.match(result.reason, /money may be held/i);
-    const id = result.reason.match(/\((fakepay\d+)\)/)?.[1];
-    assert.ok(id, result.reason);
-    assert.match(result.reason, new RegExp(`void ${id} in the Square dashboard`));
+    assertMoneyHeldAfterVoid(result, "Square", /\((fakepay\d+)\)/);
     assert.match(result.reason, /Square HTTP 503 API_ERROR SERVICE_UNAVAILABLE/);
     assert.equal(cancels(voidFails).length, 1, "no SDK retry");
   });
@@ -138,39 +117,18 @@ describe("Square payment check", { timeout: 60_000 }, () => {
   test("credentials without an access token fail naming the field, before any call to Square", async () => {
     const approve = await fake("approve");
     const result = await run(approve, { sourceId: "cnon:card-nonce-ok" });
-    assert.equal(result.status, "failed");
-    assert.match(result.reason, /credentials: accessToken/);
-    assert.equal(approve.requests.length, 0);
+    assertRefusedBeforeAnyCall(result, approve, /credentials: accessToken/);
   });
 
   test("a card on file without its customer fails naming customerId, before any call to Square", async () => {
     const approve = await fake("approve");
     const result = await run(approve, { ...CREDENTIALS, sourceId: "ccof:company-card" });
-    assert.equal(result.status, "failed");
-    assert.match(result.reason, /credentials: customerId/);
-    assert.equal(approve.requests.length, 0);
+    assertRefusedBeforeAnyCall(result, approve, /credentials: customerId/);
   });
 
   test("a live run with Square's test nonce fails before any call to Square", async () => {
     const approve = await fake("approve");
-    const result = await checkPayment({
-      module: square,
-      credentials: CREDENTIALS,
-      live: true,
-      endpoint: approve.url,
-      timeoutMs: TIMEOUT_MS,
-      runId: RUN_ID,
-    });
-    assert.equal(result.status, "failed");
-    assert.match(result.reason, /card on file/);
-    assert.equal(approve.requests.length, 0);
-  });
-
-  test("no credentials skips the check", async () => {
-    const approve = await fake("approve");
-    const result = await run(approve, undefined);
-    assert.equal(result.status, "skipped");
-    assert.equal(result.reason, "no key configured");
-    assert.equal(approve.requests.length, 0);
+    const result = await run(approve, CREDENTIALS, { live: true });
+    assertRefusedBeforeAnyCall(result, approve, /card on file/);
   });
 });

@@ -6,23 +6,10 @@ import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import type { FakeProvider, RecordedRequest } from "@golive/devkit/payment-fakes/fake-server";
 import { startStripeFake, startStripeMock } from "@golive/devkit/payment-fakes/stripe";
-import { checkPayment } from "@golive/preflight/payments/check";
 import { stripe } from "@golive/preflight/payments/stripe";
+import { assertMoneyHeldAfterVoid, assertRefusedBeforeAnyCall, paymentCheck } from "./harness";
 
 const CREDENTIALS = { secretKey: "sk_test_preflight123" };
-const TIMEOUT_MS = 2_000;
-
-/** `credentials` is passed as given: undefined means the stack holds no key. */
-function run(fake: FakeProvider, credentials: unknown, timeoutMs = TIMEOUT_MS) {
-  return checkPayment({
-    module: stripe,
-    credentials,
-    live: false,
-    endpoint: fake.url,
-    timeoutMs,
-    runId: "run1",
-  });
-}
 
 const creates = (fake: FakeProvider) =>
   fake.requests.filter(
@@ -31,6 +18,8 @@ const creates = (fake: FakeProvider) =>
 const form = (request: RecordedRequest | undefined) => new URLSearchParams(request?.body ?? "");
 
 describe("Stripe payment check", { timeout: 60_000 }, () => {
+  const { fake, run } = paymentCheck(stripe, startStripeFake);
+
   describe("against stripe-mock", () => {
     let mock: FakeProvider;
     before(async () => {
@@ -76,14 +65,6 @@ describe("Stripe payment check", { timeout: 60_000 }, () => {
   });
 
   describe("against the fake", () => {
-    const fakes: FakeProvider[] = [];
-    const fake = async (...args: Parameters<typeof startStripeFake>) => {
-      const started = await startStripeFake(...args);
-      fakes.push(started);
-      return started;
-    };
-    after(() => Promise.all(fakes.map((f) => f.close())));
-
     test("a declined card fails with Stripe's decline code and holds nothing", async () => {
       const decline = await fake("decline");
       const result = await run(decline, CREDENTIALS);
@@ -97,7 +78,7 @@ describe("Stripe payment check", { timeout: 60_000 }, () => {
     test("an authorization without an answer fails within the SDK timeout and says money may be held", async () => {
       const hang = await fake("hang");
       const started = performance.now();
-      const result = await run(hang, CREDENTIALS, 400);
+      const result = await run(hang, CREDENTIALS, { timeoutMs: 400 });
       assert.equal(result.status, "failed");
       assert.equal(result.moneyMayBeHeld, true);
       assert.match(result.reason, /money may be held/i);
@@ -109,38 +90,21 @@ describe("Stripe payment check", { timeout: 60_000 }, () => {
     test("a refused cancel fails, names the intent and says money may be held", async () => {
       const voidFails = await fake("void-fails");
       const result = await run(voidFails, CREDENTIALS);
-      assert.equal(result.status, "failed");
-      assert.equal(result.moneyMayBeHeld, true);
-      assert.match(result.reason, /money may be held/i);
-      const id = result.reason.match(/\((pi_\w+)\)/)?.[1];
-      assert.ok(id, result.reason);
-      assert.match(result.reason, new RegExp(`void ${id} in the Stripe dashboard`));
+      assertMoneyHeldAfterVoid(result, "Stripe", /\((pi_\w+)\)/);
       assert.match(result.reason, /HTTP 400 invalid_request_error payment_intent_unexpected_state/);
     });
 
     test("credentials without a secret key fail naming the field, before any call to Stripe", async () => {
       const approve = await fake("approve");
       const result = await run(approve, { paymentMethod: "pm_card_visa" });
-      assert.equal(result.status, "failed");
-      assert.match(result.reason, /secretKey/);
-      assert.equal(approve.requests.length, 0);
+      assertRefusedBeforeAnyCall(result, approve, /secretKey/);
     });
 
     test("a live key in a sandbox run fails before any call to Stripe", async () => {
       const approve = await fake("approve");
       const result = await run(approve, { secretKey: "sk_live_preflight123" });
-      assert.equal(result.status, "failed");
-      assert.match(result.reason, /live key/);
+      assertRefusedBeforeAnyCall(result, approve, /live key/);
       assert.doesNotMatch(result.reason, /sk_live_preflight123/);
-      assert.equal(approve.requests.length, 0);
-    });
-
-    test("no credentials skips the check", async () => {
-      const approve = await fake("approve");
-      const result = await run(approve, undefined);
-      assert.equal(result.status, "skipped");
-      assert.equal(result.reason, "no key configured");
-      assert.equal(approve.requests.length, 0);
     });
   });
 });
