@@ -4,8 +4,10 @@
 // rules and dashboards use is exported by the services (or produced by a
 // recording rule, or comes from a listed external exporter), (2) the rules
 // evaluate without errors, (3) every service dashboard query returns data,
-// and (4) a real k6 run of loadtest/drill.js (PROFILE=probe) pushing through
-// Prometheus remote write fills every k6 query of the drill dashboard.
+// (4) a real k6 run of loadtest/drill.js (PROFILE=probe) pushing through
+// Prometheus remote write fills every k6 query of the drill dashboard, and
+// (5) a preflight report sent through a real collector's remote write fills
+// the preflight dashboard and fires PreflightMoneyMayBeHeld.
 import assert from "node:assert/strict";
 import { type ChildProcess, spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
@@ -16,7 +18,10 @@ import { after, before, describe, test } from "node:test";
 import { freePort, startTestPostgres, type TestPostgres } from "@golive/devkit/postgres";
 import { seedDatabase } from "@golive/devkit/seed-data";
 import { spawnService } from "@golive/devkit/service-process";
+import { startMetricsCollector } from "@golive/devkit/trace-backends";
 import { runMigrations } from "@golive/feed/migrate";
+import { exportReport } from "@golive/preflight/metrics";
+import { buildReport } from "@golive/preflight/report";
 import { Pool } from "pg";
 import { WebSocket } from "ws";
 import { stringify } from "yaml";
@@ -38,7 +43,7 @@ const EXTERNAL = [
   /^loki_request_duration_seconds_count$/, // Loki
   /^otelcol_/, // the OpenTelemetry Collector (names checked against a real one in test/tracing)
   /^probe_(success|ssl_earliest_cert_expiry)$/, // the blackbox exporter (test/synthetic runs a real one)
-  /^preflight_(check_status|check_latency_seconds|money_may_be_held|passed|last_run_timestamp_seconds)$/, // the preflight over OTLP (test/preflight sends them through a real collector)
+  /^preflight_(check_status|check_latency_seconds|money_may_be_held|passed|last_run_timestamp_seconds)$/, // a preflight run, through the collector's remote write (before() sends one)
   /^k6_(vus|http_reqs_total|http_req_failed_rate|http_req_duration_p95|http_req_duration_p99|grpc_req_duration_p95|grpc_req_duration_p99|checks_rate|iterations_total)$/, // k6 remote write
 ];
 function exportedNames(metricsText: string): Set<string> {
@@ -76,6 +81,7 @@ describe("observability end to end (real services, real Prometheus)", { timeout:
   let gatewayOps = 0;
   let gatewayHttp = 0;
   let promUrl = "";
+  let stopCollector: (() => Promise<void>) | undefined;
   const scraped = { feed: "", gateway: "" };
   const k6 = { code: null as number | null, output: "" };
 
@@ -180,6 +186,20 @@ describe("observability end to end (real services, real Prometheus)", { timeout:
     promUrl = `http://${HOST}:${promPort}`;
     await waitFor(`${promUrl}/-/ready`);
 
+    // A preflight report through the collector's remote write, as a Job's
+    // run reaches the stack's Prometheus (its dashboard reads these series).
+    const collector = await startMetricsCollector({ remoteWriteUrl: `${promUrl}/api/v1/write` });
+    stopCollector = () => collector.stop();
+    await exportReport(
+      buildReport("local", "run-e2e", new Date(), [
+        { name: "dns", status: "ok", latencyMs: 3, reason: "" },
+        { name: "payment:stripe", status: "failed", latencyMs: 900, reason: "", moneyMayBeHeld: true },
+        { name: "payment:mollie", status: "skipped", latencyMs: 0, reason: "" },
+      ]),
+      collector.endpoint,
+      5_000,
+    );
+
     // The k6 drill runs alongside the hand-made traffic below, to keep the file short.
     const drill = runDrill({
       GATEWAY_URL: `http://${HOST}:${gatewayHttp}`,
@@ -224,6 +244,7 @@ describe("observability end to end (real services, real Prometheus)", { timeout:
   });
 
   after(async () => {
+    await stopCollector?.();
     for (const p of procs.reverse()) p.kill("SIGTERM");
     await new Promise((r) => setTimeout(r, 500));
     for (const p of procs) if (p.exitCode === null) p.kill("SIGKILL");
@@ -278,6 +299,19 @@ describe("observability end to end (real services, real Prometheus)", { timeout:
     const unexpected = empty.filter((q) => !expectedEmpty.some((re) => re.test(q)));
     for (const q of empty) t.diagnostic(`no data: ${q}`);
     assert.deepEqual(unexpected, []);
+  });
+
+  test("a preflight run that left money held fires PreflightMoneyMayBeHeld for that processor only", async () => {
+    const query = 'ALERTS{alertname="PreflightMoneyMayBeHeld",alertstate="firing"}';
+    const res = (await fetch(`${promUrl}/api/v1/query?query=${encodeURIComponent(query)}`).then((r) =>
+      r.json(),
+    )) as {
+      data: { result: { metric: Record<string, string> }[] };
+    };
+    assert.deepEqual(
+      res.data.result.map((r) => r.metric.check),
+      ["payment:stripe"],
+    );
   });
 
   test("a real k6 drill (PROFILE=probe, remote write) fills every k6 query of the drill dashboard", async (t) => {

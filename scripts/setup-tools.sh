@@ -136,7 +136,10 @@ go_tool kubernetes "$KUBERNETES_VERSION" tools/kubernetes "${LEAN[@]}" -ldflags 
 go_tool kwok "$KWOK_VERSION" tools/kwok "${LEAN[@]}" -ldflags "-s -w" sigs.k8s.io/kwok/cmd/kwok
 go_tool etcd "$ETCD_VERSION" tools/etcd "${LEAN[@]}" -ldflags "-s -w" .
 # The tracing tests' collector (builder output, tools/otelcol) and trace backend.
-go_tool otelcol "$OTELCOL_VERSION" tools/otelcol "${LEAN[@]}" -ldflags "-s -w" .
+# Its components are our choice, not part of the release: the folder name
+# carries a hash of the generated list, so a new component means a new build.
+otelcol_components=$(sha256sum tools/otelcol/components.go | cut -c1-8)
+go_tool otelcol "$OTELCOL_VERSION-$otelcol_components" tools/otelcol "${LEAN[@]}" -ldflags "-s -w" .
 go_tool jaeger "$JAEGER_VERSION" tools/jaeger "${LEAN[@]}" -ldflags "-s -w" github.com/jaegertracing/jaeger/cmd/jaeger
 # Stripe's own mock of its API (the preflight's Stripe adapter is tested against it).
 go_tool stripe-mock "$STRIPE_MOCK_VERSION" tools/stripe-mock "${LEAN[@]}" -ldflags "-s -w" github.com/stripe/stripe-mock

@@ -222,8 +222,13 @@ export interface MetricsCollector extends Backend {
   gauges(): { name: string; attributes: Record<string, string>; value: number }[];
 }
 
-/** The collector's metrics pipeline: OTLP in, to a JSON-lines file (in the stack: remote write to Prometheus). */
-export async function startMetricsCollector(): Promise<MetricsCollector> {
+/**
+ * The collector's metrics pipeline: OTLP in, to a JSON-lines file and, given
+ * a Prometheus remote-write URL, there too (as the stack's collector does).
+ */
+export async function startMetricsCollector(
+  opts: { remoteWriteUrl?: string } = {},
+): Promise<MetricsCollector> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "golive-otelcol-metrics-"));
   const [http, metrics] = await Promise.all(Array.from({ length: 2 }, () => freePort()));
   const out = path.join(dir, "metrics.jsonl");
@@ -234,11 +239,12 @@ receivers:
       http: { endpoint: "127.0.0.1:${http}" }
 exporters:
   file: { path: "${out}", flush_interval: 100ms }
+${opts.remoteWriteUrl ? `  prometheusremotewrite: { endpoint: "${opts.remoteWriteUrl}" }` : ""}
 service:
   pipelines:
     metrics:
       receivers: [otlp]
-      exporters: [file]
+      exporters: [file${opts.remoteWriteUrl ? ", prometheusremotewrite" : ""}]
 ${selfMetrics(metrics)}`;
   const backend = await run("otelcol", config, answers(`http://127.0.0.1:${metrics}/metrics`), dir);
   type Attribute = { key: string; value: { stringValue?: string } };

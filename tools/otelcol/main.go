@@ -19,7 +19,7 @@ import (
 func main() {
 	info := component.BuildInfo{
 		Command:     "otelcol-golive",
-		Description: "OpenTelemetry Collector for the go-live kit tests (OTLP in; tail sampling; file and debug out)",
+		Description: "OpenTelemetry Collector for the go-live kit tests (OTLP in; tail sampling; file, debug and Prometheus remote write out)",
 		Version:     "0.161.0",
 	}
 
