@@ -83,13 +83,18 @@ async function main(): Promise<number> {
     }
     paymentEndpoints[name] = url;
   }
+  const tlsPort = values["tls-port"] === undefined ? undefined : Number(values["tls-port"]);
+  if (tlsPort !== undefined && !(Number.isInteger(tlsPort) && tlsPort >= 1 && tlsPort <= 65535)) {
+    console.error(`--tls-port ${values["tls-port"]}: expected a port number (1-65535)\n${USAGE}`);
+    return 2;
+  }
   const stack = await selectStack({ stack: values.stack, workDir: values["work-dir"] });
   const config = parseConfigMap(await stack.getAllConfig());
   const plan = planFromStack(config, values.stack, {
     databaseUrl: values["database-url"] ?? process.env.DATABASE_URL,
     alertmanagerUrl: values["alertmanager-url"],
     tlsAddress: values["tls-address"],
-    tlsPort: values["tls-port"] ? Number(values["tls-port"]) : undefined,
+    tlsPort,
     caFile: values["ca-file"],
     dnsServer: values["dns-server"],
     paymentEndpoints,
