@@ -186,6 +186,18 @@ describe("preflight", () => {
     }
   });
 
+  test("a bad invocation exits 2 with the usage, before reading any stack", async () => {
+    const noStack = await run("bash", ["scripts/run-ts.sh", "scripts/preflight.ts"], { cwd: ROOT }).catch(
+      (e: { code: number; stderr: string }) => e,
+    );
+    assert.equal((noStack as { code: number }).code, 2);
+    assert.match((noStack as { stderr: string }).stderr, /usage: npm run preflight -- --stack <name>/);
+    const badPort = await preflightCli(["--tls-port", "99999"], path.join(dir, "never-made"));
+    assert.equal(badPort.code, 2);
+    assert.match(badPort.stderr, /--tls-port 99999: expected a port number/);
+    assert.equal(fs.existsSync(path.join(dir, "never-made")), false, "no workspace was made");
+  });
+
   test("an untrusted certificate fails unless its CA is given", async () => {
     const { code, stdout } = await preflightCli(
       ["--dns-server", dns.address, "--tls-address", "127.0.0.1", "--tls-port", String(valid.port)],
