@@ -75,3 +75,22 @@ export function assertRefusedBeforeAnyCall(result: CheckResult, fake: FakeProvid
   assert.match(result.reason, field);
   assert.equal(fake.requests.length, 0, "no call reached the provider");
 }
+
+/**
+ * The authorization never answered: run with a 400 ms SDK timeout, the check
+ * fails before its own deadline (1,400 ms), says money may be held and names
+ * the run's reference to look for. Returns the result for the provider's checks.
+ */
+export async function assertUnansweredHoldsMoney(
+  check: (options: RunOptions) => Promise<CheckResult>,
+  reference = "golive-preflight-run1",
+): Promise<CheckResult> {
+  const started = performance.now();
+  const result = await check({ timeoutMs: 400 });
+  assert.equal(result.status, "failed", result.reason);
+  assert.equal(result.moneyMayBeHeld, true, result.reason);
+  assert.match(result.reason, /money may be held/i);
+  assert.match(result.reason, literal(reference), "names the reference to look for");
+  assert.ok(performance.now() - started < 1_400, "the SDK's own timeout ended the call");
+  return result;
+}
