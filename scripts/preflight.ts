@@ -16,7 +16,7 @@ const USAGE = `usage: npm run preflight -- --stack <name>
   [--tls-address <host>] [--tls-port <port>] [--ca-file <pem>] [--dns-server <host:port>]
   [--json <file|->] [--work-dir <dir>] [--payment-endpoint <processor>=<url>]...`;
 
-export function planFromStack(
+function planFromStack(
   config: StackConfig,
   stack: string,
   flags: {
