@@ -10,12 +10,18 @@ export const DEFAULT_PAGE_SIZE = 20;
 export const MAX_PAGE_SIZE = 100;
 export const MAX_BODY_CHARS = 2000;
 
+// Postgres text cannot hold NUL: every free-text field that reaches a query is
+// built here, so a NUL is INVALID_ARGUMENT naming the field, never an INTERNAL
+// from the INSERT (ids and times are refused by their own formats).
+const text = () => z.string().refine((s) => !s.includes("\u0000"), "must not contain NUL characters");
+
 const id = z
   .string()
   .min(1, "is required")
   .pipe(z.uuid({ error: "must be a UUID" }));
 
-const schemas = {
+/** Every RPC's request shape, by method (exported so a test can walk every field). */
+export const requestSchemas = {
   getFeed: z.object({
     user_id: id,
     page_size: z
@@ -23,23 +29,20 @@ const schemas = {
       .int()
       .min(0, `must be between 0 and ${MAX_PAGE_SIZE}`)
       .max(MAX_PAGE_SIZE, `must be between 0 and ${MAX_PAGE_SIZE}`),
-    cursor: z.string(),
+    cursor: text(),
   }),
   getVideo: z.object({ video_id: id }),
   likeVideo: z.object({
     user_id: id,
     video_id: id,
-    idempotency_key: z.string().max(128, "must be at most 128 characters"),
+    idempotency_key: text().max(128, "must be at most 128 characters"),
   }),
   sendMessage: z.object({
     sender_id: id,
     recipient_id: id,
-    body: z
-      .string()
+    body: text()
       .min(1, "is required")
-      .refine((s) => [...s].length <= MAX_BODY_CHARS, `must be at most ${MAX_BODY_CHARS} characters`)
-      // Postgres text cannot hold NUL; refused here rather than failing the INSERT as INTERNAL.
-      .refine((s) => !s.includes("\u0000"), "must not contain NUL characters"),
+      .refine((s) => [...s].length <= MAX_BODY_CHARS, `must be at most ${MAX_BODY_CHARS} characters`),
   }),
   streamMessages: z.object({
     user_id: id,
@@ -56,7 +59,11 @@ function parse<T>(schema: z.ZodType<T>, input: unknown): T {
 }
 
 export function parseGetFeed(req: { userId: string; pageSize: number; cursor: string }) {
-  const r = parse(schemas.getFeed, { user_id: req.userId, page_size: req.pageSize, cursor: req.cursor });
+  const r = parse(requestSchemas.getFeed, {
+    user_id: req.userId,
+    page_size: req.pageSize,
+    cursor: req.cursor,
+  });
   return {
     userId: r.user_id,
     pageSize: r.page_size === 0 ? DEFAULT_PAGE_SIZE : r.page_size,
@@ -65,11 +72,11 @@ export function parseGetFeed(req: { userId: string; pageSize: number; cursor: st
 }
 
 export function parseGetVideo(req: { videoId: string }) {
-  return { videoId: parse(schemas.getVideo, { video_id: req.videoId }).video_id };
+  return { videoId: parse(requestSchemas.getVideo, { video_id: req.videoId }).video_id };
 }
 
 export function parseLikeVideo(req: { userId: string; videoId: string; idempotencyKey?: string }) {
-  const r = parse(schemas.likeVideo, {
+  const r = parse(requestSchemas.likeVideo, {
     user_id: req.userId,
     video_id: req.videoId,
     idempotency_key: req.idempotencyKey ?? "",
@@ -78,7 +85,7 @@ export function parseLikeVideo(req: { userId: string; videoId: string; idempoten
 }
 
 export function parseSendMessage(req: { senderId: string; recipientId: string; body: string }) {
-  const r = parse(schemas.sendMessage, {
+  const r = parse(requestSchemas.sendMessage, {
     sender_id: req.senderId,
     recipient_id: req.recipientId,
     body: req.body,
@@ -87,6 +94,6 @@ export function parseSendMessage(req: { senderId: string; recipientId: string; b
 }
 
 export function parseStreamMessages(req: { userId: string; since?: string }) {
-  const r = parse(schemas.streamMessages, { user_id: req.userId, since: req.since ?? "" });
+  const r = parse(requestSchemas.streamMessages, { user_id: req.userId, since: req.since ?? "" });
   return { userId: r.user_id, since: r.since === "" ? undefined : new Date(r.since) };
 }

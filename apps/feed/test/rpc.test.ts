@@ -378,6 +378,14 @@ describe("bad input", () => {
       "idempotency_key",
     ],
     [
+      // Postgres text cannot hold NUL: before, the like INSERT failed and the caller got INTERNAL.
+      "LikeVideo idempotency_key with a NUL character",
+      "LikeVideo",
+      () => ({ userId: user(0), videoId: video(0), idempotencyKey: "k\u0000ey" }),
+      INVALID_ARGUMENT,
+      "idempotency_key",
+    ],
+    [
       "LikeVideo unknown video",
       "LikeVideo",
       () => ({ userId: user(0), videoId: randomUUID() }),
