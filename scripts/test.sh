@@ -35,6 +35,7 @@ SERIAL=(
   apps/feed/test/processes.test.ts
   apps/gateway/test/e2e.test.ts
   apps/gateway/test/http-limits.test.ts
+  apps/gateway/test/memory.test.ts
   apps/gateway/test/resilience.test.ts
   apps/gateway/test/stalled-replica.test.ts
   apps/gateway/test/websocket.test.ts

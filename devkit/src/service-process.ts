@@ -33,12 +33,18 @@ export async function spawnService(opts: {
   /** Where the entry runs, and how: TypeScript source through tsx by default. */
   cwd?: string;
   nodeArgs?: string[];
+  /** Another node binary than this process's own (a comparison across Node versions). */
+  execPath?: string;
 }): Promise<ServiceProcess> {
-  const child = spawn(process.execPath, [...(opts.nodeArgs ?? ["--import", "tsx"]), opts.entry], {
-    cwd: opts.cwd ?? REPO_ROOT,
-    env: { PATH: process.env.PATH ?? "", ...opts.env, OPS_PORT: String(opts.opsPort) },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
+  const child = spawn(
+    opts.execPath ?? process.execPath,
+    [...(opts.nodeArgs ?? ["--import", "tsx"]), opts.entry],
+    {
+      cwd: opts.cwd ?? REPO_ROOT,
+      env: { PATH: process.env.PATH ?? "", ...opts.env, OPS_PORT: String(opts.opsPort) },
+      stdio: ["ignore", "pipe", "pipe"],
+    },
+  );
   let out = "";
   const log = opts.logFile ? fs.createWriteStream(opts.logFile, { flags: "a" }) : undefined;
   const collect = (chunk: Buffer) => {
