@@ -44,10 +44,47 @@ const CLIENT_ERRORS: Record<string, { status: number; code: string; message: str
   },
 };
 
+/**
+ * How much of a refused body the server reads and throws away so that its
+ * client gets to read the answer; past this the socket is destroyed.
+ */
+export const DISCARD_LIMIT_BYTES = 16 * 1024 * 1024;
+
+/** Sockets whose request was answered before its body arrived (being discarded). */
+const answeredEarly = new WeakSet<Socket>();
+
+/**
+ * Keeps reading and discarding a body the server has already refused (413),
+ * instead of closing the connection under a client that is still uploading:
+ * a client that writes its whole body before it reads (Node's http.request,
+ * most scripts) would get EPIPE/ECONNRESET and never see the answer. The
+ * connection stays open (the caller drops fastify's `Connection: close`, and
+ * Node drains the rest as on any keep-alive request)
+ * for at most DISCARD_LIMIT_BYTES and the request timeout, which
+ * clientErrorHandler turns into a close without a second answer.
+ */
+export function discardRestOfBody(req: http.IncomingMessage): void {
+  if (req.complete) return;
+  const socket = req.socket;
+  answeredEarly.add(socket);
+  let discarded = 0;
+  // Reading it here (not leaving it to Node's dump, which counts nothing) bounds its size.
+  req.on("data", (chunk: Buffer) => {
+    discarded += chunk.length;
+    if (discarded > DISCARD_LIMIT_BYTES) socket.destroy();
+  });
+  req.once("end", () => answeredEarly.delete(socket));
+}
+
 /** fastify's clientErrorHandler: answers parser errors and timeouts, then closes the socket. */
 export function clientErrorHandler(metrics: GatewayMetrics) {
   return (err: Error & { code?: string; rawPacket?: unknown }, socket: Socket) => {
     if (err.code === "ECONNRESET" || socket.destroyed) return;
+    // The request timeout while a refused body is discarded: it has its answer.
+    if (answeredEarly.has(socket)) {
+      socket.destroy();
+      return;
+    }
     const known = (err.code && CLIENT_ERRORS[err.code]) || {
       status: 400,
       code: "INVALID_ARGUMENT",

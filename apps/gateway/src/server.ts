@@ -21,7 +21,7 @@ import { LRUCache } from "lru-cache";
 import type { GatewayConfig } from "./config";
 import { type ErrorBody, mapError } from "./errors";
 import { createFeedServiceClient, ResilientFeedClient } from "./feed-client";
-import { clientErrorHandler, httpServerFactory } from "./http-server";
+import { clientErrorHandler, discardRestOfBody, httpServerFactory } from "./http-server";
 import { type MessagesSocketServer, registerMessagesSocket } from "./messages-socket";
 import { createGatewayMetrics, type GatewayMetrics } from "./metrics";
 import { REQUEST_ID_HEADER, requestIdFrom } from "./request-id";
@@ -149,6 +149,10 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
           : err.code === "FST_ERR_CTP_INVALID_MEDIA_TYPE"
             ? "UNSUPPORTED_MEDIA_TYPE"
             : "INVALID_ARGUMENT";
+      if (err.code === "FST_ERR_CTP_BODY_TOO_LARGE") {
+        reply.removeHeader("connection");
+        discardRestOfBody(request.raw);
+      }
       reply.code(err.statusCode);
       return { code, message: err.message.slice(0, 300), requestId: request.id };
     }
