@@ -461,11 +461,13 @@ describe("bad input", () => {
     assert.match(err.details, /^user_id/);
   });
 
-  test("StreamMessages with a malformed or too old since ends with INVALID_ARGUMENT naming since", async () => {
+  test("StreamMessages with a malformed, too old or future since ends with INVALID_ARGUMENT naming since", async () => {
     for (const since of [
       "yesterday",
       "2026-13-01T00:00:00Z",
       new Date(Date.now() - 25 * 3600_000).toISOString(),
+      // After now: a resumed stream would skip everything sent before that time.
+      new Date(Date.now() + 3600_000).toISOString(),
     ]) {
       const stream = client.StreamMessages({ userId: user(0), since });
       const err = await new Promise<grpc.ServiceError>((resolve) => stream.once("error", resolve));

@@ -155,12 +155,18 @@ describe("websocket messages bridge", () => {
     await until(() => fixture.gw.sockets.size === 0, 3000);
   });
 
-  test("a plain GET is 426 and a bad userId is refused with 400 before the upgrade", async () => {
+  test("a plain GET is 426; a bad userId or a malformed or future since is refused with 400 before the upgrade", async () => {
     assert.equal((await fetch(`${fixture.gw.url}/v1/messages?userId=${ALICE}`)).status, 426);
     const bad = connect(fixture.gw.url, "nope");
     await assert.rejects(bad.opened, /Unexpected server response: 400/);
     const badSince = connect(fixture.gw.url, `${ALICE}&since=yesterday`);
     await assert.rejects(badSince.opened, /Unexpected server response: 400/);
+    // A resume point after now would make a resumed stream skip what arrives before it.
+    const future = new Date(Date.now() + 3600_000).toISOString();
+    const path = `/v1/messages?userId=${ALICE}&since=${encodeURIComponent(future)}`;
+    const refused = await refusedUpgrade(fixture.gw.httpPort, path, {});
+    assert.match(refused, /^HTTP\/1\.1 400 /);
+    assert.match(refused, /since: must not be in the future/);
   });
 
   test("a socket whose first feed stream breaks before it is live still gets its subscribed frame, then messages", async () => {
