@@ -225,4 +225,17 @@ if ! plugin_installed random "$RANDOM_PROVIDER_VERSION" && [ -x "$shared_random"
   PULUMI_HOME="$pulumi_home" "$bin/pulumi" plugin install resource random "v$RANDOM_PROVIDER_VERSION" --file "$shared_random" >/dev/null
 fi
 
+# The Node.js language host, which the plain CLI runs for `runtime: nodejs`
+# programs and policy packs (`pulumi preview --policy-pack policy`, `pulumi up`).
+# Where the internet is reachable the usual Pulumi install ships it; here no
+# registry serves it, so it comes from ../shared/tools when this machine has
+# it. Without it the CLI lane of the tests reports itself as not run.
+shared_langhost="$root/../shared/tools/pulumi-language-nodejs"
+if [ -x "$shared_langhost" ]; then
+  link "$shared_langhost"
+elif ! command -v pulumi-language-nodejs >/dev/null; then
+  rm -f "$bin/pulumi-language-nodejs"
+  log "no pulumi-language-nodejs (../shared/tools or PATH): the plain pulumi CLI cannot run this program; the CLI lane will be skipped"
+fi
+
 log "ok: node $("$bin/node" --version 2>/dev/null || node --version), postgres ${PG_MAJOR}, promtool ${PROMETHEUS_VERSION}, amtool ${ALERTMANAGER_VERSION}, k6 ${K6_VERSION}, actionlint ${ACTIONLINT_VERSION}, rclone ${RCLONE_VERSION}, pulumi ${PULUMI_VERSION}, kubernetes provider ${K8S_PROVIDER_VERSION}, kubernetes ${KUBERNETES_VERSION}, etcd ${ETCD_VERSION}, kwok ${KWOK_VERSION}, otelcol ${OTELCOL_VERSION}, jaeger ${JAEGER_VERSION}, stripe-mock ${STRIPE_MOCK_VERSION} (cache: $cache)"

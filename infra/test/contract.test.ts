@@ -12,6 +12,9 @@ import { gatewayEnvSchema } from "@golive/gateway/config";
 import { GATEWAY_HTTP_PORT } from "@golive/gateway/contract";
 import { retentionConfigSchema } from "@golive/jobs/retention";
 import { appEnv } from "../components/app-env";
+import { program } from "../program";
+import { runWithMocks } from "../render/mock-runtime";
+import { readStackFile } from "../stack-files";
 import { renderStack } from "./support/render";
 
 // biome-ignore lint/suspicious/noExplicitAny: rendered objects are untyped YAML
@@ -55,4 +58,14 @@ describe("the program follows the apps' contracts", () => {
       assert.deepEqual(gateway.ports.find((p: Any) => p.name === "http")?.containerPort, GATEWAY_HTTP_PORT);
     });
   }
+});
+
+// `pulumi stack output` on a stack deployed with the CLI lists the entry
+// module's exports; the Automation API lists what program() returns. They
+// drifted once (preflightTrigger was missing from the CLI's outputs).
+it("the CLI entry point (infra/index.ts) exports every output the program returns, and nothing else", async () => {
+  const { config } = readStackFile("prod");
+  const fromProgram = await runWithMocks("prod", config, () => program());
+  const fromEntry = await runWithMocks("prod", config, () => require("../index") as object);
+  assert.deepEqual(Object.keys(fromEntry.value).sort(), Object.keys(fromProgram.value).sort());
 });
