@@ -3,9 +3,10 @@
 // inline program) into a real kube-apiserver with RBAC and Pod Security
 // enforced, every Helm release installed from its real chart and awaited, pods
 // made Running/Ready by kwok's simulated kubelets. Then a second preview must
-// show no change, and destroy must leave nothing behind.
+// show no change, and destroy must leave nothing behind. Last, the same for
+// prod through the plain CLI, as users and the workflows run it.
 import assert from "node:assert/strict";
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { copyFileSync, existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -22,6 +23,8 @@ import {
   droppedAlertSeries,
   operatorWorkloadGaps,
 } from "./support/cluster-audit";
+import { cliUnavailable, createCliProject } from "./support/pulumi-cli";
+import { cliArgs, pulumiSteps } from "./support/workflow-pulumi";
 
 /**
  * The pinned charts, packaged, where the chart repositories cannot be reached
@@ -41,6 +44,24 @@ const alerts = alertSources(loadRuleFiles().flatMap((f) => f.groups.flatMap((g) 
 
 const sum = (ops: OpMap | undefined) => Object.values(ops ?? {}).reduce((a, b) => a + (b ?? 0), 0);
 const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+
+/**
+ * What a destroy left in the cluster beyond what was there before. Helm never
+ * deletes CRDs of a chart's crds/ folder, and cert-manager's are kept on
+ * purpose (deleting a CRD deletes every object of its kind); the API server
+ * keeps an APIService for each group they serve: those are counted apart.
+ */
+async function leftBehind(cluster: LocalCluster, baseline: Set<string>) {
+  const now = await cluster.api.inventory(CHURN);
+  const all = [...now].filter((o) => !baseline.has(o));
+  const crds = all.filter((o) => o.includes(" CustomResourceDefinition "));
+  const crdGroups = new Set(crds.map((o) => o.slice(o.indexOf(".", o.lastIndexOf(" ")) + 1)));
+  const crdApis = all.filter((o) => {
+    const m = / APIService v[^.]+\.(.+)$/.exec(o);
+    return m?.[1] !== undefined && crdGroups.has(m[1]);
+  });
+  return { left: all.filter((o) => !crds.includes(o) && !crdApis.includes(o)), crds };
+}
 
 describe("real pulumi up / preview / destroy into a local API server", { timeout: 45 * 60_000 }, () => {
   let cluster: LocalCluster;
@@ -146,22 +167,8 @@ describe("real pulumi up / preview / destroy into a local API server", { timeout
         const destroyMs = performance.now() - t;
         assert.equal(destroy.summary.resourceChanges?.delete, sum(up.summary.resourceChanges));
 
-        const now = await cluster.api.inventory(CHURN);
-        const left = [...now].filter((o) => !baseline.has(o));
-        // Helm never deletes CRDs of a chart's crds/ folder, and cert-manager's
-        // are kept on purpose (deleting a CRD deletes every object of its kind);
-        // the API server keeps an APIService for each group they serve.
-        const crds = left.filter((o) => o.includes(" CustomResourceDefinition "));
-        const crdGroups = new Set(crds.map((o) => o.slice(o.indexOf(".", o.lastIndexOf(" ")) + 1)));
-        const crdApis = left.filter((o) => {
-          const m = / APIService v[^.]+\.(.+)$/.exec(o);
-          return m?.[1] !== undefined && crdGroups.has(m[1]);
-        });
-        assert.deepEqual(
-          left.filter((o) => !crds.includes(o) && !crdApis.includes(o)),
-          [],
-          "objects left behind after destroy",
-        );
+        const { left, crds } = await leftBehind(cluster, baseline);
+        assert.deepEqual(left, [], "objects left behind after destroy");
         console.log(
           `${stackName}: up ${created} resources in ${seconds(upMs)}; preview ${preview.changeSummary.same} unchanged in ${seconds(previewMs)}; ` +
             `destroy ${destroy.summary.resourceChanges?.delete} in ${seconds(destroyMs)}; left: 0 objects (${crds.length} CRDs kept by Helm)`,
@@ -171,4 +178,133 @@ describe("real pulumi up / preview / destroy into a local API server", { timeout
       }
     });
   }
+
+  // The commands users type: Pulumi.yaml's nodejs runtime through the CLI's
+  // language host (infra/index.ts), not the Automation API's inline program.
+  const unavailable = cliUnavailable();
+  it("prod through the plain pulumi CLI: preview with the policy pack and up as the workflows run them, the documented outputs, no changes after, destroy; a broken policy fails the preview", {
+    skip: unavailable,
+  }, async () => {
+    const cli = createCliProject({
+      stack: "prod",
+      kubeconfig: cluster.kubeconfig,
+      passphrase: "golive-e2e-only",
+    });
+    const timings: string[] = [];
+    const step = async (label: string, args: string[], expectCode = 0) => {
+      const res = await cli.run(args);
+      timings.push(`${label} ${seconds(res.ms)}`);
+      console.log(`cli: pulumi ${args.join(" ")} -> exit ${res.code} in ${seconds(res.ms)}`);
+      assert.equal(res.code, expectCode, `pulumi ${args.join(" ")}:\n${res.output.slice(-6000)}`);
+      return res.output;
+    };
+    const vars = { "matrix.stack": "prod", "github.sha": "0".repeat(40) };
+    const previewStep = pulumiSteps("preview.yml").find((s) => s.inputs.command === "preview");
+    const upStep = pulumiSteps("deploy.yml").find(
+      (s) => s.inputs.command === "up" && s.inputs["stack-name"] === "prod",
+    );
+    assert.ok(previewStep && upStep, "preview.yml's preview and deploy.yml's prod up");
+    let deployed = false;
+    try {
+      await step("login", ["login", `file://${path.join(cli.dir, "state")}`]);
+      await step("stack init", ["stack", "init", "prod", "--secrets-provider", "passphrase"]);
+      if (CHART_MIRROR)
+        await step("config", [
+          "config",
+          "set",
+          "--path",
+          "golive:charts.mirror",
+          CHART_MIRROR,
+          "--stack",
+          "prod",
+        ]);
+
+      const preview = await step("preview", cliArgs(previewStep, vars));
+      assert.match(preview, /Policy Packs run:[\s\S]*golive/, "the policy pack ran");
+      assert.match(preview, /\+ \d+ to create/);
+      deployed = true;
+      const up = await step("up", cliArgs(upStep, vars));
+      const created = Number(/\+ (\d+) created/.exec(up)?.[1]);
+      assert.ok(created > 50, `expected the whole stack, got ${created}`);
+
+      // Every output README and docs name, in its documented shape.
+      const outputs = JSON.parse(
+        await step("stack output", ["stack", "output", "--json", "--stack", "prod"]),
+      );
+      assert.deepEqual(outputs.namespaces, namespaceNames("prod"));
+      assert.match(
+        outputs.grafanaPortForward,
+        /^kubectl -n monitoring port-forward svc\/\S+grafana 3000:80$/,
+      );
+      assert.equal(outputs.loadTestTrigger, "npm run loadtest:trigger -- prod");
+      assert.match(
+        outputs.preflightTrigger,
+        /^kubectl -n golive-prod create job --from=cronjob\/golive-preflight /,
+      );
+      assert.match(outputs.gatewayUrl, /^https:\/\//);
+      assert.match(outputs.feedAddress, /^dns:\/\/\/feed-grpc\.golive-prod\.svc\.cluster\.local:\d+$/);
+      const one = await step("stack output preflightTrigger", [
+        "stack",
+        "output",
+        "preflightTrigger",
+        "--stack",
+        "prod",
+      ]);
+      assert.equal(one.trim(), outputs.preflightTrigger);
+
+      await step("re-preview", [...cliArgs(previewStep, vars), "--expect-no-changes"]);
+
+      // Invalid config fails the preview with the key and the reason, before
+      // any resource is registered (a copy of the stack file; the stack's own
+      // stays as it is).
+      const badConfig = path.join(cli.dir, "Pulumi.prod.bad.yaml");
+      copyFileSync(path.join(cli.dir, "Pulumi.prod.yaml"), badConfig);
+      await step("bad config", [
+        "config",
+        "set",
+        "--config-file",
+        badConfig,
+        "--path",
+        "golive:images.feed",
+        "ghcr.io/golive-kit/feed:latest",
+        "--stack",
+        "prod",
+      ]);
+      const refused = await step(
+        "preview with bad config",
+        [...cliArgs(previewStep, vars), "--config-file", badConfig],
+        1,
+      );
+      assert.match(refused, /golive:images\.feed: "ghcr\.io\/golive-kit\/feed:latest" uses "latest"/);
+      assert.doesNotMatch(refused, /kubernetes:/, "no resource was registered");
+
+      // The policy pack bites through the CLI. Every policy a stack file could
+      // break is refused earlier by the config schema (above), so the test
+      // breaks the program instead: a resource transform, in a main of its
+      // own, unpins the feed's image.
+      cli.writeAltMain(
+        "unpinned",
+        `import * as pulumi from "@pulumi/pulumi";
+pulumi.runtime.registerResourceTransform((args) => {
+  if (args.type !== "kubernetes:apps/v1:Deployment" || args.name !== "feed") return undefined;
+  const props = args.props as { spec: { template: { spec: { containers: { image: string }[] } } } };
+  props.spec.template.spec.containers[0]!.image = "ghcr.io/golive-kit/feed:latest";
+  return { props, opts: args.opts };
+});`,
+      );
+      const violated = await step("preview with a policy broken", cliArgs(previewStep, vars), 1);
+      assert.match(violated, /\[mandatory\]\s+no-latest-tags/);
+      assert.match(violated, /image ghcr\.io\/golive-kit\/feed:latest is not pinned/);
+    } finally {
+      // Cleaned up before any assertion on it, so a failure leaves no folder.
+      const destroy = deployed ? await cli.run(["destroy", "--yes", "--stack", "prod"]) : undefined;
+      cli.remove();
+      if (destroy) {
+        timings.push(`destroy ${seconds(destroy.ms)}`);
+        console.log(`cli lane (prod): ${timings.join("; ")}`);
+        assert.equal(destroy.code, 0, destroy.output.slice(-4000));
+        assert.deepEqual((await leftBehind(cluster, baseline)).left, [], "objects left behind after destroy");
+      }
+    }
+  });
 });
