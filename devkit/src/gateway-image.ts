@@ -7,7 +7,7 @@ import { execFileSync } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import type { GatewayProcess } from "./gateway-process";
+import { type GatewayProcess, gatewayLoopbackEnv } from "./gateway-process";
 import { REPO_ROOT, spawnService } from "./service-process";
 
 const DOCKERFILE = "apps/gateway/Dockerfile";
@@ -99,10 +99,7 @@ export async function startImageGateway(
         ...(opts.withoutImageEnv ? { NODE_ENV: "production" } : imageEnv()),
         // The image's production install is node_modules beside dist/; here it is the repository's.
         NODE_PATH: modulePath(),
-        HTTP_HOST: "127.0.0.1",
-        HTTP_PORT: String(ports.http),
-        OPS_HOST: "127.0.0.1",
-        LOG_LEVEL: "warn",
+        ...gatewayLoopbackEnv(ports),
         ...env,
       },
       opsPort: ports.ops,

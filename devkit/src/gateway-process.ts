@@ -21,19 +21,21 @@ export interface GatewayProcess extends ServiceProcess {
   url: string;
 }
 
+/** A gateway's listeners on loopback at these ports, logging warnings only. */
+export const gatewayLoopbackEnv = (ports: { http: number }) => ({
+  HTTP_HOST: "127.0.0.1",
+  HTTP_PORT: String(ports.http),
+  OPS_HOST: "127.0.0.1",
+  LOG_LEVEL: "warn",
+});
+
 export async function startGatewayProcess(
   env: Record<string, string>,
   ports: { http: number; ops: number },
 ): Promise<GatewayProcess> {
   const proc = await spawnService({
     entry: "apps/gateway/src/main.ts",
-    env: {
-      HTTP_HOST: "127.0.0.1",
-      HTTP_PORT: String(ports.http),
-      OPS_HOST: "127.0.0.1",
-      LOG_LEVEL: "warn",
-      ...env,
-    },
+    env: { ...gatewayLoopbackEnv(ports), ...env },
     opsPort: ports.ops,
     probe: "live",
   });
