@@ -23,6 +23,8 @@ export interface DrillOptions {
   recoveryBoundMs: number;
   seed: { users: number; videos: number; likes: number };
   log?: (line: string) => void;
+  /** Where logs and k6 results go (the caller's to remove); a new temp folder, kept for the user, when absent. */
+  workDir?: string;
 }
 
 export interface DrillResult {
@@ -106,7 +108,7 @@ export function startK6(opts: {
 
 export async function runDrill(options: DrillOptions): Promise<DrillResult> {
   const log = options.log ?? ((line: string) => console.log(line));
-  const workDir = fs.mkdtempSync(path.join(os.tmpdir(), "golive-drill-"));
+  const workDir = options.workDir ?? fs.mkdtempSync(path.join(os.tmpdir(), "golive-drill-"));
   const processes: ManagedProcess[] = [];
   let db: TestPostgres | undefined;
   try {

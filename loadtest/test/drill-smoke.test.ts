@@ -1,4 +1,7 @@
 import assert from "node:assert/strict";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
 import { test } from "node:test";
 import { DEFAULTS, runDrill } from "../local/drill";
 
@@ -8,7 +11,14 @@ test("the smoke drill passes its thresholds with one feed process killed mid-run
   timeout: 180_000,
 }, async () => {
   const lines: string[] = [];
-  const result = await runDrill({ profile: "smoke", ...DEFAULTS.smoke, log: (line) => lines.push(line) });
+  // The drill keeps its logs for a user; the test removes them, also on failure.
+  const workDir = mkdtempSync(path.join(tmpdir(), "golive-drill-test-"));
+  const result = await runDrill({
+    profile: "smoke",
+    ...DEFAULTS.smoke,
+    log: (line) => lines.push(line),
+    workDir,
+  }).finally(() => rmSync(workDir, { recursive: true, force: true }));
   console.log(`${result.k6Summary.trim()}\n${result.table}`);
   assert.ok(
     lines.some((l) => l.includes("chaos: killing feed-2")),
