@@ -7,8 +7,10 @@ import { execFileSync } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { type GatewayProcess, gatewayLoopbackEnv } from "./gateway-process";
-import { REPO_ROOT, spawnService } from "./service-process";
+import { startFeedProcess } from "./feed-process";
+import { type GatewayProcess, gatewayLoopbackEnv, prepareDatabase } from "./gateway-process";
+import { freePort, startTestPostgres } from "./postgres";
+import { REPO_ROOT, type ServiceProcess, spawnService } from "./service-process";
 
 const DOCKERFILE = "apps/gateway/Dockerfile";
 
@@ -76,15 +78,17 @@ export interface ImageGatewayProcess extends GatewayProcess {
   cleanup(): void;
 }
 
+export interface ImageGatewayOptions {
+  execPath?: string;
+  nodeArgs?: string[];
+  /** Leave out the Dockerfile's ENV but NODE_ENV (a comparison with an older image). */
+  withoutImageEnv?: boolean;
+}
+
 export async function startImageGateway(
   env: Record<string, string>,
   ports: { http: number; ops: number },
-  opts: {
-    execPath?: string;
-    nodeArgs?: string[];
-    /** Leave out the Dockerfile's ENV but NODE_ENV (a comparison with an older image). */
-    withoutImageEnv?: boolean;
-  } = {},
+  opts: ImageGatewayOptions = {},
 ): Promise<ImageGatewayProcess> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "golive-gateway-image-"));
   const cleanup = () => fs.rmSync(dir, { recursive: true, force: true });
@@ -108,6 +112,64 @@ export async function startImageGateway(
     return { ...proc, url: `http://127.0.0.1:${ports.http}`, cleanup };
   } catch (err) {
     cleanup();
+    throw err;
+  }
+}
+
+/** A running rig: the gateway, and a real user and video to aim requests at. */
+export interface ImageGatewayRig {
+  gateway: ImageGatewayProcess;
+  target: { httpPort: number; userId: string; videoId: string };
+  /** Kills the processes (waiting for each), removes the bundle and the database. */
+  stop(): Promise<void>;
+}
+
+/**
+ * A throwaway Postgres (migrated and seeded), one feed process and the gateway
+ * as its image runs it, all on loopback: what the memory test and benchmark load.
+ */
+export async function startImageGatewayRig(
+  opts: {
+    feedEnv?: Record<string, string>;
+    gatewayEnv?: Record<string, string>;
+    gateway?: ImageGatewayOptions;
+  } = {},
+): Promise<ImageGatewayRig> {
+  const pg = await startTestPostgres();
+  const children: ServiceProcess[] = [];
+  let gateway: ImageGatewayProcess | undefined;
+  const stop = async () => {
+    for (const { child } of children) {
+      if (child.exitCode !== null || child.signalCode !== null) continue;
+      const exited = new Promise((resolve) => child.once("exit", resolve));
+      child.kill("SIGKILL");
+      await exited;
+    }
+    gateway?.cleanup();
+    pg.destroy();
+  };
+  try {
+    const databaseUrl = pg.database("gateway_image");
+    const { userIds, videoIds } = await prepareDatabase(databaseUrl);
+    const feed = await startFeedProcess(
+      { DATABASE_URL: databaseUrl, LOG_LEVEL: "warn", ...opts.feedEnv },
+      { grpc: await freePort(), ops: await freePort() },
+    );
+    children.push(feed);
+    gateway = await startImageGateway(
+      { FEED_ADDRESS: `127.0.0.1:${feed.grpcPort}`, FEED_DEADLINE_MS: "2000", ...opts.gatewayEnv },
+      { http: await freePort(), ops: await freePort() },
+      opts.gateway,
+    );
+    children.push(gateway);
+    const target = {
+      httpPort: Number(new URL(gateway.url).port),
+      userId: userIds[0] as string,
+      videoId: videoIds[0] as string,
+    };
+    return { gateway, target, stop };
+  } catch (err) {
+    await stop();
     throw err;
   }
 }

@@ -7,11 +7,8 @@
 //     [--cycles 2000] [--concurrency 8] [--node /path/to/node] [--env KEY=VALUE]... [--node-arg FLAG]...
 //     [--without-image-env]   (the image before issue 29: no NODE_OPTIONS, no MALLOC_ARENA_MAX)
 import { parseArgs } from "node:util";
-import { startFeedProcess } from "@golive/devkit/feed-process";
 import { abuseRound } from "@golive/devkit/gateway-abuse";
-import { imageEnv, startImageGateway } from "@golive/devkit/gateway-image";
-import { prepareDatabase } from "@golive/devkit/gateway-process";
-import { freePort, startTestPostgres } from "@golive/devkit/postgres";
+import { imageEnv, startImageGatewayRig } from "@golive/devkit/gateway-image";
 import { type MemorySample, sampleMemory, watchPeakRss } from "@golive/devkit/process-memory";
 import { cpuMs } from "./measure";
 
@@ -41,29 +38,17 @@ async function main(): Promise<void> {
     values.env.map((pair) => [pair.split("=")[0] as string, pair.split("=").slice(1).join("=")]),
   );
 
-  const pg = await startTestPostgres();
-  const children: Array<{ kill(signal: NodeJS.Signals): void }> = [];
-  let cleanup = () => {};
+  const rig = await startImageGatewayRig({
+    feedEnv: { DB_POOL_MAX: "10" },
+    gatewayEnv: { WS_MAX_PAYLOAD_BYTES: String(MAX_PAYLOAD_BYTES), ...extraEnv },
+    gateway: {
+      execPath: values.node,
+      nodeArgs: values["node-arg"],
+      withoutImageEnv: values["without-image-env"],
+    },
+  });
   try {
-    const databaseUrl = pg.database("bench_gateway_memory");
-    const { userIds, videoIds } = await prepareDatabase(databaseUrl);
-    const feed = await startFeedProcess(
-      { DATABASE_URL: databaseUrl, LOG_LEVEL: "warn", DB_POOL_MAX: "10" },
-      { grpc: await freePort(), ops: await freePort() },
-    );
-    children.push(feed.child);
-    const gateway = await startImageGateway(
-      {
-        FEED_ADDRESS: `127.0.0.1:${feed.grpcPort}`,
-        FEED_DEADLINE_MS: "2000",
-        WS_MAX_PAYLOAD_BYTES: String(MAX_PAYLOAD_BYTES),
-        ...extraEnv,
-      },
-      { http: await freePort(), ops: await freePort() },
-      { execPath: values.node, nodeArgs: values["node-arg"], withoutImageEnv: values["without-image-env"] },
-    );
-    children.push(gateway.child);
-    cleanup = gateway.cleanup;
+    const { gateway, target } = rig;
     const pid = gateway.child.pid as number;
     const version = await nodeVersion(values.node);
     console.log(
@@ -96,11 +81,6 @@ async function main(): Promise<void> {
     const idle = () => new Promise((r) => setTimeout(r, Number(values.idle) || 0));
     await idle();
     row("start", await sampleMemory(pid, gateway.opsPort));
-    const target = {
-      httpPort: Number(new URL(gateway.url).port),
-      userId: userIds[0] as string,
-      videoId: videoIds[0] as string,
-    };
     for (let r = 1; r <= rounds; r += 1) {
       const started = performance.now();
       const cpuBefore = cpuMs(pid);
@@ -116,9 +96,7 @@ async function main(): Promise<void> {
       row(String(r), await sampleMemory(pid, gateway.opsPort), took);
     }
   } finally {
-    for (const child of children) child.kill("SIGKILL");
-    pg.destroy();
-    cleanup();
+    await rig.stop();
   }
 }
 

@@ -5,14 +5,10 @@
 // malformed inputs and connect/disconnect cycles; RSS is sampled after each
 // round once the process is idle, and polled during the rounds for the peak.
 import assert from "node:assert/strict";
-import type { ChildProcess } from "node:child_process";
 import fs from "node:fs";
 import { after, before, describe, test } from "node:test";
-import { startFeedProcess } from "@golive/devkit/feed-process";
 import { abuseRound } from "@golive/devkit/gateway-abuse";
-import { type ImageGatewayProcess, imageEnv, startImageGateway } from "@golive/devkit/gateway-image";
-import { prepareDatabase } from "@golive/devkit/gateway-process";
-import { freePort, startTestPostgres, type TestPostgres } from "@golive/devkit/postgres";
+import { type ImageGatewayRig, imageEnv, startImageGatewayRig } from "@golive/devkit/gateway-image";
 import { type MemorySample, sampleMemory, watchPeakRss } from "@golive/devkit/process-memory";
 import { REPO_ROOT, rawStackConfig } from "../../../infra/stack-files";
 import { metricValue } from "./support/gateway";
@@ -47,36 +43,15 @@ function nodeOption(name: string): number | undefined {
 }
 
 describe("gateway memory under malformed traffic and WebSocket churn", { timeout: 180_000 }, () => {
-  let pg: TestPostgres | undefined;
-  let feed: ChildProcess | undefined;
-  let gateway: ImageGatewayProcess | undefined;
+  let rig: ImageGatewayRig | undefined;
   const samples: MemorySample[] = [];
   let peakMib = 0;
   let openSockets = Number.NaN;
 
   before(async () => {
-    pg = await startTestPostgres();
-    const databaseUrl = pg.database("gateway_memory");
-    const { userIds, videoIds } = await prepareDatabase(databaseUrl);
-    const feedProcess = await startFeedProcess(
-      { DATABASE_URL: databaseUrl, LOG_LEVEL: "warn" },
-      { grpc: await freePort(), ops: await freePort() },
-    );
-    feed = feedProcess.child;
-    gateway = await startImageGateway(
-      {
-        FEED_ADDRESS: `127.0.0.1:${feedProcess.grpcPort}`,
-        FEED_DEADLINE_MS: "2000",
-        WS_MAX_PAYLOAD_BYTES: String(MAX_PAYLOAD_BYTES),
-      },
-      { http: await freePort(), ops: await freePort() },
-    );
+    rig = await startImageGatewayRig({ gatewayEnv: { WS_MAX_PAYLOAD_BYTES: String(MAX_PAYLOAD_BYTES) } });
+    const { gateway, target } = rig;
     const pid = gateway.child.pid as number;
-    const target = {
-      httpPort: Number(new URL(gateway.url).port),
-      userId: userIds[0] as string,
-      videoId: videoIds[0] as string,
-    };
     const peak = watchPeakRss(pid);
     try {
       for (let round = 1; round <= ROUNDS; round += 1) {
@@ -91,16 +66,7 @@ describe("gateway memory under malformed traffic and WebSocket churn", { timeout
     openSockets = await metricValue(gateway.opsPort, "gateway_websocket_connections");
   });
 
-  after(async () => {
-    for (const child of [gateway?.child, feed]) {
-      if (!child || child.exitCode !== null || child.signalCode !== null) continue;
-      const exited = new Promise((resolve) => child.once("exit", resolve));
-      child.kill("SIGKILL");
-      await exited;
-    }
-    gateway?.cleanup();
-    pg?.destroy();
-  });
+  after(() => rig?.stop());
 
   test("RSS levels off well below the gateway's memory limit, and every socket is gone afterwards", (t) => {
     const limit = gatewayLimit();
