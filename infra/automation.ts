@@ -20,6 +20,11 @@ export interface DeployOptions {
   kubeconfig?: string;
   /** Sets golive:charts.mirror for this workspace only (a folder or oci:// URL). */
   chartMirror?: string;
+  /**
+   * Replaces golive:images entries for this workspace only (the stack file
+   * keeps the real references): the real-pods lane runs images built here.
+   */
+  images?: Record<string, string>;
   /** Passphrase of the stack's secrets; PULUMI_CONFIG_PASSPHRASE when absent. */
   passphrase?: string;
   onOutput?: (text: string) => void;
@@ -85,6 +90,10 @@ export async function selectStack(opts: DeployOptions): Promise<Stack> {
     wanted[`${CONFIG_NAMESPACE}:charts`] = {
       value: JSON.stringify({ ...current, mirror: opts.chartMirror }),
     };
+  }
+  if (opts.images) {
+    const images = JSON.parse(config[`${CONFIG_NAMESPACE}:images`] ?? "{}") as Record<string, string>;
+    wanted[`${CONFIG_NAMESPACE}:images`] = { value: JSON.stringify({ ...images, ...opts.images }) };
   }
   const existing = await stack.getAllConfig();
   const stale = Object.keys(existing).filter((k) => !(k in wanted) && !existing[k]?.secret);

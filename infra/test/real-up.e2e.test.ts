@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import { copyFileSync, existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { after, before, describe, it } from "node:test";
+import { describe, it } from "node:test";
 import type { OpMap } from "@pulumi/pulumi/automation";
 import { loadRuleFiles } from "../../alerting/rule-files";
 import { type LocalCluster, startLocalCluster } from "../../scripts/local-cluster/cluster";
@@ -64,247 +64,265 @@ async function leftBehind(cluster: LocalCluster, baseline: Set<string>) {
 }
 
 describe("real pulumi up / preview / destroy into a local API server", { timeout: 45 * 60_000 }, () => {
-  let cluster: LocalCluster;
-  let baseline: Set<string>;
-
-  before(async () => {
+  // A cluster of its own for each stack, discarded whatever happens: a stack
+  // that fails half-way (its releases still installed) cannot make the next
+  // one fail with "cannot re-use a name that is still in use", so each
+  // stack reports its own state.
+  const withCluster = async (
+    label: string,
+    fn: (cluster: LocalCluster, baseline: Set<string>) => Promise<void>,
+  ) => {
     const t = performance.now();
-    cluster = await startLocalCluster({ nodes: 3 });
-    baseline = await cluster.api.inventory(CHURN);
-    console.log(
-      `cluster up in ${seconds(performance.now() - t)} (${baseline.size} objects before any stack)`,
-    );
-  });
-
-  after(async () => {
-    await cluster?.stop({ keep: process.env.GOLIVE_KEEP_CLUSTER === "1" });
-  });
+    const cluster = await startLocalCluster({ nodes: 3 });
+    try {
+      const baseline = await cluster.api.inventory(CHURN);
+      console.log(
+        `${label}: cluster up in ${seconds(performance.now() - t)} (${baseline.size} objects before the stack)`,
+      );
+      await fn(cluster, baseline);
+    } finally {
+      await cluster.stop({ keep: process.env.GOLIVE_KEEP_CLUSTER === "1" });
+    }
+  };
 
   for (const stackName of ["local", "staging", "prod"]) {
-    it(`${stackName}: up applies every object, a second preview shows 0 changes, destroy leaves nothing`, async () => {
-      const workDir = mkdtempSync(path.join(tmpdir(), `golive-${stackName}-`));
-      const log: string[] = [];
-      const onOutput = (text: string) => log.push(text);
-      try {
-        const stack = await selectStack({
-          stack: stackName,
-          workDir,
-          kubeconfig: cluster.kubeconfig,
-          chartMirror: CHART_MIRROR,
-          passphrase: "golive-e2e-only",
-        });
+    it(`${stackName}: up applies every object, a second preview shows 0 changes, destroy leaves nothing`, () =>
+      withCluster(stackName, async (cluster, baseline) => {
+        const workDir = mkdtempSync(path.join(tmpdir(), `golive-${stackName}-`));
+        const log: string[] = [];
+        const onOutput = (text: string) => log.push(text);
+        try {
+          const stack = await selectStack({
+            stack: stackName,
+            workDir,
+            kubeconfig: cluster.kubeconfig,
+            chartMirror: CHART_MIRROR,
+            passphrase: "golive-e2e-only",
+          });
 
-        let t = performance.now();
-        const up = await stack.up({ onOutput }).catch((err: Error) => {
-          throw new Error(`${err.message}\n${log.join("").slice(-6000)}`);
-        });
-        const upMs = performance.now() - t;
-        const created = up.summary.resourceChanges?.create ?? 0;
-        assert.equal(up.summary.result, "succeeded");
-        assert.ok(created > 50, `expected the whole stack, got ${created} resources`);
+          let t = performance.now();
+          const up = await stack.up({ onOutput }).catch((err: Error) => {
+            throw new Error(`${err.message}\n${log.join("").slice(-6000)}`);
+          });
+          const upMs = performance.now() - t;
+          const created = up.summary.resourceChanges?.create ?? 0;
+          assert.equal(up.summary.result, "succeeded");
+          assert.ok(created > 50, `expected the whole stack, got ${created} resources`);
 
-        // What Helm rendered from the charts, as the API server holds it.
-        const targets = await auditScrapeTargets(cluster.api);
-        const dead = targets.filter((x) => x.status !== "ok");
-        assert.deepEqual(dead, [], "scrape targets Prometheus does not select or cannot reach");
-        const live = new Set(targets.map((x) => x.component));
-        const deadAlerts = alerts.filter((a) => a.sources.some((src) => !live.has(src)));
-        assert.deepEqual(deadAlerts, [], "alerts whose series come from no scraped target");
-        assert.deepEqual(droppedAlertSeries(alerts, targets), [], "alert series dropped before storage");
-        const unsized = await containersWithoutLimits(cluster.api, Object.values(namespaceNames(stackName)));
-        assert.deepEqual(unsized, [], "containers without CPU/memory requests and limits");
-        assert.deepEqual(
-          await operatorWorkloadGaps(cluster.api),
-          [],
-          "Prometheus/Alertmanager storage and sizing",
-        );
-        // The chaos identity, impersonated: RBAC lets it delete any pod in the
-        // app namespace; the admission policy narrows that to feed pods.
-        const appNs = namespaceNames(stackName).app;
-        const asChaos = { "Impersonate-User": `system:serviceaccount:${appNs}-loadtest:loadtest-chaos` };
-        const pods = await cluster.api.get<{ items: { metadata: { name: string } }[] }>(
-          `/api/v1/namespaces/${appNs}/pods`,
-        );
-        const feedPod = pods.items.find(
-          (p) => p.metadata.name.startsWith("feed-") && !p.metadata.name.includes("migrate"),
-        );
-        assert.ok(feedPod, "a feed pod runs");
-        const dryDelete = (pod: string) =>
-          cluster.api.request<{ message?: string }>(
-            "DELETE",
-            `/api/v1/namespaces/${appNs}/pods/${pod}?dryRun=All`,
-            undefined,
-            asChaos,
+          // What Helm rendered from the charts, as the API server holds it.
+          const targets = await auditScrapeTargets(cluster.api);
+          const dead = targets.filter((x) => x.status !== "ok");
+          assert.deepEqual(dead, [], "scrape targets Prometheus does not select or cannot reach");
+          const live = new Set(targets.map((x) => x.component));
+          const deadAlerts = alerts.filter((a) => a.sources.some((src) => !live.has(src)));
+          assert.deepEqual(deadAlerts, [], "alerts whose series come from no scraped target");
+          assert.deepEqual(droppedAlertSeries(alerts, targets), [], "alert series dropped before storage");
+          const unsized = await containersWithoutLimits(
+            cluster.api,
+            Object.values(namespaceNames(stackName)),
           );
-        assert.equal(
-          (await dryDelete(feedPod.metadata.name)).status,
-          200,
-          "the chaos step may delete a feed pod",
-        );
-        const postgres = await dryDelete("postgres-0");
-        assert.equal(postgres.status, 403, "the chaos step may not delete Postgres");
-        assert.match(String(postgres.body.message), /feed pods only/);
-        if (stackName === "prod") {
+          assert.deepEqual(unsized, [], "containers without CPU/memory requests and limits");
+          assert.deepEqual(
+            await operatorWorkloadGaps(cluster.api),
+            [],
+            "Prometheus/Alertmanager storage and sizing",
+          );
+          // The chaos identity, impersonated: RBAC lets it delete any pod in the
+          // app namespace; the admission policy narrows that to feed pods.
+          const appNs = namespaceNames(stackName).app;
+          const asChaos = { "Impersonate-User": `system:serviceaccount:${appNs}-loadtest:loadtest-chaos` };
+          const pods = await cluster.api.get<{ items: { metadata: { name: string } }[] }>(
+            `/api/v1/namespaces/${appNs}/pods`,
+          );
+          const feedPod = pods.items.find(
+            (p) => p.metadata.name.startsWith("feed-") && !p.metadata.name.includes("migrate"),
+          );
+          assert.ok(feedPod, "a feed pod runs");
+          const dryDelete = (pod: string) =>
+            cluster.api.request<{ message?: string }>(
+              "DELETE",
+              `/api/v1/namespaces/${appNs}/pods/${pod}?dryRun=All`,
+              undefined,
+              asChaos,
+            );
+          assert.equal(
+            (await dryDelete(feedPod.metadata.name)).status,
+            200,
+            "the chaos step may delete a feed pod",
+          );
+          const postgres = await dryDelete("postgres-0");
+          assert.equal(postgres.status, 403, "the chaos step may not delete Postgres");
+          assert.match(String(postgres.body.message), /feed pods only/);
+          if (stackName === "prod") {
+            console.log(
+              targets
+                .map((x) => `scrape ${x.monitor} ${x.port} -> ${x.component} (${x.pods}): ${x.status}`)
+                .join("\n"),
+            );
+            console.log(alerts.map((a) => `alert ${a.alert} <- ${a.sources.join(", ")}`).join("\n"));
+          }
+
+          t = performance.now();
+          const preview = await stack.preview({ onOutput });
+          const previewMs = performance.now() - t;
+          const changes = Object.fromEntries(
+            Object.entries(preview.changeSummary).filter(([op]) => op !== "same"),
+          );
+          assert.deepEqual(changes, {}, `second preview wants changes:\n${log.join("").slice(-4000)}`);
+          assert.equal(preview.changeSummary.same, sum(up.summary.resourceChanges));
+
+          t = performance.now();
+          const destroy = await stack.destroy({ onOutput });
+          const destroyMs = performance.now() - t;
+          assert.equal(destroy.summary.resourceChanges?.delete, sum(up.summary.resourceChanges));
+
+          const { left, crds } = await leftBehind(cluster, baseline);
+          assert.deepEqual(left, [], "objects left behind after destroy");
           console.log(
-            targets
-              .map((x) => `scrape ${x.monitor} ${x.port} -> ${x.component} (${x.pods}): ${x.status}`)
-              .join("\n"),
+            `${stackName}: up ${created} resources in ${seconds(upMs)}; preview ${preview.changeSummary.same} unchanged in ${seconds(previewMs)}; ` +
+              `destroy ${destroy.summary.resourceChanges?.delete} in ${seconds(destroyMs)}; left: 0 objects (${crds.length} CRDs kept by Helm)`,
           );
-          console.log(alerts.map((a) => `alert ${a.alert} <- ${a.sources.join(", ")}`).join("\n"));
+        } finally {
+          rmSync(workDir, { recursive: true, force: true });
         }
-
-        t = performance.now();
-        const preview = await stack.preview({ onOutput });
-        const previewMs = performance.now() - t;
-        const changes = Object.fromEntries(
-          Object.entries(preview.changeSummary).filter(([op]) => op !== "same"),
-        );
-        assert.deepEqual(changes, {}, `second preview wants changes:\n${log.join("").slice(-4000)}`);
-        assert.equal(preview.changeSummary.same, sum(up.summary.resourceChanges));
-
-        t = performance.now();
-        const destroy = await stack.destroy({ onOutput });
-        const destroyMs = performance.now() - t;
-        assert.equal(destroy.summary.resourceChanges?.delete, sum(up.summary.resourceChanges));
-
-        const { left, crds } = await leftBehind(cluster, baseline);
-        assert.deepEqual(left, [], "objects left behind after destroy");
-        console.log(
-          `${stackName}: up ${created} resources in ${seconds(upMs)}; preview ${preview.changeSummary.same} unchanged in ${seconds(previewMs)}; ` +
-            `destroy ${destroy.summary.resourceChanges?.delete} in ${seconds(destroyMs)}; left: 0 objects (${crds.length} CRDs kept by Helm)`,
-        );
-      } finally {
-        rmSync(workDir, { recursive: true, force: true });
-      }
-    });
+      }));
   }
 
   // The commands users type: Pulumi.yaml's nodejs runtime through the CLI's
   // language host (infra/index.ts), not the Automation API's inline program.
   const unavailable = cliUnavailable();
-  it("prod through the plain pulumi CLI: preview with the policy pack and up as the workflows run them, the documented outputs, no changes after, destroy; a broken policy fails the preview", {
-    skip: unavailable,
-  }, async () => {
-    const cli = createCliProject({
-      stack: "prod",
-      kubeconfig: cluster.kubeconfig,
-      passphrase: "golive-e2e-only",
-    });
-    const timings: string[] = [];
-    const step = async (label: string, args: string[], expectCode = 0) => {
-      const res = await cli.run(args);
-      timings.push(`${label} ${seconds(res.ms)}`);
-      console.log(`cli: pulumi ${args.join(" ")} -> exit ${res.code} in ${seconds(res.ms)}`);
-      assert.equal(res.code, expectCode, `pulumi ${args.join(" ")}:\n${res.output.slice(-6000)}`);
-      return res.output;
-    };
-    const vars = { "matrix.stack": "prod", "github.sha": "0".repeat(40) };
-    const previewStep = pulumiSteps("preview.yml").find((s) => s.inputs.command === "preview");
-    const upStep = pulumiSteps("deploy.yml").find(
-      (s) => s.inputs.command === "up" && s.inputs["stack-name"] === "prod",
-    );
-    assert.ok(previewStep && upStep, "preview.yml's preview and deploy.yml's prod up");
-    let deployed = false;
-    try {
-      await step("login", ["login", `file://${path.join(cli.dir, "state")}`]);
-      await step("stack init", ["stack", "init", "prod", "--secrets-provider", "passphrase"]);
-      if (CHART_MIRROR)
-        await step("config", [
-          "config",
-          "set",
-          "--path",
-          "golive:charts.mirror",
-          CHART_MIRROR,
-          "--stack",
-          "prod",
-        ]);
+  it(
+    "prod through the plain pulumi CLI: preview with the policy pack and up as the workflows run them, the documented outputs, no changes after, destroy; a broken policy fails the preview",
+    {
+      skip: unavailable,
+    },
+    () =>
+      withCluster("cli", async (cluster, baseline) => {
+        const cli = createCliProject({
+          stack: "prod",
+          kubeconfig: cluster.kubeconfig,
+          passphrase: "golive-e2e-only",
+        });
+        const timings: string[] = [];
+        const step = async (label: string, args: string[], expectCode = 0) => {
+          const res = await cli.run(args);
+          timings.push(`${label} ${seconds(res.ms)}`);
+          console.log(`cli: pulumi ${args.join(" ")} -> exit ${res.code} in ${seconds(res.ms)}`);
+          assert.equal(res.code, expectCode, `pulumi ${args.join(" ")}:\n${res.output.slice(-6000)}`);
+          return res.output;
+        };
+        const vars = { "matrix.stack": "prod", "github.sha": "0".repeat(40) };
+        const previewStep = pulumiSteps("preview.yml").find((s) => s.inputs.command === "preview");
+        const upStep = pulumiSteps("deploy.yml").find(
+          (s) => s.inputs.command === "up" && s.inputs["stack-name"] === "prod",
+        );
+        assert.ok(previewStep && upStep, "preview.yml's preview and deploy.yml's prod up");
+        let deployed = false;
+        try {
+          await step("login", ["login", `file://${path.join(cli.dir, "state")}`]);
+          await step("stack init", ["stack", "init", "prod", "--secrets-provider", "passphrase"]);
+          if (CHART_MIRROR)
+            await step("config", [
+              "config",
+              "set",
+              "--path",
+              "golive:charts.mirror",
+              CHART_MIRROR,
+              "--stack",
+              "prod",
+            ]);
 
-      const preview = await step("preview", cliArgs(previewStep, vars));
-      assert.match(preview, /Policy Packs run:[\s\S]*golive/, "the policy pack ran");
-      assert.match(preview, /\+ \d+ to create/);
-      deployed = true;
-      const up = await step("up", cliArgs(upStep, vars));
-      const created = Number(/\+ (\d+) created/.exec(up)?.[1]);
-      assert.ok(created > 50, `expected the whole stack, got ${created}`);
+          const preview = await step("preview", cliArgs(previewStep, vars));
+          assert.match(preview, /Policy Packs run:[\s\S]*golive/, "the policy pack ran");
+          assert.match(preview, /\+ \d+ to create/);
+          deployed = true;
+          const up = await step("up", cliArgs(upStep, vars));
+          const created = Number(/\+ (\d+) created/.exec(up)?.[1]);
+          assert.ok(created > 50, `expected the whole stack, got ${created}`);
 
-      // Every output README and docs name, in its documented shape.
-      const outputs = JSON.parse(
-        await step("stack output", ["stack", "output", "--json", "--stack", "prod"]),
-      );
-      assert.deepEqual(outputs.namespaces, namespaceNames("prod"));
-      assert.match(
-        outputs.grafanaPortForward,
-        /^kubectl -n monitoring port-forward svc\/\S+grafana 3000:80$/,
-      );
-      assert.equal(outputs.loadTestTrigger, "npm run loadtest:trigger -- prod");
-      assert.match(
-        outputs.preflightTrigger,
-        /^kubectl -n golive-prod create job --from=cronjob\/golive-preflight /,
-      );
-      assert.match(outputs.gatewayUrl, /^https:\/\//);
-      assert.match(outputs.feedAddress, /^dns:\/\/\/feed-grpc\.golive-prod\.svc\.cluster\.local:\d+$/);
-      const one = await step("stack output preflightTrigger", [
-        "stack",
-        "output",
-        "preflightTrigger",
-        "--stack",
-        "prod",
-      ]);
-      assert.equal(one.trim(), outputs.preflightTrigger);
+          // Every output README and docs name, in its documented shape.
+          const outputs = JSON.parse(
+            await step("stack output", ["stack", "output", "--json", "--stack", "prod"]),
+          );
+          assert.deepEqual(outputs.namespaces, namespaceNames("prod"));
+          assert.match(
+            outputs.grafanaPortForward,
+            /^kubectl -n monitoring port-forward svc\/\S+grafana 3000:80$/,
+          );
+          assert.equal(outputs.loadTestTrigger, "npm run loadtest:trigger -- prod");
+          assert.match(
+            outputs.preflightTrigger,
+            /^kubectl -n golive-prod create job --from=cronjob\/golive-preflight /,
+          );
+          assert.match(outputs.gatewayUrl, /^https:\/\//);
+          assert.match(outputs.feedAddress, /^dns:\/\/\/feed-grpc\.golive-prod\.svc\.cluster\.local:\d+$/);
+          const one = await step("stack output preflightTrigger", [
+            "stack",
+            "output",
+            "preflightTrigger",
+            "--stack",
+            "prod",
+          ]);
+          assert.equal(one.trim(), outputs.preflightTrigger);
 
-      await step("re-preview", [...cliArgs(previewStep, vars), "--expect-no-changes"]);
+          await step("re-preview", [...cliArgs(previewStep, vars), "--expect-no-changes"]);
 
-      // Invalid config fails the preview with the key and the reason, before
-      // any resource is registered (a copy of the stack file; the stack's own
-      // stays as it is).
-      const badConfig = path.join(cli.dir, "Pulumi.prod.bad.yaml");
-      copyFileSync(path.join(cli.dir, "Pulumi.prod.yaml"), badConfig);
-      await step("bad config", [
-        "config",
-        "set",
-        "--config-file",
-        badConfig,
-        "--path",
-        "golive:images.feed",
-        "ghcr.io/golive-kit/feed:latest",
-        "--stack",
-        "prod",
-      ]);
-      const refused = await step(
-        "preview with bad config",
-        [...cliArgs(previewStep, vars), "--config-file", badConfig],
-        1,
-      );
-      assert.match(refused, /golive:images\.feed: "ghcr\.io\/golive-kit\/feed:latest" uses "latest"/);
-      assert.doesNotMatch(refused, /kubernetes:/, "no resource was registered");
+          // Invalid config fails the preview with the key and the reason, before
+          // any resource is registered (a copy of the stack file; the stack's own
+          // stays as it is).
+          const badConfig = path.join(cli.dir, "Pulumi.prod.bad.yaml");
+          copyFileSync(path.join(cli.dir, "Pulumi.prod.yaml"), badConfig);
+          await step("bad config", [
+            "config",
+            "set",
+            "--config-file",
+            badConfig,
+            "--path",
+            "golive:images.feed",
+            "ghcr.io/golive-kit/feed:latest",
+            "--stack",
+            "prod",
+          ]);
+          const refused = await step(
+            "preview with bad config",
+            [...cliArgs(previewStep, vars), "--config-file", badConfig],
+            1,
+          );
+          assert.match(refused, /golive:images\.feed: "ghcr\.io\/golive-kit\/feed:latest" uses "latest"/);
+          assert.doesNotMatch(refused, /kubernetes:/, "no resource was registered");
 
-      // The policy pack bites through the CLI. Every policy a stack file could
-      // break is refused earlier by the config schema (above), so the test
-      // breaks the program instead: a resource transform, in a main of its
-      // own, unpins the feed's image.
-      cli.writeAltMain(
-        "unpinned",
-        `import * as pulumi from "@pulumi/pulumi";
+          // The policy pack bites through the CLI. Every policy a stack file could
+          // break is refused earlier by the config schema (above), so the test
+          // breaks the program instead: a resource transform, in a main of its
+          // own, unpins the feed's image.
+          cli.writeAltMain(
+            "unpinned",
+            `import * as pulumi from "@pulumi/pulumi";
 pulumi.runtime.registerResourceTransform((args) => {
   if (args.type !== "kubernetes:apps/v1:Deployment" || args.name !== "feed") return undefined;
   const props = args.props as { spec: { template: { spec: { containers: { image: string }[] } } } };
   props.spec.template.spec.containers[0]!.image = "ghcr.io/golive-kit/feed:latest";
   return { props, opts: args.opts };
 });`,
-      );
-      const violated = await step("preview with a policy broken", cliArgs(previewStep, vars), 1);
-      assert.match(violated, /\[mandatory\]\s+no-latest-tags/);
-      assert.match(violated, /image ghcr\.io\/golive-kit\/feed:latest is not pinned/);
-    } finally {
-      // Cleaned up before any assertion on it, so a failure leaves no folder.
-      const destroy = deployed ? await cli.run(["destroy", "--yes", "--stack", "prod"]) : undefined;
-      cli.remove();
-      if (destroy) {
-        timings.push(`destroy ${seconds(destroy.ms)}`);
-        console.log(`cli lane (prod): ${timings.join("; ")}`);
-        assert.equal(destroy.code, 0, destroy.output.slice(-4000));
-        assert.deepEqual((await leftBehind(cluster, baseline)).left, [], "objects left behind after destroy");
-      }
-    }
-  });
+          );
+          const violated = await step("preview with a policy broken", cliArgs(previewStep, vars), 1);
+          assert.match(violated, /\[mandatory\]\s+no-latest-tags/);
+          assert.match(violated, /image ghcr\.io\/golive-kit\/feed:latest is not pinned/);
+        } finally {
+          // Cleaned up before any assertion on it, so a failure leaves no folder.
+          const destroy = deployed ? await cli.run(["destroy", "--yes", "--stack", "prod"]) : undefined;
+          cli.remove();
+          if (destroy) {
+            timings.push(`destroy ${seconds(destroy.ms)}`);
+            console.log(`cli lane (prod): ${timings.join("; ")}`);
+            assert.equal(destroy.code, 0, destroy.output.slice(-4000));
+            assert.deepEqual(
+              (await leftBehind(cluster, baseline)).left,
+              [],
+              "objects left behind after destroy",
+            );
+          }
+        }
+      }),
+  );
 });

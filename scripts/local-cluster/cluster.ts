@@ -4,7 +4,7 @@
 // plays the kubelets of simulated nodes (pods get an IP and turn Ready, Job
 // pods complete, claims get a volume). Everything lives in one folder and is
 // torn down by PID. Binaries come from scripts/setup-tools.sh (.tools/bin).
-import { type ChildProcess, spawn } from "node:child_process";
+import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import {
   existsSync,
   mkdirSync,
@@ -19,8 +19,20 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import YAML from "yaml";
-import { makePki } from "./certs";
+import { issueCert, makePki } from "./certs";
 import { KubeApi, type KubeObject } from "./kube-api";
+import {
+  createNodeCgroups,
+  holdSysctls,
+  nodeCommand,
+  REAL_NODE_LABEL,
+  type RealNode,
+  reserveRealNodeNetwork,
+  teardownRealNode,
+  writeKubeconfig,
+  writeNodeConfig,
+} from "./real-node";
+import { clusterDns, placementPolicy } from "./real-node-objects";
 
 const REPO_ROOT = path.resolve(__dirname, "..", "..");
 const TOOLS = path.join(REPO_ROOT, ".tools");
@@ -38,6 +50,19 @@ export interface LocalClusterOptions {
   zones?: string[];
   /** Seconds to wait for the API server and the nodes. */
   timeoutSeconds?: number;
+  /**
+   * One real node beside the kwok ones (real-node.ts): the pods of the app
+   * and load-test namespaces run there, in containerd, from these images.
+   */
+  realNode?: { images: RealNodeImages };
+}
+
+/** Image archives (docker-archive tars) the real node imports, and the refs it needs itself. */
+export interface RealNodeImages {
+  pause: string;
+  coredns: string;
+  /** Every tar to import, the two above included. */
+  tars: string[];
 }
 
 export interface LocalCluster {
@@ -45,6 +70,8 @@ export interface LocalCluster {
   kubeconfig: string;
   server: string;
   api: KubeApi;
+  /** The real node, when asked for. */
+  realNode?: RealNode;
   /** Stops every process (by PID) and removes the folder unless `keep`. */
   stop(opts?: { keep?: boolean }): Promise<void>;
 }
@@ -134,7 +161,132 @@ export async function stopClusterDir(dir: string, opts: { keep?: boolean } = {})
       process.kill(pid, "SIGKILL");
     } catch {}
   }
+  // Pods, shims, mounts, cgroups, the network namespace and the sysctls:
+  // also with `keep`, since they live outside the folder.
+  const notes = await teardownRealNode(dir);
+  if (notes.length > 0) console.error(`real node teardown:\n  ${notes.join("\n  ")}`);
   if (!opts.keep) rmSync(dir, { recursive: true, force: true });
+}
+
+/**
+ * What the API server needs for a real node: a client certificate for the
+ * kubelet's API (logs, exec, port-forward under the kubelet's webhook
+ * authorization: gotcha 5), the node's address rather than its hostname, and
+ * MutatingAdmissionPolicy (beta in 1.34, off by default) for the placement.
+ */
+function realNodeApiServerArgs(dir: string, pki: ReturnType<typeof makePki>): string[] {
+  const client = issueCert(
+    dir,
+    pki,
+    "apiserver-kubelet-client",
+    "/O=system:masters/CN=kube-apiserver-kubelet-client",
+    {
+      clientAuth: true,
+    },
+  );
+  return [
+    `--kubelet-client-certificate=${client.cert}`,
+    `--kubelet-client-key=${client.key}`,
+    "--kubelet-preferred-address-types=InternalIP",
+    "--feature-gates=MutatingAdmissionPolicy=true",
+    "--runtime-config=admissionregistration.k8s.io/v1beta1=true",
+  ];
+}
+
+type Start = (name: string, cmd: string, args: string[], env?: NodeJS.ProcessEnv) => ChildProcess;
+
+/**
+ * Brings the real node up: containerd (with the images imported), kubelet,
+ * kube-proxy and the NetworkPolicy engine in the node's namespace, then the
+ * cluster DNS as a pod on it. Resolves once the node and the DNS are Ready.
+ */
+async function startRealNode(
+  node: RealNode,
+  images: RealNodeImages,
+  ctx: { api: KubeApi; pki: ReturnType<typeof makePki>; server: string; start: Start; timeoutMs: number },
+): Promise<void> {
+  const { api, pki, server, start, timeoutMs } = ctx;
+  for (const obj of placementPolicy()) {
+    const plural =
+      obj.kind === "MutatingAdmissionPolicy"
+        ? "mutatingadmissionpolicies"
+        : "mutatingadmissionpolicybindings";
+    await api.create(`/apis/admissionregistration.k8s.io/v1beta1/${plural}`, obj);
+  }
+  const creds = (name: string, subject: string, user: string) => {
+    const c = issueCert(node.dir, pki, name, subject, { clientAuth: true });
+    return writeKubeconfig(path.join(node.dir, `${name}.kubeconfig`), {
+      server,
+      caCert: pki.caCert,
+      ...c,
+      user,
+    });
+  };
+  mkdirSync(node.dir, { recursive: true });
+  const kubeletKubeconfig = creds("kubelet", `/O=system:nodes/CN=system:node:${node.nodeIp}`, "kubelet");
+  const kubeProxyKubeconfig = creds("kube-proxy", "/CN=system:kube-proxy", "kube-proxy");
+  const files = writeNodeConfig(node, {
+    pauseImage: images.pause,
+    caCert: pki.caCert,
+    kubeletKubeconfig,
+    kubeProxyKubeconfig,
+  });
+  holdSysctls(path.dirname(node.dir));
+  createNodeCgroups(node);
+  const env = {
+    PATH: `${path.join(TOOLS, "bin")}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin`,
+  };
+  const socket = path.join(node.dir, "containerd.sock");
+  start("containerd", ...nodeCommand(node, tool("containerd"), ["--config", files.containerdConfig]), env);
+  await until("containerd", timeoutMs, async () => (existsSync(socket) ? true : undefined));
+  const ctr = (args: string[]) =>
+    execFileSync(tool("ctr"), ["--address", socket, "--namespace", "k8s.io", ...args], { stdio: "pipe" });
+  for (const tar of images.tars) ctr(["images", "import", tar]);
+  start(
+    "kubelet",
+    ...nodeCommand(node, tool("kubelet"), [
+      `--config=${files.kubeletConfig}`,
+      `--kubeconfig=${kubeletKubeconfig}`,
+      `--root-dir=${path.join(node.dir, "kubelet")}`,
+      `--hostname-override=${node.nodeIp}`,
+      `--node-ip=${node.nodeIp}`,
+      `--node-labels=${REAL_NODE_LABEL}=real,type=real`,
+      "--v=1",
+    ]),
+    env,
+  );
+  start(
+    "kube-proxy",
+    ...nodeCommand(node, tool("kube-proxy"), [`--config=${files.kubeProxyConfig}`, "--v=1"]),
+    env,
+  );
+  start(
+    "kube-network-policies",
+    ...nodeCommand(node, tool("kube-network-policies"), [
+      `--kubeconfig=${path.join(path.dirname(node.dir), "kubeconfig")}`,
+      `--hostname-override=${node.nodeIp}`,
+      "--disable-nri",
+      "--metrics-bind-address=127.0.0.1:9080",
+      "--v=1",
+    ]),
+    env,
+  );
+  await until("the real node Ready", timeoutMs, async () => {
+    const res = await api.request<{ status?: { conditions?: { type: string; status: string }[] } }>(
+      "GET",
+      `/api/v1/nodes/${node.nodeIp}`,
+    );
+    return res.body.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True")
+      ? true
+      : undefined;
+  });
+  for (const { path: p, obj } of clusterDns(images.coredns)) await api.create(p, obj);
+  await until("the cluster DNS Ready", timeoutMs, async () => {
+    const d = await api.get<{ status?: { readyReplicas?: number } }>(
+      "/apis/apps/v1/namespaces/kube-system/deployments/coredns",
+    );
+    return (d.status?.readyReplicas ?? 0) >= 1 ? true : undefined;
+  });
 }
 
 export async function startLocalCluster(opts: LocalClusterOptions = {}): Promise<LocalCluster> {
@@ -152,10 +304,22 @@ export async function startLocalCluster(opts: LocalClusterOptions = {}): Promise
   const stagesDir = path.join(TOOLS, "kwok-stages");
   if (!existsSync(stagesDir)) throw new Error("kwok stages not found in .tools: run `npm run setup`");
 
-  const pki = makePki(dir, SERVICE_IP);
-  // 6443 when free: the port NetworkPolicies of real clusters allow for the API server.
-  const [etcdPort, etcdPeerPort, apiPort] = [await freePort(), await freePort(), await freePort(6443)];
-  const server = `https://127.0.0.1:${apiPort}`;
+  // The real node's link comes first: the API server listens on its host end.
+  let realNode: RealNode | undefined;
+  try {
+    realNode = opts.realNode ? reserveRealNodeNetwork(dir) : undefined;
+  } catch (err) {
+    await stopClusterDir(dir);
+    throw err;
+  }
+  const pki = makePki(dir, SERVICE_IP, realNode ? [realNode.hostIp] : []);
+  // 6443 when free: the port NetworkPolicies of real clusters allow for the
+  // API server (and the one the stack's policies open). A real node's host
+  // address is its cluster's own, so 6443 is always free there.
+  const [etcdPort, etcdPeerPort] = [await freePort(), await freePort()];
+  const apiPort = realNode ? 6443 : await freePort(6443);
+  const apiHost = realNode?.hostIp ?? "127.0.0.1";
+  const server = `https://${apiHost}:${apiPort}`;
   const kubeconfig = path.join(dir, "kubeconfig");
   writeFileSync(
     kubeconfig,
@@ -177,6 +341,7 @@ export async function startLocalCluster(opts: LocalClusterOptions = {}): Promise
     const child = spawn(cmd, args, {
       stdio: ["ignore", log, log],
       detached: true,
+      cwd: REPO_ROOT,
       env: { ...process.env, ...env },
     });
     child.unref();
@@ -210,10 +375,11 @@ export async function startLocalCluster(opts: LocalClusterOptions = {}): Promise
     ]);
     start("kube-apiserver", bins.apiserver, [
       `--etcd-servers=http://127.0.0.1:${etcdPort}`,
-      "--bind-address=127.0.0.1",
+      `--bind-address=${apiHost}`,
       // What the `kubernetes` Service's endpoints hold; they cannot hold a
-      // loopback address. Nothing dials it: clients use the kubeconfig.
-      `--advertise-address=${ADVERTISED_IP}`,
+      // loopback address. With kwok nodes only nothing dials it (clients use
+      // the kubeconfig); a real node's pods reach it through kube-proxy.
+      `--advertise-address=${realNode?.hostIp ?? ADVERTISED_IP}`,
       `--secure-port=${apiPort}`,
       `--tls-cert-file=${pki.serverCert}`,
       `--tls-private-key-file=${pki.serverKey}`,
@@ -225,6 +391,7 @@ export async function startLocalCluster(opts: LocalClusterOptions = {}): Promise
       "--authorization-mode=Node,RBAC",
       // Pod Security admission is on by default; each namespace's labels set its level.
       "--enable-admission-plugins=NodeRestriction",
+      ...(realNode ? realNodeApiServerArgs(dir, pki) : []),
       // No webhook server can run here (chart pods are simulated): the API
       // server would fail every call to cert-manager's and the operator's
       // webhooks. What the lane therefore does not exercise is in the README.
@@ -250,7 +417,9 @@ export async function startLocalCluster(opts: LocalClusterOptions = {}): Promise
     start("kube-scheduler", bins.scheduler, common);
 
     const stages = readdirSync(stagesDir)
+      // With a real node, volume-provisioner.ts provisions claims instead (see there).
       .filter((f) => f.endsWith(".yaml") && f !== "storage-class.yaml")
+      .filter((f) => !(realNode && f === "pvc-provision.yaml"))
       .sort()
       .map((f) => readFileSync(path.join(stagesDir, f), "utf8"));
     const kwokConfig = path.join(dir, "kwok-stages.yaml");
@@ -270,6 +439,15 @@ export async function startLocalCluster(opts: LocalClusterOptions = {}): Promise
       readFileSync(path.join(stagesDir, "storage-class.yaml"), "utf8"),
     ) as KubeObject;
     await cluster.api.create("/apis/storage.k8s.io/v1/storageclasses", storageClass);
+    if (realNode) {
+      start("volume-provisioner", process.execPath, [
+        "--import",
+        "tsx",
+        path.join(__dirname, "volume-provisioner.ts"),
+        dir,
+        storageClass.metadata.name,
+      ]);
+    }
     const nodeCount = opts.nodes ?? 3;
     for (let i = 0; i < nodeCount; i++) {
       await cluster.api.create(
@@ -301,6 +479,16 @@ export async function startLocalCluster(opts: LocalClusterOptions = {}): Promise
       }
       return true;
     });
+    if (realNode && opts.realNode) {
+      await startRealNode(realNode, opts.realNode.images, {
+        api: cluster.api,
+        pki,
+        server,
+        start,
+        timeoutMs,
+      });
+      cluster.realNode = realNode;
+    }
   } catch (err) {
     const logs = readdirSync(path.join(dir, "logs"))
       .map(
