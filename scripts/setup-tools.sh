@@ -3,10 +3,16 @@
 # the drill need:
 # - the Node.js the images run (.node-version), from the npm registry;
 # - Debian packages: PostgreSQL, promtool/amtool, the blackbox exporter, openssl;
+#   for the local cluster's real node (`npm run cluster -- up --real-node`):
+#   runc, the CNI plugins, iptables, nftables, conntrack, a static busybox,
+#   and gcc for its pause program;
 # - built from the Go modules pinned under tools/ (checksummed by their
 #   go.sum): k6 v2, actionlint, rclone, the Pulumi CLI and Kubernetes
 #   provider, etcd, kube-apiserver/controller-manager/scheduler, kwok, an
-#   OpenTelemetry Collector (builder output), Jaeger v2 and stripe-mock.
+#   OpenTelemetry Collector (builder output), Jaeger v2 and stripe-mock; for
+#   the real node kubelet, kube-proxy, kubectl, containerd, CoreDNS and
+#   kube-network-policies (the NetworkPolicy engine, through a build overlay);
+# - the real node's pause program (tools/pause/pause.c), built static with gcc.
 # Go builds land in a cache outside the clone, one folder per tool and
 # version ($GOLIVE_CACHE, default ~/.cache/golive-kit), so later runs and CI
 # on the same machine reuse them; .tools/bin in the clone only links to them.
@@ -28,6 +34,7 @@ PG_MAJOR=15
 PROMETHEUS_VERSION=2.42
 ALERTMANAGER_VERSION=0.25
 BLACKBOX_VERSION=0.23
+RUNC_VERSION=1.1
 K6_VERSION=$(modver tools/go.mod go.k6.io/k6/v2)
 ACTIONLINT_VERSION=$(modver tools/go.mod github.com/rhysd/actionlint)
 RCLONE_VERSION=$(modver tools/rclone/go.mod github.com/rclone/rclone)
@@ -39,10 +46,14 @@ ETCD_VERSION=$(modver tools/etcd/go.mod go.etcd.io/etcd/server/v3)
 OTELCOL_VERSION=$(modver tools/otelcol/go.mod go.opentelemetry.io/collector/otelcol)
 JAEGER_VERSION=$(modver tools/jaeger/go.mod github.com/jaegertracing/jaeger)
 STRIPE_MOCK_VERSION=$(modver tools/stripe-mock/go.mod github.com/stripe/stripe-mock)
+CONTAINERD_VERSION=$(modver tools/containerd/go.mod github.com/containerd/containerd/v2)
+COREDNS_VERSION=$(modver tools/coredns/go.mod github.com/coredns/coredns)
+KNP_VERSION=$(modver tools/kube-network-policies/go.mod sigs.k8s.io/kube-network-policies)
 # The provider is registered under the version the npm SDK asks the engine for.
 K8S_PROVIDER_VERSION=$(node -p 'require("./package.json").devDependencies["@pulumi/kubernetes"]')
 RANDOM_PROVIDER_VERSION=$(node -p 'require("./package.json").devDependencies["@pulumi/random"]')
-for v in K6_VERSION ACTIONLINT_VERSION RCLONE_VERSION PULUMI_VERSION K8S_PROVIDER_MODULE KUBERNETES_VERSION KWOK_VERSION ETCD_VERSION OTELCOL_VERSION JAEGER_VERSION STRIPE_MOCK_VERSION; do
+for v in K6_VERSION ACTIONLINT_VERSION RCLONE_VERSION PULUMI_VERSION K8S_PROVIDER_MODULE KUBERNETES_VERSION KWOK_VERSION ETCD_VERSION OTELCOL_VERSION JAEGER_VERSION STRIPE_MOCK_VERSION \
+  CONTAINERD_VERSION COREDNS_VERSION KNP_VERSION; do
   [ -n "${!v}" ] || { log "no $v in tools/*/go.mod"; exit 1; }
 done
 
@@ -55,6 +66,10 @@ apt_install() {
   fi
   DEBIAN_FRONTEND=noninteractive "${as_root[@]}" apt-get install -y -qq --no-install-recommends "$@" >/dev/null
 }
+# Whether a Debian package is installed (for those whose commands live in
+# /usr/sbin, which is not on a user's PATH).
+deb_installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'ok installed'; }
+runc_ok() { PATH="$PATH:/usr/sbin:/sbin" runc --version 2>/dev/null | grep -q "^runc version ${RUNC_VERSION}\."; }
 
 need=()
 if ! compgen -G "/usr/lib/postgresql/${PG_MAJOR}/bin/initdb" >/dev/null; then
@@ -72,6 +87,18 @@ if ! prometheus-blackbox-exporter --version 2>&1 | grep -q "version ${BLACKBOX_V
 fi
 # The local cluster's certificates.
 command -v openssl >/dev/null || need+=(openssl)
+# The real node: Debian's runc (crun fails here: "cgroups in hybrid mode not
+# supported"), its CNI plugins in /usr/lib/cni (bridge, host-local, portmap,
+# loopback), the packet filters kube-proxy and the policy engine drive, and
+# the static busybox the real node's test images are made of.
+runc_ok || need+=(runc)
+for p in containernetworking-plugins iptables nftables conntrack busybox-static; do
+  deb_installed "$p" || need+=("$p")
+done
+# gcc and the static C library for the pause program (recommended by gcc,
+# so not brought by --no-install-recommends).
+command -v gcc >/dev/null || need+=(gcc)
+[ -e "$(gcc -print-file-name=libc.a 2>/dev/null)" ] || need+=(libc6-dev)
 if [ ${#need[@]} -gt 0 ]; then
   log "installing Debian packages: ${need[*]}"
   # The packages' own services are not wanted: tests start their own processes.
@@ -84,12 +111,13 @@ fi
 promtool --version 2>&1 | grep -q "version ${PROMETHEUS_VERSION}" || { log "promtool is not ${PROMETHEUS_VERSION}"; exit 1; }
 amtool --version 2>&1 | grep -q "version ${ALERTMANAGER_VERSION}" || { log "amtool is not ${ALERTMANAGER_VERSION}"; exit 1; }
 prometheus-blackbox-exporter --version 2>&1 | grep -q "version ${BLACKBOX_VERSION}" || { log "blackbox exporter is not ${BLACKBOX_VERSION}"; exit 1; }
+runc_ok || { log "runc is not ${RUNC_VERSION}"; exit 1; }
 
 # Go builds: each into $cache/<name>-<version>-<recipe>/bin unless already
-# there, where <recipe> hashes the Go version and the build flags, so a
-# changed recipe builds anew instead of reusing a stale binary. The builds
-# run in parallel (a cold cache takes minutes; each link is one core) and a
-# failed one prints its log.
+# there, where <recipe> hashes the Go version, the build's environment
+# (leading NAME=value arguments) and flags, so a changed recipe builds anew
+# instead of reusing a stale binary. The builds run in parallel (a cold cache
+# takes minutes; each link is one core) and a failed one prints its log.
 command -v go >/dev/null || { log "Go is required to build the tools (https://go.dev/doc/install)"; exit 1; }
 GO_VERSION=$(go env GOVERSION)
 # The tools that only serve the tests and the local cluster are compiled
@@ -97,10 +125,30 @@ GO_VERSION=$(go env GOVERSION)
 # 60 -> 40 CPU-seconds), which is most of a cold setup, for somewhat slower
 # binaries. k6 is the load generator, so it keeps the default optimisations.
 LEAN=("-gcflags=all=-l -dwarf=false")
+# The directory of a module in the module cache (downloading it if needed).
+moddir() { (cd "$1" && go mod download -json "$2" | node -e 'process.stdout.write(JSON.parse(require("fs").readFileSync(0,"utf8")).Dir)'); }
+# kube-network-policies' nftables `queue` verdict needs the kernel's nft_queue,
+# which this kernel lacks; overlay/patch.mjs writes copies of its files with
+# the xtables NFQUEUE target instead (which nftables runs through its compat
+# layer) and the `go build -overlay` mapping to them, and fails when upstream
+# no longer matches. Go refuses overlays of module-cache files, so the overlay
+# also replaces the module, in our go.mod, by a link to its cached folder.
+# Written before any build starts, into a folder named by a hash of the patch,
+# our go.mod and the module's path: that folder's path, and so the patch, is
+# part of the build's recipe.
+knp_src=$(moddir tools/kube-network-policies sigs.k8s.io/kube-network-policies)
+knp_patch=$({ cat tools/kube-network-policies/overlay/patch.mjs tools/kube-network-policies/overlay/nfqueue_target.go \
+  tools/kube-network-policies/go.mod && echo "$knp_src"; } | sha256sum | cut -c1-8)
+knp_overlay="$cache/kube-network-policies-$KNP_VERSION-overlay-$knp_patch"
+if [ ! -f "$knp_overlay/.complete" ]; then
+  rm -rf "$knp_overlay" && mkdir -p "$knp_overlay"
+  node tools/kube-network-policies/overlay/patch.mjs "$knp_src" tools/kube-network-policies "$knp_overlay"
+  touch "$knp_overlay/.complete"
+fi
 pids=()
 names=()
 declare -A tool_dir
-go_tool() { # go_tool <name> <version> <module dir> [go build args...]
+go_tool() { # go_tool <name> <version> <module dir> [NAME=value...] [go build args...]
   local name=$1 version=$2 dir=$3
   shift 3
   local recipe
@@ -108,10 +156,12 @@ go_tool() { # go_tool <name> <version> <module dir> [go build args...]
   local out="$cache/$name-$version-$recipe"
   tool_dir[$name]=$out
   [ -f "$out/.complete" ] && return 0
+  local env=()
+  while [[ ${1:-} =~ ^[A-Z_][A-Z0-9_]*= ]]; do env+=("$1") && shift; done
   log "building $name $version (cold: several minutes)"
   (
     rm -rf "$out.tmp" && mkdir -p "$out.tmp/bin"
-    cd "$dir" && go build -trimpath -o "$out.tmp/bin/" "$@" >"$out.tmp/build.log" 2>&1 || { cat "$out.tmp/build.log" >&2; exit 1; }
+    cd "$dir" && env "${env[@]}" go build -trimpath -o "$out.tmp/bin/" "$@" >"$out.tmp/build.log" 2>&1 || { cat "$out.tmp/build.log" >&2; exit 1; }
     touch "$out.tmp/.complete" && rm -rf "$out" && mv "$out.tmp" "$out"
   ) &
   pids+=($!)
@@ -133,6 +183,27 @@ for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
 done
 go_tool kubernetes "$KUBERNETES_VERSION" tools/kubernetes "${LEAN[@]}" -ldflags "-s -w$kstamp" \
   k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager k8s.io/kubernetes/cmd/kube-scheduler
+# The real node: kubelet, kube-proxy and kubectl from the same module and with
+# the same flags as the control plane, so most of their packages come from
+# its build cache; a go_tool of their own keeps the control plane's recipe.
+go_tool kube-node "$KUBERNETES_VERSION" tools/kubernetes "${LEAN[@]}" -ldflags "-s -w$kstamp" \
+  k8s.io/kubernetes/cmd/kubelet k8s.io/kubernetes/cmd/kube-proxy k8s.io/kubernetes/cmd/kubectl
+# containerd static (no cgo) and without the btrfs, devmapper and zfs
+# snapshotters (the node uses overlayfs), its version stamped as upstream's
+# release build does (the kubelet reads it through the CRI).
+go_tool containerd "$CONTAINERD_VERSION" tools/containerd CGO_ENABLED=0 "${LEAN[@]}" -tags no_btrfs,no_devmapper,no_zfs \
+  -ldflags "-s -w -X github.com/containerd/containerd/v2/version.Version=${CONTAINERD_VERSION}" \
+  github.com/containerd/containerd/v2/cmd/containerd github.com/containerd/containerd/v2/cmd/ctr \
+  github.com/containerd/containerd/v2/cmd/containerd-shim-runc-v2
+# CoreDNS with only a cluster's plugins (tools/coredns/main.go: the folder name
+# carries a hash of it); static, as it runs in a pod of the real node.
+coredns_plugins=$(sha256sum tools/coredns/main.go | cut -c1-8)
+go_tool coredns "$COREDNS_VERSION-$coredns_plugins" tools/coredns CGO_ENABLED=0 "${LEAN[@]}" -ldflags "-s -w" .
+# kube-network-policies: our main (--kubeconfig, to run as a host process)
+# over upstream's package, built with the overlay written above.
+knp_main=$(sha256sum tools/kube-network-policies/main.go | cut -c1-8)
+go_tool kube-network-policies "$KNP_VERSION-$knp_main" tools/kube-network-policies CGO_ENABLED=0 "${LEAN[@]}" \
+  -ldflags "-s -w" -overlay="$knp_overlay/overlay.json" .
 go_tool kwok "$KWOK_VERSION" tools/kwok "${LEAN[@]}" -ldflags "-s -w" sigs.k8s.io/kwok/cmd/kwok
 go_tool etcd "$ETCD_VERSION" tools/etcd "${LEAN[@]}" -ldflags "-s -w" .
 # The tracing tests' collector (builder output, tools/otelcol) and trace backend.
@@ -148,7 +219,7 @@ go_tool stripe-mock "$STRIPE_MOCK_VERSION" tools/stripe-mock "${LEAN[@]}" -ldfla
 k8s_provider="pulumi-kubernetes-$K8S_PROVIDER_VERSION"
 embedded=tools/pulumi-kubernetes/embedded-version
 if [ "$(cat "$embedded" 2>/dev/null)" != "$K8S_PROVIDER_MODULE" ]; then
-  src=$(cd tools/pulumi-kubernetes && go mod download -json github.com/pulumi/pulumi-kubernetes/provider/v4 | node -e 'process.stdout.write(JSON.parse(require("fs").readFileSync(0,"utf8")).Dir)')
+  src=$(moddir tools/pulumi-kubernetes github.com/pulumi/pulumi-kubernetes/provider/v4)
   for f in schema terraform-mapping; do
     node -e 'const fs=require("fs"); fs.writeFileSync(process.argv[2], JSON.stringify(JSON.parse(fs.readFileSync(process.argv[1],"utf8"))))' \
       "$src/cmd/pulumi-resource-kubernetes/$f.json" "tools/pulumi-kubernetes/$f-embed.json"
@@ -189,11 +260,29 @@ link "${tool_dir[etcd]}/bin/etcd"
 link "${tool_dir[otelcol]}/bin/otelcol"
 link "${tool_dir[jaeger]}/bin/jaeger"
 link "${tool_dir[stripe-mock]}/bin/stripe-mock"
+for b in kubelet kube-proxy kubectl; do link "${tool_dir[kube-node]}/bin/$b"; done
+for b in containerd ctr containerd-shim-runc-v2; do link "${tool_dir[containerd]}/bin/$b"; done
+link "${tool_dir[coredns]}/bin/coredns"
+link "${tool_dir[kube-network-policies]}/bin/kube-network-policies"
+
+# The real node's pause program, the only file of its sandbox image: static,
+# as that image holds nothing else. The folder name hashes the source, the
+# compiler's version and the flags.
+pause_flags=(-Os -static -s)
+pause_recipe=$({ cat tools/pause/pause.c && gcc --version | head -1 && echo "${pause_flags[*]}"; } | sha256sum | cut -c1-8)
+pause_dir="$cache/pause-$pause_recipe"
+if [ ! -f "$pause_dir/.complete" ]; then
+  log "building pause"
+  rm -rf "$pause_dir.tmp" && mkdir -p "$pause_dir.tmp/bin"
+  gcc "${pause_flags[@]}" -o "$pause_dir.tmp/bin/pause" tools/pause/pause.c
+  touch "$pause_dir.tmp/.complete" && rm -rf "$pause_dir" && mv "$pause_dir.tmp" "$pause_dir"
+fi
+link "$pause_dir/bin/pause"
 
 # kwok's Stage objects (simulated node, pod and volume lifecycles) ship in its module.
 stages="${tool_dir[kwok]}/stages"
 if [ ! -d "$stages" ]; then
-  src=$(cd tools/kwok && go mod download -json sigs.k8s.io/kwok | node -e 'process.stdout.write(JSON.parse(require("fs").readFileSync(0,"utf8")).Dir)')
+  src=$(moddir tools/kwok sigs.k8s.io/kwok)
   mkdir -p "$stages.tmp"
   for f in node/fast/node-initialize node/heartbeat/node-heartbeat pod/fast/pod-ready pod/fast/pod-complete \
     pod/fast/pod-delete volume/fast/pvc-provision volume/fast/pv-bind volume/fast/pv-delete volume/fast/pvc-delete; do
@@ -238,4 +327,4 @@ elif ! command -v pulumi-language-nodejs >/dev/null; then
   log "no pulumi-language-nodejs (../shared/tools or PATH): the plain pulumi CLI cannot run this program; the CLI lane will be skipped"
 fi
 
-log "ok: node $("$bin/node" --version 2>/dev/null || node --version), postgres ${PG_MAJOR}, promtool ${PROMETHEUS_VERSION}, amtool ${ALERTMANAGER_VERSION}, k6 ${K6_VERSION}, actionlint ${ACTIONLINT_VERSION}, rclone ${RCLONE_VERSION}, pulumi ${PULUMI_VERSION}, kubernetes provider ${K8S_PROVIDER_VERSION}, kubernetes ${KUBERNETES_VERSION}, etcd ${ETCD_VERSION}, kwok ${KWOK_VERSION}, otelcol ${OTELCOL_VERSION}, jaeger ${JAEGER_VERSION}, stripe-mock ${STRIPE_MOCK_VERSION} (cache: $cache)"
+log "ok: node $("$bin/node" --version 2>/dev/null || node --version), postgres ${PG_MAJOR}, promtool ${PROMETHEUS_VERSION}, amtool ${ALERTMANAGER_VERSION}, k6 ${K6_VERSION}, actionlint ${ACTIONLINT_VERSION}, rclone ${RCLONE_VERSION}, pulumi ${PULUMI_VERSION}, kubernetes provider ${K8S_PROVIDER_VERSION}, kubernetes ${KUBERNETES_VERSION}, etcd ${ETCD_VERSION}, kwok ${KWOK_VERSION}, otelcol ${OTELCOL_VERSION}, jaeger ${JAEGER_VERSION}, stripe-mock ${STRIPE_MOCK_VERSION}, real node: kubelet/kube-proxy/kubectl ${KUBERNETES_VERSION}, containerd ${CONTAINERD_VERSION}, runc ${RUNC_VERSION}, coredns ${COREDNS_VERSION}, kube-network-policies ${KNP_VERSION}, pause (cache: $cache)"

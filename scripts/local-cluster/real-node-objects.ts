@@ -64,7 +64,7 @@ const DNS_LABELS = { "k8s-app": "kube-dns" };
 /** CoreDNS (the project's build, `kubernetes` plugin, no `forward`: no name leaves the cluster). */
 export function clusterDns(image: string): { path: string; obj: KubeObject }[] {
   const ns = "kube-system";
-  const corefile = `.:1053 {
+  const corefile = `.:53 {
     errors
     health :8080
     ready :8181
@@ -146,8 +146,8 @@ export function clusterDns(image: string): { path: string; obj: KubeObject }[] {
                   imagePullPolicy: "Never",
                   args: ["-conf", "/etc/coredns/Corefile"],
                   ports: [
-                    { name: "dns", containerPort: 1053, protocol: "UDP" },
-                    { name: "dns-tcp", containerPort: 1053, protocol: "TCP" },
+                    { name: "dns", containerPort: 53, protocol: "UDP" },
+                    { name: "dns-tcp", containerPort: 53, protocol: "TCP" },
                   ],
                   readinessProbe: { httpGet: { path: "/ready", port: 8181 }, periodSeconds: 2 },
                   livenessProbe: { httpGet: { path: "/health", port: 8080 }, periodSeconds: 10 },
@@ -176,8 +176,8 @@ export function clusterDns(image: string): { path: string; obj: KubeObject }[] {
           clusterIP: CLUSTER_DNS_IP,
           selector: DNS_LABELS,
           ports: [
-            { name: "dns", port: 53, targetPort: 1053, protocol: "UDP" },
-            { name: "dns-tcp", port: 53, targetPort: 1053, protocol: "TCP" },
+            { name: "dns", port: 53, targetPort: 53, protocol: "UDP" },
+            { name: "dns-tcp", port: 53, targetPort: 53, protocol: "TCP" },
           ],
         },
       },
