@@ -1,27 +1,47 @@
-// `npm run cluster -- up [--dir <dir>] [--nodes N]` starts the local cluster
-// (scripts/local-cluster/cluster.ts) in the background and prints how to use
-// it; `npm run cluster -- down --dir <dir>` stops its processes by PID and
-// removes the folder.
+// `npm run cluster -- up [--dir <dir>] [--nodes N] [--real-node]` starts the
+// local cluster (scripts/local-cluster/cluster.ts) in the background and
+// prints how to use it; with --real-node it also builds the images
+// (scripts/local-cluster/images.ts) and runs one real node that the app and
+// load-test namespaces' pods are placed on. `npm run cluster -- down --dir
+// <dir>` stops its processes by PID, removes what the real node changed on
+// the machine, and removes the folder.
 import { mkdirSync } from "node:fs";
+import { homedir } from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
-import { startLocalCluster, stopClusterDir } from "./local-cluster/cluster";
+import { type LocalClusterOptions, startLocalCluster, stopClusterDir } from "./local-cluster/cluster";
+import { buildLocalImages } from "./local-cluster/images";
 
 const DEFAULT_DIR = path.resolve(__dirname, "..", ".pulumi", "cluster");
 
 async function main() {
   const { values, positionals } = parseArgs({
     allowPositionals: true,
-    options: { dir: { type: "string" }, nodes: { type: "string" } },
+    options: { dir: { type: "string" }, nodes: { type: "string" }, "real-node": { type: "boolean" } },
   });
   const dir = path.resolve(values.dir ?? DEFAULT_DIR);
   switch (positionals[0]) {
     case "up": {
       mkdirSync(dir, { recursive: true });
       const started = performance.now();
+      let realNode: LocalClusterOptions["realNode"];
+      if (values["real-node"]) {
+        const cache = process.env.GOLIVE_CACHE ?? path.join(homedir(), ".cache", "golive-kit");
+        const images = await buildLocalImages({ cacheDir: path.join(cache, "images"), log: console.log });
+        realNode = {
+          images: {
+            pause: images.pause.ref,
+            coredns: images.coredns.ref,
+            tars: Object.values(images).map((i) => i.tar),
+          },
+        };
+        for (const [key, img] of Object.entries(images)) console.log(`  image ${key}: ${img.ref}`);
+      }
       const cluster = await startLocalCluster({
         dir,
         nodes: values.nodes ? Number(values.nodes) : undefined,
+        timeoutSeconds: realNode ? 120 : undefined,
+        realNode,
       });
       const s = ((performance.now() - started) / 1000).toFixed(1);
       console.log(`local cluster up in ${s} s: ${cluster.server} (logs in ${path.join(dir, "logs")})`);
@@ -29,6 +49,11 @@ async function main() {
       console.log(
         `  npm run up -- --stack local --kubeconfig ${cluster.kubeconfig} --chart-mirror <charts folder>`,
       );
+      if (cluster.realNode) {
+        console.log(
+          `  real node ${cluster.realNode.nodeIp} (netns ${cluster.realNode.netns}): pods of namespaces labelled golive.dev/role=app or loadtest run there`,
+        );
+      }
       console.log(`  npm run cluster -- down --dir ${dir}`);
       break;
     }
@@ -37,7 +62,7 @@ async function main() {
       console.log(`local cluster in ${dir} stopped`);
       break;
     default:
-      console.error("usage: npm run cluster -- <up|down> [--dir <dir>] [--nodes N]");
+      console.error("usage: npm run cluster -- <up|down> [--dir <dir>] [--nodes N] [--real-node]");
       process.exit(2);
   }
 }
