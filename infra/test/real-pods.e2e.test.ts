@@ -22,6 +22,7 @@ import type { KubeObject } from "../../scripts/local-cluster/kube-api";
 import { selectStack } from "../automation";
 import { DATABASE_NAME } from "../components/database";
 import { namespaceNames } from "../components/namespaces";
+import { PREFLIGHT_CRONJOB } from "../components/preflight";
 import { REPO_ROOT } from "../stack-files";
 import { formatMatrix, measureMatrix } from "./support/network-matrix";
 
@@ -255,6 +256,38 @@ describe("real pods: the local stack on a real node", { timeout: 40 * 60_000 }, 
         `the feed page holds the video: ${JSON.stringify(page)}`,
       );
 
+      // The two images that only run as Jobs: retention (jobs image) must
+      // finish its work against Postgres; the preflight must start and run
+      // its checks (its verdict needs public DNS and TLS, which the node
+      // cannot reach: a failed verdict is expected here, an image that does
+      // not start is not).
+      const jobPods = await step("retention and preflight Jobs", async () => {
+        kubectl(["-n", ns.app, "create", "job", "--from=cronjob/retention", "retention-now"]);
+        kubectl(["-n", ns.app, "create", "job", `--from=cronjob/${PREFLIGHT_CRONJOB}`, "preflight-now"]);
+        const finished = async (job: string) => {
+          for (let i = 0; i < 240; i++) {
+            const list = await api.get<{ items: Pod[] }>(
+              `/api/v1/namespaces/${ns.app}/pods?labelSelector=job-name=${job}`,
+            );
+            const pod = list.items.find(
+              (p) => p.status?.phase === "Succeeded" || p.status?.phase === "Failed",
+            );
+            if (pod) return pod;
+            await sleep(500);
+          }
+          throw new Error(`job ${job} did not finish in 120 s`);
+        };
+        return { retention: await finished("retention-now"), preflight: await finished("preflight-now") };
+      });
+      assert.equal(jobPods.retention.spec.nodeName, node.nodeIp);
+      assert.equal(
+        jobPods.retention.status?.phase,
+        "Succeeded",
+        kubectl(["-n", ns.app, "logs", "job/retention-now"]),
+      );
+      const preflightLog = kubectl(["-n", ns.app, "logs", jobPods.preflight.metadata.name]);
+      assert.match(preflightLog, /dns|tls|database/i, `the preflight ran its checks:\n${preflightLog}`);
+
       // The matrix, measured.
       const rows = await step("NetworkPolicy matrix", () =>
         measureMatrix(api, { node, kubeconfig, environment: STACK, probeImage: refs.probe }),
@@ -269,6 +302,13 @@ describe("real pods: the local stack on a real node", { timeout: 40 * 60_000 }, 
         rows.filter((r) => r.audit && r.audit !== r.measured).map((r) => `${r.from} -> ${r.to}`),
         [],
         "pairs where the cluster audit's evaluator disagrees with the measurement",
+      );
+
+      const onNode = (await api.get<{ items: Pod[] }>("/api/v1/pods")).items.filter(
+        (p) => p.spec.nodeName === node.nodeIp,
+      );
+      console.log(
+        `pods on the real node now: ${onNode.length} (${onNode.map((p) => `${p.metadata.namespace}/${p.metadata.name}`).join(", ")}); probe pods run and removed: ${new Set(rows.map((r) => r.from)).size}`,
       );
 
       // A policy broken on purpose: the gateway loses its egress to the feed.
