@@ -3,11 +3,14 @@
 // automation.ts), against the local cluster (`npm run cluster -- up`) or any
 // kubeconfig. Exit code 0 on success; `preview --expect-no-changes` fails on
 // any pending change.
+import path from "node:path";
 import { parseArgs } from "node:util";
+import { buildLocalImages, GOLIVE_CACHE, stackImageOverrides } from "../scripts/local-cluster/images";
 import { selectStack } from "./automation";
 
 const USAGE = `usage: tsx infra/deploy.ts <up|preview|destroy|outputs> --stack <name>
-  [--kubeconfig <file>] [--chart-mirror <folder|oci://...>] [--work-dir <dir>] [--expect-no-changes]`;
+  [--kubeconfig <file>] [--chart-mirror <folder|oci://...>] [--work-dir <dir>] [--expect-no-changes]
+  [--local-images]   run the images built here (npm run cluster -- up --real-node) instead of the stack file's`;
 
 async function main() {
   const { values, positionals } = parseArgs({
@@ -18,6 +21,7 @@ async function main() {
       "chart-mirror": { type: "string" },
       "work-dir": { type: "string" },
       "expect-no-changes": { type: "boolean", default: false },
+      "local-images": { type: "boolean", default: false },
     },
   });
   const command = positionals[0];
@@ -30,6 +34,10 @@ async function main() {
     kubeconfig: values.kubeconfig,
     chartMirror: values["chart-mirror"],
     workDir: values["work-dir"],
+    // The same cached builds the cluster imported (a no-op rebuild when nothing changed).
+    images: values["local-images"]
+      ? stackImageOverrides(await buildLocalImages({ cacheDir: path.join(GOLIVE_CACHE, "images") }))
+      : undefined,
   });
   const onOutput = (text: string) => process.stdout.write(text);
   const started = performance.now();

@@ -6,11 +6,10 @@
 // <dir>` stops its processes by PID, removes what the real node changed on
 // the machine, and removes the folder.
 import { mkdirSync } from "node:fs";
-import { homedir } from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { type LocalClusterOptions, startLocalCluster, stopClusterDir } from "./local-cluster/cluster";
-import { buildLocalImages } from "./local-cluster/images";
+import { buildLocalImages, GOLIVE_CACHE } from "./local-cluster/images";
 
 const DEFAULT_DIR = path.resolve(__dirname, "..", ".pulumi", "cluster");
 
@@ -26,8 +25,10 @@ async function main() {
       const started = performance.now();
       let realNode: LocalClusterOptions["realNode"];
       if (values["real-node"]) {
-        const cache = process.env.GOLIVE_CACHE ?? path.join(homedir(), ".cache", "golive-kit");
-        const images = await buildLocalImages({ cacheDir: path.join(cache, "images"), log: console.log });
+        const images = await buildLocalImages({
+          cacheDir: path.join(GOLIVE_CACHE, "images"),
+          log: console.log,
+        });
         realNode = {
           images: {
             pause: images.pause.ref,
@@ -47,7 +48,7 @@ async function main() {
       console.log(`local cluster up in ${s} s: ${cluster.server} (logs in ${path.join(dir, "logs")})`);
       console.log(`  export KUBECONFIG=${cluster.kubeconfig}`);
       console.log(
-        `  npm run up -- --stack local --kubeconfig ${cluster.kubeconfig} --chart-mirror <charts folder>`,
+        `  npm run up -- --stack local --kubeconfig ${cluster.kubeconfig} --chart-mirror <charts folder>${cluster.realNode ? " --local-images" : ""}`,
       );
       if (cluster.realNode) {
         console.log(

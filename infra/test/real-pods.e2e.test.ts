@@ -13,11 +13,17 @@
 import assert from "node:assert/strict";
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
-import { homedir, tmpdir } from "node:os";
+import { tmpdir } from "node:os";
 import path from "node:path";
 import { after, before, describe, it } from "node:test";
 import { type LocalCluster, startLocalCluster } from "../../scripts/local-cluster/cluster";
-import { buildLocalImages, type LocalImage } from "../../scripts/local-cluster/images";
+import {
+  type BuiltImage,
+  buildLocalImages,
+  GOLIVE_CACHE,
+  type LocalImage,
+  stackImageOverrides,
+} from "../../scripts/local-cluster/images";
 import type { KubeObject } from "../../scripts/local-cluster/kube-api";
 import { selectStack } from "../automation";
 import { DATABASE_NAME } from "../components/database";
@@ -31,21 +37,8 @@ const CHART_MIRROR =
   (existsSync(path.resolve(REPO_ROOT, "..", "shared", "charts"))
     ? path.resolve(REPO_ROOT, "..", "shared", "charts")
     : undefined);
-const CACHE =
-  process.env.GOLIVE_CACHE ??
-  path.join(process.env.XDG_CACHE_HOME ?? path.join(homedir(), ".cache"), "golive-kit");
 const KUBECTL = path.join(REPO_ROOT, ".tools", "bin", "kubectl");
 const STACK = "local";
-/** golive:images keys and the local build that stands for each. */
-const STACK_IMAGES: Record<string, LocalImage> = {
-  feed: "feed",
-  gateway: "gateway",
-  jobs: "jobs",
-  preflight: "preflight",
-  postgres: "postgres",
-  k6: "k6",
-  kubectl: "kubectl",
-};
 
 const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -76,6 +69,7 @@ function containerPid(cgroupRoot: string, containerId: string): number | undefin
 describe("real pods: the local stack on a real node", { timeout: 40 * 60_000 }, () => {
   let cluster: LocalCluster | undefined;
   let refs: Record<LocalImage, string>;
+  let images: Record<LocalImage, BuiltImage>;
   const steps: string[] = [];
   const step = async <T>(label: string, fn: () => Promise<T>): Promise<T> => {
     const t = performance.now();
@@ -88,8 +82,11 @@ describe("real pods: the local stack on a real node", { timeout: 40 * 60_000 }, 
   };
 
   before(async () => {
-    const images = await step("images", () =>
-      buildLocalImages({ cacheDir: path.join(CACHE, "images"), log: (s) => console.log(`images: ${s}`) }),
+    images = await step("images", () =>
+      buildLocalImages({
+        cacheDir: path.join(GOLIVE_CACHE, "images"),
+        log: (s) => console.log(`images: ${s}`),
+      }),
     );
     refs = Object.fromEntries(Object.entries(images).map(([k, v]) => [k, v.ref])) as Record<
       LocalImage,
@@ -131,7 +128,7 @@ describe("real pods: the local stack on a real node", { timeout: 40 * 60_000 }, 
       kubeconfig,
       chartMirror: CHART_MIRROR,
       passphrase: "golive-e2e-only",
-      images: Object.fromEntries(Object.entries(STACK_IMAGES).map(([key, img]) => [key, refs[img]])),
+      images: stackImageOverrides(images),
     });
     let upStarted = false;
     const forwards: ChildProcess[] = [];

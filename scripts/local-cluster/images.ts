@@ -523,6 +523,24 @@ const RECIPES: Record<LocalImage, Recipe> = {
 
 export const LOCAL_IMAGES = Object.keys(RECIPES) as LocalImage[];
 
+/** The `golive:images` keys a local build stands in for (the rest keep the stack file's refs). */
+const STACK_IMAGE_KEYS = {
+  feed: "feed",
+  gateway: "gateway",
+  jobs: "jobs",
+  preflight: "preflight",
+  postgres: "postgres",
+  k6: "k6",
+  kubectl: "kubectl",
+} as const satisfies Record<string, LocalImage>;
+
+/** `golive:images` overrides that point a stack at these local builds. */
+export function stackImageOverrides(
+  images: Record<LocalImage, Pick<BuiltImage, "ref">>,
+): Record<string, string> {
+  return Object.fromEntries(Object.entries(STACK_IMAGE_KEYS).map(([key, img]) => [key, images[img].ref]));
+}
+
 // ---------------------------------------------------------------- refs and cache
 
 const refs = new Map<LocalImage, string>();
