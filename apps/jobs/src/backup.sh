@@ -34,7 +34,9 @@ started=$(date +%s%N)
 pg_dump --format=custom --compress="$compress" \
   --file="$partial" --dbname="$DATABASE_URL" ||
   fail "pg_dump failed"
-entries=$(pg_restore --list "$partial" | grep -cv '^;') || fail "dump is unreadable"
+# `grep -c` exits 1 when it counts 0, and a database with no tables yet gives a
+# valid dump with no entries: only pg_restore's failure (pipefail) means unreadable.
+entries=$(pg_restore --list "$partial" | { grep -cv '^;' || true; }) || fail "dump is unreadable"
 mv "$partial" "${BACKUP_DIR}/${name}"
 trap - EXIT
 

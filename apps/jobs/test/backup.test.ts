@@ -176,3 +176,20 @@ test("bad settings are refused before anything runs", () => {
   assert.notEqual(run.status, 0);
   assert.match(run.stdout, /BACKUP_KEEP must be an integer/);
 });
+
+test("a database with no tables yet (before the first migration) is backed up, not reported unreadable", (t) => {
+  const emptyUrl = pg.database("fresh_empty");
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "golive-backup-empty-"));
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const run = spawnSync("bash", [BACKUP], {
+    env: env({ DATABASE_URL: emptyUrl, BACKUP_DIR: dir }),
+    encoding: "utf8",
+  });
+  assert.equal(run.status, 0, `${run.stdout}${run.stderr}`);
+  const written = run.stdout
+    .trim()
+    .split("\n")
+    .map((l) => JSON.parse(l) as Record<string, unknown>)
+    .find((l) => l.msg === "backup written");
+  assert.equal(written?.tocEntries, 0);
+});
