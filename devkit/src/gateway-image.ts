@@ -11,6 +11,7 @@ import { startFeedProcess } from "./feed-process";
 import { type GatewayProcess, gatewayLoopbackEnv, prepareDatabase } from "./gateway-process";
 import { freePort, startTestPostgres } from "./postgres";
 import { REPO_ROOT, type ServiceProcess, spawnService } from "./service-process";
+import { workspaceClosure } from "./workspaces";
 
 const DOCKERFILE = "apps/gateway/Dockerfile";
 
@@ -50,24 +51,7 @@ export function bundleGateway(outdir: string): string {
  * (scripts/flatten-workspace-modules.mjs), so those come before the root's.
  */
 function modulePath(): string {
-  const readJson = (file: string) => JSON.parse(fs.readFileSync(path.join(REPO_ROOT, file), "utf8"));
-  const dirs = new Map<string, string>(
-    (readJson("package.json").workspaces as string[]).map((dir) => [
-      readJson(`${dir}/package.json`).name,
-      dir,
-    ]),
-  );
-  const seen = new Set<string>();
-  const visit = (dir: string) => {
-    if (seen.has(dir)) return;
-    seen.add(dir);
-    for (const dep of Object.keys(readJson(`${dir}/package.json`).dependencies ?? {})) {
-      const inner = dirs.get(dep);
-      if (inner) visit(inner);
-    }
-  };
-  visit("apps/gateway");
-  return [...seen, "."]
+  return [...workspaceClosure("apps/gateway").dirs, "."]
     .map((dir) => path.join(REPO_ROOT, dir, "node_modules"))
     .filter((dir) => fs.existsSync(dir))
     .join(path.delimiter);

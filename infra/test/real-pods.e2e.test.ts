@@ -30,13 +30,9 @@ import { DATABASE_NAME } from "../components/database";
 import { namespaceNames } from "../components/namespaces";
 import { PREFLIGHT_CRONJOB } from "../components/preflight";
 import { REPO_ROOT } from "../stack-files";
+import { CHART_MIRROR } from "./support/chart-mirror";
 import { formatMatrix, measureMatrix } from "./support/network-matrix";
 
-const CHART_MIRROR =
-  process.env.GOLIVE_CHART_MIRROR ??
-  (existsSync(path.resolve(REPO_ROOT, "..", "shared", "charts"))
-    ? path.resolve(REPO_ROOT, "..", "shared", "charts")
-    : undefined);
 const KUBECTL = path.join(REPO_ROOT, ".tools", "bin", "kubectl");
 const STACK = "local";
 

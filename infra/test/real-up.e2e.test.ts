@@ -6,7 +6,7 @@
 // show no change, and destroy must leave nothing behind. Last, the same for
 // prod through the plain CLI, as users and the workflows run it.
 import assert from "node:assert/strict";
-import { copyFileSync, existsSync, mkdtempSync, rmSync } from "node:fs";
+import { copyFileSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { describe, it } from "node:test";
@@ -15,7 +15,7 @@ import { loadRuleFiles } from "../../alerting/rule-files";
 import { type LocalCluster, startLocalCluster } from "../../scripts/local-cluster/cluster";
 import { selectStack } from "../automation";
 import { namespaceNames } from "../components/namespaces";
-import { REPO_ROOT } from "../stack-files";
+import { CHART_MIRROR } from "./support/chart-mirror";
 import {
   alertSources,
   auditScrapeTargets,
@@ -25,16 +25,6 @@ import {
 } from "./support/cluster-audit";
 import { cliUnavailable, createCliProject } from "./support/pulumi-cli";
 import { cliArgs, pulumiSteps } from "./support/workflow-pulumi";
-
-/**
- * The pinned charts, packaged, where the chart repositories cannot be reached
- * (these machines: ../shared/charts). Elsewhere the releases pull from upstream.
- */
-const CHART_MIRROR =
-  process.env.GOLIVE_CHART_MIRROR ??
-  (existsSync(path.resolve(REPO_ROOT, "..", "shared", "charts"))
-    ? path.resolve(REPO_ROOT, "..", "shared", "charts")
-    : undefined);
 
 /** Kinds the control plane itself keeps writing, whatever the stack does. */
 const CHURN = new Set(["Event", "Lease"]);

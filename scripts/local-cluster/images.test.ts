@@ -16,6 +16,7 @@ import os from "node:os";
 import path from "node:path";
 import { after, before, test } from "node:test";
 import { freePort } from "@golive/devkit/postgres";
+import { workspaceClosure } from "@golive/devkit/workspaces";
 import { Client } from "pg";
 import { BACKUP_SCRIPT } from "../../infra/components/backup";
 import { APPLY_PASSWORD_HOOK, POSTGRES_UID } from "../../infra/components/database";
@@ -208,24 +209,7 @@ function runtimeStage(app: string) {
 const readJson = (file: string) => JSON.parse(fs.readFileSync(path.join(ROOT, file), "utf8"));
 
 /** Third-party dependencies of an app and of the workspace packages it uses (what its bundle requires). */
-function productionDependencies(app: string): Set<string> {
-  const dirs = new Map<string, string>(
-    (readJson("package.json").workspaces as string[]).map((d) => [readJson(`${d}/package.json`).name, d]),
-  );
-  const found = new Set<string>();
-  const seen = new Set<string>();
-  const visit = (dir: string) => {
-    if (seen.has(dir)) return;
-    seen.add(dir);
-    for (const dep of Object.keys(readJson(`${dir}/package.json`).dependencies ?? {})) {
-      const inner = dirs.get(dep);
-      if (inner) visit(inner);
-      else found.add(dep);
-    }
-  };
-  visit(`apps/${app}`);
-  return found;
-}
+const productionDependencies = (app: string) => workspaceClosure(`apps/${app}`).thirdParty;
 
 test("every image is a docker-archive naming its ref, with layers matching the config's diff_ids", (t) => {
   for (const line of logs) t.diagnostic(line);
