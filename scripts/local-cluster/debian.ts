@@ -58,9 +58,9 @@ export function owners(paths: string[]): Map<string, { pkg: string; dpkgPath: st
   const alias = (p: string) => (p.startsWith("/usr/") ? p.slice(4) : `/usr${p}`);
   const found = new Map<string, { pkg: string; dpkgPath: string }>();
   for (const candidates of [paths, paths.map(alias)]) {
-    const todo = candidates.filter((_, i) => !found.has(paths[i] as string));
-    if (todo.length === 0) break;
-    const res = spawnSync("dpkg", ["-S", ...todo], { encoding: "utf8", maxBuffer: 16 * 1024 * 1024 });
+    const unresolved = candidates.filter((_, i) => !found.has(paths[i] as string));
+    if (unresolved.length === 0) break;
+    const res = spawnSync("dpkg", ["-S", ...unresolved], { encoding: "utf8", maxBuffer: 16 * 1024 * 1024 });
     for (const line of res.stdout.split("\n")) {
       const m = /^([^:,]+)(?::[\w-]+)?(?:, [^:]+)*: (\/.*)$/.exec(line);
       if (!m) continue;
