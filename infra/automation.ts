@@ -25,6 +25,12 @@ export interface DeployOptions {
    * keeps the real references): the real-pods lane runs images built here.
    */
   images?: Record<string, string>;
+  /**
+   * Settings merged over the stack file's object keys for this workspace only
+   * (key without the golive: prefix -> fields), e.g. the real-pods lane's
+   * { loadtest: { target: "gateway" } }.
+   */
+  settings?: Record<string, Record<string, unknown>>;
   /** Passphrase of the stack's secrets; PULUMI_CONFIG_PASSPHRASE when absent. */
   passphrase?: string;
   onOutput?: (text: string) => void;
@@ -94,6 +100,11 @@ export async function selectStack(opts: DeployOptions): Promise<Stack> {
   if (opts.images) {
     const images = JSON.parse(config[`${CONFIG_NAMESPACE}:images`] ?? "{}") as Record<string, string>;
     wanted[`${CONFIG_NAMESPACE}:images`] = { value: JSON.stringify({ ...images, ...opts.images }) };
+  }
+  for (const [key, fields] of Object.entries(opts.settings ?? {})) {
+    const current = config[`${CONFIG_NAMESPACE}:${key}`];
+    const base = current ? (JSON.parse(current) as Record<string, unknown>) : {};
+    wanted[`${CONFIG_NAMESPACE}:${key}`] = { value: JSON.stringify({ ...base, ...fields }) };
   }
   const existing = await stack.getAllConfig();
   const stale = Object.keys(existing).filter((k) => !(k in wanted) && !existing[k]?.secret);

@@ -348,8 +348,20 @@ export const stackConfigSchema = z.strictObject({
       profile: z.enum(["smoke", "load", "soak"]).default("smoke"),
       chaosDelaySeconds: z.number().int().min(0).max(3600).default(15),
       recoveryTimeoutSeconds: z.number().int().min(10).max(900).default(120),
+      /**
+       * Where the drill's HTTP and WebSocket flows go. edge: the public host
+       * name, through TLS, the WAF and the rate limit, as users come in.
+       * gateway: the gateway Service inside the cluster, for drilling the app
+       * layer alone (no edge running, or to tell the edge's cost apart).
+       */
+      target: z.enum(["edge", "gateway"]).default("edge"),
+      /** Replaces the profile's length (k6 duration: 90s, 5m), e.g. for a drill that spans rollouts. */
+      duration: z
+        .string()
+        .regex(/^[1-9]\d*(s|m)$/, "a k6 duration in whole seconds or minutes, such as 90s or 5m")
+        .optional(),
     })
-    .default({ profile: "smoke", chaosDelaySeconds: 15, recoveryTimeoutSeconds: 120 }),
+    .default({ profile: "smoke", chaosDelaySeconds: 15, recoveryTimeoutSeconds: 120, target: "edge" }),
 });
 
 export type StackConfig = z.output<typeof stackConfigSchema>;

@@ -255,7 +255,14 @@ export function goLiveStack(config: StackConfig): StackOutputs {
       dashboard: dashboard("gateway"),
       network: {
         ingress: [
-          { from: [podsIn(ns.names.gateway, ENVOY_PROXY_LABELS)], ports: tcp(GATEWAY_HTTP_PORT) },
+          {
+            from: [
+              podsIn(ns.names.gateway, ENVOY_PROXY_LABELS),
+              // The drill aimed at the app layer alone (golive:loadtest.target).
+              ...(config.loadtest.target === "gateway" ? [podsIn(ns.names.loadtest, LOADTEST_LABELS)] : []),
+            ],
+            ports: tcp(GATEWAY_HTTP_PORT),
+          },
           scrape,
         ],
         egress: [
@@ -296,6 +303,7 @@ export function goLiveStack(config: StackConfig): StackOutputs {
         namespace: ns.names.gateway,
         certificateTrusted: edgeCertificateTrusted(config),
       },
+      gateway: { service: "gateway", port: GATEWAY_HTTP_PORT, labels: gateway.labels },
       drillToken: drillToken.result,
       feedGrpcAddress: `feed.${app}.svc.cluster.local:${FEED_GRPC_PORT}`,
       feedSelector: feed.labels,

@@ -5,7 +5,8 @@
 // pods in the app namespace, and only feed pods pass the admission policy.
 // k6 sends the HTTP and WebSocket flows to the public host name, which an
 // init step resolves to the edge Service: the drill crosses TLS, the WAF and
-// the rate limit as users do.
+// the rate limit as users do. With golive:loadtest.target "gateway" they go
+// to the gateway Service instead (the app layer alone, no edge on the path).
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import path from "node:path";
 import { FEED_GRPC_PORT } from "@golive/feed/contract";
@@ -70,6 +71,8 @@ export interface LoadTestArgs {
   remoteWriteUrl: string;
   /** The public URL and the in-cluster Service of the edge that the drill goes through. */
   edge: { url: string; service: string; namespace: string; certificateTrusted: boolean };
+  /** The gateway Service and its pods: the drill's target when config.loadtest.target is "gateway". */
+  gateway: { service: string; port: number; labels: Record<string, string> };
   /** Where Prometheus runs: k6 remote-writes its results there. */
   monitoringNamespace: string;
   /** Lifts the per-client rate limit for the drill's requests (see Ingress). */
@@ -189,6 +192,34 @@ export class LoadTest extends pulumi.ComponentResource {
       .map(([k, v]) => `${k}=${v}`)
       .join(",");
     const limits = { requests: { cpu: "250m", memory: "256Mi" }, limits: { cpu: "2", memory: "1Gi" } };
+    const viaEdge = config.loadtest.target === "edge";
+    const resolveEdge = {
+      name: "resolve-edge",
+      image: config.images.kubectl,
+      command: ["/bin/sh", `${SCRIPTS_MOUNT}/resolve-edge.sh`],
+      env: [
+        { name: "EDGE_SERVICE_HOST", value: args.edge.service },
+        { name: "EDGE_ADDR_FILE", value: EDGE_ADDR_FILE },
+      ],
+      resources: { requests: { cpu: "10m", memory: "16Mi" }, limits: { cpu: "100m", memory: "64Mi" } },
+      securityContext: containerSecurity(),
+      volumeMounts: [{ name: "scripts", mountPath: SCRIPTS_MOUNT, readOnly: true }, tmpMount],
+    };
+    const target = viaEdge
+      ? [
+          { name: "GATEWAY_URL", value: args.edge.url },
+          { name: "EDGE_ADDR_FILE", value: EDGE_ADDR_FILE },
+          { name: "WAF_MODE", value: config.waf.mode },
+          // Staging's ACME staging CA and local's self-signed issuer are not publicly trusted.
+          ...(args.edge.certificateTrusted ? [] : [{ name: "K6_INSECURE_SKIP_TLS_VERIFY", value: "true" }]),
+        ]
+      : [
+          {
+            name: "GATEWAY_URL",
+            value: `http://${args.gateway.service}.${args.appNamespace}.svc.cluster.local:${args.gateway.port}`,
+          },
+          { name: "WAF_MODE", value: "none" },
+        ];
     new k8s.batch.v1.CronJob(
       DRILL_CRONJOB,
       {
@@ -209,23 +240,7 @@ export class LoadTest extends pulumi.ComponentResource {
                   // volume below); k6 needs none.
                   automountServiceAccountToken: false,
                   securityContext: podSecurity(),
-                  initContainers: [
-                    {
-                      name: "resolve-edge",
-                      image: config.images.kubectl,
-                      command: ["/bin/sh", `${SCRIPTS_MOUNT}/resolve-edge.sh`],
-                      env: [
-                        { name: "EDGE_SERVICE_HOST", value: args.edge.service },
-                        { name: "EDGE_ADDR_FILE", value: EDGE_ADDR_FILE },
-                      ],
-                      resources: {
-                        requests: { cpu: "10m", memory: "16Mi" },
-                        limits: { cpu: "100m", memory: "64Mi" },
-                      },
-                      securityContext: containerSecurity(),
-                      volumeMounts: [{ name: "scripts", mountPath: SCRIPTS_MOUNT, readOnly: true }, tmpMount],
-                    },
-                  ],
+                  initContainers: viaEdge ? [resolveEdge] : undefined,
                   containers: [
                     {
                       name: "k6",
@@ -234,20 +249,17 @@ export class LoadTest extends pulumi.ComponentResource {
                       env: [
                         { name: "K6_PROMETHEUS_RW_SERVER_URL", value: args.remoteWriteUrl },
                         { name: "K6_PROMETHEUS_RW_TREND_STATS", value: "p(95),p(99),avg,max" },
-                        { name: "GATEWAY_URL", value: args.edge.url },
-                        { name: "EDGE_ADDR_FILE", value: EDGE_ADDR_FILE },
+                        ...target,
                         {
                           name: "DRILL_TOKEN",
                           valueFrom: { secretKeyRef: { name: drillToken.metadata.name, key: "token" } },
                         },
-                        { name: "WAF_MODE", value: config.waf.mode },
-                        // Staging's ACME staging CA and local's self-signed issuer are not publicly trusted.
-                        ...(args.edge.certificateTrusted
-                          ? []
-                          : [{ name: "K6_INSECURE_SKIP_TLS_VERIFY", value: "true" }]),
                         { name: "FEED_GRPC_ADDRS", value: args.feedGrpcAddress },
                         { name: "PROTO_DIR", value: `${SCRIPTS_MOUNT}/proto` },
                         { name: "PROFILE", value: config.loadtest.profile },
+                        ...(config.loadtest.duration
+                          ? [{ name: "DURATION", value: config.loadtest.duration }]
+                          : []),
                       ],
                       resources: limits,
                       securityContext: containerSecurity(),
@@ -319,11 +331,13 @@ export class LoadTest extends pulumi.ComponentResource {
       { parent: this },
     );
 
-    // k6 to the edge (as users come in), the feed's gRPC port and Prometheus;
-    // chaos to the API server.
+    // k6 to the edge (as users come in) or the gateway, the feed's gRPC port
+    // and Prometheus; chaos to the API server.
     networkPolicy(this, "k6-egress", namespace, this.podLabels, {
       egress: [
-        { to: [podsIn(args.edge.namespace, ENVOY_PROXY_LABELS)], ports: tcp(ENVOY_HTTPS_PORT) },
+        viaEdge
+          ? { to: [podsIn(args.edge.namespace, ENVOY_PROXY_LABELS)], ports: tcp(ENVOY_HTTPS_PORT) }
+          : { to: [podsIn(args.appNamespace, args.gateway.labels)], ports: tcp(args.gateway.port) },
         { to: [podsIn(args.appNamespace, args.feedSelector)], ports: tcp(FEED_GRPC_PORT) },
         { to: [podsIn(args.monitoringNamespace, PROMETHEUS_PODS)], ports: tcp(PROMETHEUS_PORT) },
         { to: [{ ipBlock: { cidr: config.apiServerCidr } }], ports: tcp(...API_SERVER_PORTS) },

@@ -4,7 +4,8 @@ import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { describe, it } from "node:test";
-import { REPO_ROOT } from "../stack-files";
+import { parseStackConfig } from "../config";
+import { REPO_ROOT, rawStackConfig } from "../stack-files";
 import { renderStack } from "./support/render";
 
 type Any = Record<string, any>;
@@ -95,6 +96,46 @@ describe("in-cluster load-test template", () => {
       assert.deepEqual(ports.sort(), [10443, 443, 50051, 6443, 9090].sort());
     });
   }
+
+  it("loadtest.target gateway: the drill goes to the gateway Service, which admits it, with no edge step", async () => {
+    const r = await renderStack("local", { loadtest: { target: "gateway", duration: "120s" } });
+    const pod = (r.find("CronJob", "golive-drill", "golive-local-loadtest") as Any).spec.jobTemplate.spec
+      .template.spec;
+    assert.equal(pod.initContainers, undefined);
+    const k6 = Object.fromEntries(
+      pod.containers.find((c: Any) => c.name === "k6").env.map((e: Any) => [e.name, e.value]),
+    );
+    assert.equal(k6.GATEWAY_URL, "http://gateway.golive-local.svc.cluster.local:8080");
+    assert.equal(k6.WAF_MODE, "none");
+    assert.equal(k6.DURATION, "120s");
+    assert.equal(k6.EDGE_ADDR_FILE, undefined);
+    const egress = (r.find("NetworkPolicy", "k6-egress", "golive-local-loadtest") as Any).spec.egress;
+    assert.deepEqual(
+      egress.flatMap((e: Any) => e.ports.map((p: Any) => p.port)).sort(),
+      [8080, 50051, 6443, 443, 9090].sort(),
+    );
+    const ingress = (r.find("NetworkPolicy", "gateway-ingress", "golive-local") as Any).spec.ingress;
+    const from8080 = ingress.find((i: Any) => i.ports.some((p: Any) => p.port === 8080)).from;
+    assert.ok(
+      from8080.some(
+        (f: Any) =>
+          f.namespaceSelector?.matchLabels?.["kubernetes.io/metadata.name"] === "golive-local-loadtest" &&
+          f.podSelector?.matchLabels?.["app.kubernetes.io/name"] === "loadtest",
+      ),
+      JSON.stringify(from8080),
+    );
+    // The committed stacks keep the edge: the gateway admits the edge's proxies only.
+    const local = await renderStack("local");
+    const edgeOnly = (local.find("NetworkPolicy", "gateway-ingress", "golive-local") as Any).spec.ingress;
+    assert.equal(edgeOnly.find((i: Any) => i.ports.some((p: Any) => p.port === 8080)).from.length, 1);
+  });
+
+  it("a bad loadtest.duration is refused with the field and the reason", () => {
+    assert.throws(
+      () => parseStackConfig({ ...rawStackConfig("local"), loadtest: { duration: "2 minutes" } }),
+      /loadtest\.duration: a k6 duration in whole seconds or minutes/,
+    );
+  });
 
   /** Runs the trigger for staging against a fake kubectl (this shell snippet, then exit 0) that logs its calls. */
   const trigger = (kubectl: string, timeoutSeconds: number) => {

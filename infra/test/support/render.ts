@@ -14,12 +14,25 @@ export interface Rendered {
 
 const cache = new Map<string, Promise<Rendered>>();
 
-export function renderStack(stack: string): Promise<Rendered> {
-  let pending = cache.get(stack);
+/**
+ * The stack as committed, or with `settings` merged over its object keys
+ * (key without golive: -> fields), as the Automation API lanes set them.
+ */
+export function renderStack(
+  stack: string,
+  settings: Record<string, Record<string, unknown>> = {},
+): Promise<Rendered> {
+  const cacheKey = `${stack} ${JSON.stringify(settings)}`;
+  let pending = cache.get(cacheKey);
   if (!pending) {
     pending = (async () => {
       const { config } = readStackFile(stack);
-      const cfg = parseStackConfig(rawStackConfig(stack));
+      const raw = rawStackConfig(stack);
+      for (const [key, fields] of Object.entries(settings)) {
+        raw[key] = { ...((raw[key] as Record<string, unknown> | undefined) ?? {}), ...fields };
+        config[`golive:${key}`] = JSON.stringify(raw[key]);
+      }
+      const cfg = parseStackConfig(raw);
       const { value, resources } = await runWithMocks(stack, config, () => goLiveStack(cfg));
       const objects = toObjects(resources);
       return {
@@ -39,7 +52,7 @@ export function renderStack(stack: string): Promise<Rendered> {
         },
       };
     })();
-    cache.set(stack, pending);
+    cache.set(cacheKey, pending);
   }
   return pending;
 }
