@@ -7,6 +7,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { test } from "node:test";
 import YAML from "yaml";
+import { TRIGGER } from "../../infra/test/support/drill";
 
 const ROOT = path.resolve(__dirname, "../..");
 const DIR = path.join(ROOT, ".github/workflows");
@@ -153,8 +154,10 @@ test("prod is reached only through a passing go-live drill on staging", () => {
   const wf = load("deploy.yml");
   const drill = wf.jobs["staging-drill"];
   assert.ok([drill?.needs].flat().includes("staging"), "the drill runs on staging as deployed");
-  const gate = (drill?.steps ?? []).find((s) => /scripts\/trigger-loadtest\.sh staging\b/.test(s.run ?? ""));
-  assert.ok(gate, "the drill step runs the trigger script for staging");
+  // The same script that the real-pods lane runs against a real node (no second copy to drift).
+  const script = path.relative(ROOT, TRIGGER);
+  const gate = (drill?.steps ?? []).find((s) => (s.run ?? "").includes(`bash ${script} staging `));
+  assert.ok(gate, `the drill step runs ${script} for staging`);
   assert.equal(gate?.["continue-on-error"], undefined, "its verdict is not ignored");
   assert.equal((drill as { "continue-on-error"?: unknown } | undefined)?.["continue-on-error"], undefined);
   assert.ok([wf.jobs.prod?.needs].flat().includes("staging-drill"), "prod waits for the drill");
