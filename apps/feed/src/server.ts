@@ -12,7 +12,6 @@ import { HealthImplementation } from "grpc-health-check";
 import type { FeedConfig } from "./config";
 import { FEED_SERVICE_NAME } from "./contract";
 import { createPool, startDbProbe } from "./db/pool";
-import { DomainError } from "./errors";
 import { FeedStore } from "./feed-store";
 import { type LikeWorker, startLikeWorker } from "./like-worker";
 import { MessageBus } from "./message-bus";
@@ -129,7 +128,6 @@ export async function startFeedService(config: FeedConfig, logger: Logger): Prom
       const setUp = async () => {
         const { userId, since } = parseStreamMessages(call.request);
         await store.requireUser("user_id", userId);
-        if (shuttingDown) throw new DomainError("unavailable", "server is shutting down");
         if (finished) return;
         // While a resume replays what was missed, live messages wait here, and
         // replayed ids are skipped: the replay and the live feed overlap.
@@ -207,7 +205,10 @@ export async function startFeedService(config: FeedConfig, logger: Logger): Prom
   const shutdownSteps: ShutdownStep[] = [
     {
       name: "stop readiness and health, then keep serving for the drain delay",
-      // Unary calls keep being served meanwhile; new streams are refused (they would end at once).
+      // Calls and new streams keep being served meanwhile: clients whose
+      // resolver has not caught up still pick this replica, and a refused
+      // subscription would leave its socket unsubscribed. The streams end
+      // cleanly below; the gateway resumes them elsewhere with a replay.
       run: async () => {
         shuttingDown = true;
         updateHealth();

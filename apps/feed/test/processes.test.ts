@@ -162,7 +162,7 @@ test("the feed logs the caller's x-request-id with a rejected call, and drops an
   assert.equal(await feed.exited, 0);
 });
 
-test("SIGTERM with a drain delay: readiness fails at once, calls are still served until the delay passes, then refused", async () => {
+test("SIGTERM with a drain delay: readiness fails at once, calls and new streams are still served until the delay passes, then refused", async () => {
   const feed = await startFeed({ SHUTDOWN_DRAIN_DELAY_MS: "2000", SHUTDOWN_GRACE_MS: "10000" });
   const client = feedClient(feed.grpcPort);
   const userId = seeded.userIds[0];
@@ -174,7 +174,20 @@ test("SIGTERM with a drain delay: readiness fails at once, calls are still serve
   // Load balancers and resolvers have not caught up yet: what still arrives is served.
   const page = await call<object, GetFeedResponse>(client, "GetFeed", { userId, pageSize: 5 });
   assert.equal(page.videos?.length, 5);
+  // Streams too: a gateway's round robin still picks this replica for a new
+  // subscription; refusing it left a WebSocket unsubscribed for seconds
+  // during a rollout (the real-pods drill lost a message so). It is live at
+  // once and ends cleanly when the delay is over (the gateway resumes it on
+  // another replica, replaying what it missed).
+  const stream = await openStream(client, userId as string);
+  assert.ok(stream.streamSince, "the subscription is live");
+  const ended = new Promise<string>((resolve) => {
+    stream.once("end", () => resolve("end"));
+    stream.once("error", (err: grpc.ServiceError) => resolve(`error ${err.code}`));
+  });
+  stream.on("data", () => {});
   assert.ok(Date.now() - signalledAt < 2000, "served inside the drain delay");
+  assert.equal(await ended, "end");
   assert.equal(await feed.exited, 0, feed.output());
   assert.ok(Date.now() - signalledAt >= 2000, "the process waited out the drain delay");
   client.close();
