@@ -17,6 +17,7 @@
 //   FEED_GRPC_ADDRS  127.0.0.1:50051   (comma-separated; a VU fails over on error)
 //   PROTO_DIR        ../proto
 //   PROFILE          smoke | load | soak | probe
+//   DURATION         replaces the profile's length (90s, 5m), e.g. to span rollouts
 //   SUMMARY_PATH     where handleSummary writes its JSON (optional)
 import { check, fail } from "k6";
 import http from "k6/http";
@@ -49,8 +50,11 @@ const PROFILES = {
   // to see each drill dashboard series arrive through remote write.
   probe: { duration: "6s", feed: 5, like: 2, messages: 1, vus: 4 },
 };
-const profile = PROFILES[PROFILE];
-if (!profile) throw new Error(`PROFILE must be one of ${Object.keys(PROFILES).join(", ")}; got ${PROFILE}`);
+const chosen = PROFILES[PROFILE];
+if (!chosen) throw new Error(`PROFILE must be one of ${Object.keys(PROFILES).join(", ")}; got ${PROFILE}`);
+if (__ENV.DURATION && !/^[1-9]\d*(s|m)$/.test(__ENV.DURATION))
+  throw new Error(`DURATION must be whole seconds or minutes, such as 90s or 5m; got ${__ENV.DURATION}`);
+const profile = { ...chosen, duration: __ENV.DURATION || chosen.duration };
 
 const flowErrors = new Rate("flow_errors");
 const messageDelivered = new Rate("message_delivered");
@@ -82,7 +86,11 @@ function traced(extra = {}) {
   return { traceId, headers: { ...HEADERS, ...extra, traceparent: `00-${traceId}-${hex(8)}-${flags}` } };
 }
 
-/** A failed flow names its trace, to look it up in Loki (trace_id) or Jaeger. */
+/**
+ * A failed flow names its trace, to look it up in Loki (trace_id) or Jaeger.
+ * One line per failed request of a flow (the log's time stamps place it in a
+ * chaos or rollout window).
+ */
 function reportFailure(flow, traceId, detail) {
   console.warn(`drill: ${flow} failed (${detail}); trace_id=${traceId}`);
 }
@@ -186,12 +194,14 @@ export function feedGrpc(data) {
   // client with a fixed endpoint list and one retry would.
   if (connectedTo < 0) connectedTo = (__VU - 1) % FEED_GRPC_ADDRS.length;
   const request = { user_id: pick(data.userIds), page_size: 20 };
-  let res = callFeed(request);
+  const { traceId, headers } = traced();
+  let res = callFeed(request, headers.traceparent);
   if (res === null || res.status === grpc.StatusUnavailable) {
     failovers.add(1);
-    res = callFeed(request);
+    res = callFeed(request, headers.traceparent);
   }
   const ok = check(res, { "grpc feed: OK": (r) => r !== null && r.status === grpc.StatusOK });
+  if (!ok) reportFailure("grpc feed", traceId, res === null ? "no connection" : `status ${res.status}`);
   flowErrors.add(!ok);
 }
 
@@ -200,7 +210,7 @@ export function feedGrpc(data) {
 // after a failure.
 let connected = false;
 
-function callFeed(request) {
+function callFeed(request, traceparent) {
   if (!connected) {
     try {
       client.connect(FEED_GRPC_ADDRS[connectedTo], { plaintext: true, timeout: "2s" });
@@ -210,12 +220,10 @@ function callFeed(request) {
       return null;
     }
   }
-  const { traceId, headers } = traced();
   const res = client.invoke("feed.v1.FeedService/GetFeed", request, {
     timeout: "2s",
-    metadata: { traceparent: headers.traceparent },
+    metadata: { traceparent },
   });
-  if (res.status !== grpc.StatusOK) reportFailure("grpc feed", traceId, `status ${res.status}`);
   if (res.status !== grpc.StatusOK) {
     client.close();
     connected = false;
@@ -253,15 +261,19 @@ export function messages(data) {
   const listener = new WebSocket(`${WS_URL}/v1/messages?userId=${recipient}`, null, { headers: HEADERS });
   let sentAt = 0;
   let done = false;
-  const finish = (delivered) => {
+  const finish = (delivered, detail) => {
     if (done) return;
     done = true;
     messageDelivered.add(delivered);
     flowErrors.add(!delivered);
     if (delivered) messageLatency.add(Date.now() - sentAt);
+    else reportFailure("message", marker, detail);
     listener.close();
   };
-  const deadline = setTimeout(() => finish(false), 3000);
+  const deadline = setTimeout(
+    () => finish(false, sentAt ? "not delivered in 3 s" : "listener not subscribed in 3 s"),
+    3000,
+  );
   listener.onmessage = (event) => {
     const frame = JSON.parse(event.data);
     // The listener's feed stream is live: only now may the message be sent.
@@ -271,9 +283,9 @@ export function messages(data) {
       finish(true);
     }
   };
-  listener.onerror = () => {
+  listener.onerror = (e) => {
     clearTimeout(deadline);
-    finish(false);
+    finish(false, `listener: ${e.error}`);
   };
   const send = () => {
     const sender_ws = new WebSocket(`${WS_URL}/v1/messages?userId=${sender}`, null, { headers: HEADERS });
@@ -282,9 +294,9 @@ export function messages(data) {
       sender_ws.send(JSON.stringify({ to: recipient, body: marker }));
       sender_ws.close();
     };
-    sender_ws.onerror = () => {
+    sender_ws.onerror = (e) => {
       clearTimeout(deadline);
-      finish(false);
+      finish(false, `sender: ${e.error}`);
     };
   };
 }
@@ -305,8 +317,21 @@ export function handleSummary(data) {
     `go-live drill (${PROFILE}), WAF ${WAF_MODE}`,
     `edge: ${count("waf_blocked")} requests blocked by the WAF (403), ${count("rate_limited")} rate limited (429)`,
     `attacks: ${blocked.passes} of ${blocked.passes + blocked.fails} blocked, ${count("attack_not_refused")} not refused with a 4xx`,
-    "thresholds:",
+    "flows (requests, failed):",
   ];
+  // flow_errors is a Rate of "this request failed": passes are failures.
+  for (const flow of ["feed_http", "feed_grpc", "like", "messages"]) {
+    const m = data.metrics[`flow_errors{flow:${flow}}`];
+    const v = m ? m.values : { passes: 0, fails: 0 };
+    lines.push(
+      `  ${flow.padEnd(10)} ${String(v.passes + v.fails).padStart(7)} ${String(v.passes).padStart(6)}`,
+    );
+  }
+  const delivered = data.metrics.message_delivered
+    ? data.metrics.message_delivered.values
+    : { passes: 0, fails: 0 };
+  lines.push(`messages: ${delivered.passes} delivered, ${delivered.fails} lost`);
+  lines.push("thresholds:");
   let passed = true;
   for (const [name, metric] of Object.entries(data.metrics)) {
     if (!metric.thresholds) continue;

@@ -245,7 +245,14 @@ export class LoadTest extends pulumi.ComponentResource {
                     {
                       name: "k6",
                       image: config.images.k6,
-                      args: ["run", "--out", "experimental-prometheus-rw", `${SCRIPTS_MOUNT}/drill.js`],
+                      // --quiet: no progress bar, a line a second, in the Job's log.
+                      args: [
+                        "run",
+                        "--out",
+                        "experimental-prometheus-rw",
+                        "--quiet",
+                        `${SCRIPTS_MOUNT}/drill.js`,
+                      ],
                       env: [
                         { name: "K6_PROMETHEUS_RW_SERVER_URL", value: args.remoteWriteUrl },
                         { name: "K6_PROMETHEUS_RW_TREND_STATS", value: "p(95),p(99),avg,max" },

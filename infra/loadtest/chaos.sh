@@ -1,10 +1,17 @@
 #!/bin/sh
-# Chaos step of the in-cluster drill, run beside k6 in the same pod: check the
-# steady state, delete one feed pod mid-run, and require every replica to be
-# ready again within a bound. Its exit code is part of the Job's verdict.
+# Chaos step of the in-cluster drill, run beside k6 in the same pod: check that
+# this identity may delete pods at all (a drill whose chaos step cannot act
+# must fail, not pass without chaos), check the steady state, delete one feed
+# pod mid-run, and require every replica to be ready again within a bound.
+# Its exit code is part of the Job's verdict.
 set -eu
 ns="$TARGET_NAMESPACE"
 sel="$TARGET_SELECTOR"
+
+if [ "$(kubectl auth can-i delete pods -n "$ns" 2>&1)" != "yes" ]; then
+  echo "chaos: FAILED: this ServiceAccount may not delete pods in $ns (RBAC: Role and RoleBinding pod-chaos)"
+  exit 1
+fi
 
 ready_count() {
   kubectl get pods -n "$ns" -l "$sel" \
@@ -16,7 +23,7 @@ total=$(kubectl get pods -n "$ns" -l "$sel" --no-headers | wc -l | tr -d ' ')
 ready=$(ready_count)
 echo "chaos: steady state check: $ready/$total feed pods ready"
 if [ "$total" -lt 2 ] || [ "$ready" -ne "$total" ]; then
-  echo "chaos: not in steady state (need at least 2 replicas, all ready); refusing to act"
+  echo "chaos: FAILED: not in steady state (need at least 2 replicas, all ready); refusing to act"
   exit 1
 fi
 

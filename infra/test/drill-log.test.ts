@@ -53,7 +53,7 @@ describe("reading the drill's log", () => {
   });
 
   it("reads the summary's table, lost messages and verdict", () => {
-    const s = summaryFlows(output);
+    const s = summaryFlows(lines);
     assert.deepEqual(s.flows.feed_http, { requests: 1201, failed: 1 });
     assert.deepEqual(s.flows.messages, { requests: 110, failed: 1 });
     assert.equal(s.lostMessages, 1);

@@ -9,7 +9,12 @@
 // read-only root; a page comes from Postgres through `kubectl port-forward`
 // to the gateway Service; the NetworkPolicy matrix (infra/network-matrix.yaml)
 // is measured with real connections, compared with the file and with the
-// policy evaluator, and a policy broken on purpose is caught.
+// policy evaluator, and a policy broken on purpose is caught. Then the
+// go-live drill, through the trigger script users and the deploy workflow
+// run: k6 in a pod, a feed pod deleted by the chaos container, a rolling
+// restart of the gateway and then the feed under the load, the backup
+// CronJob once; and two drills that must fail (a threshold missed, the chaos
+// step refused by RBAC).
 import assert from "node:assert/strict";
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
@@ -31,10 +36,16 @@ import { namespaceNames } from "../components/namespaces";
 import { PREFLIGHT_CRONJOB } from "../components/preflight";
 import { REPO_ROOT } from "../stack-files";
 import { CHART_MIRROR } from "./support/chart-mirror";
-import { formatMatrix, measureMatrix } from "./support/network-matrix";
+import { chaosWindow, failuresIn, runTrigger, summaryFlows, type Window } from "./support/drill";
+import { formatMatrix, loadMatrix, measureMatrix } from "./support/network-matrix";
 
 const KUBECTL = path.join(REPO_ROOT, ".tools", "bin", "kubectl");
 const STACK = "local";
+/**
+ * The lane's drill: aimed at the gateway Service (no Envoy runs here), long
+ * enough for the chaos step and two rolling restarts under its load.
+ */
+const DRILL_SETTINGS = { target: "gateway", duration: "100s", chaosDelaySeconds: 10 };
 
 const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -125,6 +136,7 @@ describe("real pods: the local stack on a real node", { timeout: 40 * 60_000 }, 
       chartMirror: CHART_MIRROR,
       passphrase: "golive-e2e-only",
       images: stackImageOverrides(images),
+      settings: { loadtest: DRILL_SETTINGS },
     });
     let upStarted = false;
     const forwards: ChildProcess[] = [];
@@ -180,6 +192,8 @@ describe("real pods: the local stack on a real node", { timeout: 40 * 60_000 }, 
       // read and liked through the gateway Service (kubectl port-forward).
       const userId = "00000000-0000-4000-8000-000000000001";
       const videoId = "00000000-0000-4000-8000-0000000000a1";
+      // A second author and more videos: the drill picks users among authors.
+      const otherId = "00000000-0000-4000-8000-000000000002";
       const kubectl = (args: string[]) =>
         execFileSync(KUBECTL, ["--kubeconfig", kubeconfig, ...args], { encoding: "utf8", stdio: "pipe" });
       await step("seed through kubectl exec", async () =>
@@ -197,8 +211,11 @@ describe("real pods: the local stack on a real node", { timeout: 40 * 60_000 }, 
           "-v",
           "ON_ERROR_STOP=1",
           "-c",
-          `INSERT INTO users (id, handle, email) VALUES ('${userId}', 'real-node', 'real-node@example.test');
-           INSERT INTO videos (id, author_id, title, url) VALUES ('${videoId}', '${userId}', 'From a real pod', 'https://example.test/v.mp4');`,
+          `INSERT INTO users (id, handle, email) VALUES ('${userId}', 'real-node', 'real-node@example.test'),
+             ('${otherId}', 'real-node-2', 'real-node-2@example.test');
+           INSERT INTO videos (id, author_id, title, url) VALUES ('${videoId}', '${userId}', 'From a real pod', 'https://example.test/v.mp4'),
+             ('00000000-0000-4000-8000-0000000000a2', '${otherId}', 'Second', 'https://example.test/2.mp4'),
+             ('00000000-0000-4000-8000-0000000000a3', '${otherId}', 'Third', 'https://example.test/3.mp4');`,
         ]),
       );
       const forward = spawn(
@@ -283,7 +300,13 @@ describe("real pods: the local stack on a real node", { timeout: 40 * 60_000 }, 
 
       // The matrix, measured.
       const rows = await step("NetworkPolicy matrix", () =>
-        measureMatrix(api, { node, kubeconfig, environment: STACK, probeImage: refs.probe }),
+        measureMatrix(api, {
+          node,
+          kubeconfig,
+          environment: STACK,
+          probeImage: refs.probe,
+          matrix: loadMatrix([`loadtest.target: ${DRILL_SETTINGS.target}`]),
+        }),
       );
       console.log(`NetworkPolicy matrix (${rows.length} pairs):\n${formatMatrix(rows)}`);
       assert.deepEqual(
@@ -333,6 +356,9 @@ describe("real pods: the local stack on a real node", { timeout: 40 * 60_000 }, 
         const current = await api.get<KubeObject>(policyPath);
         await api.request("PUT", policyPath, { ...original, metadata: current.metadata });
       }
+
+      await goLiveDrill({ api, kubeconfig, kubectl, appNamespace: ns.app, step });
+      await backupOnce({ api, kubeconfig, kubectl, appNamespace: ns.app, title: "From a real pod", step });
     } finally {
       for (const f of forwards) f.kill();
       try {
@@ -346,3 +372,211 @@ describe("real pods: the local stack on a real node", { timeout: 40 * 60_000 }, 
     }
   });
 });
+
+type Kubectl = (args: string[]) => string;
+type Step = <T>(label: string, fn: () => Promise<T>) => Promise<T>;
+
+/**
+ * `kubectl rollout restart` of a Deployment, timed from the restart until
+ * the rollout is complete and no old pod is left terminating (its drain is
+ * part of what clients live through).
+ */
+async function rolloutWindow(
+  api: LocalCluster["api"],
+  kubectl: Kubectl,
+  ns: string,
+  app: string,
+): Promise<Window> {
+  const fromMs = Date.now();
+  kubectl(["-n", ns, "rollout", "restart", `deployment/${app}`]);
+  kubectl(["-n", ns, "rollout", "status", `deployment/${app}`, "--timeout=120s"]);
+  for (let i = 0; ; i++) {
+    const pods = (
+      await api.get<{ items: (Pod & { metadata: { deletionTimestamp?: string } })[] }>(
+        `/api/v1/namespaces/${ns}/pods?labelSelector=app.kubernetes.io/name=${app}`,
+      )
+    ).items;
+    if (!pods.some((p) => p.metadata.deletionTimestamp)) break;
+    if (i > 300) throw new Error(`${app}: old pods still terminating 60 s after the rollout`);
+    await sleep(200);
+  }
+  return { label: `rollout restart ${app}`, fromMs, toMs: Date.now() };
+}
+
+/**
+ * The drill for real, three times through scripts/trigger-loadtest.sh: one
+ * that must pass while a feed pod is deleted and the gateway and then the
+ * feed are restarted under its load; one whose k6 cannot reach the feed (its
+ * egress policy broken) and must fail by a named threshold; one whose chaos
+ * container lost its RoleBinding and must fail rather than pass without chaos.
+ */
+async function goLiveDrill(opts: {
+  api: LocalCluster["api"];
+  kubeconfig: string;
+  kubectl: Kubectl;
+  appNamespace: string;
+  step: Step;
+}) {
+  const { api, kubeconfig, kubectl, appNamespace: app, step } = opts;
+  const loadtestNs = namespaceNames(STACK).loadtest;
+  const rollouts: Promise<Window[]>[] = [];
+  const drill = await step("drill with chaos and rollouts", () =>
+    runTrigger({
+      stack: STACK,
+      kubeconfig,
+      timeoutSeconds: 600,
+      onLine: (l) => {
+        console.log(`drill: [${l.container}] ${l.text}`);
+        // Once the chaos step has seen recovery, restart each Deployment in turn.
+        if (l.container === "chaos" && l.text.startsWith("chaos: recovered")) {
+          rollouts.push(
+            (async () => [
+              await rolloutWindow(api, kubectl, app, "gateway"),
+              await rolloutWindow(api, kubectl, app, "feed"),
+            ])(),
+          );
+        }
+      },
+    }),
+  );
+  assert.equal(rollouts.length, 1, `the chaos step reported recovery once:\n${drill.output.slice(-4000)}`);
+  const windows = [chaosWindow(drill.lines), ...(await (rollouts[0] as Promise<Window[]>))];
+  const summary = summaryFlows(drill.lines);
+  const loadEnd = drill.lines.find((l) => l.container === "k6" && l.text.startsWith("go-live drill ("))?.at;
+  console.log("drill: requests per flow (requests, failed):");
+  for (const [flow, v] of Object.entries(summary.flows))
+    console.log(`  ${flow.padEnd(10)} ${v.requests} ${v.failed}`);
+  console.log(
+    `drill: lost messages ${summary.lostMessages}; verdict ${summary.verdict}; trigger exit ${drill.code}`,
+  );
+  for (const w of windows) {
+    assert.ok(w, "the chaos step logged its delete and its recovery");
+    const failed = failuresIn(drill.lines, w);
+    console.log(
+      `drill: failed during ${w.label} (${((w.toMs - w.fromMs) / 1000).toFixed(1)} s): ${JSON.stringify(failed)}`,
+    );
+    assert.ok(loadEnd && w.toMs < loadEnd, `${w.label} ended while the load still ran`);
+    if (w.label.startsWith("rollout"))
+      assert.equal(failed.message ?? 0, 0, `no message lost during ${w.label}`);
+  }
+  assert.equal(Object.keys(summary.flows).length, 4, "the summary has a row per flow");
+  assert.equal(summary.lostMessages, 0, "no message lost");
+  assert.equal(summary.verdict, "PASS", drill.output.slice(-4000));
+  assert.equal(drill.code, 0, "the trigger exits 0 on a pass");
+
+  // Must fail by a threshold: k6 loses its egress to the feed's gRPC port.
+  kubectl([
+    "-n",
+    loadtestNs,
+    "patch",
+    "cronjob",
+    "golive-drill",
+    "--type=strategic",
+    "-p",
+    JSON.stringify({
+      spec: {
+        jobTemplate: {
+          spec: {
+            template: { spec: { containers: [{ name: "k6", env: [{ name: "DURATION", value: "10s" }] }] } },
+          },
+        },
+      },
+    }),
+  ]);
+  const egressPath = `/apis/networking.k8s.io/v1/namespaces/${loadtestNs}/networkpolicies/k6-egress`;
+  const egress = await api.get<KubeObject & { spec: { egress: { ports: { port: number }[] }[] } }>(
+    egressPath,
+  );
+  const cut = {
+    ...egress,
+    spec: {
+      ...egress.spec,
+      egress: egress.spec.egress.filter((r) => !r.ports.some((p) => p.port === 50051)),
+    },
+  };
+  assert.equal((await api.request("PUT", egressPath, cut)).status, 200);
+  const missed = await step("drill that misses a threshold", () =>
+    runTrigger({ stack: STACK, kubeconfig, timeoutSeconds: 300 }),
+  );
+  console.log(
+    `drill with k6's feed egress cut: exit ${missed.code}\n${missed.output
+      .split("\n")
+      .filter((l) => /FAIL|verdict|flows|feed_grpc/.test(l))
+      .join("\n")}`,
+  );
+  assert.equal(missed.code, 1, missed.output.slice(-4000));
+  assert.match(missed.output, /FAIL {2}flow_errors\{flow:feed_grpc\} {2}rate<0\.01/);
+  const current = await api.get<KubeObject>(egressPath);
+  await api.request("PUT", egressPath, { ...egress, metadata: current.metadata });
+
+  // Must fail: the chaos container may no longer delete pods.
+  kubectl(["-n", app, "delete", "rolebinding", "pod-chaos"]);
+  const refused = await step("drill whose chaos step is refused", () =>
+    runTrigger({ stack: STACK, kubeconfig, timeoutSeconds: 300 }),
+  );
+  console.log(`drill with the chaos RoleBinding gone: exit ${refused.code}`);
+  assert.equal(refused.code, 1, refused.output.slice(-4000));
+  assert.match(refused.output, /chaos: FAILED: this ServiceAccount may not delete pods/);
+}
+
+/** The backup CronJob once: the dump lands on its volume and holds the seeded rows. */
+async function backupOnce(opts: {
+  api: LocalCluster["api"];
+  kubeconfig: string;
+  kubectl: Kubectl;
+  appNamespace: string;
+  title: string;
+  step: Step;
+}) {
+  const { api, kubectl, appNamespace: ns, step } = opts;
+  const pod = await step("backup Job", async () => {
+    kubectl(["-n", ns, "create", "job", "--from=cronjob/backup", "backup-now"]);
+    for (let i = 0; i < 240; i++) {
+      const list = await api.get<{ items: Pod[] }>(
+        `/api/v1/namespaces/${ns}/pods?labelSelector=job-name=backup-now`,
+      );
+      const done = list.items.find((p) => p.status?.phase === "Succeeded" || p.status?.phase === "Failed");
+      if (done) return done;
+      await sleep(500);
+    }
+    throw new Error("the backup Job did not finish in 120 s");
+  });
+  const log = kubectl(["-n", ns, "logs", pod.metadata.name]);
+  assert.equal(pod.status?.phase, "Succeeded", log);
+  const written = JSON.parse(log.split("\n").find((l) => l.includes('"backup written"')) ?? "{}") as {
+    file?: string;
+    bytes?: number;
+    tocEntries?: number;
+  };
+  // The volume is a host folder made by the local provisioner: the dump is there.
+  const claim = await api.get<KubeObject & { spec: { volumeName: string } }>(
+    `/api/v1/namespaces/${ns}/persistentvolumeclaims/backups`,
+  );
+  const volume = await api.get<KubeObject & { spec: { hostPath: { path: string } } }>(
+    `/api/v1/persistentvolumes/${claim.spec.volumeName}`,
+  );
+  const file = path.join(volume.spec.hostPath.path, written.file ?? "missing");
+  assert.ok(existsSync(file), `${file} is on the volume`);
+  // The restore check: pg_restore (in the Postgres pod) turns the dump back into SQL holding the seeded rows.
+  const sql = execFileSync(
+    KUBECTL,
+    [
+      "--kubeconfig",
+      opts.kubeconfig,
+      "-n",
+      ns,
+      "exec",
+      "-i",
+      "postgres-0",
+      "--",
+      "pg_restore",
+      "--data-only",
+      "--file=-",
+    ],
+    { input: readFileSync(file), encoding: "utf8", maxBuffer: 64 * 1024 * 1024 },
+  );
+  assert.match(sql, new RegExp(opts.title));
+  console.log(
+    `backup: ${written.file} ${written.bytes} bytes, ${written.tocEntries} TOC entries, restored to SQL holding the seeded rows`,
+  );
+}

@@ -102,17 +102,22 @@ export function chaosWindow(lines: LogLine[]): Window | undefined {
     : undefined;
 }
 
-/** The k6 summary's per-flow table: flow -> requests and failed; and lost messages. */
-export function summaryFlows(output: string): {
+/** The k6 summary's per-flow table (flow -> requests and failed), lost messages and verdict. */
+export function summaryFlows(lines: LogLine[]): {
   flows: Record<string, { requests: number; failed: number }>;
   lostMessages?: number;
   verdict?: string;
 } {
   const flows: Record<string, { requests: number; failed: number }> = {};
-  for (const m of output.matchAll(/\] \S+ +(feed_http|feed_grpc|like|messages) +(\d+) +(\d+)$/gm)) {
-    flows[m[1] as string] = { requests: Number(m[2]), failed: Number(m[3]) };
+  let lostMessages: number | undefined;
+  let verdict: string | undefined;
+  for (const { container, text } of lines) {
+    if (container !== "k6") continue;
+    const row = /^\s+(feed_http|feed_grpc|like|messages)\s+(\d+)\s+(\d+)\s*$/.exec(text);
+    if (row) flows[row[1] as string] = { requests: Number(row[2]), failed: Number(row[3]) };
+    const lost = /^messages: \d+ delivered, (\d+) lost/.exec(text)?.[1];
+    if (lost !== undefined) lostMessages = Number(lost);
+    verdict = /^verdict: (PASS|FAIL)/.exec(text)?.[1] ?? verdict;
   }
-  const lost = /messages: \d+ delivered, (\d+) lost/.exec(output)?.[1];
-  const verdict = /verdict: (PASS|FAIL)/.exec(output)?.[1];
-  return { flows, lostMessages: lost === undefined ? undefined : Number(lost), verdict };
+  return { flows, lostMessages, verdict };
 }

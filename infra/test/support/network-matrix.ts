@@ -47,11 +47,22 @@ const matrixSchema = z.strictObject({
     ]),
   ),
   allowed: z.record(z.string(), z.array(z.string())),
+  /** Flows a stack setting opens: "<key>: <value>" -> identity -> more targets. */
+  allowedWhen: z.record(z.string(), z.record(z.string(), z.array(z.string()))).default({}),
 });
 export type Matrix = z.infer<typeof matrixSchema>;
 
-export function loadMatrix(file = MATRIX_FILE): Matrix {
+/**
+ * The matrix for a stack: `allowed`, plus the `allowedWhen` entries of the
+ * settings it uses (each "<key>: <value>", such as "loadtest.target: gateway").
+ */
+export function loadMatrix(settings: string[] = [], file = MATRIX_FILE): Matrix {
   const m = matrixSchema.parse(YAML.parse(readFileSync(file, "utf8")));
+  for (const setting of settings) {
+    const extra = m.allowedWhen[setting];
+    if (!extra) throw new Error(`${file}: no allowedWhen entry "${setting}"`);
+    for (const [who, to] of Object.entries(extra)) m.allowed[who] = [...(m.allowed[who] ?? []), ...to];
+  }
   for (const [who, to] of Object.entries(m.allowed)) {
     if (!m.identities[who]) throw new Error(`${file}: allowed names unknown identity ${who}`);
     for (const t of to) if (!m.targets[t]) throw new Error(`${file}: ${who} is allowed unknown target ${t}`);
