@@ -12,7 +12,7 @@ const output = [
   `[${pod}/k6] ${at(11)} time="2026-12-04T08:00:11Z" level=warning msg="drill: like failed (HTTP 503); trace_id=ab" source=console`,
   `[${pod}/k6] ${at(12)} time="2026-12-04T08:00:12Z" level=warning msg="drill: grpc feed failed (status 14); trace_id=cd" source=console`,
   `[${pod}/chaos] ${at(20)} chaos: recovered: 2/2 ready after 10s`,
-  `[${pod}/k6] ${at(22)} time="2026-12-04T08:00:22Z" level=warning msg="drill: message failed (not delivered in 3 s); trace_id=drill-1-2-3" source=console`,
+  `[${pod}/k6] ${at(22)} time="2026-12-04T08:00:22Z" level=warning msg="drill: message failed (not delivered in 3 s); marker=drill-1-2-3" source=console`,
   `[${pod}/k6] ${at(40)} time="2026-12-04T08:00:40Z" level=warning msg="drill: feed failed (HTTP 502); trace_id=ef" source=console`,
   `[${pod}/k6] ${at(59)} go-live drill (smoke), WAF none`,
   `[${pod}/k6] ${at(59)} flows (requests, failed):`,
