@@ -71,7 +71,9 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
     logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: "requestId" }),
     bodyLimit: config.HTTP_BODY_LIMIT_BYTES,
     genReqId: (req) => requestIdFrom(req.headers[REQUEST_ID_HEADER]),
-    return503OnClosing: true,
+    // While closing, a request that still arrives on a kept-alive connection
+    // is served (the feed channel is still open) rather than refused.
+    return503OnClosing: false,
     forceCloseConnections: "idle",
     serverFactory: httpServerFactory({
       requestTimeoutMs: config.HTTP_REQUEST_TIMEOUT_MS,
@@ -103,6 +105,10 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
   const spans = new WeakMap<FastifyRequest, Span>();
   app.addHook("onRequest", (request, reply, done) => {
     reply.header(REQUEST_ID_HEADER, request.id);
+    // Draining: this answer ends the kept-alive connection, so the client's
+    // next request opens a new one (to a replica that is staying) instead of
+    // racing the close of this one.
+    if (shuttingDown && !request.headers.upgrade) reply.header("connection", "close");
     if (request.headers.upgrade) return done();
     const route = request.routeOptions.url ?? "unmatched";
     const { span, ctx } = startServerSpan(

@@ -2,6 +2,7 @@
 // real Postgres. Every endpoint, the WebSocket round trip, a feed crash under
 // steady traffic, load spread over two feeds, and the gateway's own SIGTERM.
 import assert from "node:assert/strict";
+import http from "node:http";
 import { after, before, describe, test } from "node:test";
 import { call, feedClient } from "@golive/devkit/feed-process";
 import {
@@ -283,6 +284,43 @@ describe("gateway -> feed -> Postgres", () => {
     assert.ok(slowest < DEADLINE_MS + 700, `no request hung past its deadline: slowest ${slowest} ms`);
     assert.ok(outage.every((s) => s.status === 200 || s.status === 503 || s.status === 504));
     assert.ok(samples.filter((s) => s.phase === "before").every((s) => s.status === 200 && !s.stale));
+  });
+
+  test("SIGTERM with a drain delay: a kept-alive connection is still served, and each answer asks the client to close it", async () => {
+    // Found by the drill on the real node: during a rollout a client's
+    // kept-alive connection to the old replica got a 503 (a request that
+    // arrived as the server closed). Answers in the drain delay carry
+    // Connection: close, so clients move to a new connection (and replica)
+    // before the gateway stops taking requests.
+    const draining = await startGatewayProcess(
+      {
+        FEED_ADDRESS: `ipv4:127.0.0.1:${portsA.grpc}`,
+        FEED_DEADLINE_MS: String(DEADLINE_MS),
+        SHUTDOWN_DRAIN_DELAY_MS: "1500",
+        SHUTDOWN_GRACE_MS: "5000",
+      },
+      { http: await freePort(), ops: await freePort() },
+    );
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    const get = () =>
+      new Promise<{ status?: number; connection?: string }>((resolve, reject) => {
+        http
+          .get(`${draining.url}/v1/feed?userId=${userIds[0]}&limit=5`, { agent }, (res) => {
+            res.resume();
+            res.on("end", () => resolve({ status: res.statusCode, connection: res.headers.connection }));
+          })
+          .on("error", reject);
+      });
+    try {
+      assert.deepEqual(await get(), { status: 200, connection: "keep-alive" });
+      draining.child.kill("SIGTERM");
+      await sleep(300);
+      assert.deepEqual(await get(), { status: 200, connection: "close" }, "served in the drain delay");
+      assert.equal(await draining.exited, 0, draining.output());
+    } finally {
+      agent.destroy();
+      draining.child.kill("SIGKILL");
+    }
   });
 
   test("SIGTERM: readiness off, open WebSockets get 1001, the process exits 0 within the grace period", async () => {
