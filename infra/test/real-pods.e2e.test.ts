@@ -16,11 +16,12 @@
 // CronJob once; and two drills that must fail (a threshold missed, the chaos
 // step refused by RBAC).
 import assert from "node:assert/strict";
-import { type ChildProcess, execFileSync, spawn } from "node:child_process";
+import { type ChildProcess, execFileSync, spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { after, before, describe, it } from "node:test";
+import YAML from "yaml";
 import { type LocalCluster, startLocalCluster } from "../../scripts/local-cluster/cluster";
 import {
   type BuiltImage,
@@ -464,7 +465,9 @@ async function goLiveDrill(opts: {
   assert.equal(summary.verdict, "PASS", drill.output.slice(-4000));
   assert.equal(drill.code, 0, "the trigger exits 0 on a pass");
 
-  // Must fail by a threshold: k6 loses its egress to the feed's gRPC port.
+  await chaosTokenRefusals({ api, kubeconfig, appNamespace: app, loadtestNamespace: loadtestNs });
+
+  // The two drills that must fail are short: 5 s of load, the chaos step at once.
   kubectl([
     "-n",
     loadtestNs,
@@ -477,12 +480,20 @@ async function goLiveDrill(opts: {
       spec: {
         jobTemplate: {
           spec: {
-            template: { spec: { containers: [{ name: "k6", env: [{ name: "DURATION", value: "10s" }] }] } },
+            template: {
+              spec: {
+                containers: [
+                  { name: "k6", env: [{ name: "DURATION", value: "5s" }] },
+                  { name: "chaos", env: [{ name: "CHAOS_DELAY_SECONDS", value: "0" }] },
+                ],
+              },
+            },
           },
         },
       },
     }),
   ]);
+  // Must fail by a threshold: k6 loses its egress to the feed's gRPC port.
   const egressPath = `/apis/networking.k8s.io/v1/namespaces/${loadtestNs}/networkpolicies/k6-egress`;
   const egress = await api.get<KubeObject & { spec: { egress: { ports: { port: number }[] }[] } }>(
     egressPath,
@@ -517,6 +528,76 @@ async function goLiveDrill(opts: {
   console.log(`drill with the chaos RoleBinding gone: exit ${refused.code}`);
   assert.equal(refused.code, 1, refused.output.slice(-4000));
   assert.match(refused.output, /chaos: FAILED: this ServiceAccount may not delete pods/);
+}
+
+/**
+ * What the chaos container's own token may do, asked with kubectl as the
+ * container asks: a feed pod may be deleted (server-side dry run), nothing
+ * else: not the gateway, not Postgres, not a pod of its own namespace, no
+ * Secret read.
+ */
+async function chaosTokenRefusals(opts: {
+  api: LocalCluster["api"];
+  kubeconfig: string;
+  appNamespace: string;
+  loadtestNamespace: string;
+}) {
+  const { api, appNamespace: app, loadtestNamespace } = opts;
+  const token = (
+    await api.request<{ status?: { token?: string } }>(
+      "POST",
+      `/api/v1/namespaces/${loadtestNamespace}/serviceaccounts/loadtest-chaos/token`,
+      { apiVersion: "authentication.k8s.io/v1", kind: "TokenRequest", spec: { expirationSeconds: 600 } },
+    )
+  ).body.status?.token;
+  assert.ok(token, "a token for the chaos ServiceAccount");
+  // The admin kubeconfig's server and CA, the token as the only credential.
+  const admin = YAML.parse(readFileSync(opts.kubeconfig, "utf8")) as {
+    clusters: { cluster: { server: string; "certificate-authority": string } }[];
+  };
+  const cluster = admin.clusters[0]?.cluster;
+  assert.ok(cluster);
+  const asChaos = (args: string[]) =>
+    spawnSync(
+      KUBECTL,
+      [
+        "--kubeconfig=/dev/null",
+        `--server=${cluster.server}`,
+        `--certificate-authority=${cluster["certificate-authority"]}`,
+        `--token=${token}`,
+        ...args,
+      ],
+      { encoding: "utf8" },
+    );
+  const podOf = async (name: string) =>
+    (
+      await api.get<{ items: Pod[] }>(
+        `/api/v1/namespaces/${app}/pods?labelSelector=app.kubernetes.io/name=${name}`,
+      )
+    ).items[0]?.metadata.name as string;
+  const feedPod = await podOf("feed");
+  const allowed = asChaos(["-n", app, "delete", "pod", feedPod, "--dry-run=server"]);
+  assert.equal(allowed.status, 0, `a feed pod may be deleted: ${allowed.stderr}`);
+  const refusals: [string, string[], RegExp][] = [
+    [
+      "the gateway",
+      ["-n", app, "delete", "pod", await podOf("gateway"), "--dry-run=server"],
+      /feed pods only/,
+    ],
+    ["Postgres", ["-n", app, "delete", "pod", "postgres-0", "--dry-run=server"], /feed pods only/],
+    [
+      "its own namespace",
+      ["-n", loadtestNamespace, "delete", "pods", "--all", "--dry-run=server"],
+      /forbidden/i,
+    ],
+    ["Secrets", ["-n", app, "get", "secrets"], /forbidden/i],
+  ];
+  for (const [what, args, reason] of refusals) {
+    const r = asChaos(args);
+    assert.notEqual(r.status, 0, `the chaos token is refused ${what}`);
+    assert.match(r.stderr, reason, `${what}: ${r.stderr}`);
+  }
+  console.log(`chaos token: a feed pod may be deleted; refused: ${refusals.map((r) => r[0]).join(", ")}`);
 }
 
 /** The backup CronJob once: the dump lands on its volume and holds the seeded rows. */
