@@ -329,18 +329,7 @@ describe("real pods: the local stack on a real node", { timeout: 40 * 60_000 }, 
       );
 
       // A policy broken on purpose: the gateway loses its egress to the feed.
-      const policyPath = `/apis/networking.k8s.io/v1/namespaces/${ns.app}/networkpolicies/gateway-egress`;
-      const original = await api.get<KubeObject & { spec: { egress: { ports: { port: number }[] }[] } }>(
-        policyPath,
-      );
-      const broken = {
-        ...original,
-        spec: {
-          ...original.spec,
-          egress: original.spec.egress.filter((r) => !r.ports.some((p) => p.port === 50051)),
-        },
-      };
-      assert.equal((await api.request("PUT", policyPath, broken)).status, 200);
+      const restore = await cutEgress(api, ns.app, "gateway-egress", 50051);
       try {
         await sleep(2000); // the engine picks the change up from its watch
         const after = await measureMatrix(api, {
@@ -354,8 +343,7 @@ describe("real pods: the local stack on a real node", { timeout: 40 * 60_000 }, 
         assert.equal(after[0]?.measured, "blocked", "the broken policy is enforced");
         assert.notEqual(after[0]?.measured, after[0]?.expected, "and the matrix check catches it");
       } finally {
-        const current = await api.get<KubeObject>(policyPath);
-        await api.request("PUT", policyPath, { ...original, metadata: current.metadata });
+        await restore();
       }
 
       await goLiveDrill({ api, kubeconfig, kubectl, appNamespace: ns.app, step });
@@ -375,6 +363,26 @@ describe("real pods: the local stack on a real node", { timeout: 40 * 60_000 }, 
 });
 
 type Kubectl = (args: string[]) => string;
+
+/** A policy broken on purpose: its egress rules to `port` removed. Returns how to put it back. */
+async function cutEgress(
+  api: LocalCluster["api"],
+  namespace: string,
+  policy: string,
+  port: number,
+): Promise<() => Promise<void>> {
+  const at = `/apis/networking.k8s.io/v1/namespaces/${namespace}/networkpolicies/${policy}`;
+  const original = await api.get<KubeObject & { spec: { egress: { ports: { port: number }[] }[] } }>(at);
+  const egress = original.spec.egress.filter((r) => !r.ports.some((p) => p.port === port));
+  assert.equal(
+    (await api.request("PUT", at, { ...original, spec: { ...original.spec, egress } })).status,
+    200,
+  );
+  return async () => {
+    const current = await api.get<KubeObject>(at);
+    await api.request("PUT", at, { ...original, metadata: current.metadata });
+  };
+}
 type Step = <T>(label: string, fn: () => Promise<T>) => Promise<T>;
 
 /**
@@ -494,18 +502,7 @@ async function goLiveDrill(opts: {
     }),
   ]);
   // Must fail by a threshold: k6 loses its egress to the feed's gRPC port.
-  const egressPath = `/apis/networking.k8s.io/v1/namespaces/${loadtestNs}/networkpolicies/k6-egress`;
-  const egress = await api.get<KubeObject & { spec: { egress: { ports: { port: number }[] }[] } }>(
-    egressPath,
-  );
-  const cut = {
-    ...egress,
-    spec: {
-      ...egress.spec,
-      egress: egress.spec.egress.filter((r) => !r.ports.some((p) => p.port === 50051)),
-    },
-  };
-  assert.equal((await api.request("PUT", egressPath, cut)).status, 200);
+  const restoreEgress = await cutEgress(api, loadtestNs, "k6-egress", 50051);
   const missed = await step("drill that misses a threshold", () =>
     runTrigger({ stack: STACK, kubeconfig, timeoutSeconds: 300 }),
   );
@@ -517,8 +514,7 @@ async function goLiveDrill(opts: {
   );
   assert.equal(missed.code, 1, missed.output.slice(-4000));
   assert.match(missed.output, /FAIL {2}flow_errors\{flow:feed_grpc\} {2}rate<0\.01/);
-  const current = await api.get<KubeObject>(egressPath);
-  await api.request("PUT", egressPath, { ...egress, metadata: current.metadata });
+  await restoreEgress();
 
   // Must fail: the chaos container may no longer delete pods.
   kubectl(["-n", app, "delete", "rolebinding", "pod-chaos"]);
