@@ -1,4 +1,5 @@
-// The real engine, not mocks: for each stack, `pulumi up` of the whole
+// The real engine, not mocks: for staging and prod (the local stack runs in
+// the real-pods lane, with the same checks), `pulumi up` of the whole
 // program by the Pulumi CLI and the Kubernetes provider (Automation API,
 // inline program) into a real kube-apiserver with RBAC and Pod Security
 // enforced, every Helm release installed from its real chart and awaited, pods
@@ -10,48 +11,15 @@ import { copyFileSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { describe, it } from "node:test";
-import type { OpMap } from "@pulumi/pulumi/automation";
-import { loadRuleFiles } from "../../alerting/rule-files";
 import { type LocalCluster, startLocalCluster } from "../../scripts/local-cluster/cluster";
 import { selectStack } from "../automation";
 import { namespaceNames } from "../components/namespaces";
+import { alerts, auditApplied, CHURN, expectNoChanges, leftBehind, sum } from "./support/applied-stack";
 import { CHART_MIRROR } from "./support/chart-mirror";
-import {
-  alertSources,
-  auditScrapeTargets,
-  containersWithoutLimits,
-  droppedAlertSeries,
-  operatorWorkloadGaps,
-} from "./support/cluster-audit";
 import { cliUnavailable, createCliProject } from "./support/pulumi-cli";
 import { cliArgs, pulumiSteps } from "./support/workflow-pulumi";
 
-/** Kinds the control plane itself keeps writing, whatever the stack does. */
-const CHURN = new Set(["Event", "Lease"]);
-
-/** Every alert with the scrape targets its series come from (the same for every stack). */
-const alerts = alertSources(loadRuleFiles().flatMap((f) => f.groups.flatMap((g) => g.rules)));
-
-const sum = (ops: OpMap | undefined) => Object.values(ops ?? {}).reduce((a, b) => a + (b ?? 0), 0);
 const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
-
-/**
- * What a destroy left in the cluster beyond what was there before. Helm never
- * deletes CRDs of a chart's crds/ folder, and cert-manager's are kept on
- * purpose (deleting a CRD deletes every object of its kind); the API server
- * keeps an APIService for each group they serve: those are counted apart.
- */
-async function leftBehind(cluster: LocalCluster, baseline: Set<string>) {
-  const now = await cluster.api.inventory(CHURN);
-  const all = [...now].filter((o) => !baseline.has(o));
-  const crds = all.filter((o) => o.includes(" CustomResourceDefinition "));
-  const crdGroups = new Set(crds.map((o) => o.slice(o.indexOf(".", o.lastIndexOf(" ")) + 1)));
-  const crdApis = all.filter((o) => {
-    const m = / APIService v[^.]+\.(.+)$/.exec(o);
-    return m?.[1] !== undefined && crdGroups.has(m[1]);
-  });
-  return { left: all.filter((o) => !crds.includes(o) && !crdApis.includes(o)), crds };
-}
 
 describe("real pulumi up / preview / destroy into a local API server", { timeout: 45 * 60_000 }, () => {
   // A cluster of its own for each stack, discarded whatever happens: a stack
@@ -75,7 +43,8 @@ describe("real pulumi up / preview / destroy into a local API server", { timeout
     }
   };
 
-  for (const stackName of ["local", "staging", "prod"]) {
+  // The local stack gets the same checks in the real-pods lane, on its real node.
+  for (const stackName of ["staging", "prod"]) {
     it(`${stackName}: up applies every object, a second preview shows 0 changes, destroy leaves nothing`, () =>
       withCluster(stackName, async (cluster, baseline) => {
         const workDir = mkdtempSync(path.join(tmpdir(), `golive-${stackName}-`));
@@ -99,50 +68,7 @@ describe("real pulumi up / preview / destroy into a local API server", { timeout
           assert.equal(up.summary.result, "succeeded");
           assert.ok(created > 50, `expected the whole stack, got ${created} resources`);
 
-          // What Helm rendered from the charts, as the API server holds it.
-          const targets = await auditScrapeTargets(cluster.api);
-          const dead = targets.filter((x) => x.status !== "ok");
-          assert.deepEqual(dead, [], "scrape targets Prometheus does not select or cannot reach");
-          const live = new Set(targets.map((x) => x.component));
-          const deadAlerts = alerts.filter((a) => a.sources.some((src) => !live.has(src)));
-          assert.deepEqual(deadAlerts, [], "alerts whose series come from no scraped target");
-          assert.deepEqual(droppedAlertSeries(alerts, targets), [], "alert series dropped before storage");
-          const unsized = await containersWithoutLimits(
-            cluster.api,
-            Object.values(namespaceNames(stackName)),
-          );
-          assert.deepEqual(unsized, [], "containers without CPU/memory requests and limits");
-          assert.deepEqual(
-            await operatorWorkloadGaps(cluster.api),
-            [],
-            "Prometheus/Alertmanager storage and sizing",
-          );
-          // The chaos identity, impersonated: RBAC lets it delete any pod in the
-          // app namespace; the admission policy narrows that to feed pods.
-          const appNs = namespaceNames(stackName).app;
-          const asChaos = { "Impersonate-User": `system:serviceaccount:${appNs}-loadtest:loadtest-chaos` };
-          const pods = await cluster.api.get<{ items: { metadata: { name: string } }[] }>(
-            `/api/v1/namespaces/${appNs}/pods`,
-          );
-          const feedPod = pods.items.find(
-            (p) => p.metadata.name.startsWith("feed-") && !p.metadata.name.includes("migrate"),
-          );
-          assert.ok(feedPod, "a feed pod runs");
-          const dryDelete = (pod: string) =>
-            cluster.api.request<{ message?: string }>(
-              "DELETE",
-              `/api/v1/namespaces/${appNs}/pods/${pod}?dryRun=All`,
-              undefined,
-              asChaos,
-            );
-          assert.equal(
-            (await dryDelete(feedPod.metadata.name)).status,
-            200,
-            "the chaos step may delete a feed pod",
-          );
-          const postgres = await dryDelete("postgres-0");
-          assert.equal(postgres.status, 403, "the chaos step may not delete Postgres");
-          assert.match(String(postgres.body.message), /feed pods only/);
+          const targets = await auditApplied(cluster.api, stackName);
           if (stackName === "prod") {
             console.log(
               targets
@@ -151,25 +77,17 @@ describe("real pulumi up / preview / destroy into a local API server", { timeout
             );
             console.log(alerts.map((a) => `alert ${a.alert} <- ${a.sources.join(", ")}`).join("\n"));
           }
-
-          t = performance.now();
-          const preview = await stack.preview({ onOutput });
-          const previewMs = performance.now() - t;
-          const changes = Object.fromEntries(
-            Object.entries(preview.changeSummary).filter(([op]) => op !== "same"),
-          );
-          assert.deepEqual(changes, {}, `second preview wants changes:\n${log.join("").slice(-4000)}`);
-          assert.equal(preview.changeSummary.same, sum(up.summary.resourceChanges));
+          const previewMs = await expectNoChanges(stack, up, log);
 
           t = performance.now();
           const destroy = await stack.destroy({ onOutput });
           const destroyMs = performance.now() - t;
           assert.equal(destroy.summary.resourceChanges?.delete, sum(up.summary.resourceChanges));
 
-          const { left, crds } = await leftBehind(cluster, baseline);
+          const { left, crds } = await leftBehind(cluster.api, baseline);
           assert.deepEqual(left, [], "objects left behind after destroy");
           console.log(
-            `${stackName}: up ${created} resources in ${seconds(upMs)}; preview ${preview.changeSummary.same} unchanged in ${seconds(previewMs)}; ` +
+            `${stackName}: up ${created} resources in ${seconds(upMs)}; preview unchanged in ${seconds(previewMs)}; ` +
               `destroy ${destroy.summary.resourceChanges?.delete} in ${seconds(destroyMs)}; left: 0 objects (${crds.length} CRDs kept by Helm)`,
           );
         } finally {
@@ -307,7 +225,7 @@ pulumi.runtime.registerResourceTransform((args) => {
             console.log(`cli lane (prod): ${timings.join("; ")}`);
             assert.equal(destroy.code, 0, destroy.output.slice(-4000));
             assert.deepEqual(
-              (await leftBehind(cluster, baseline)).left,
+              (await leftBehind(cluster.api, baseline)).left,
               [],
               "objects left behind after destroy",
             );
