@@ -245,7 +245,7 @@ export class LoadTest extends pulumi.ComponentResource {
                     {
                       name: "k6",
                       image: config.images.k6,
-                      // --quiet: no progress bar, a line a second, in the Job's log.
+                      // --quiet: no progress bar (a line a second in the Job's log).
                       args: [
                         "run",
                         "--out",

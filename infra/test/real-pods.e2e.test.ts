@@ -16,11 +16,12 @@
 // CronJob once; and two drills that must fail (a threshold missed, the chaos
 // step refused by RBAC).
 import assert from "node:assert/strict";
-import { type ChildProcess, execFileSync, spawn, spawnSync } from "node:child_process";
+import { type ChildProcess, execFile, execFileSync, spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { after, before, describe, it } from "node:test";
+import { promisify } from "node:util";
 import YAML from "yaml";
 import { type LocalCluster, startLocalCluster } from "../../scripts/local-cluster/cluster";
 import {
@@ -36,11 +37,13 @@ import { DATABASE_NAME } from "../components/database";
 import { namespaceNames } from "../components/namespaces";
 import { PREFLIGHT_CRONJOB } from "../components/preflight";
 import { REPO_ROOT } from "../stack-files";
+import { auditApplied, expectNoChanges } from "./support/applied-stack";
 import { CHART_MIRROR } from "./support/chart-mirror";
 import { chaosWindow, failuresIn, runTrigger, summaryFlows, type Window } from "./support/drill";
 import { formatMatrix, loadMatrix, measureMatrix } from "./support/network-matrix";
 
 const KUBECTL = path.join(REPO_ROOT, ".tools", "bin", "kubectl");
+const execFileAsync = promisify(execFile);
 const STACK = "local";
 /**
  * The lane's drill: aimed at the gateway Service (no Envoy runs here), long
@@ -149,6 +152,12 @@ describe("real pods: the local stack on a real node", { timeout: 40 * 60_000 }, 
         }),
       );
       assert.equal(up.summary.result, "succeeded");
+      // What every stack gets after up (support/applied-stack.ts); before the
+      // drill, whose rollout restarts change the Deployments.
+      await step("audit and a second preview", async () => {
+        await auditApplied(api, STACK);
+        await expectNoChanges(stack, up, log);
+      });
 
       // What ran on the real node, and as whom.
       const pods = (await api.get<{ items: Pod[] }>(`/api/v1/namespaces/${ns.app}/pods`)).items;
@@ -383,6 +392,7 @@ async function cutEgress(
     await api.request("PUT", at, { ...original, metadata: current.metadata });
   };
 }
+
 type Step = <T>(label: string, fn: () => Promise<T>) => Promise<T>;
 
 /**
@@ -392,13 +402,15 @@ type Step = <T>(label: string, fn: () => Promise<T>) => Promise<T>;
  */
 async function rolloutWindow(
   api: LocalCluster["api"],
-  kubectl: Kubectl,
+  kubeconfig: string,
   ns: string,
   app: string,
 ): Promise<Window> {
+  // Asynchronous: the trigger's log keeps streaming meanwhile.
+  const kubectl = (args: string[]) => execFileAsync(KUBECTL, ["--kubeconfig", kubeconfig, "-n", ns, ...args]);
   const fromMs = Date.now();
-  kubectl(["-n", ns, "rollout", "restart", `deployment/${app}`]);
-  kubectl(["-n", ns, "rollout", "status", `deployment/${app}`, "--timeout=120s"]);
+  await kubectl(["rollout", "restart", `deployment/${app}`]);
+  await kubectl(["rollout", "status", `deployment/${app}`, "--timeout=120s"]);
   for (let i = 0; ; i++) {
     const pods = (
       await api.get<{ items: (Pod & { metadata: { deletionTimestamp?: string } })[] }>(
@@ -428,6 +440,36 @@ async function goLiveDrill(opts: {
 }) {
   const { api, kubeconfig, kubectl, appNamespace: app, step } = opts;
   const loadtestNs = namespaceNames(STACK).loadtest;
+  const setDrillEnv = (container: string, env: Record<string, string>) =>
+    kubectl([
+      "-n",
+      loadtestNs,
+      "patch",
+      "cronjob",
+      "golive-drill",
+      "--type=strategic",
+      "-p",
+      JSON.stringify({
+        spec: {
+          jobTemplate: {
+            spec: {
+              template: {
+                spec: {
+                  containers: [
+                    { name: container, env: Object.entries(env).map(([name, value]) => ({ name, value })) },
+                  ],
+                },
+              },
+            },
+          },
+        },
+      }),
+    ]);
+  // This lane shares two cores with other test files (the real-engine lane
+  // beside it): latency here measures the neighbours. Errors, lost messages
+  // and failures per window are judged as written; p95 is printed, and the
+  // 50 ms gate itself is held by the local drill, which runs alone.
+  setDrillEnv("k6", { LATENCY_P95_MS: "1000" });
   const rollouts: Promise<Window[]>[] = [];
   const drill = await step("drill with chaos and rollouts", () =>
     runTrigger({
@@ -438,12 +480,12 @@ async function goLiveDrill(opts: {
         console.log(`drill: [${l.container}] ${l.text}`);
         // Once the chaos step has seen recovery, restart each Deployment in turn.
         if (l.container === "chaos" && l.text.startsWith("chaos: recovered")) {
-          rollouts.push(
-            (async () => [
-              await rolloutWindow(api, kubectl, app, "gateway"),
-              await rolloutWindow(api, kubectl, app, "feed"),
-            ])(),
-          );
+          const both = (async () => [
+            await rolloutWindow(api, kubeconfig, app, "gateway"),
+            await rolloutWindow(api, kubeconfig, app, "feed"),
+          ])();
+          both.catch(() => {}); // awaited (and its error raised) once the drill is over
+          rollouts.push(both);
         }
       },
     }),
@@ -476,31 +518,8 @@ async function goLiveDrill(opts: {
   await chaosTokenRefusals({ api, kubeconfig, appNamespace: app, loadtestNamespace: loadtestNs });
 
   // The two drills that must fail are short: 5 s of load, the chaos step at once.
-  kubectl([
-    "-n",
-    loadtestNs,
-    "patch",
-    "cronjob",
-    "golive-drill",
-    "--type=strategic",
-    "-p",
-    JSON.stringify({
-      spec: {
-        jobTemplate: {
-          spec: {
-            template: {
-              spec: {
-                containers: [
-                  { name: "k6", env: [{ name: "DURATION", value: "5s" }] },
-                  { name: "chaos", env: [{ name: "CHAOS_DELAY_SECONDS", value: "0" }] },
-                ],
-              },
-            },
-          },
-        },
-      },
-    }),
-  ]);
+  setDrillEnv("k6", { DURATION: "5s" });
+  setDrillEnv("chaos", { CHAOS_DELAY_SECONDS: "0" });
   // Must fail by a threshold: k6 loses its egress to the feed's gRPC port.
   const restoreEgress = await cutEgress(api, loadtestNs, "k6-egress", 50051);
   const missed = await step("drill that misses a threshold", () =>
