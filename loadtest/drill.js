@@ -323,14 +323,22 @@ export function handleSummary(data) {
     `go-live drill (${PROFILE}), WAF ${WAF_MODE}`,
     `edge: ${count("waf_blocked")} requests blocked by the WAF (403), ${count("rate_limited")} rate limited (429)`,
     `attacks: ${blocked.passes} of ${blocked.passes + blocked.fails} blocked, ${count("attack_not_refused")} not refused with a 4xx`,
-    "flows (requests, failed):",
+    "flows (requests, failed, p95 ms):",
   ];
-  // flow_errors is a Rate of "this request failed": passes are failures.
-  for (const flow of ["feed_http", "feed_grpc", "like", "messages"]) {
+  const latency = {
+    feed_http: "http_req_duration{flow:feed_http}",
+    feed_grpc: "grpc_req_duration{flow:feed_grpc}",
+    like: "http_req_duration{flow:like}",
+    messages: "message_delivery_ms",
+  };
+  for (const [flow, metric] of Object.entries(latency)) {
+    // flow_errors is a Rate of "this request failed": passes are failures.
     const m = data.metrics[`flow_errors{flow:${flow}}`];
     const v = m ? m.values : { passes: 0, fails: 0 };
+    const p95 = data.metrics[metric] ? data.metrics[metric].values["p(95)"] : undefined;
+    const p95Text = p95 === undefined ? "-" : p95.toFixed(1);
     lines.push(
-      `  ${flow.padEnd(10)} ${String(v.passes + v.fails).padStart(7)} ${String(v.passes).padStart(6)}`,
+      `  ${flow.padEnd(10)} ${String(v.passes + v.fails).padStart(7)} ${String(v.passes).padStart(6)} ${p95Text.padStart(7)}`,
     );
   }
   const delivered = data.metrics.message_delivered

@@ -15,11 +15,11 @@ const output = [
   `[${pod}/k6] ${at(22)} time="2026-12-04T08:00:22Z" level=warning msg="drill: message failed (not delivered in 3 s); marker=drill-1-2-3" source=console`,
   `[${pod}/k6] ${at(40)} time="2026-12-04T08:00:40Z" level=warning msg="drill: feed failed (HTTP 502); trace_id=ef" source=console`,
   `[${pod}/k6] ${at(59)} go-live drill (smoke), WAF none`,
-  `[${pod}/k6] ${at(59)} flows (requests, failed):`,
-  `[${pod}/k6] ${at(59)}   feed_http      1201      1`,
-  `[${pod}/k6] ${at(59)}   feed_grpc      1200      1`,
-  `[${pod}/k6] ${at(59)}   like            600      1`,
-  `[${pod}/k6] ${at(59)}   messages        110      1`,
+  `[${pod}/k6] ${at(59)} flows (requests, failed, p95 ms):`,
+  `[${pod}/k6] ${at(59)}   feed_http      1201      1    21.5`,
+  `[${pod}/k6] ${at(59)}   feed_grpc      1200      1    12.0`,
+  `[${pod}/k6] ${at(59)}   like            600      1    30.2`,
+  `[${pod}/k6] ${at(59)}   messages        110      1       -`,
   `[${pod}/k6] ${at(59)} messages: 109 delivered, 1 lost`,
   `[${pod}/k6] ${at(59)} verdict: PASS`,
   "drill golive-drill-20261204-080000: PASS",
@@ -54,8 +54,8 @@ describe("reading the drill's log", () => {
 
   it("reads the summary's table, lost messages and verdict", () => {
     const s = summaryFlows(lines);
-    assert.deepEqual(s.flows.feed_http, { requests: 1201, failed: 1 });
-    assert.deepEqual(s.flows.messages, { requests: 110, failed: 1 });
+    assert.deepEqual(s.flows.feed_http, { requests: 1201, failed: 1, p95: 21.5 });
+    assert.deepEqual(s.flows.messages, { requests: 110, failed: 1, p95: undefined });
     assert.equal(s.lostMessages, 1);
     assert.equal(s.verdict, "PASS");
   });

@@ -494,9 +494,9 @@ async function goLiveDrill(opts: {
   const windows = [chaosWindow(drill.lines), ...(await (rollouts[0] as Promise<Window[]>))];
   const summary = summaryFlows(drill.lines);
   const loadEnd = drill.lines.find((l) => l.container === "k6" && l.text.startsWith("go-live drill ("))?.at;
-  console.log("drill: requests per flow (requests, failed):");
+  console.log("drill: requests per flow (requests, failed, p95 ms):");
   for (const [flow, v] of Object.entries(summary.flows))
-    console.log(`  ${flow.padEnd(10)} ${v.requests} ${v.failed}`);
+    console.log(`  ${flow.padEnd(10)} ${v.requests} ${v.failed} ${v.p95 ?? "-"}`);
   console.log(
     `drill: lost messages ${summary.lostMessages}; verdict ${summary.verdict}; trigger exit ${drill.code}`,
   );

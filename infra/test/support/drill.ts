@@ -102,19 +102,29 @@ export function chaosWindow(lines: LogLine[]): Window | undefined {
     : undefined;
 }
 
-/** The k6 summary's per-flow table (flow -> requests and failed), lost messages and verdict. */
+export interface FlowRow {
+  requests: number;
+  failed: number;
+  /** ms; undefined when the flow had no sample */
+  p95?: number;
+}
+
+/** The k6 summary's per-flow table (requests, failed, p95), lost messages and verdict. */
 export function summaryFlows(lines: LogLine[]): {
-  flows: Record<string, { requests: number; failed: number }>;
+  flows: Record<string, FlowRow>;
   lostMessages?: number;
   verdict?: string;
 } {
-  const flows: Record<string, { requests: number; failed: number }> = {};
+  const flows: Record<string, FlowRow> = {};
   let lostMessages: number | undefined;
   let verdict: string | undefined;
   for (const { container, text } of lines) {
     if (container !== "k6") continue;
-    const row = /^\s+(feed_http|feed_grpc|like|messages)\s+(\d+)\s+(\d+)\s*$/.exec(text);
-    if (row) flows[row[1] as string] = { requests: Number(row[2]), failed: Number(row[3]) };
+    const row = /^\s+(feed_http|feed_grpc|like|messages)\s+(\d+)\s+(\d+)\s+([\d.]+|-)\s*$/.exec(text);
+    if (row) {
+      const p95 = row[4] === "-" ? undefined : Number(row[4]);
+      flows[row[1] as string] = { requests: Number(row[2]), failed: Number(row[3]), p95 };
+    }
     const lost = /^messages: \d+ delivered, (\d+) lost/.exec(text)?.[1];
     if (lost !== undefined) lostMessages = Number(lost);
     verdict = /^verdict: (PASS|FAIL)/.exec(text)?.[1] ?? verdict;
