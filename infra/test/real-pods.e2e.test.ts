@@ -49,7 +49,7 @@ const STACK = "local";
  * The lane's drill: aimed at the gateway Service (no Envoy runs here), long
  * enough for the chaos step and two rolling restarts under its load.
  */
-const DRILL_SETTINGS = { target: "gateway", duration: "100s", chaosDelaySeconds: 10 };
+const DRILL_SETTINGS = { target: "gateway", duration: "120s", chaosDelaySeconds: 10 };
 
 const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
