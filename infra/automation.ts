@@ -6,9 +6,8 @@
 import { existsSync, mkdirSync } from "node:fs";
 import path from "node:path";
 import { type ConfigMap, LocalWorkspace, PulumiCommand, type Stack } from "@pulumi/pulumi/automation";
-import { CONFIG_NAMESPACE } from "./config";
 import { program } from "./program";
-import { REPO_ROOT, readStackFile } from "./stack-files";
+import { REPO_ROOT, readStackFile, type StackSettings, withSettings } from "./stack-files";
 
 const TOOLS = path.join(REPO_ROOT, ".tools");
 
@@ -30,7 +29,7 @@ export interface DeployOptions {
    * (key without the golive: prefix -> fields), e.g. the real-pods lane's
    * { loadtest: { target: "gateway" } }.
    */
-  settings?: Record<string, Record<string, unknown>>;
+  settings?: StackSettings;
   /** Passphrase of the stack's secrets; PULUMI_CONFIG_PASSPHRASE when absent. */
   passphrase?: string;
   onOutput?: (text: string) => void;
@@ -88,24 +87,11 @@ export async function selectStack(opts: DeployOptions): Promise<Stack> {
         `deploy this stack with the Pulumi CLI, or set them here with pulumi config set --secret --cwd ${workDir}`,
     );
   }
+  const settings: StackSettings = { ...opts.settings };
+  if (opts.chartMirror) settings.charts = { ...settings.charts, mirror: opts.chartMirror };
+  if (opts.images) settings.images = { ...settings.images, ...opts.images };
   const wanted: ConfigMap = {};
-  for (const [key, value] of Object.entries(config)) wanted[key] = { value };
-  if (opts.chartMirror) {
-    const charts = config[`${CONFIG_NAMESPACE}:charts`];
-    const current = charts ? (JSON.parse(charts) as Record<string, unknown>) : {};
-    wanted[`${CONFIG_NAMESPACE}:charts`] = {
-      value: JSON.stringify({ ...current, mirror: opts.chartMirror }),
-    };
-  }
-  if (opts.images) {
-    const images = JSON.parse(config[`${CONFIG_NAMESPACE}:images`] ?? "{}") as Record<string, string>;
-    wanted[`${CONFIG_NAMESPACE}:images`] = { value: JSON.stringify({ ...images, ...opts.images }) };
-  }
-  for (const [key, fields] of Object.entries(opts.settings ?? {})) {
-    const current = config[`${CONFIG_NAMESPACE}:${key}`];
-    const base = current ? (JSON.parse(current) as Record<string, unknown>) : {};
-    wanted[`${CONFIG_NAMESPACE}:${key}`] = { value: JSON.stringify({ ...base, ...fields }) };
-  }
+  for (const [key, value] of Object.entries(withSettings(config, settings))) wanted[key] = { value };
   const existing = await stack.getAllConfig();
   const stale = Object.keys(existing).filter((k) => !(k in wanted) && !existing[k]?.secret);
   if (stale.length > 0) await stack.removeAllConfig(stale);

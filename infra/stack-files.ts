@@ -4,6 +4,7 @@
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import YAML from "yaml";
+import { CONFIG_NAMESPACE } from "./config";
 
 export const REPO_ROOT = path.resolve(__dirname, "..");
 
@@ -29,10 +30,36 @@ export function readStackFile(stack: string, root = REPO_ROOT): StackFile {
   return { config, secureKeys };
 }
 
+/** Fields merged over a stack's object keys: key without the golive: prefix -> fields. */
+export type StackSettings = Record<string, Record<string, unknown>>;
+
+/**
+ * A stack file's config with `settings` merged over its object keys, for one
+ * workspace or render only (the file keeps its values): the lanes' chart
+ * mirror, local images and drill settings.
+ */
+export function withSettings(
+  config: Record<string, string>,
+  settings: StackSettings,
+): Record<string, string> {
+  const out = { ...config };
+  for (const [key, fields] of Object.entries(settings)) {
+    const current = out[`${CONFIG_NAMESPACE}:${key}`];
+    const base = current ? (JSON.parse(current) as Record<string, unknown>) : {};
+    out[`${CONFIG_NAMESPACE}:${key}`] = JSON.stringify({ ...base, ...fields });
+  }
+  return out;
+}
+
 /** The plain object parseStackConfig expects: prefix dropped, JSON decoded. */
 export function rawStackConfig(stack: string, root = REPO_ROOT): Record<string, unknown> {
+  return rawConfig(readStackFile(stack, root).config);
+}
+
+/** rawStackConfig of a config map already read (and perhaps given settings). */
+export function rawConfig(config: Record<string, string>): Record<string, unknown> {
   const raw: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(readStackFile(stack, root).config)) {
+  for (const [key, value] of Object.entries(config)) {
     const short = key.replace(/^golive:/, "");
     try {
       raw[short] = JSON.parse(value);

@@ -204,8 +204,13 @@ describe("real pods: the local stack on a real node", { timeout: 40 * 60_000 }, 
       const videoId = "00000000-0000-4000-8000-0000000000a1";
       // A second author and more videos: the drill picks users among authors.
       const otherId = "00000000-0000-4000-8000-000000000002";
-      const kubectl = (args: string[]) =>
-        execFileSync(KUBECTL, ["--kubeconfig", kubeconfig, ...args], { encoding: "utf8", stdio: "pipe" });
+      const kubectl: Kubectl = (args, input) =>
+        execFileSync(KUBECTL, ["--kubeconfig", kubeconfig, ...args], {
+          encoding: "utf8",
+          stdio: "pipe",
+          input,
+          maxBuffer: 64 * 1024 * 1024,
+        });
       await step("seed through kubectl exec", async () =>
         kubectl([
           "-n",
@@ -284,20 +289,10 @@ describe("real pods: the local stack on a real node", { timeout: 40 * 60_000 }, 
       const jobPods = await step("retention and preflight Jobs", async () => {
         kubectl(["-n", ns.app, "create", "job", "--from=cronjob/retention", "retention-now"]);
         kubectl(["-n", ns.app, "create", "job", `--from=cronjob/${PREFLIGHT_CRONJOB}`, "preflight-now"]);
-        const finished = async (job: string) => {
-          for (let i = 0; i < 240; i++) {
-            const list = await api.get<{ items: Pod[] }>(
-              `/api/v1/namespaces/${ns.app}/pods?labelSelector=job-name=${job}`,
-            );
-            const pod = list.items.find(
-              (p) => p.status?.phase === "Succeeded" || p.status?.phase === "Failed",
-            );
-            if (pod) return pod;
-            await sleep(500);
-          }
-          throw new Error(`job ${job} did not finish in 120 s`);
+        return {
+          retention: await finishedPod(api, ns.app, "retention-now"),
+          preflight: await finishedPod(api, ns.app, "preflight-now"),
         };
-        return { retention: await finished("retention-now"), preflight: await finished("preflight-now") };
       });
       assert.equal(jobPods.retention.spec.nodeName, node.nodeIp);
       assert.equal(
@@ -356,7 +351,7 @@ describe("real pods: the local stack on a real node", { timeout: 40 * 60_000 }, 
       }
 
       await goLiveDrill({ api, kubeconfig, kubectl, appNamespace: ns.app, step });
-      await backupOnce({ api, kubeconfig, kubectl, appNamespace: ns.app, title: "From a real pod", step });
+      await backupOnce({ api, kubectl, appNamespace: ns.app, title: "From a real pod", step });
     } finally {
       for (const f of forwards) f.kill();
       try {
@@ -371,7 +366,21 @@ describe("real pods: the local stack on a real node", { timeout: 40 * 60_000 }, 
   });
 });
 
-type Kubectl = (args: string[]) => string;
+/** kubectl with the cluster's kubeconfig; `input` goes to its stdin. */
+type Kubectl = (args: string[], input?: Buffer) => string;
+
+/** The pod of a Job once it has finished (succeeded or failed), within 120 s. */
+async function finishedPod(api: LocalCluster["api"], ns: string, job: string): Promise<Pod> {
+  for (let i = 0; i < 240; i++) {
+    const list = await api.get<{ items: Pod[] }>(
+      `/api/v1/namespaces/${ns}/pods?labelSelector=job-name=${job}`,
+    );
+    const pod = list.items.find((p) => p.status?.phase === "Succeeded" || p.status?.phase === "Failed");
+    if (pod) return pod;
+    await sleep(500);
+  }
+  throw new Error(`job ${job} did not finish in 120 s`);
+}
 
 /** A policy broken on purpose: its egress rules to `port` removed. Returns how to put it back. */
 async function cutEgress(
@@ -618,7 +627,6 @@ async function chaosTokenRefusals(opts: {
 /** The backup CronJob once: the dump lands on its volume and holds the seeded rows. */
 async function backupOnce(opts: {
   api: LocalCluster["api"];
-  kubeconfig: string;
   kubectl: Kubectl;
   appNamespace: string;
   title: string;
@@ -627,15 +635,7 @@ async function backupOnce(opts: {
   const { api, kubectl, appNamespace: ns, step } = opts;
   const pod = await step("backup Job", async () => {
     kubectl(["-n", ns, "create", "job", "--from=cronjob/backup", "backup-now"]);
-    for (let i = 0; i < 240; i++) {
-      const list = await api.get<{ items: Pod[] }>(
-        `/api/v1/namespaces/${ns}/pods?labelSelector=job-name=backup-now`,
-      );
-      const done = list.items.find((p) => p.status?.phase === "Succeeded" || p.status?.phase === "Failed");
-      if (done) return done;
-      await sleep(500);
-    }
-    throw new Error("the backup Job did not finish in 120 s");
+    return finishedPod(api, ns, "backup-now");
   });
   const log = kubectl(["-n", ns, "logs", pod.metadata.name]);
   assert.equal(pod.status?.phase, "Succeeded", log);
@@ -654,22 +654,9 @@ async function backupOnce(opts: {
   const file = path.join(volume.spec.hostPath.path, written.file ?? "missing");
   assert.ok(existsSync(file), `${file} is on the volume`);
   // The restore check: pg_restore (in the Postgres pod) turns the dump back into SQL holding the seeded rows.
-  const sql = execFileSync(
-    KUBECTL,
-    [
-      "--kubeconfig",
-      opts.kubeconfig,
-      "-n",
-      ns,
-      "exec",
-      "-i",
-      "postgres-0",
-      "--",
-      "pg_restore",
-      "--data-only",
-      "--file=-",
-    ],
-    { input: readFileSync(file), encoding: "utf8", maxBuffer: 64 * 1024 * 1024 },
+  const sql = kubectl(
+    ["-n", ns, "exec", "-i", "postgres-0", "--", "pg_restore", "--data-only", "--file=-"],
+    readFileSync(file),
   );
   assert.match(sql, new RegExp(opts.title));
   console.log(

@@ -2,7 +2,7 @@
 import { parseStackConfig } from "../../config";
 import { type K8sObject, type Registered, runWithMocks, toObjects } from "../../render/mock-runtime";
 import { goLiveStack, type StackOutputs } from "../../stack";
-import { rawStackConfig, readStackFile } from "../../stack-files";
+import { rawConfig, readStackFile, type StackSettings, withSettings } from "../../stack-files";
 
 export interface Rendered {
   objects: K8sObject[];
@@ -18,21 +18,13 @@ const cache = new Map<string, Promise<Rendered>>();
  * The stack as committed, or with `settings` merged over its object keys
  * (key without golive: -> fields), as the Automation API lanes set them.
  */
-export function renderStack(
-  stack: string,
-  settings: Record<string, Record<string, unknown>> = {},
-): Promise<Rendered> {
+export function renderStack(stack: string, settings: StackSettings = {}): Promise<Rendered> {
   const cacheKey = `${stack} ${JSON.stringify(settings)}`;
   let pending = cache.get(cacheKey);
   if (!pending) {
     pending = (async () => {
-      const { config } = readStackFile(stack);
-      const raw = rawStackConfig(stack);
-      for (const [key, fields] of Object.entries(settings)) {
-        raw[key] = { ...((raw[key] as Record<string, unknown> | undefined) ?? {}), ...fields };
-        config[`golive:${key}`] = JSON.stringify(raw[key]);
-      }
-      const cfg = parseStackConfig(raw);
+      const config = withSettings(readStackFile(stack).config, settings);
+      const cfg = parseStackConfig(rawConfig(config));
       const { value, resources } = await runWithMocks(stack, config, () => goLiveStack(cfg));
       const objects = toObjects(resources);
       return {
