@@ -9,7 +9,8 @@
 # databases, temp dirs) and assert no timings. Then the files listed in
 # SERIAL, one after another and alone: they measure time (deadlines,
 # drains, k6 thresholds), so beside another file they would measure the
-# neighbour instead.
+# neighbour instead. Inside the first group, the real-pods lane's drill waits
+# until the real-engine lane is over.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$PWD/.tools/bin:$PATH"
@@ -55,6 +56,9 @@ done
 
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
+# This run's own folder, where lanes say they are running
+# (infra/test/support/suite-lanes.ts: the real-pods drill waits for real-up).
+export GOLIVE_SUITE_DIR="$out"
 started=$SECONDS
 status=0
 tap 2 "$out/timing-parallel" "${parallel[@]}" | tee "$out/tap-parallel" || status=1

@@ -10,18 +10,23 @@ import assert from "node:assert/strict";
 import { copyFileSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { describe, it } from "node:test";
+import { after, describe, it } from "node:test";
 import { type LocalCluster, startLocalCluster } from "../../scripts/local-cluster/cluster";
 import { selectStack } from "../automation";
 import { namespaceNames } from "../components/namespaces";
 import { alerts, auditApplied, CHURN, expectNoChanges, leftBehind, sum } from "./support/applied-stack";
 import { CHART_MIRROR } from "./support/chart-mirror";
 import { cliUnavailable, createCliProject } from "./support/pulumi-cli";
+import { laneRunning } from "./support/suite-lanes";
 import { cliArgs, pulumiSteps } from "./support/workflow-pulumi";
 
 const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 
 describe("real pulumi up / preview / destroy into a local API server", { timeout: 45 * 60_000 }, () => {
+  // The real-pods lane's drill waits for this lane (support/suite-lanes.ts).
+  const unmark = laneRunning("real-up");
+  after(unmark);
+
   // A cluster of its own for each stack, discarded whatever happens: a stack
   // that fails half-way (its releases still installed) cannot make the next
   // one fail with "cannot re-use a name that is still in use", so each
