@@ -77,6 +77,8 @@ export function startK6(opts: {
   feedGrpcAddrs: string;
   workDir: string;
   allowNonLoopback?: boolean;
+  /** More of drill.js's variables (WAF_MODE, DURATION, LATENCY_P95_MS). */
+  env?: Record<string, string>;
 }): K6Run {
   assertLoopbackTargets([opts.gatewayUrl, ...opts.feedGrpcAddrs.split(",")], opts.allowNonLoopback ?? false);
   const pointsFile = path.join(opts.workDir, "k6-points.json");
@@ -93,6 +95,7 @@ export function startK6(opts: {
         PROFILE: opts.profile,
         SUMMARY_PATH: path.join(opts.workDir, "k6-summary.json"),
         K6_NO_USAGE_REPORT: "true",
+        ...opts.env,
       },
       stdio: ["ignore", "pipe", "pipe"],
     },
