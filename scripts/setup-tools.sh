@@ -51,11 +51,12 @@ COREDNS_VERSION=$(modver tools/coredns/go.mod github.com/coredns/coredns)
 KNP_VERSION=$(modver tools/kube-network-policies/go.mod sigs.k8s.io/kube-network-policies)
 CORAZA_VERSION=$(modver tools/coraza-waf/go.mod github.com/corazawaf/coraza/v3)
 CRS_VERSION=$(modver tools/coraza-waf/go.mod github.com/corazawaf/coraza-coreruleset/v4)
+EG_VERSION=$(modver tools/egctl/go.mod github.com/envoyproxy/gateway)
 # The provider is registered under the version the npm SDK asks the engine for.
 K8S_PROVIDER_VERSION=$(node -p 'require("./package.json").devDependencies["@pulumi/kubernetes"]')
 RANDOM_PROVIDER_VERSION=$(node -p 'require("./package.json").devDependencies["@pulumi/random"]')
 for v in K6_VERSION ACTIONLINT_VERSION RCLONE_VERSION PULUMI_VERSION K8S_PROVIDER_MODULE KUBERNETES_VERSION KWOK_VERSION ETCD_VERSION OTELCOL_VERSION JAEGER_VERSION STRIPE_MOCK_VERSION \
-  CONTAINERD_VERSION COREDNS_VERSION KNP_VERSION CORAZA_VERSION CRS_VERSION; do
+  CONTAINERD_VERSION COREDNS_VERSION KNP_VERSION CORAZA_VERSION CRS_VERSION EG_VERSION; do
   [ -n "${!v}" ] || { log "no $v in tools/*/go.mod"; exit 1; }
 done
 
@@ -220,6 +221,9 @@ go_tool stripe-mock "$STRIPE_MOCK_VERSION" tools/stripe-mock "${LEAN[@]}" -ldfla
 # (infra/waf-engine.ts) behind a loopback reverse proxy of ours.
 waf_main=$(sha256sum tools/coraza-waf/main.go | cut -c1-8)
 go_tool coraza-waf "$CORAZA_VERSION-crs$CRS_VERSION-$waf_main" tools/coraza-waf "${LEAN[@]}" -ldflags "-s -w" .
+# Envoy Gateway's egctl, for its translator (`egctl x translate`), from the
+# module at the pinned chart's version.
+go_tool egctl "$EG_VERSION" tools/egctl "${LEAN[@]}" -ldflags "-s -w" github.com/envoyproxy/gateway/cmd/egctl
 # The provider's own main embeds files its Makefile generates; ours embeds
 # compact copies of the two the module ships (not committed: 7 MB of upstream data).
 k8s_provider="pulumi-kubernetes-$K8S_PROVIDER_VERSION"
@@ -267,6 +271,7 @@ link "${tool_dir[otelcol]}/bin/otelcol"
 link "${tool_dir[jaeger]}/bin/jaeger"
 link "${tool_dir[stripe-mock]}/bin/stripe-mock"
 link "${tool_dir[coraza-waf]}/bin/coraza-waf"
+link "${tool_dir[egctl]}/bin/egctl"
 for b in kubelet kube-proxy kubectl; do link "${tool_dir[kube-node]}/bin/$b"; done
 for b in containerd ctr containerd-shim-runc-v2; do link "${tool_dir[containerd]}/bin/$b"; done
 link "${tool_dir[coredns]}/bin/coredns"
@@ -334,4 +339,4 @@ elif ! command -v pulumi-language-nodejs >/dev/null; then
   log "no pulumi-language-nodejs (../shared/tools or PATH): the plain pulumi CLI cannot run this program; the CLI lane will be skipped"
 fi
 
-log "ok: node $("$bin/node" --version 2>/dev/null || node --version), postgres ${PG_MAJOR}, promtool ${PROMETHEUS_VERSION}, amtool ${ALERTMANAGER_VERSION}, k6 ${K6_VERSION}, actionlint ${ACTIONLINT_VERSION}, rclone ${RCLONE_VERSION}, pulumi ${PULUMI_VERSION}, kubernetes provider ${K8S_PROVIDER_VERSION}, kubernetes ${KUBERNETES_VERSION}, etcd ${ETCD_VERSION}, kwok ${KWOK_VERSION}, otelcol ${OTELCOL_VERSION}, jaeger ${JAEGER_VERSION}, stripe-mock ${STRIPE_MOCK_VERSION}, coraza-waf (Coraza ${CORAZA_VERSION}, CRS ${CRS_VERSION}), real node: kubelet/kube-proxy/kubectl ${KUBERNETES_VERSION}, containerd ${CONTAINERD_VERSION}, runc ${RUNC_VERSION}, coredns ${COREDNS_VERSION}, kube-network-policies ${KNP_VERSION}, pause (cache: $cache)"
+log "ok: node $("$bin/node" --version 2>/dev/null || node --version), postgres ${PG_MAJOR}, promtool ${PROMETHEUS_VERSION}, amtool ${ALERTMANAGER_VERSION}, k6 ${K6_VERSION}, actionlint ${ACTIONLINT_VERSION}, rclone ${RCLONE_VERSION}, pulumi ${PULUMI_VERSION}, kubernetes provider ${K8S_PROVIDER_VERSION}, kubernetes ${KUBERNETES_VERSION}, etcd ${ETCD_VERSION}, kwok ${KWOK_VERSION}, otelcol ${OTELCOL_VERSION}, jaeger ${JAEGER_VERSION}, stripe-mock ${STRIPE_MOCK_VERSION}, coraza-waf (Coraza ${CORAZA_VERSION}, CRS ${CRS_VERSION}), egctl ${EG_VERSION}, real node: kubelet/kube-proxy/kubectl ${KUBERNETES_VERSION}, containerd ${CONTAINERD_VERSION}, runc ${RUNC_VERSION}, coredns ${COREDNS_VERSION}, kube-network-policies ${KNP_VERSION}, pause (cache: $cache)"
