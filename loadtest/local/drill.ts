@@ -109,6 +109,58 @@ export function startK6(opts: {
   };
 }
 
+/**
+ * The app on loopback against a migrated database: `feeds` feed processes
+ * and a gateway spreading calls over them, each logging to workDir.
+ */
+export async function startLocalApp(opts: {
+  databaseUrl: string;
+  feeds: number;
+  workDir: string;
+}): Promise<{ processes: ManagedProcess[]; gatewayUrl: string; feedGrpcAddrs: string }> {
+  const processes: ManagedProcess[] = [];
+  const feedPorts: number[] = [];
+  for (let i = 0; i < opts.feeds; i++) feedPorts.push(await freePort());
+  for (const [i, grpcPort] of feedPorts.entries()) {
+    processes.push(
+      await startProcess({
+        name: `feed-${i + 1}`,
+        entry: "apps/feed/src/main.ts",
+        env: {
+          DATABASE_URL: opts.databaseUrl,
+          GRPC_HOST: "127.0.0.1",
+          GRPC_PORT: String(grpcPort),
+          OPS_HOST: "127.0.0.1",
+          LOG_LEVEL: "warn",
+        },
+        opsPort: await freePort(),
+        logFile: path.join(opts.workDir, `feed-${i + 1}.log`),
+      }),
+    );
+  }
+  const httpPort = await freePort();
+  processes.push(
+    await startProcess({
+      name: "gateway",
+      entry: "apps/gateway/src/main.ts",
+      env: {
+        FEED_ADDRESS: `ipv4:${feedPorts.map((p) => `127.0.0.1:${p}`).join(",")}`,
+        HTTP_HOST: "127.0.0.1",
+        HTTP_PORT: String(httpPort),
+        OPS_HOST: "127.0.0.1",
+        LOG_LEVEL: "warn",
+      },
+      opsPort: await freePort(),
+      logFile: path.join(opts.workDir, "gateway.log"),
+    }),
+  );
+  return {
+    processes,
+    gatewayUrl: `http://127.0.0.1:${httpPort}`,
+    feedGrpcAddrs: feedPorts.map((p) => `127.0.0.1:${p}`).join(","),
+  };
+}
+
 export async function runDrill(options: DrillOptions): Promise<DrillResult> {
   const log = options.log ?? ((line: string) => console.log(line));
   const workDir = options.workDir ?? fs.mkdtempSync(path.join(os.tmpdir(), "golive-drill-"));
@@ -129,43 +181,9 @@ export async function runDrill(options: DrillOptions): Promise<DrillResult> {
     );
     log(`drill: database migrated and seeded (${users} users, ${videos} videos, ${likes} likes)`);
 
-    const feedPorts = [await freePort(), await freePort()];
-    for (const [i, grpcPort] of feedPorts.entries()) {
-      processes.push(
-        await startProcess({
-          name: `feed-${i + 1}`,
-          entry: "apps/feed/src/main.ts",
-          env: {
-            DATABASE_URL: databaseUrl,
-            GRPC_HOST: "127.0.0.1",
-            GRPC_PORT: String(grpcPort),
-            OPS_HOST: "127.0.0.1",
-            LOG_LEVEL: "warn",
-          },
-          opsPort: await freePort(),
-          logFile: path.join(workDir, `feed-${i + 1}.log`),
-        }),
-      );
-    }
-    const httpPort = await freePort();
-    const feedAddress = `ipv4:${feedPorts.map((p) => `127.0.0.1:${p}`).join(",")}`;
-    processes.push(
-      await startProcess({
-        name: "gateway",
-        entry: "apps/gateway/src/main.ts",
-        env: {
-          FEED_ADDRESS: feedAddress,
-          HTTP_HOST: "127.0.0.1",
-          HTTP_PORT: String(httpPort),
-          OPS_HOST: "127.0.0.1",
-          LOG_LEVEL: "warn",
-        },
-        opsPort: await freePort(),
-        logFile: path.join(workDir, "gateway.log"),
-      }),
-    );
-    const gatewayUrl = `http://127.0.0.1:${httpPort}`;
-    const feedGrpcAddrs = feedPorts.map((p) => `127.0.0.1:${p}`).join(",");
+    const app = await startLocalApp({ databaseUrl, feeds: 2, workDir });
+    processes.push(...app.processes);
+    const { gatewayUrl, feedGrpcAddrs } = app;
     log(`drill: stack up: gateway ${gatewayUrl}, feed ${feedGrpcAddrs}`);
 
     const k6 = startK6({ profile: options.profile, gatewayUrl, feedGrpcAddrs, workDir });

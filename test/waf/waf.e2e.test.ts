@@ -11,12 +11,12 @@ import os from "node:os";
 import path from "node:path";
 import readline from "node:readline";
 import { after, before, describe, it } from "node:test";
-import { freePort, startTestPostgres, type TestPostgres } from "@golive/devkit/postgres";
+import { startTestPostgres, type TestPostgres } from "@golive/devkit/postgres";
 import { corazaDirectives } from "../../infra/components/ingress";
 import { type StackConfig, stackConfigSchema } from "../../infra/config";
 import { REPO_ROOT, rawStackConfig } from "../../infra/stack-files";
-import { startK6 } from "../../loadtest/local/drill";
-import { type ManagedProcess, runScript, startProcess } from "../../loadtest/local/processes";
+import { startK6, startLocalApp } from "../../loadtest/local/drill";
+import { type ManagedProcess, runScript } from "../../loadtest/local/processes";
 import { ATTACKS, type Attack, type AttackClass } from "./corpus";
 
 const HARNESS = path.join(REPO_ROOT, ".tools", "bin", "coraza-waf");
@@ -151,38 +151,10 @@ describe("the WAF with each stack's directives (real Coraza and CRS, the real ga
     await runScript("scripts/seed.ts", ["--users", "20", "--videos", "50", "--likes", "50"], {
       DATABASE_URL: databaseUrl,
     });
-    const grpcPort = await freePort();
-    processes.push(
-      await startProcess({
-        name: "feed",
-        entry: "apps/feed/src/main.ts",
-        env: {
-          DATABASE_URL: databaseUrl,
-          GRPC_HOST: "127.0.0.1",
-          GRPC_PORT: String(grpcPort),
-          OPS_HOST: "127.0.0.1",
-        },
-        opsPort: await freePort(),
-        logFile: path.join(workDir, "feed.log"),
-      }),
-    );
-    const httpPort = await freePort();
-    processes.push(
-      await startProcess({
-        name: "gateway",
-        entry: "apps/gateway/src/main.ts",
-        env: {
-          FEED_ADDRESS: `127.0.0.1:${grpcPort}`,
-          HTTP_HOST: "127.0.0.1",
-          HTTP_PORT: String(httpPort),
-          OPS_HOST: "127.0.0.1",
-        },
-        opsPort: await freePort(),
-        logFile: path.join(workDir, "gateway.log"),
-      }),
-    );
-    gatewayUrl = `http://127.0.0.1:${httpPort}`;
-    feedGrpc = `127.0.0.1:${grpcPort}`;
+    const app = await startLocalApp({ databaseUrl, feeds: 1, workDir });
+    processes.push(...app.processes);
+    gatewayUrl = app.gatewayUrl;
+    feedGrpc = app.feedGrpcAddrs;
   });
 
   after(async () => {
@@ -314,6 +286,10 @@ describe("the WAF with each stack's directives (real Coraza and CRS, the real ga
       rules: [...new Set(flagged.flatMap((o) => o.rules))].sort().join(" ") || "-",
     });
     const table: string[] = [];
+    const tableRow = (pl: number, mode: string, s: ReturnType<typeof summary>) =>
+      table.push(
+        `  ${pl}   ${mode.padEnd(9)}  ${String(s.requests).padStart(8)}  ${String(s.upgrades).padStart(8)}  ${String(s.falsePositives).padStart(15)}  ${s.rules}`,
+      );
     // The stacks' own level, blocking: the drill passes through it untouched
     // and its four attacks are blocked.
     const levels = new Set(["local", "staging", "prod"].map((s) => wafOf(s).paranoiaLevel));
@@ -339,9 +315,7 @@ describe("the WAF with each stack's directives (real Coraza and CRS, the real ga
         0,
         `the drill passes through the WAF at PL ${paranoiaLevel}:\n${run.output.slice(-3000)}`,
       );
-      table.push(
-        `  ${paranoiaLevel}   blocking   ${String(s.requests).padStart(8)}  ${String(s.upgrades).padStart(8)}  ${String(s.falsePositives).padStart(15)}  ${s.rules}`,
-      );
+      tableRow(paranoiaLevel, "blocking", s);
     }
     // Higher levels in detection mode, so the whole drill runs and every
     // request that blocking mode would refuse is counted.
@@ -352,9 +326,7 @@ describe("the WAF with each stack's directives (real Coraza and CRS, the real ga
         run.judged.filter((o) => o.wouldBlock),
       );
       assert.ok(s.upgrades > 0, `WebSocket upgrades went through the WAF:\n${run.output.slice(-3000)}`);
-      table.push(
-        `  ${paranoiaLevel}   detection  ${String(s.requests).padStart(8)}  ${String(s.upgrades).padStart(8)}  ${String(s.falsePositives).padStart(15)}  ${s.rules}`,
-      );
+      tableRow(paranoiaLevel, "detection", s);
     }
     console.log(
       `drill traffic through the WAF (threshold 5; detection counts what blocking would refuse):\n  PL  mode       requests  upgrades  false positives  rules\n${table.join("\n")}`,
