@@ -351,8 +351,8 @@ describe("real pods: the local stack on a real node", { timeout: 40 * 60_000 }, 
         await restore();
       }
 
-      await goLiveDrill({ api, kubeconfig, kubectl, appNamespace: ns.app, step });
       await backupOnce({ api, kubectl, appNamespace: ns.app, title: "From a real pod", step });
+      await goLiveDrill({ api, kubeconfig, kubectl, appNamespace: ns.app, step });
     } finally {
       for (const f of forwards) f.kill();
       try {
@@ -436,10 +436,11 @@ async function rolloutWindow(
 
 /**
  * The drill for real, three times through scripts/trigger-loadtest.sh: one
- * that must pass while a feed pod is deleted and the gateway and then the
- * feed are restarted under its load; one whose k6 cannot reach the feed (its
- * egress policy broken) and must fail by a named threshold; one whose chaos
- * container lost its RoleBinding and must fail rather than pass without chaos.
+ * whose k6 cannot reach the feed (its egress policy broken) and must fail by
+ * a named threshold; one whose chaos container lost its RoleBinding and must
+ * fail rather than pass without chaos; then, once the real-engine lane is
+ * over, one that must pass while a feed pod is deleted and the gateway and
+ * then the feed are restarted under its load.
  */
 async function goLiveDrill(opts: {
   api: LocalCluster["api"];
@@ -475,6 +476,46 @@ async function goLiveDrill(opts: {
         },
       }),
     ]);
+  await chaosTokenRefusals({ api, kubeconfig, appNamespace: app, loadtestNamespace: loadtestNs });
+
+  // The two drills that must fail are short: 5 s of load, the chaos step at once.
+  setDrillEnv("k6", { DURATION: "5s" });
+  setDrillEnv("chaos", { CHAOS_DELAY_SECONDS: "0" });
+  // Must fail by a threshold: k6 loses its egress to the feed's gRPC port.
+  const restoreEgress = await cutEgress(api, loadtestNs, "k6-egress", 50051);
+  const missed = await step("drill that misses a threshold", () =>
+    runTrigger({ stack: STACK, kubeconfig, timeoutSeconds: 300 }),
+  );
+  console.log(
+    `drill with k6's feed egress cut: exit ${missed.code}\n${missed.output
+      .split("\n")
+      .filter((l) => /FAIL|verdict|flows|feed_grpc/.test(l))
+      .join("\n")}`,
+  );
+  assert.equal(missed.code, 1, missed.output.slice(-4000));
+  assert.match(missed.output, /FAIL {2}flow_errors\{flow:feed_grpc\} {2}rate<0\.01/);
+  await restoreEgress();
+
+  // Must fail: the chaos container may no longer delete pods.
+  const bindingPath = `/apis/rbac.authorization.k8s.io/v1/namespaces/${app}/rolebindings/pod-chaos`;
+  const binding = await api.get<KubeObject & { metadata: Record<string, unknown> }>(bindingPath);
+  kubectl(["-n", app, "delete", "rolebinding", "pod-chaos"]);
+  const refused = await step("drill whose chaos step is refused", () =>
+    runTrigger({ stack: STACK, kubeconfig, timeoutSeconds: 300 }),
+  );
+  console.log(`drill with the chaos RoleBinding gone: exit ${refused.code}`);
+  assert.equal(refused.code, 1, refused.output.slice(-4000));
+  assert.match(refused.output, /chaos: FAILED: this ServiceAccount may not delete pods/);
+  // The binding back as it was, for the drill that must pass.
+  const { name, namespace, labels, annotations } = binding.metadata;
+  await api.create(`/apis/rbac.authorization.k8s.io/v1/namespaces/${app}/rolebindings`, {
+    ...binding,
+    metadata: { name, namespace, labels, annotations },
+  } as KubeObject);
+
+  // The drill that must pass, as the stack sets it (the short drills above changed its env).
+  setDrillEnv("k6", { DURATION: DRILL_SETTINGS.duration });
+  setDrillEnv("chaos", { CHAOS_DELAY_SECONDS: String(DRILL_SETTINGS.chaosDelaySeconds) });
   // This lane shares two cores with other test files: latency here measures
   // the neighbours. Errors, lost messages and failures per window are
   // judged as written; p95 is printed, and the 50 ms gate itself is held by
@@ -530,35 +571,6 @@ async function goLiveDrill(opts: {
   assert.equal(summary.lostMessages, 0, "no message lost");
   assert.equal(summary.verdict, "PASS", drill.output.slice(-4000));
   assert.equal(drill.code, 0, "the trigger exits 0 on a pass");
-
-  await chaosTokenRefusals({ api, kubeconfig, appNamespace: app, loadtestNamespace: loadtestNs });
-
-  // The two drills that must fail are short: 5 s of load, the chaos step at once.
-  setDrillEnv("k6", { DURATION: "5s" });
-  setDrillEnv("chaos", { CHAOS_DELAY_SECONDS: "0" });
-  // Must fail by a threshold: k6 loses its egress to the feed's gRPC port.
-  const restoreEgress = await cutEgress(api, loadtestNs, "k6-egress", 50051);
-  const missed = await step("drill that misses a threshold", () =>
-    runTrigger({ stack: STACK, kubeconfig, timeoutSeconds: 300 }),
-  );
-  console.log(
-    `drill with k6's feed egress cut: exit ${missed.code}\n${missed.output
-      .split("\n")
-      .filter((l) => /FAIL|verdict|flows|feed_grpc/.test(l))
-      .join("\n")}`,
-  );
-  assert.equal(missed.code, 1, missed.output.slice(-4000));
-  assert.match(missed.output, /FAIL {2}flow_errors\{flow:feed_grpc\} {2}rate<0\.01/);
-  await restoreEgress();
-
-  // Must fail: the chaos container may no longer delete pods.
-  kubectl(["-n", app, "delete", "rolebinding", "pod-chaos"]);
-  const refused = await step("drill whose chaos step is refused", () =>
-    runTrigger({ stack: STACK, kubeconfig, timeoutSeconds: 300 }),
-  );
-  console.log(`drill with the chaos RoleBinding gone: exit ${refused.code}`);
-  assert.equal(refused.code, 1, refused.output.slice(-4000));
-  assert.match(refused.output, /chaos: FAILED: this ServiceAccount may not delete pods/);
 }
 
 /**
