@@ -4,13 +4,13 @@
 #                                   wall time and the five slowest files
 #   bash scripts/test.sh FILE...    only those files, one after another
 # The full suite runs in two groups. First, two at a time: the real-engine
-# test (about 3 minutes of API server, Pulumi and Helm, with generous waits)
-# beside the files that only use throwaway resources of their own (ports,
-# databases, temp dirs) and assert no timings. Then the files listed in
-# SERIAL, one after another and alone: they measure time (deadlines,
-# drains, k6 thresholds), so beside another file they would measure the
-# neighbour instead. Inside the first group, the real-pods lane's drill waits
-# until the real-engine lane is over.
+# lane (about 7 minutes of API servers, Pulumi and Helm, with generous waits)
+# and the real-pods lane beside the files that only use throwaway resources
+# of their own (ports, databases, temp dirs) and assert no timings. Then the
+# files listed in SERIAL, one after another and alone: they measure time
+# (deadlines, drains, k6 thresholds), so beside another file they would
+# measure the neighbour instead. Inside the first group, the real-pods lane's
+# drill waits until the real-engine lane is over.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$PWD/.tools/bin:$PATH"
@@ -27,7 +27,11 @@ if [ $# -gt 0 ]; then
   exec node --import tsx --test --test-concurrency=1 "$@"
 fi
 
-# Started first so that it runs beside all the others of its group.
+# The first group's order (node sorts the files it is given, so two workers
+# here take one file at a time from this queue): the real-engine lane first,
+# half of the light files, then the real-pods lane, so that its setup ends
+# about when real-up does (its drill waits for real-up; started at once it
+# idled about 3 minutes), then the rest.
 FIRST=infra/test/real-up.e2e.test.ts
 MIDDLE=infra/test/real-pods.e2e.test.ts
 SERIAL=(
@@ -51,9 +55,6 @@ light=()
 for file in "${all[@]}"; do
   [[ " ${SERIAL[*]} $FIRST $MIDDLE " == *" $file "* ]] || light+=("$file")
 done
-# The real-pods lane's drill waits until real-up is over; started at once it
-# would reach that wait about 3 minutes early and hold its slot idle. Started
-# after half of the other files, its setup ends about when real-up does.
 half_light=$((${#light[@]} / 2))
 parallel=("$FIRST" "${light[@]:0:half_light}" "$MIDDLE" "${light[@]:half_light}")
 for file in "$FIRST" "$MIDDLE" "${SERIAL[@]}"; do
@@ -67,7 +68,21 @@ trap 'rm -rf "$out"' EXIT
 export GOLIVE_SUITE_DIR="$out"
 started=$SECONDS
 status=0
-tap 2 "$out/timing-parallel" "${parallel[@]}" | tee "$out/tap-parallel" || status=1
+printf '%s\n' "${parallel[@]}" >"$out/queue"
+# Pops the next file of the queue (empty when none is left).
+next_file() { flock "$out/queue.lock" bash -c 'head -1 "$1"; sed -i 1d "$1"' _ "$out/queue"; }
+worker() {
+  local id=$1 n=0 file
+  while file=$(next_file) && [ -n "$file" ]; do
+    n=$((n + 1))
+    tap 1 "$out/timing-w$id-$n" "$file" >"$out/tap-w$id-$n" 2>&1 || echo "$file" >>"$out/failed"
+    flock "$out/print.lock" cat "$out/tap-w$id-$n"
+  done
+}
+worker 1 &
+worker 2 &
+wait
+[ ! -s "$out/failed" ] || status=1
 half=$SECONDS
 tap 1 "$out/timing-serial" "${SERIAL[@]}" | tee "$out/tap-serial" || status=1
 
