@@ -162,6 +162,7 @@ const OBFUSCATED = [
   "..%252f..%252f..%252fetc%252fpasswd",
   ";c\\at /et\\c/pa\\sswd",
   "$(printf 'whoami')",
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: a shell payload, not a template
   "1;${IFS}cat${IFS}/etc/passwd",
   "javas\tcript:alert(1)",
   "<svg><script>alert&#40;1&#41;</script>",
