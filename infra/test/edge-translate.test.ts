@@ -16,8 +16,8 @@
 // cannot load the module: prod (fail closed) answers 500 on the API route
 // (egctl refuses before it reads a module's failOpen, so staging's and
 // local's fail open cannot be shown with it). The rest of the xDS is read
-// from a second translation without that policy. Services get placeholder
-// cluster IPs (--add-missing-resources): no endpoints exist offline.
+// from a second translation without that policy. egctl makes up a cluster IP
+// for each Service (--add-missing-resources): no endpoints exist offline.
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import fs from "node:fs";
@@ -119,7 +119,7 @@ async function edgeInput(stack: string, edit?: (objects: K8sObject[]) => void) {
 function translate(objects: K8sObject[], name: string, opts: { statusOnly?: boolean } = {}): Translated {
   const file = path.join(workDir, `${name}.yaml`);
   fs.writeFileSync(file, objects.map((o) => YAML.stringify(o)).join("---\n"));
-  // Statuses only: no placeholder Services, so a missing backend stays missing.
+  // Statuses only: without --add-missing-resources a missing backend stays missing.
   const args = opts.statusOnly
     ? ["--to", "gateway-api"]
     : ["--to", "gateway-api,xds", "--type", "all", "--add-missing-resources"];
@@ -187,11 +187,8 @@ describe("Envoy Gateway's translation of each stack's edge", () => {
         rendered.find("EnvoyExtensionPolicy", "coraza-waf").spec as { wasm: { failOpen: boolean }[] }
       ).wasm[0]?.failOpen;
       const apiRoute = (x: Translated) =>
-        (
-          dumps(x, "type.googleapis.com/envoy.admin.v3.RoutesConfigDump").flatMap(
-            (d) => d.dynamicRouteConfigs as { routeConfig: { virtualHosts: { routes: Json[] }[] } }[],
-          ) ?? []
-        )
+        dumps(x, "type.googleapis.com/envoy.admin.v3.RoutesConfigDump")
+          .flatMap((d) => d.dynamicRouteConfigs as { routeConfig: { virtualHosts: { routes: Json[] }[] } }[])
           .flatMap((r) => r.routeConfig.virtualHosts.flatMap((v) => v.routes))
           .find((r) => (r.match as Json).pathSeparatedPrefix === "/v1") as Json;
       // egctl refuses before it reads failOpen, so fail open cannot be shown with it.
