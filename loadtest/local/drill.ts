@@ -225,7 +225,9 @@ export async function runDrill(options: DrillOptions): Promise<DrillResult> {
       workDir,
     };
   } finally {
-    await Promise.all(processes.map((p) => p.kill("SIGTERM")));
+    for (const r of await Promise.allSettled(processes.map((p) => p.kill("SIGTERM")))) {
+      if (r.status === "rejected") log(`drill: ${(r.reason as Error).message}`);
+    }
     db?.destroy();
   }
 }

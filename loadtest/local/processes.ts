@@ -27,6 +27,10 @@ export async function waitUntilReady(opsPort: number, timeoutMs: number): Promis
   throw new Error(`not ready on ops port ${opsPort} after ${timeoutMs} ms`);
 }
 
+/** Longer than the services' default grace period (SHUTDOWN_GRACE_MS, 20 s). */
+const KILL_BOUND_MS = 30_000;
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms).unref());
+
 export async function startProcess(opts: {
   name: string;
   entry: string;
@@ -34,7 +38,10 @@ export async function startProcess(opts: {
   opsPort: number;
   logFile: string;
   readyTimeoutMs?: number;
+  /** How long kill() waits for an exit before SIGKILL (and an error). */
+  killBoundMs?: number;
 }): Promise<ManagedProcess> {
+  const killBoundMs = opts.killBoundMs ?? KILL_BOUND_MS;
   const launch = () =>
     spawnService({
       entry: opts.entry,
@@ -49,9 +56,21 @@ export async function startProcess(opts: {
     name: opts.name,
     opsPort: opts.opsPort,
     async kill(signal = "SIGTERM") {
-      if (current.child.exitCode !== null || current.child.signalCode !== null) return;
-      current.child.kill(signal);
-      await current.exited;
+      const child = current.child;
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      child.kill(signal);
+      // Bounded: a service that outlives its own grace period (20 s) is a bug
+      // to see, not a reason for the caller to wait forever.
+      const gone = await Promise.race([
+        current.exited.then(() => true),
+        sleep(killBoundMs).then(() => false),
+      ]);
+      if (gone) return;
+      child.kill("SIGKILL");
+      await Promise.race([current.exited, sleep(5_000)]);
+      throw new Error(
+        `${opts.name} (pid ${child.pid}) still ran ${killBoundMs} ms after ${signal}; SIGKILLed. Last output:\n${current.output().slice(-2000)}`,
+      );
     },
     async restart() {
       current = await launch();

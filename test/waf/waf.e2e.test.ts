@@ -158,9 +158,13 @@ describe("the WAF with each stack's directives (real Coraza and CRS, the real ga
   });
 
   after(async () => {
-    for (const p of processes.reverse()) await p.kill().catch(() => {});
+    // Gateway first, then the feed; a process that will not stop fails the file
+    // (processes.ts bounds the wait) instead of holding it open.
+    const errors: unknown[] = [];
+    for (const p of [...processes].reverse()) await p.kill().catch((err) => errors.push(err));
     await db?.stop();
     if (workDir) fs.rmSync(workDir, { recursive: true, force: true });
+    if (errors.length) throw new AggregateError(errors, "a local app process did not stop");
   });
 
   it("the attack corpus: prod blocks what CRS catches at its level, local and staging only log it", async () => {
