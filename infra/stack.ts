@@ -1,13 +1,13 @@
 // The bill of materials: every part of one environment, in the order it
 // comes up. Each line is one component; the logic lives in components/.
 import path from "node:path";
-import { FEED_GRPC_PORT, FEED_SERVICE_NAME, type FeedEnv } from "@golive/feed/contract";
-import { GATEWAY_HTTP_PORT, type GatewayEnv } from "@golive/gateway/contract";
+import type { AppDescriptor, ServiceDescriptor } from "@golive/shared/app-descriptor";
 import { OPS_PORT } from "@golive/shared/contract";
 import * as random from "@pulumi/random";
-import { appEnv } from "./components/app-env";
+import { APPS, checkApps, servicesOf } from "./apps";
+import { deployService, type ServiceContext, serviceAddress } from "./components/app-service";
 import { Backup } from "./components/backup";
-import { appDatabaseSecret, DATABASE_SECRET, DATABASE_URL_KEY, Database } from "./components/database";
+import { appDatabaseSecret, Database } from "./components/database";
 import { ENVOY_HTTPS_PORT, ENVOY_PROXY_LABELS, edgeCertificateTrusted, Ingress } from "./components/ingress";
 import { appLabels } from "./components/labels";
 import { LOADTEST_LABELS, LoadTest } from "./components/loadtest";
@@ -15,15 +15,14 @@ import { Logging, lokiUrl } from "./components/logging";
 import { Migrations } from "./components/migrations";
 import { Monitoring, prometheusRemoteWriteUrl } from "./components/monitoring";
 import { Namespaces } from "./components/namespaces";
-import { PROMETHEUS_PODS, podsIn, tcp } from "./components/network";
+import { podsIn } from "./components/network";
 import { NetworkPolicies } from "./components/network-policies";
 import { Preflight } from "./components/preflight";
 import { Retention } from "./components/retention";
-import { checksumAnnotations } from "./components/secret-checksum";
 import { Synthetic } from "./components/synthetic";
 import { COLLECTOR_PODS, jaegerQueryUrl, OTLP_HTTP_PORT, Tracing } from "./components/tracing";
-import { grpcProbe, httpProbe, Workload } from "./components/workload";
-import type { StackConfig } from "./config";
+import type { Workload } from "./components/workload";
+import { forApp, type StackConfig } from "./config";
 
 const REPO_ROOT = path.resolve(__dirname, "..");
 /**
@@ -47,7 +46,8 @@ export interface StackOutputs {
   feedAddress: string;
 }
 
-export function goLiveStack(config: StackConfig): StackOutputs {
+export function goLiveStack(config: StackConfig, apps: readonly AppDescriptor[] = APPS): StackOutputs {
+  checkApps(apps);
   const ns = new Namespaces("namespaces", { environment: config.environment });
   const opts = (...roles: (keyof Namespaces["resources"])[]) => ({
     dependsOn: roles.map((r) => ns.resources[r]),
@@ -69,7 +69,7 @@ export function goLiveStack(config: StackConfig): StackOutputs {
     "migrations",
     {
       namespace: app,
-      image: config.images.feed,
+      image: forApp(config.images, "feed"),
       database: database.migrations,
       resources: config.resources.migrations,
       databaseEgress: database.clientEgress,
@@ -103,7 +103,7 @@ export function goLiveStack(config: StackConfig): StackOutputs {
     {
       namespace: app,
       retention: config.retention,
-      image: config.images.jobs,
+      image: forApp(config.images, "jobs"),
       resources: config.resources.jobs,
       databaseSecret: appDatabase.secret,
       databaseChecksum,
@@ -141,9 +141,9 @@ export function goLiveStack(config: StackConfig): StackOutputs {
       namespace: ns.names.monitoring,
       config,
       remoteWriteUrl: prometheusRemoteWriteUrl(ns.names.monitoring),
+      // Every service, and the preflight Job.
       senders: [
-        podsIn(app, appLabels("feed")),
-        podsIn(app, appLabels("gateway")),
+        ...servicesOf(apps).map((s) => podsIn(app, appLabels(s.name))),
         podsIn(app, appLabels("preflight")),
       ],
       monitoringCrds: monitoring.crds,
@@ -164,115 +164,45 @@ export function goLiveStack(config: StackConfig): StackOutputs {
     // The Loki chart adds its ServiceMonitor only when the kind exists at install time.
     { dependsOn: [ns.resources.logging, monitoring.crds] },
   );
-  const feedAddress = `dns:///feed-grpc.${app}.svc.cluster.local:${FEED_GRPC_PORT}`;
-  const common = {
-    namespace: app,
-    topologySpread: config.topologySpread,
-    disruptionBudget: config.disruptionBudget,
+  // The app list's services: Deployment, Services, HPA, PDB, ServiceMonitor,
+  // dashboard and NetworkPolicies each (components/app-service.ts).
+  const services = servicesOf(apps);
+  const serviceContext: ServiceContext = {
+    services,
+    config,
+    repoRoot: REPO_ROOT,
+    namespaces: {
+      app,
+      monitoring: ns.names.monitoring,
+      gateway: ns.names.gateway,
+      loadtest: ns.names.loadtest,
+    },
+    commonEnv: {
+      OPS_PORT: String(OPS_PORT),
+      SHUTDOWN_GRACE_MS: String(SHUTDOWN_GRACE_MS),
+      SHUTDOWN_DRAIN_DELAY_MS: String(DRAIN_DELAY_MS),
+      // Spans to the collector, sampled at the stack's ratio.
+      OTEL_EXPORTER_OTLP_ENDPOINT: tracing.otlpEndpoint,
+      OTEL_TRACES_SAMPLER_ARG: String(config.tracing.sampleRatio),
+    },
     terminationGraceSeconds: GRACE_SECONDS,
+    database: { egress: database.clientEgress, checksum: databaseChecksum },
     monitoringCrds: monitoring.crds,
   };
-  const dashboard = (name: string) => ({
-    file: path.join(REPO_ROOT, "dashboards", `${name}.json`),
-    monitoringNamespace: ns.names.monitoring,
-  });
   const afterMigrations = { dependsOn: [migrations.job, appDatabase.secret, ns.resources.app] };
-  // The request path: edge -> gateway -> feed -> Postgres; Prometheus scrapes
-  // both on the ops port; the drill's k6 also calls the feed directly.
-  const labels = { feed: appLabels("feed"), gateway: appLabels("gateway") };
-  const prometheus = podsIn(ns.names.monitoring, PROMETHEUS_PODS);
-  const scrape = { from: [prometheus], ports: tcp(OPS_PORT) };
-  // Spans to the collector, sampled at the stack's ratio.
-  const toCollector = { to: [podsIn(ns.names.monitoring, COLLECTOR_PODS)], ports: tcp(OTLP_HTTP_PORT) };
-  const tracingEnv = [
-    { name: "OTEL_EXPORTER_OTLP_ENDPOINT", value: tracing.otlpEndpoint },
-    { name: "OTEL_TRACES_SAMPLER_ARG", value: String(config.tracing.sampleRatio) },
-  ] as const;
-  const feed = new Workload(
-    "feed",
-    {
-      ...common,
-      image: config.images.feed,
-      ports: [{ name: "grpc", port: FEED_GRPC_PORT }],
-      headless: { name: "feed-grpc", port: "grpc" },
-      env: appEnv<FeedEnv>([
-        {
-          name: "DATABASE_URL",
-          valueFrom: { secretKeyRef: { name: DATABASE_SECRET, key: DATABASE_URL_KEY } },
-        },
-        { name: "GRPC_PORT", value: String(FEED_GRPC_PORT) },
-        { name: "OPS_PORT", value: String(OPS_PORT) },
-        { name: "SHUTDOWN_GRACE_MS", value: String(SHUTDOWN_GRACE_MS) },
-        { name: "SHUTDOWN_DRAIN_DELAY_MS", value: String(DRAIN_DELAY_MS) },
-        ...tracingEnv,
-      ]),
-      probes: {
-        startup: grpcProbe(FEED_GRPC_PORT, "", 2, 30),
-        liveness: httpProbe("/health/live", 10, 3),
-        readiness: grpcProbe(FEED_GRPC_PORT, FEED_SERVICE_NAME, 5, 2),
-      },
-      replicas: config.replicas.feed,
-      resources: config.resources.feed,
-      podAnnotations: checksumAnnotations(databaseChecksum),
-      dashboard: dashboard("feed"),
-      network: {
-        ingress: [
-          {
-            from: [
-              { podSelector: { matchLabels: labels.gateway } },
-              podsIn(ns.names.loadtest, LOADTEST_LABELS),
-            ],
-            ports: tcp(FEED_GRPC_PORT),
-          },
-          scrape,
-        ],
-        egress: [database.clientEgress, toCollector],
-      },
-    },
-    afterMigrations,
-  );
-  const gateway = new Workload(
-    "gateway",
-    {
-      ...common,
-      image: config.images.gateway,
-      ports: [{ name: "http", port: GATEWAY_HTTP_PORT }],
-      env: appEnv<GatewayEnv>([
-        { name: "FEED_ADDRESS", value: feedAddress },
-        { name: "HTTP_PORT", value: String(GATEWAY_HTTP_PORT) },
-        { name: "OPS_PORT", value: String(OPS_PORT) },
-        { name: "SHUTDOWN_GRACE_MS", value: String(SHUTDOWN_GRACE_MS) },
-        { name: "SHUTDOWN_DRAIN_DELAY_MS", value: String(DRAIN_DELAY_MS) },
-        ...tracingEnv,
-      ]),
-      probes: {
-        startup: httpProbe("/health/live", 2, 30),
-        liveness: httpProbe("/health/live", 10, 3),
-        readiness: httpProbe("/health/ready", 5, 2),
-      },
-      replicas: config.replicas.gateway,
-      resources: config.resources.gateway,
-      dashboard: dashboard("gateway"),
-      network: {
-        ingress: [
-          {
-            from: [
-              podsIn(ns.names.gateway, ENVOY_PROXY_LABELS),
-              // The drill aimed at the app layer alone (golive:loadtest.target).
-              ...(config.loadtest.target === "gateway" ? [podsIn(ns.names.loadtest, LOADTEST_LABELS)] : []),
-            ],
-            ports: tcp(GATEWAY_HTTP_PORT),
-          },
-          scrape,
-        ],
-        egress: [
-          { to: [{ podSelector: { matchLabels: labels.feed } }], ports: tcp(FEED_GRPC_PORT) },
-          toCollector,
-        ],
-      },
-    },
-    afterMigrations,
-  );
+  const workloads = new Map(services.map((s) => [s.name, deployService(s, serviceContext, afterMigrations)]));
+  const workloadOf = (s: ServiceDescriptor) => workloads.get(s.name) as Workload;
+  // The edge routes to the public app; the drill's k6 also calls one app directly.
+  const publicApp = services.find((s) => s.public);
+  const drillApp = services.find((s) => s.drillCalls);
+  if (!publicApp || !drillApp) throw new Error("the app list needs a public app and one the drill calls");
+  const backend = {
+    service: publicApp.name,
+    port: publicApp.ports[0]?.port as number,
+    labels: workloadOf(publicApp).labels,
+  };
+  const drillPort = drillApp.drillCalls as string;
+  const feedAddress = serviceAddress(drillApp, drillPort, app);
 
   // Shared by the edge (which exempts it from the per-client limit) and the drill.
   const drillToken = new random.RandomPassword("drill-token", { length: 32, special: false });
@@ -283,7 +213,7 @@ export function goLiveStack(config: StackConfig): StackOutputs {
       gatewayNamespace: ns.names.gateway,
       certManagerNamespace: ns.names.certManager,
       appNamespace: app,
-      backend: { service: "gateway", port: GATEWAY_HTTP_PORT, labels: gateway.labels },
+      backend,
       monitoringNamespace: ns.names.monitoring,
       monitoringCrds: monitoring.crds,
       drillToken: drillToken.result,
@@ -303,10 +233,10 @@ export function goLiveStack(config: StackConfig): StackOutputs {
         namespace: ns.names.gateway,
         certificateTrusted: edgeCertificateTrusted(config),
       },
-      gateway: { service: "gateway", port: GATEWAY_HTTP_PORT, labels: gateway.labels },
+      gateway: backend,
       drillToken: drillToken.result,
-      feedGrpcAddress: `feed.${app}.svc.cluster.local:${FEED_GRPC_PORT}`,
-      feedSelector: feed.labels,
+      feedGrpcAddress: `${drillApp.name}.${app}.svc.cluster.local:${drillApp.ports.find((p) => p.name === drillPort)?.port}`,
+      feedSelector: workloadOf(drillApp).labels,
       repoRoot: REPO_ROOT,
       monitoringNamespace: ns.names.monitoring,
     },
@@ -317,7 +247,7 @@ export function goLiveStack(config: StackConfig): StackOutputs {
     {
       namespace: app,
       config,
-      image: config.images.preflight,
+      image: forApp(config.images, "preflight"),
       resources: config.resources.jobs,
       databaseSecret: appDatabase.secret,
       databaseChecksum,
@@ -337,7 +267,7 @@ export function goLiveStack(config: StackConfig): StackOutputs {
     opts("app", "monitoring"),
   );
   database.admit(app, [
-    feed.labels,
+    ...services.filter((s) => s.database).map((s) => workloadOf(s).labels),
     migrations.podLabels,
     backup.backupLabels,
     retention.labels,

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { parseStackConfig, StackConfigError } from "../config";
+import { forApp, parseStackConfig, StackConfigError } from "../config";
 import { rawStackConfig } from "../stack-files";
 
 const staging = () => rawStackConfig("staging");
@@ -43,7 +43,7 @@ describe("stack config", () => {
 
   it("keeps the jobs image deploy.yml pins, and the backup, retention and rotation settings", () => {
     const prod = parseStackConfig(rawStackConfig("prod"));
-    assert.match(prod.images.jobs, /jobs/);
+    assert.match(forApp(prod.images, "jobs"), /jobs/);
     assert.equal(prod.backup.schedule, "0 */6 * * *");
     assert.equal(parseStackConfig(rawStackConfig("staging")).backup.schedule, "0 3 * * *");
     assert.equal(prod.retention.deletedUsersDays, 30);

@@ -8,6 +8,8 @@ import type { dbRolesConfigSchema } from "./db-roles";
 import type { migrateConfigSchema } from "./migrate";
 
 export const FEED_GRPC_PORT = 50051;
+/** The headless Service that lists every ready feed pod, for per-call balancing (dns:///). */
+export const FEED_HEADLESS_SERVICE = "feed-grpc";
 /** The gRPC health service that is SERVING only while the feed can serve. */
 export const FEED_SERVICE_NAME = FEED_SERVICE;
 /** Entry points in the feed image (scripts/bundle-app.mjs output, run by distroless node). */

@@ -1,0 +1,8 @@
+// The go-live preflight image as infra lists it; infra/components/preflight.ts runs it.
+import type { JobAppDescriptor } from "@golive/shared/app-descriptor";
+
+export const preflightApp: JobAppDescriptor = {
+  kind: "job",
+  name: "preflight",
+  image: { dockerfile: "apps/preflight/Dockerfile" },
+};

@@ -1,0 +1,94 @@
+// What one app of ours is, as plain data: its image, and for a long-running
+// service its ports, environment, probes, network peers, dashboard and
+// alert rules. Each app folder exports one (apps/<name>/src/app.ts);
+// infra/apps.ts lists them (the bill of materials) and infra maps the list to
+// Kubernetes objects, rules and dashboards, the workflows to image builds.
+// No Pulumi here: the apps stay free of the deployer's libraries.
+
+/** The paths every service's ops server answers on (apps/shared/src/ops-server.ts). */
+export const HEALTH_PATHS = { live: "/health/live", ready: "/health/ready" } as const;
+
+/** The request id header and gRPC metadata key, read and passed on by every hop. */
+export const REQUEST_ID_HEADER = "x-request-id";
+
+/**
+ * What the deployer gives every service, whatever it is: its ops port, the
+ * shutdown timing and where its spans go. A service's config schema must read
+ * all of them (defineService checks it at compile time).
+ */
+export const COMMON_SERVICE_ENV = [
+  "OPS_PORT",
+  "SHUTDOWN_GRACE_MS",
+  "SHUTDOWN_DRAIN_DELAY_MS",
+  "OTEL_EXPORTER_OTLP_ENDPOINT",
+  "OTEL_TRACES_SAMPLER_ARG",
+] as const;
+export type CommonServiceEnv = (typeof COMMON_SERVICE_ENV)[number];
+
+/** A value the deployer fills in: a literal, the app database's URL (a Secret), or another app's address. */
+export type EnvSource =
+  | string
+  | { readonly databaseUrl: true }
+  | { readonly addressOf: string; readonly port: string };
+
+export type ProbeSpec = { readonly periodSeconds: number; readonly failureThreshold: number } & (
+  | { readonly http: keyof typeof HEALTH_PATHS }
+  /** The gRPC health protocol on a named port; service "" asks for the server as a whole. */
+  | { readonly grpc: { readonly port: string; readonly service: string } }
+);
+
+export interface ImageSpec {
+  /** Repo-relative Dockerfile; the build context is the repo root. */
+  readonly dockerfile: string;
+}
+
+interface AppBase {
+  /** Kubernetes name, image key in the stack files, Prometheus job label. */
+  readonly name: string;
+  readonly image: ImageSpec;
+}
+
+/** An image that infra runs as a Job or CronJob (retention, preflight). */
+export interface JobAppDescriptor extends AppBase {
+  readonly kind: "job";
+}
+
+export interface ServiceDescriptor<Env extends string = string> extends AppBase {
+  readonly kind: "service";
+  /** Serving ports; the ops port (metrics, health) is added by the deployer. */
+  readonly ports: readonly { readonly name: string; readonly port: number }[];
+  /** A headless Service over one port, for clients that balance per call (dns:///). */
+  readonly headless?: { readonly name: string; readonly port: string };
+  /** App-specific environment (the common part is COMMON_SERVICE_ENV), names checked against the app's schema. */
+  readonly env: { readonly [K in Exclude<Env, CommonServiceEnv>]?: EnvSource };
+  readonly probes: {
+    readonly startup: ProbeSpec;
+    readonly liveness: ProbeSpec;
+    readonly readiness: ProbeSpec;
+  };
+  /** The public API's backend: the edge routes to it (at most one app). */
+  readonly public?: boolean;
+  /** Reads and writes the app database (egress to Postgres and a place on its allow list). */
+  readonly database?: boolean;
+  /** Other apps it calls, by name and port name: its egress and their ingress. */
+  readonly calls?: readonly { readonly app: string; readonly port: string }[];
+  /** The go-live drill's k6 calls this port directly (e.g. the feed's gRPC). */
+  readonly drillCalls?: string;
+  /** Repo-relative Grafana dashboard JSON (dashboards/build.ts writes ours). */
+  readonly dashboard?: string;
+  /** Repo-relative Prometheus rule file with this app's own alerts (the standard RED set comes on top). */
+  readonly rules?: string;
+}
+
+export type AppDescriptor = ServiceDescriptor | JobAppDescriptor;
+
+/**
+ * A service descriptor whose environment names are checked against the
+ * app's config schema (Env = EnvName<typeof schema>); an app whose schema
+ * does not read the common environment does not compile.
+ */
+export function defineService<Env extends string>(
+  d: [CommonServiceEnv] extends [Env] ? ServiceDescriptor<Env> : { error: "the schema misses common env" },
+): ServiceDescriptor<Env> {
+  return d as ServiceDescriptor<Env>;
+}

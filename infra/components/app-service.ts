@@ -1,0 +1,145 @@
+// One service descriptor (apps/<name>/src/app.ts) to its Workload: image,
+// replicas and resources from the stack's per-app keys, environment (its own
+// plus what every service gets), probes, and NetworkPolicies derived from the
+// whole app list: who calls it, whom it calls, the edge, the drill, scrapes.
+import path from "node:path";
+import {
+  COMMON_SERVICE_ENV,
+  type CommonServiceEnv,
+  type EnvSource,
+  HEALTH_PATHS,
+  type ProbeSpec,
+  type ServiceDescriptor,
+} from "@golive/shared/app-descriptor";
+import { OPS_PORT } from "@golive/shared/contract";
+import type * as k8s from "@pulumi/kubernetes";
+import type * as pulumi from "@pulumi/pulumi";
+import { forApp, type StackConfig } from "../config";
+import { DATABASE_SECRET, DATABASE_URL_KEY } from "./database";
+import { ENVOY_PROXY_LABELS } from "./ingress";
+import { appLabels } from "./labels";
+import { LOADTEST_LABELS } from "./loadtest";
+import { type EgressRule, type Peer, PROMETHEUS_PODS, podsIn, type Rule, tcp } from "./network";
+import { checksumAnnotations } from "./secret-checksum";
+import { COLLECTOR_PODS, OTLP_HTTP_PORT } from "./tracing";
+import { grpcProbe, httpProbe, Workload } from "./workload";
+
+/** What a service's Workload needs from the rest of the stack. */
+export interface ServiceContext {
+  services: readonly ServiceDescriptor[];
+  config: StackConfig;
+  repoRoot: string;
+  namespaces: { app: string; monitoring: string; gateway: string; loadtest: string };
+  /** The values of the environment every service gets (COMMON_SERVICE_ENV). */
+  commonEnv: Record<CommonServiceEnv, pulumi.Input<string>>;
+  terminationGraceSeconds: number;
+  database: { egress: EgressRule; checksum: pulumi.Input<string> };
+  monitoringCrds: pulumi.Resource;
+}
+
+/** The dns:/// target of a service port: the headless Service when the port has one (per-call balancing). */
+export function serviceAddress(s: ServiceDescriptor, portName: string, namespace: string): string {
+  const port = s.ports.find((p) => p.name === portName);
+  if (!port) throw new Error(`${s.name} has no port ${portName}`);
+  const host = s.headless?.port === portName ? s.headless.name : s.name;
+  return `dns:///${host}.${namespace}.svc.cluster.local:${port.port}`;
+}
+
+function byName(services: readonly ServiceDescriptor[], name: string): ServiceDescriptor {
+  const s = services.find((x) => x.name === name);
+  if (!s) throw new Error(`no service named ${name}`);
+  return s;
+}
+
+function portOf(s: ServiceDescriptor, name: string): number {
+  const port = s.ports.find((p) => p.name === name);
+  if (!port) throw new Error(`${s.name} has no port ${name}`);
+  return port.port;
+}
+
+function probe(spec: ProbeSpec, s: ServiceDescriptor): k8s.types.input.core.v1.Probe {
+  return "http" in spec
+    ? httpProbe(HEALTH_PATHS[spec.http], spec.periodSeconds, spec.failureThreshold)
+    : grpcProbe(portOf(s, spec.grpc.port), spec.grpc.service, spec.periodSeconds, spec.failureThreshold);
+}
+
+function envVar(name: string, source: EnvSource, ctx: ServiceContext): k8s.types.input.core.v1.EnvVar {
+  if (typeof source === "string") return { name, value: source };
+  if ("databaseUrl" in source) {
+    return { name, valueFrom: { secretKeyRef: { name: DATABASE_SECRET, key: DATABASE_URL_KEY } } };
+  }
+  return {
+    name,
+    value: serviceAddress(byName(ctx.services, source.addressOf), source.port, ctx.namespaces.app),
+  };
+}
+
+/** Ingress per serving port (callers, the edge, the drill), then Prometheus on the ops port. */
+function ingressRules(s: ServiceDescriptor, ctx: ServiceContext): Rule[] {
+  const { namespaces: ns, config } = ctx;
+  const rules: Rule[] = [];
+  for (const port of s.ports) {
+    const from: Peer[] = ctx.services
+      .filter((c) => c.calls?.some((call) => call.app === s.name && call.port === port.name))
+      .map((c) => ({ podSelector: { matchLabels: appLabels(c.name) } }));
+    const publicPort = s.public && port === s.ports[0];
+    if (publicPort) from.push(podsIn(ns.gateway, ENVOY_PROXY_LABELS));
+    // The drill calls this port itself, or aims at the public app alone (golive:loadtest.target).
+    if (s.drillCalls === port.name || (publicPort && config.loadtest.target === "gateway")) {
+      from.push(podsIn(ns.loadtest, LOADTEST_LABELS));
+    }
+    if (from.length > 0) rules.push({ from, ports: tcp(port.port) });
+  }
+  rules.push({ from: [podsIn(ns.monitoring, PROMETHEUS_PODS)], ports: tcp(OPS_PORT) });
+  return rules;
+}
+
+/** Egress: the database, the apps it calls, then spans to the collector. */
+function egressRules(s: ServiceDescriptor, ctx: ServiceContext): EgressRule[] {
+  return [
+    ...(s.database ? [ctx.database.egress] : []),
+    ...(s.calls ?? []).map((c) => ({
+      to: [{ podSelector: { matchLabels: appLabels(c.app) } }],
+      ports: tcp(portOf(byName(ctx.services, c.app), c.port)),
+    })),
+    { to: [podsIn(ctx.namespaces.monitoring, COLLECTOR_PODS)], ports: tcp(OTLP_HTTP_PORT) },
+  ];
+}
+
+export function deployService(
+  s: ServiceDescriptor,
+  ctx: ServiceContext,
+  opts: pulumi.ComponentResourceOptions,
+): Workload {
+  const { config } = ctx;
+  const ownEnv = Object.entries(s.env).map(([name, source]) => envVar(name, source as EnvSource, ctx));
+  const commonEnv = COMMON_SERVICE_ENV.map((name) => ({ name, value: ctx.commonEnv[name] }));
+  return new Workload(
+    s.name,
+    {
+      namespace: ctx.namespaces.app,
+      topologySpread: config.topologySpread,
+      disruptionBudget: config.disruptionBudget,
+      terminationGraceSeconds: ctx.terminationGraceSeconds,
+      monitoringCrds: ctx.monitoringCrds,
+      image: forApp(config.images, s.name),
+      ports: [...s.ports],
+      headless: s.headless,
+      env: [...ownEnv, ...commonEnv],
+      probes: {
+        startup: probe(s.probes.startup, s),
+        liveness: probe(s.probes.liveness, s),
+        readiness: probe(s.probes.readiness, s),
+      },
+      replicas: forApp(config.replicas, s.name),
+      resources: forApp(config.resources, s.name),
+      // A rotated database login rolls the pods that read it.
+      podAnnotations: s.database ? checksumAnnotations(ctx.database.checksum) : undefined,
+      dashboard: s.dashboard
+        ? { file: path.join(ctx.repoRoot, s.dashboard), monitoringNamespace: ctx.namespaces.monitoring }
+        : undefined,
+      network: { ingress: ingressRules(s, ctx), egress: egressRules(s, ctx) },
+    },
+    opts,
+  );
+}
