@@ -15,7 +15,15 @@ const exported: { [K in keyof StackOutputs]: StackOutputs[K] } = {
   loadTestTrigger: outputs.loadTestTrigger,
   preflightTrigger: outputs.preflightTrigger,
   feedAddress: outputs.feedAddress,
+  images: outputs.images,
 };
 
-export const { namespaces, gatewayUrl, grafanaPortForward, loadTestTrigger, preflightTrigger, feedAddress } =
-  exported;
+export const {
+  namespaces,
+  gatewayUrl,
+  grafanaPortForward,
+  loadTestTrigger,
+  preflightTrigger,
+  feedAddress,
+  images,
+} = exported;

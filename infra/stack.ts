@@ -44,6 +44,8 @@ export interface StackOutputs {
   /** Starts the go-live preflight Job (docs/preflight.md). */
   preflightTrigger: string;
   feedAddress: string;
+  /** Every app's image as deployed (deploy.yml records it as prod's rollback target). */
+  images: Record<string, string>;
 }
 
 export function goLiveStack(config: StackConfig, apps: readonly AppDescriptor[] = APPS): StackOutputs {
@@ -287,5 +289,6 @@ export function goLiveStack(config: StackConfig, apps: readonly AppDescriptor[] 
     loadTestTrigger: loadTest.triggerCommand,
     preflightTrigger: preflight.triggerCommand,
     feedAddress,
+    images: Object.fromEntries(apps.map((a) => [a.name, forApp(config.images, a.name)])),
   };
 }

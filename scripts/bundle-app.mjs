@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Builds one app for its image: `node scripts/bundle-app.mjs <feed|gateway|jobs> [outdir]`.
+// Builds one app for its image: `node scripts/bundle-app.mjs <app> [outdir]`, <app> a folder of apps/ (feed, gateway, jobs, preflight).
 // Each entry point listed under "golive.entries" in apps/<app>/package.json
 // becomes <outdir>/<name>.js. Our own code (the app and the workspace
 // packages it uses) goes into the bundle; every third-party package stays a

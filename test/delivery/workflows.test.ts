@@ -7,7 +7,14 @@ import fs from "node:fs";
 import path from "node:path";
 import { test } from "node:test";
 import YAML from "yaml";
+import { APPS } from "../../infra/apps";
+import { rankerApp } from "../../infra/test/fixtures/ranker-app";
 import { TRIGGER } from "../../infra/test/support/drill";
+import { appsMatrix } from "../../scripts/apps-matrix";
+import { pinImages } from "../../scripts/pin-images";
+
+/** How deploy.yml writes image references into stack config (one script, three places). */
+const PIN = /node --import tsx scripts\/pin-images\.ts "\$STACK" "\$IMAGES"/;
 
 const ROOT = path.resolve(__dirname, "../..");
 const DIR = path.join(ROOT, ".github/workflows");
@@ -142,10 +149,9 @@ test("deploy goes to staging first and to prod only through the protected produc
   ] as const) {
     const steps = job?.steps ?? [];
     const up = steps.findIndex((s) => s.uses?.startsWith("pulumi/actions@") && s.with?.command === "up");
-    const pin = steps.findIndex((s) =>
-      /pulumi config set --stack "\$STACK" --path images\.feed/.test(s.run ?? ""),
-    );
+    const pin = steps.findIndex((s) => PIN.test(s.run ?? ""));
     assert.ok(pin >= 0 && up > pin, `${stack}: digests are written into stack config before pulumi up`);
+    assert.match(JSON.stringify(steps[pin]), /needs\.images\.outputs\.images/);
     assert.equal(steps[up]?.with?.["stack-name"], stack);
   }
 });
@@ -169,7 +175,9 @@ test("prod gets a smoke after its deploy, and a failed smoke rolls it back to th
   const smoke = wf.jobs["prod-smoke"];
   assert.ok([smoke?.needs].flat().includes("prod"));
   assert.ok((smoke?.steps ?? []).some((s) => /npm run smoke -- --url "https:\/\//.test(s.run ?? "")));
-  const record = (prod?.steps ?? []).findIndex((s) => /kubectl -n "golive-\$STACK" get/.test(s.run ?? ""));
+  const record = (prod?.steps ?? []).findIndex((s) =>
+    /pulumi stack output images --json --stack "\$STACK"/.test(s.run ?? ""),
+  );
   const up = (prod?.steps ?? []).findIndex((s) => s.with?.command === "up");
   assert.ok(record >= 0 && record < up, "prod records the running images before its pulumi up");
   assert.deepEqual([rollback?.needs].flat().sort(), ["prod", "prod-smoke"]);
@@ -178,27 +186,63 @@ test("prod gets a smoke after its deploy, and a failed smoke rolls it back to th
     /needs\.prod-smoke\.result == 'failure'/,
   );
   const steps = rollback?.steps ?? [];
-  const pin = steps.findIndex((s) =>
-    /pulumi config set --stack "\$STACK" --path images\.feed/.test(s.run ?? ""),
-  );
+  const pin = steps.findIndex((s) => PIN.test(s.run ?? ""));
   const rollUp = steps.findIndex((s) => s.with?.command === "up" && s.with?.["stack-name"] === "prod");
   assert.ok(pin >= 0 && rollUp > pin, "the rollback pins the recorded images, then runs pulumi up on prod");
-  assert.match(JSON.stringify(steps[pin]), /needs\.prod\.outputs\.feed/);
+  assert.match(JSON.stringify(steps[pin]), /needs\.prod\.outputs\.images/);
 });
 
-test("images are pushed to GHCR and handed on as digest references", () => {
+test("images are built per app of the list, pushed to GHCR and handed on as digest references", () => {
   const wf = load("images.yml");
-  const build = wf.jobs.build;
+  const { apps, build, refs } = wf.jobs as Record<string, Job & { strategy?: { matrix?: unknown } }>;
+  assert.match(JSON.stringify(apps?.steps), /scripts\/apps-matrix\.ts/, "the matrix comes from the app list");
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: a GitHub Actions expression
+  assert.equal(build?.strategy?.matrix, "${{ fromJSON(needs.apps.outputs.matrix) }}");
   const pushes = (build?.steps ?? []).filter((s) => s.uses?.startsWith("docker/build-push-action@"));
+  assert.equal(pushes.length, 1);
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: a GitHub Actions expression
+  assert.equal(pushes[0]?.with?.file, "${{ matrix.dockerfile }}");
+  assert.equal(pushes[0]?.with?.push, true);
+  assert.match(String(pushes[0]?.with?.["cache-from"]), /type=gha,scope=\$\{\{ matrix\.name \}\}/);
+  assert.match(JSON.stringify(build), /@\$\{DIGEST\}/);
+  assert.match(JSON.stringify(refs), /no reference for/, "refs fails when an app of the list has no image");
+  // What the matrix holds: every app, each with a Dockerfile that exists.
+  const { include } = appsMatrix();
   assert.deepEqual(
-    pushes.map((s) => s.with?.file),
-    ["apps/feed/Dockerfile", "apps/gateway/Dockerfile", "apps/jobs/Dockerfile", "apps/preflight/Dockerfile"],
+    include.map((a) => a.name),
+    APPS.map((a) => a.name),
   );
-  for (const s of pushes) {
-    assert.equal(s.with?.push, true);
-    assert.match(String(s.with?.["cache-from"]), /type=gha/);
-  }
-  assert.match(JSON.stringify(build), /@\$\{digest\}/);
+  for (const a of include) assert.ok(fs.existsSync(path.join(ROOT, a.dockerfile)), a.dockerfile);
+  // A fifth app is built once it is listed: no workflow edit.
+  assert.ok(appsMatrix([...APPS, rankerApp]).include.some((a) => a.name === "ranker"));
+  const ci = spawnSync(process.execPath, ["--import", "tsx", "scripts/apps-matrix.ts", "--names"], {
+    cwd: ROOT,
+    encoding: "utf8",
+  });
+  assert.deepEqual(
+    ci.stdout.trim().split("\n"),
+    APPS.map((a) => a.name),
+    ci.stderr,
+  );
+  assert.match(fs.readFileSync(path.join(DIR, "ci.yml"), "utf8"), /scripts\/apps-matrix\.ts --names/);
+});
+
+test("pin-images writes every listed app's reference and refuses anything else", () => {
+  const calls: string[][] = [];
+  const run = (args: string[]) => void calls.push(args);
+  const images = Object.fromEntries(
+    APPS.map((a) => [a.name, `ghcr.io/o/${a.name}@sha256:${"a".repeat(64)}`]),
+  );
+  assert.deepEqual(pinImages("prod", JSON.stringify(images), APPS, run), Object.keys(images));
+  assert.deepEqual(calls[0], ["config", "set", "--stack", "prod", "--path", "images.feed", images.feed]);
+  assert.throws(() => pinImages("prod", JSON.stringify({ fedd: "x:1" }), APPS, run), /fedd is not an app/);
+  assert.throws(() => pinImages("prod", "", APPS, run), /not JSON/);
+  assert.throws(() => pinImages("prod", "{}", APPS, run), /non-empty object/);
+  assert.throws(
+    () => pinImages("prod", JSON.stringify({ feed: "" }), APPS, run),
+    /feed has no image reference/,
+  );
+  assert.equal(calls.length, APPS.length, "nothing pinned from a refused input");
 });
 
 test("gitleaks scans the full history on every push", () => {
