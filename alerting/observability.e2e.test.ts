@@ -27,7 +27,7 @@ import { WebSocket } from "ws";
 import { stringify } from "yaml";
 import { dashboards } from "../dashboards/build";
 import { metricNames } from "./promql";
-import { loadRuleFiles } from "./rule-files";
+import { allRuleFiles, ruleFilePaths } from "./rule-files";
 
 const repoRoot = path.resolve(__dirname, "..");
 const HOST = "127.0.0.1";
@@ -58,7 +58,7 @@ function exportedNames(metricsText: string): Set<string> {
   return names;
 }
 
-const ruleFiles = loadRuleFiles();
+const ruleFiles = allRuleFiles();
 const rules = ruleFiles.flatMap((f) => f.groups.flatMap((g) => g.rules));
 const recorded = new Set(rules.flatMap((r) => r.record ?? []));
 const K6 = path.join(repoRoot, ".tools/bin/k6");
@@ -162,7 +162,7 @@ describe("observability end to end (real services, real Prometheus)", { timeout:
     const promPort = await freePort();
     const config = {
       global: { scrape_interval: "1s", evaluation_interval: "1s" },
-      rule_files: ruleFiles.map((f) => f.path),
+      rule_files: ruleFilePaths(ruleFiles, tmp),
       scrape_configs: [
         { job_name: "feed", static_configs: [{ targets: [`${HOST}:${feedOps}`] }] },
         { job_name: "gateway", static_configs: [{ targets: [`${HOST}:${gatewayOps}`] }] },

@@ -1,7 +1,8 @@
 // One service descriptor (apps/<name>/src/app.ts) to its Workload: image,
 // replicas and resources from the stack's per-app keys, environment (its own
 // plus what every service gets), probes, and NetworkPolicies derived from the
-// whole app list: who calls it, whom it calls, the edge, the drill, scrapes.
+// whole app list: who calls it, whom it calls, the edge, the drill, scrapes;
+// and its alert rules (the standard set with its job, plus its own file).
 import path from "node:path";
 import {
   COMMON_SERVICE_ENV,
@@ -14,6 +15,7 @@ import {
 import { OPS_PORT } from "@golive/shared/contract";
 import type * as k8s from "@pulumi/kubernetes";
 import type * as pulumi from "@pulumi/pulumi";
+import { serviceRules, withRunbookBaseUrl } from "../../alerting/rule-files";
 import { forApp, type StackConfig } from "../config";
 import { DATABASE_SECRET, DATABASE_URL_KEY } from "./database";
 import { ENVOY_PROXY_LABELS } from "./ingress";
@@ -139,6 +141,10 @@ export function deployService(
         ? { file: path.join(ctx.repoRoot, s.dashboard), monitoringNamespace: ctx.namespaces.monitoring }
         : undefined,
       network: { ingress: ingressRules(s, ctx), egress: egressRules(s, ctx) },
+      rules: {
+        groups: withRunbookBaseUrl(serviceRules(s).groups, config.runbookBaseUrl),
+        monitoringNamespace: ctx.namespaces.monitoring,
+      },
     },
     opts,
   );

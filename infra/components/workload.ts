@@ -1,11 +1,12 @@
 // One long-running service of ours (feed or gateway): Deployment, Service,
 // optional headless Service for client-side gRPC balancing, HPA, PDB and a
-// ServiceMonitor on the ops port, its dashboard, and the NetworkPolicies for
-// its own flows.
+// ServiceMonitor on the ops port, its dashboard and alert rules, and the
+// NetworkPolicies for its own flows.
 // The pod spec follows the Pod Security
 // "restricted" profile with a read-only root and no service account token.
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import type { RuleGroup } from "../../alerting/rule-files";
 import type { Resources } from "../config";
 import { appLabels, OPS_PORT, PROMETHEUS_SELECTOR } from "./labels";
 import { grafanaDashboard } from "./monitoring";
@@ -49,6 +50,8 @@ export interface WorkloadArgs {
   network: PolicySpec;
   /** Its Grafana dashboard (a dashboards/*.json file) and where Grafana runs. */
   dashboard?: { file: string; monitoringNamespace: string };
+  /** Its alert rules (alerting/rule-files.ts serviceRules), as a PrometheusRule beside our others. */
+  rules?: { groups: RuleGroup[]; monitoringNamespace: string };
 }
 
 export function httpProbe(path: string, periodSeconds: number, failureThreshold: number): Probe {
@@ -226,6 +229,23 @@ export class Workload extends pulumi.ComponentResource {
     if (egress) networkPolicy(this, `${name}-egress`, namespace, this.labels, { egress });
 
     if (args.dashboard) grafanaDashboard(this, args.dashboard.monitoringNamespace, args.dashboard.file);
+    if (args.rules) {
+      const ruleName = `golive-service-${name}`;
+      new k8s.apiextensions.CustomResource(
+        ruleName,
+        {
+          apiVersion: "monitoring.coreos.com/v1",
+          kind: "PrometheusRule",
+          metadata: {
+            name: ruleName,
+            namespace: args.rules.monitoringNamespace,
+            labels: { ...this.labels, ...PROMETHEUS_SELECTOR },
+          },
+          spec: { groups: args.rules.groups },
+        },
+        { parent: this, dependsOn: [args.monitoringCrds] },
+      );
+    }
 
     this.registerOutputs({ service: this.service.metadata.name });
   }

@@ -41,7 +41,7 @@ async function render(apps: readonly AppDescriptor[]) {
 }
 
 describe("adding an app: one descriptor, one line in the list", () => {
-  it("the render holds the new service's Deployment, Services, HPA, PDB, ServiceMonitor, policies and dashboard", async () => {
+  it("the render holds the new service's Deployment, Services, HPA, PDB, ServiceMonitor, rules, policies and dashboard", async () => {
     const { find } = await render(WITH_RANKER);
     const dep = find("Deployment", "ranker") as Any;
     assert.ok(dep, "Deployment");
@@ -73,6 +73,23 @@ describe("adding an app: one descriptor, one line in the list", () => {
     assert.ok(find("PodDisruptionBudget", "ranker"), "PDB (prod)");
     const monitor = find("ServiceMonitor", "ranker") as Any;
     assert.equal(monitor?.spec.endpoints[0].port, "metrics", "ServiceMonitor on the ops port");
+    // Its alerts: the standard set with job="ranker" filled in, in a PrometheusRule of its own.
+    const rules = find("PrometheusRule", "golive-service-ranker") as Any;
+    const alerts = rules?.spec.groups.flatMap((g: Any) => g.rules) ?? [];
+    for (const name of [
+      "ErrorRate",
+      "TargetDown",
+      "ServiceDown",
+      "PodCrashLooping",
+      "HighCPU",
+      "AvailabilityBudgetBurn",
+    ]) {
+      const rule = alerts.find((r: Any) => r.alert === name);
+      assert.ok(rule, `alert ${name}`);
+      assert.match(rule.expr, /(job|container)="ranker"/, name);
+      assert.doesNotMatch(rule.expr, /feed|gateway/, name);
+      assert.equal(rule.labels.service, "ranker");
+    }
     const dashboard = find("ConfigMap", "dashboard-ranker-dashboard") as Any;
     assert.match(Object.values(dashboard?.data ?? {}).join(""), /golive-ranker/, "dashboard ConfigMap");
 

@@ -3,12 +3,14 @@ import { readdirSync } from "node:fs";
 import path from "node:path";
 import { describe, it } from "node:test";
 import { planFromEnv } from "@golive/preflight/plan";
+import { APPS, servicesOf } from "../apps";
 import type { K8sObject } from "../render/mock-runtime";
 import { REPO_ROOT, rawStackConfig } from "../stack-files";
 import { blockedBy, type NetworkPolicy, selects } from "./support/network-policy";
 import { renderStack } from "./support/render";
 
 type Any = Record<string, any>;
+const SERVICES = servicesOf(APPS);
 const spec = (o: K8sObject) => o.spec as Any;
 const matches = (selector: Record<string, string>, labels: Record<string, string> = {}) =>
   Object.entries(selector).every(([k, v]) => labels[k] === v);
@@ -18,12 +20,13 @@ describe("wiring per stack", () => {
     it(`${stack}: Services select the Deployment pods and target real container ports`, async () => {
       const r = await renderStack(stack);
       const ns = `golive-${stack}`;
-      for (const name of ["feed", "gateway"]) {
+      for (const app of SERVICES) {
+        const name = app.name;
         const dep = r.find("Deployment", name, ns);
         const pod = spec(dep).template;
         assert.ok(matches(spec(dep).selector.matchLabels, pod.metadata.labels));
         const portNames = pod.spec.containers[0].ports.map((p: Any) => p.name);
-        for (const svcName of name === "feed" ? ["feed", "feed-grpc"] : ["gateway"]) {
+        for (const svcName of [name, ...(app.headless ? [app.headless.name] : [])]) {
           const svc = r.find("Service", svcName, ns);
           assert.ok(matches(spec(svc).selector, pod.metadata.labels), `${svcName} selects ${name} pods`);
           for (const p of spec(svc).ports)
@@ -59,9 +62,9 @@ describe("wiring per stack", () => {
       assert.equal(spec(r.find("Service", "feed-grpc", ns)).clusterIP, "None");
     });
 
-    it(`${stack}: feed and gateway keep serving with readiness off before they stop, within the grace period`, async () => {
+    it(`${stack}: every service keeps serving with readiness off before it stops, within the grace period`, async () => {
       const r = await renderStack(stack);
-      for (const name of ["feed", "gateway"]) {
+      for (const { name } of SERVICES) {
         const pod = spec(r.find("Deployment", name, `golive-${stack}`)).template.spec;
         const env = Object.fromEntries(pod.containers[0].env.map((e: Any) => [e.name, e.value]));
         const drain = Number(env.SHUTDOWN_DRAIN_DELAY_MS);
@@ -79,7 +82,7 @@ describe("wiring per stack", () => {
       assert.ok(job);
       const c = spec(job).template.spec.containers[0];
       assert.deepEqual(c.command, ["/nodejs/bin/node", "dist/migrate.js"]);
-      for (const name of ["feed", "gateway"]) {
+      for (const { name } of SERVICES) {
         const dep = r.resources.find((x) => x.type === "kubernetes:apps/v1:Deployment" && x.name === name);
         const component = r.resources.find((x) => x.type === "golive:apps:Workload" && x.name === name);
         const deps = [...(dep?.dependsOn ?? []), ...(component?.dependsOn ?? [])];

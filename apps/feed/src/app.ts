@@ -19,4 +19,5 @@ export const feedApp = defineService<FeedEnv>({
   database: true,
   drillCalls: "grpc",
   dashboard: "dashboards/feed.json",
+  rules: "apps/feed/alerts.yaml",
 });

@@ -17,4 +17,5 @@ export const gatewayApp = defineService<GatewayEnv>({
   public: true,
   calls: [{ app: "feed", port: "grpc" }],
   dashboard: "dashboards/gateway.json",
+  rules: "apps/gateway/alerts.yaml",
 });

@@ -76,7 +76,7 @@ export interface ServiceDescriptor<Env extends string = string> extends AppBase 
   readonly drillCalls?: string;
   /** Repo-relative Grafana dashboard JSON (dashboards/build.ts writes ours). */
   readonly dashboard?: string;
-  /** Repo-relative Prometheus rule file with this app's own alerts (the standard RED set comes on top). */
+  /** Repo-relative Prometheus rule file of its own alerts, tests beside it; the standard set (alerting/service-alerts.ts) comes on top. */
   readonly rules?: string;
 }
 

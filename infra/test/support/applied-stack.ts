@@ -5,7 +5,7 @@
 // (kwok nodes), the real-pods lane on the local stack (its real node).
 import assert from "node:assert/strict";
 import type { OpMap, Stack, UpResult } from "@pulumi/pulumi/automation";
-import { loadRuleFiles } from "../../../alerting/rule-files";
+import { allRuleFiles } from "../../../alerting/rule-files";
 import type { KubeApi } from "../../../scripts/local-cluster/kube-api";
 import { namespaceNames } from "../../components/namespaces";
 import {
@@ -20,7 +20,7 @@ import {
 export const CHURN = new Set(["Event", "Lease"]);
 
 /** Every alert with the scrape targets its series come from (the same for every stack). */
-export const alerts = alertSources(loadRuleFiles().flatMap((f) => f.groups.flatMap((g) => g.rules)));
+export const alerts = alertSources(allRuleFiles().flatMap((f) => f.groups.flatMap((g) => g.rules)));
 
 export const sum = (ops: OpMap | undefined) => Object.values(ops ?? {}).reduce((a, b) => a + (b ?? 0), 0);
 
