@@ -6,6 +6,10 @@ import assert from "node:assert/strict";
 import fs from "node:fs";
 import path from "node:path";
 import { test } from "node:test";
+import { OPS_PORT } from "@golive/shared/contract";
+import { APPS } from "../../infra/apps";
+import { rankerApp } from "../../infra/test/fixtures/ranker-app";
+import { dockerfileFor, expectedDockerfiles } from "../../scripts/dockerfiles";
 import { dockerfiles, type Instruction, parseDockerfile, workspaces } from "./dockerfile";
 
 const ROOT = path.resolve(__dirname, "../..");
@@ -49,13 +53,28 @@ export function dockerfileProblems(text: string): string[] {
   return problems;
 }
 
-test("there is a Dockerfile for each service, the jobs and the preflight", () => {
-  assert.deepEqual(dockerfiles().sort(), [
-    "apps/feed/Dockerfile",
-    "apps/gateway/Dockerfile",
-    "apps/jobs/Dockerfile",
-    "apps/preflight/Dockerfile",
-  ]);
+test("there is a Dockerfile for each app of the list, exactly as scripts/dockerfiles.ts writes it", () => {
+  assert.deepEqual(dockerfiles().sort(), APPS.map((a) => a.image.dockerfile).sort());
+  for (const { file, text } of expectedDockerfiles()) {
+    assert.equal(
+      fs.readFileSync(path.join(ROOT, file), "utf8"),
+      text,
+      `${file} is stale: run npm run dockerfiles`,
+    );
+  }
+});
+
+test("a fifth app gets a Dockerfile from its descriptor: its ports exposed, its CMD, its packages", () => {
+  const text = dockerfileFor(rankerApp, ["apps/shared", "apps/tracing", "proto"]);
+  assert.deepEqual(dockerfileProblems(text), []);
+  const ins = parseDockerfile(text);
+  const args = (op: string) => ins.filter((i) => i.op === op).map((i) => i.args);
+  assert.deepEqual(args("EXPOSE"), [`50061 ${OPS_PORT}`]);
+  assert.deepEqual(args("CMD"), ['["dist/main.js"]']);
+  assert.ok(args("COPY").includes("apps/ranker/src apps/ranker/src"));
+  assert.ok(args("COPY").includes("proto ./node_modules/@golive/proto"), "a data package ships whole");
+  assert.ok(args("RUN").some((r) => r.includes("--workspace @golive/ranker")));
+  assert.ok(args("RUN").includes("node scripts/bundle-app.mjs ranker dist"));
 });
 
 for (const file of dockerfiles()) {

@@ -2,12 +2,25 @@
 // service on Postgres, balanced per call through its headless Service, called
 // by the gateway and by the drill's k6 directly.
 import { defineService } from "@golive/shared/app-descriptor";
-import { FEED_GRPC_PORT, FEED_HEADLESS_SERVICE, FEED_SERVICE_NAME, type FeedEnv } from "./contract";
+import {
+  FEED_COMMANDS,
+  FEED_GRPC_PORT,
+  FEED_HEADLESS_SERVICE,
+  FEED_SERVICE_NAME,
+  type FeedEnv,
+} from "./contract";
 
 export const feedApp = defineService<FeedEnv>({
   kind: "service",
   name: "feed",
-  image: { dockerfile: "apps/feed/Dockerfile" },
+  image: {
+    dockerfile: "apps/feed/Dockerfile",
+    about: [
+      "Image for the feed gRPC service; its migrations Job runs the same image with",
+      `  command: ["${FEED_COMMANDS.migrate.join('", "')}"] (and dist/db-roles.js).`,
+    ],
+    cmd: "main.js",
+  },
   ports: [{ name: "grpc", port: FEED_GRPC_PORT }],
   headless: { name: FEED_HEADLESS_SERVICE, port: "grpc" },
   env: { DATABASE_URL: { databaseUrl: true }, GRPC_PORT: String(FEED_GRPC_PORT) },

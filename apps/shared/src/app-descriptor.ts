@@ -37,9 +37,18 @@ export type ProbeSpec = { readonly periodSeconds: number; readonly failureThresh
   | { readonly grpc: { readonly port: string; readonly service: string } }
 );
 
+/** What scripts/dockerfiles.ts needs to write the app's Dockerfile (the rest comes from its package.json). */
 export interface ImageSpec {
-  /** Repo-relative Dockerfile; the build context is the repo root. */
+  /** Repo-relative Dockerfile (apps/<name>/Dockerfile); the build context is the repo root. */
   readonly dockerfile: string;
+  /** The header's first lines: what the image is for. */
+  readonly about: readonly string[];
+  /** A paragraph after the build line, when the image needs one. */
+  readonly notes?: readonly string[];
+  /** The bundle entry the image runs: dist/<cmd> (scripts/bundle-app.mjs output). */
+  readonly cmd: string;
+  /** Environment of the runtime stage, and why. */
+  readonly env?: { readonly why: readonly string[]; readonly vars: string };
 }
 
 interface AppBase {
