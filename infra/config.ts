@@ -5,6 +5,7 @@ import { existsSync } from "node:fs";
 import path from "node:path";
 import { preflightPaymentsSchema } from "@golive/preflight/payments/credentials";
 import type { AppDescriptor } from "@golive/shared/app-descriptor";
+import { DEFAULT_SAMPLE_RATIO, sampleRatioSchema } from "@golive/tracing/env";
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
 import { alertmanagerSettingsSchema } from "../alerting/alertmanager";
@@ -350,13 +351,13 @@ export function stackConfigSchemaFor(apps: readonly AppDescriptor[]) {
      */
     tracing: z
       .strictObject({
-        sampleRatio: z.number().min(0, "must be from 0 to 1").max(1, "must be from 0 to 1").default(0.1),
+        sampleRatio: sampleRatioSchema.default(DEFAULT_SAMPLE_RATIO),
         keepPercent: z.number().min(0).max(100).default(100),
         slowMs: z.number().int().min(1).max(60_000).default(50),
         /** Traces the in-memory store holds (Jaeger all-in-one); older ones are dropped. */
         maxTraces: z.number().int().min(1000).max(1_000_000).default(50_000),
       })
-      .default({ sampleRatio: 0.1, keepPercent: 100, slowMs: 50, maxTraces: 50_000 }),
+      .default({ sampleRatio: DEFAULT_SAMPLE_RATIO, keepPercent: 100, slowMs: 50, maxTraces: 50_000 }),
     /** Where the Kubernetes API server is reachable from pods, for the chaos step's egress. */
     apiServerCidr: z.cidrv4().default("0.0.0.0/0"),
     /** The go-live preflight (docs/preflight.md); payment keys are in the secret key preflightPayments. */

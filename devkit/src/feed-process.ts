@@ -2,6 +2,7 @@
 // service config for loopback, and the real service as a child process.
 
 import { type FeedServiceClient, loadFeedProto } from "@golive/proto/loader";
+import { HEALTH_PATHS } from "@golive/shared/contract";
 import { parseEnv } from "@golive/shared/env";
 import * as grpc from "@grpc/grpc-js";
 import * as protoLoader from "@grpc/proto-loader";
@@ -100,7 +101,7 @@ export function healthCheck(port: number, service = ""): Promise<string> {
 }
 
 export async function readiness(opsPort: number): Promise<number> {
-  const res = await fetch(`http://127.0.0.1:${opsPort}/health/ready`);
+  const res = await fetch(`http://127.0.0.1:${opsPort}${HEALTH_PATHS.ready}`);
   return res.status;
 }
 

@@ -4,6 +4,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
+import { HEALTH_PATHS } from "@golive/shared/contract";
 
 export const REPO_ROOT = path.resolve(__dirname, "../..");
 
@@ -15,7 +16,7 @@ export interface ServiceProcess {
 }
 
 export async function probeStatus(opsPort: number, probe: "live" | "ready"): Promise<number | undefined> {
-  const res = await fetch(`http://127.0.0.1:${opsPort}/health/${probe}`, {
+  const res = await fetch(`http://127.0.0.1:${opsPort}${HEALTH_PATHS[probe]}`, {
     signal: AbortSignal.timeout(1_000),
   }).catch(() => undefined);
   return res?.status;

@@ -8,11 +8,10 @@ import {
   COMMON_SERVICE_ENV,
   type CommonServiceEnv,
   type EnvSource,
-  HEALTH_PATHS,
   type ProbeSpec,
   type ServiceDescriptor,
 } from "@golive/shared/app-descriptor";
-import { OPS_PORT } from "@golive/shared/contract";
+import { HEALTH_PATHS, OPS_PORT } from "@golive/shared/contract";
 import type * as k8s from "@pulumi/kubernetes";
 import type * as pulumi from "@pulumi/pulumi";
 import { serviceRules, withRunbookBaseUrl } from "../../alerting/rule-files";

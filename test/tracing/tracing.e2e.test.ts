@@ -76,7 +76,10 @@ describe("tracing through the collector into Jaeger", { timeout: 300_000 }, () =
   });
 
   test("one HTTP request is one trace: gateway HTTP and gRPC client spans, the feed's server span and its SQL", async () => {
-    const gw = await gateway({ OTEL_EXPORTER_OTLP_ENDPOINT: collectors[0]?.endpoint ?? "" });
+    const gw = await gateway({
+      OTEL_EXPORTER_OTLP_ENDPOINT: collectors[0]?.endpoint ?? "",
+      OTEL_TRACES_SAMPLER_ARG: "1",
+    });
     const traceId = hex(16);
     const edgeSpan = hex(8);
     const res = await fetch(`${gw.url}/v1/feed?userId=${seed.userIds[0]}&limit=5`, {
@@ -198,7 +201,11 @@ describe("tracing through the collector into Jaeger", { timeout: 300_000 }, () =
       decisionWaitMs: 200,
       retry: false,
     });
-    const gw = await gateway({ OTEL_EXPORTER_OTLP_ENDPOINT: failing.endpoint, LOG_LEVEL: "warn" });
+    const gw = await gateway({
+      OTEL_EXPORTER_OTLP_ENDPOINT: failing.endpoint,
+      OTEL_TRACES_SAMPLER_ARG: "1",
+      LOG_LEVEL: "warn",
+    });
     const read = new Set(
       loadRuleFiles()
         .filter((f) => f.name === "tracing")

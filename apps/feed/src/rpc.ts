@@ -2,7 +2,7 @@
 // the gRPC metrics, a failure mapped to a gRPC status and logged with the
 // caller's request id, and what is left of its deadline handed to the work.
 
-import { SAFE_TOKEN } from "@golive/shared/contract";
+import { REQUEST_ID_HEADER, SAFE_TOKEN } from "@golive/shared/contract";
 import type { Logger } from "@golive/shared/logger";
 import { observeTraced } from "@golive/shared/metrics";
 import { endSpan, metadataGetter, startServerSpan } from "@golive/tracing/spans";
@@ -13,7 +13,7 @@ import { DomainError, toDomainError, toGrpcError } from "./errors";
 import type { CallBudget } from "./feed-store";
 import type { FeedMetrics } from "./metrics";
 
-const REQUEST_ID_KEY = "x-request-id";
+const REQUEST_ID_KEY = REQUEST_ID_HEADER;
 /** Statuses that mark a server span failed (the rest are the caller's doing). */
 const SERVER_FAULTS = new Set([
   grpc.status.UNKNOWN,

@@ -9,6 +9,7 @@ import type { Video__Output } from "@golive/proto/generated/feed/v1/Video";
 import type { FeedServiceClient, GetFeedResponse, Message, Video } from "@golive/proto/loader";
 import { loadFeedProto } from "@golive/proto/loader";
 import { FEED_SERVICE } from "@golive/proto/service";
+import { REQUEST_ID_HEADER } from "@golive/shared/contract";
 import type { Logger } from "@golive/shared/logger";
 import { endSpan, startClientCall } from "@golive/tracing/spans";
 import * as grpc from "@grpc/grpc-js";
@@ -183,7 +184,7 @@ export class ResilientFeedClient {
   ): grpc.ClientReadableStream<Message__Output> {
     if (this.breakerOpen) throw new BrokenCircuitError();
     const metadata = new grpc.Metadata();
-    metadata.set("x-request-id", requestId);
+    metadata.set(REQUEST_ID_HEADER, requestId);
     // Trace context only (no span): a stream lasts as long as its socket.
     propagation.inject(context.active(), metadata, { set: (m, k, v) => m.set(k, v) });
     return this.client.StreamMessages({ userId, since: since ?? "" }, metadata);
@@ -222,7 +223,7 @@ export class ResilientFeedClient {
     retryPolicy.onRetry(() => this.metrics.feedRetries.inc({ method }));
     // One client span per call, retries included; its context travels in the metadata.
     const metadata = new grpc.Metadata();
-    metadata.set("x-request-id", requestId);
+    metadata.set(REQUEST_ID_HEADER, requestId);
     const span = startClientCall(`grpc.${FEED_SERVICE}/${method}`, metadata, () => ({
       "rpc.system": "grpc",
       "rpc.service": FEED_SERVICE,

@@ -3,7 +3,7 @@
 import { randomUUID } from "node:crypto";
 import { SAFE_TOKEN } from "@golive/shared/contract";
 
-export const REQUEST_ID_HEADER = "x-request-id";
+export { REQUEST_ID_HEADER } from "@golive/shared/contract";
 
 export function requestIdFrom(header: string | string[] | undefined): string {
   const value = Array.isArray(header) ? header[0] : header;

@@ -5,11 +5,7 @@
 // Kubernetes objects, rules and dashboards, the workflows to image builds.
 // No Pulumi here: the apps stay free of the deployer's libraries.
 
-/** The paths every service's ops server answers on (apps/shared/src/ops-server.ts). */
-export const HEALTH_PATHS = { live: "/health/live", ready: "/health/ready" } as const;
-
-/** The request id header and gRPC metadata key, read and passed on by every hop. */
-export const REQUEST_ID_HEADER = "x-request-id";
+import type { HEALTH_PATHS } from "./contract";
 
 /**
  * What the deployer gives every service, whatever it is: its ops port, the

@@ -4,6 +4,7 @@
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Registry, RegistryContentType } from "prom-client";
+import { HEALTH_PATHS } from "./contract";
 
 /** true or "pass": fine; "warn": degraded but still ready; false or "fail": not ready. */
 export type CheckResult = boolean | "pass" | "warn" | "fail";
@@ -47,9 +48,9 @@ export async function startOpsServer(opts: {
         (body) => res.writeHead(200, { "content-type": opts.registry.contentType }).end(body),
         () => res.writeHead(500).end(),
       );
-    } else if (url === "/health/live") {
+    } else if (url === HEALTH_PATHS.live) {
       res.writeHead(200, { "content-type": "application/json" }).end('{"status":"live"}');
-    } else if (url === "/health/ready") {
+    } else if (url === HEALTH_PATHS.ready) {
       const { ready, body } = readinessBody(opts.readiness);
       res.writeHead(ready ? 200 : 503, { "content-type": "application/json" }).end(body);
     } else {

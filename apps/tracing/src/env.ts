@@ -3,6 +3,18 @@
 // no tracing code.
 import { z } from "zod";
 
+/**
+ * The share of new traces a service samples (a caller's decision is kept).
+ * One schema for a service's OTEL_TRACES_SAMPLER_ARG and the stack's
+ * golive:tracing.sampleRatio (infra/config.ts), and one default.
+ */
+export const sampleRatioSchema = z
+  .number({ error: "must be a number from 0 to 1" })
+  .min(0, "must be from 0 to 1")
+  .max(1, "must be from 0 to 1");
+/** Where neither the stack nor the environment says: one new trace in ten. */
+export const DEFAULT_SAMPLE_RATIO = 0.1;
+
 /** The standard OpenTelemetry variables each service reads (part of its config schema). */
 export const tracingEnvSchema = z.object({
   OTEL_EXPORTER_OTLP_ENDPOINT: z
@@ -10,7 +22,6 @@ export const tracingEnvSchema = z.object({
     .optional(),
   OTEL_TRACES_SAMPLER_ARG: z.coerce
     .number({ error: "must be a number from 0 to 1" })
-    .min(0, "must be from 0 to 1")
-    .max(1, "must be from 0 to 1")
-    .default(1),
+    .pipe(sampleRatioSchema)
+    .default(DEFAULT_SAMPLE_RATIO),
 });
