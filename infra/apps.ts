@@ -66,8 +66,10 @@ export function checkApps(apps: readonly AppDescriptor[]): void {
       }
     }
   }
-  const publics = [...services.values()].filter((s) => s.public).map((s) => s.name);
-  if (publics.length > 1) problems.push(`only one app may be public: ${publics.join(", ")}`);
+  for (const flag of ["public", "migrations"] as const) {
+    const set = [...services.values()].filter((s) => s[flag]).map((s) => s.name);
+    if (set.length > 1) problems.push(`only one app may be ${flag}: ${set.join(", ")}`);
+  }
   if (problems.length > 0) throw new Error(`invalid app list:\n  ${problems.join("\n  ")}`);
 }
 

@@ -161,5 +161,9 @@ describe("adding an app: one descriptor, one line in the list", () => {
       () => checkApps([...APPS, { ...rankerApp, name: "postgres" }]),
       /postgres: name is reserved/,
     );
+    assert.throws(
+      () => checkApps([...APPS, { ...rankerApp, migrations: true }]),
+      /only one app may be migrations: feed, ranker/,
+    );
   });
 });

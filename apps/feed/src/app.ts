@@ -30,6 +30,7 @@ export const feedApp = defineService<FeedEnv>({
     readiness: { grpc: { port: "grpc", service: FEED_SERVICE_NAME }, periodSeconds: 5, failureThreshold: 2 },
   },
   database: true,
+  migrations: true,
   drillCalls: "grpc",
   dashboard: "dashboards/feed.json",
   rules: "apps/feed/alerts.yaml",

@@ -75,6 +75,8 @@ export interface ServiceDescriptor<Env extends string = string> extends AppBase 
   readonly public?: boolean;
   /** Reads and writes the app database (egress to Postgres and a place on its allow list). */
   readonly database?: boolean;
+  /** Its image carries the database migrations: the migrations Job runs it (one app of the list). */
+  readonly migrations?: boolean;
   /** Other apps it calls, by name and port name: its egress and their ingress. */
   readonly calls?: readonly { readonly app: string; readonly port: string }[];
   /** The go-live drill's k6 calls this port directly (e.g. the feed's gRPC). */
