@@ -79,337 +79,378 @@ export class Ingress extends pulumi.ComponentResource {
 
   constructor(name: string, args: IngressArgs, opts?: pulumi.ComponentResourceOptions) {
     super("golive:edge:Ingress", name, {}, opts);
-    const { config, gatewayNamespace, appNamespace } = args;
-    this.url = `https://${config.domain}`;
-    this.edgeService = `${EDGE_SERVICE}.${gatewayNamespace}.svc.cluster.local`;
-
-    const envoyGateway = new k8s.helm.v3.Release(
-      "envoy-gateway",
-      {
-        name: "envoy-gateway",
-        namespace: gatewayNamespace,
-        ...chartSource(CHARTS.envoyGateway, config.charts.mirror),
-        values: {
-          // The injector labels proxy pods with their zone for zone-aware
-          // routing, which we do not configure; it is installed by Helm hooks
-          // (a webhook and cluster RBAC) that no uninstall removes, so a
-          // destroyed stack would leave them behind.
-          topologyInjector: { enabled: false },
-          deployment: { envoyGateway: { resources: CHART_RESOURCES.envoyGateway } },
-          certgen: { job: { resources: CHART_RESOURCES.hookJob } },
-        },
-      },
-      { parent: this },
-    );
-
-    // Gateway API support needs the Gateway API CRDs, which the Envoy Gateway chart installs.
-    // A plain Release of the chart: the @pulumi/kubernetes-cert-manager component
-    // wraps the same chart but needs a provider plugin of its own, and it could
-    // not take the chart from a mirror.
-    const certManager = new k8s.helm.v3.Release(
-      "cert-manager",
-      {
-        name: "cert-manager",
-        namespace: args.certManagerNamespace,
-        ...chartSource(CHARTS.certManager, config.charts.mirror),
-        values: {
-          crds: { enabled: true },
-          extraArgs: ["--enable-gateway-api"],
-          resources: CHART_RESOURCES.certManager,
-          webhook: { resources: CHART_RESOURCES.certManager },
-          cainjector: { resources: CHART_RESOURCES.certManager },
-          startupapicheck: { resources: CHART_RESOURCES.hookJob },
-        },
-      },
-      { parent: this, dependsOn: [envoyGateway] },
-    );
-
-    const gatewayClass = new k8s.apiextensions.CustomResource(
-      "gatewayclass",
-      {
-        apiVersion: "gateway.networking.k8s.io/v1",
-        kind: "GatewayClass",
-        metadata: { name: GATEWAY_CLASS },
-        spec: { controllerName: "gateway.envoyproxy.io/gatewayclass-controller" },
-      },
-      { parent: this, dependsOn: [envoyGateway] },
-    );
-
-    const issuerName = clusterIssuerName(config);
-    const issuer = new k8s.apiextensions.CustomResource(
-      "cluster-issuer",
-      {
-        apiVersion: "cert-manager.io/v1",
-        kind: "ClusterIssuer",
-        metadata: { name: issuerName },
-        spec:
-          config.tls.issuer === "acme"
-            ? {
-                acme: {
-                  email: config.tls.email,
-                  server: config.tls.server,
-                  privateKeySecretRef: { name: `${issuerName}-account` },
-                  solvers: [
-                    {
-                      http01: {
-                        gatewayHTTPRoute: {
-                          parentRefs: [
-                            {
-                              name: GATEWAY_NAME,
-                              namespace: gatewayNamespace,
-                              kind: "Gateway",
-                              sectionName: "http",
-                            },
-                          ],
-                        },
-                      },
-                    },
-                  ],
-                },
-              }
-            : { selfSigned: {} },
-      },
-      { parent: this, dependsOn: [certManager] },
-    );
-
-    const certificate = new k8s.apiextensions.CustomResource(
-      "certificate",
-      {
-        apiVersion: "cert-manager.io/v1",
-        kind: "Certificate",
-        metadata: { name: TLS_SECRET, namespace: gatewayNamespace },
-        spec: {
-          secretName: TLS_SECRET,
-          dnsNames: [config.domain],
-          issuerRef: { name: issuerName, kind: "ClusterIssuer", group: "cert-manager.io" },
-          privateKey: { algorithm: "ECDSA", size: 256, rotationPolicy: "Always" },
-        },
-      },
-      { parent: this, dependsOn: [issuer] },
-    );
-
-    // How Envoy Gateway runs the proxies of our Gateway: sized, and behind a
-    // Service with a fixed name.
-    const proxyConfig = new k8s.apiextensions.CustomResource(
-      "envoy-proxy-config",
-      {
-        apiVersion: "gateway.envoyproxy.io/v1alpha1",
-        kind: "EnvoyProxy",
-        metadata: { name: "golive-proxy", namespace: gatewayNamespace },
-        spec: {
-          provider: {
-            type: "Kubernetes",
-            kubernetes: {
-              envoyService: { name: EDGE_SERVICE },
-              envoyDeployment: { container: { resources: CHART_RESOURCES.envoyProxy } },
-            },
-          },
-        },
-      },
-      { parent: this, dependsOn: [envoyGateway] },
-    );
-
-    const gateway = new k8s.apiextensions.CustomResource(
-      "gateway",
-      {
-        apiVersion: "gateway.networking.k8s.io/v1",
-        kind: "Gateway",
-        metadata: { name: GATEWAY_NAME, namespace: gatewayNamespace },
-        spec: {
-          gatewayClassName: GATEWAY_CLASS,
-          infrastructure: {
-            parametersRef: { group: "gateway.envoyproxy.io", kind: "EnvoyProxy", name: "golive-proxy" },
-          },
-          listeners: [
-            {
-              name: "http",
-              protocol: "HTTP",
-              port: 80,
-              hostname: config.domain,
-              // The ACME solver's route lives here; the app route only on https.
-              allowedRoutes: { namespaces: { from: "Same" } },
-            },
-            {
-              name: "https",
-              protocol: "HTTPS",
-              port: 443,
-              hostname: config.domain,
-              tls: { mode: "Terminate", certificateRefs: [{ kind: "Secret", name: TLS_SECRET }] },
-              allowedRoutes: {
-                namespaces: {
-                  from: "Selector",
-                  selector: { matchLabels: { "kubernetes.io/metadata.name": appNamespace } },
-                },
-              },
-            },
-          ],
-        },
-      },
-      { parent: this, dependsOn: [gatewayClass, certificate, proxyConfig] },
-    );
-
-    new k8s.apiextensions.CustomResource(
-      "https-redirect",
-      {
-        apiVersion: "gateway.networking.k8s.io/v1",
-        kind: "HTTPRoute",
-        metadata: { name: "https-redirect", namespace: gatewayNamespace },
-        spec: {
-          parentRefs: [{ name: GATEWAY_NAME, sectionName: "http" }],
-          hostnames: [config.domain],
-          rules: [
-            { filters: [{ type: "RequestRedirect", requestRedirect: { scheme: "https", statusCode: 301 } }] },
-          ],
-        },
-      },
-      { parent: this, dependsOn: [gateway] },
-    );
-
-    const routeName = "golive-api";
-    const route = new k8s.apiextensions.CustomResource(
-      "httproute",
-      {
-        apiVersion: "gateway.networking.k8s.io/v1",
-        kind: "HTTPRoute",
-        metadata: { name: routeName, namespace: appNamespace },
-        spec: {
-          parentRefs: [{ name: GATEWAY_NAME, namespace: gatewayNamespace, sectionName: "https" }],
-          hostnames: [config.domain],
-          rules: [
-            {
-              matches: [{ path: { type: "PathPrefix", value: "/v1" } }],
-              filters: [
-                {
-                  type: "ResponseHeaderModifier",
-                  responseHeaderModifier: { set: [{ name: "Strict-Transport-Security", value: HSTS }] },
-                },
-              ],
-              backendRefs: [{ name: args.backend.service, port: args.backend.port }],
-            },
-          ],
-        },
-      },
-      { parent: this, dependsOn: [gateway] },
-    );
-
-    const targetRefs = [{ group: "gateway.networking.k8s.io", kind: "HTTPRoute", name: routeName }];
-    new k8s.apiextensions.CustomResource(
-      "waf",
-      {
-        apiVersion: "gateway.envoyproxy.io/v1alpha1",
-        kind: "EnvoyExtensionPolicy",
-        metadata: {
-          name: "coraza-waf",
-          namespace: appNamespace,
-          labels: { "golive.dev/waf-mode": config.waf.mode },
-        },
-        spec: {
-          targetRefs,
-          wasm: [
-            {
-              name: "coraza-waf",
-              rootID: "",
-              code: { type: "Image", image: { url: config.images.corazaWasm } },
-              config: {
-                directives_map: { default: corazaDirectives(config.waf) },
-                default_directives: "default",
-              },
-              // A WAF that fails open in blocking mode is no WAF.
-              failOpen: config.waf.mode === "detection",
-            },
-          ],
-        },
-      },
-      { parent: this, dependsOn: [route] },
-    );
-
-    new k8s.apiextensions.CustomResource(
-      "rate-limit",
-      {
-        apiVersion: "gateway.envoyproxy.io/v1alpha1",
-        kind: "BackendTrafficPolicy",
-        metadata: { name: "rate-limit", namespace: appNamespace },
-        spec: {
-          targetRefs,
-          rateLimit: {
-            type: "Local",
-            local: {
-              rules: [
-                // A bucket per source address, except for the go-live drill
-                // (all its virtual users share one pod's address)...
-                {
-                  clientSelectors: [
-                    {
-                      sourceCIDR: { type: "Distinct", value: "0.0.0.0/0" },
-                      headers: [{ name: DRILL_HEADER, type: "Exact", value: args.drillToken, invert: true }],
-                    },
-                  ],
-                  limit: { requests: config.rateLimit.perClientRequests, unit: config.rateLimit.unit },
-                },
-                // ...under a ceiling for all clients together.
-                { limit: { requests: config.rateLimit.requests, unit: config.rateLimit.unit } },
-              ],
-            },
-          },
-        },
-      },
-      { parent: this, dependsOn: [route] },
-    );
-
-    // Envoy's own metrics: requests by response class, 403s from the WAF and
-    // 429s from the rate limit, per proxy pod. The proxies are pods Envoy
-    // Gateway creates for the Gateway, behind no Service of ours: a PodMonitor.
-    new k8s.apiextensions.CustomResource(
-      "envoy-proxy-metrics",
-      {
-        apiVersion: "monitoring.coreos.com/v1",
-        kind: "PodMonitor",
-        metadata: { name: "envoy-proxy", namespace: gatewayNamespace, labels: { ...PROMETHEUS_SELECTOR } },
-        spec: {
-          selector: {
-            matchLabels: {
-              "app.kubernetes.io/component": "proxy",
-              "app.kubernetes.io/managed-by": "envoy-gateway",
-              ...ENVOY_PROXY_LABELS,
-            },
-          },
-          podMetricsEndpoints: [{ port: "metrics", path: "/stats/prometheus" }],
-        },
-      },
-      { parent: this, dependsOn: [args.monitoringCrds, gateway] },
-    );
-
-    for (const ns of [gatewayNamespace, args.certManagerNamespace])
-      platformNamespace(this, ns, config.apiServerCidr);
-    networkPolicy(this, "envoy-edge", gatewayNamespace, ENVOY_PROXY_LABELS, {
-      // Envoy listens on unprivileged ports and the Service maps 80/443 onto them.
-      ingress: [
-        { ports: tcp(10080, 10443, 80, 443) },
-        { from: [podsIn(args.monitoringNamespace, PROMETHEUS_PODS)], ports: tcp(ENVOY_METRICS_PORT) },
-      ],
-      egress: [{ to: [podsIn(appNamespace, args.backend.labels)], ports: tcp(args.backend.port) }],
-    });
-    networkPolicy(
-      this,
-      "wasm-fetch",
-      gatewayNamespace,
-      {},
-      {
-        // The Coraza Wasm image is pulled from its OCI registry by Envoy Gateway.
-        egress: [{ to: [{ ipBlock: { cidr: "0.0.0.0/0" } }], ports: tcp(443) }],
-      },
-    );
-    networkPolicy(
-      this,
-      "cert-manager-acme-webhook",
-      args.certManagerNamespace,
-      {},
-      {
-        // The API server calls the webhook; the controller reaches the ACME directory and the HTTP-01 path.
-        ingress: [{ ports: tcp(10250) }],
-        egress: [{ to: [{ ipBlock: { cidr: "0.0.0.0/0" } }], ports: tcp(443, 80) }],
-      },
-    );
+    this.url = `https://${args.config.domain}`;
+    this.edgeService = `${EDGE_SERVICE}.${args.gatewayNamespace}.svc.cluster.local`;
+    const controllers = edgeControllers(this, args);
+    const certificate = edgeCertificate(this, args, controllers.certManager);
+    const gateway = edgeGateway(this, args, { ...controllers, certificate });
+    apiRoute(this, args, gateway);
+    edgeMetrics(this, args, gateway);
+    edgePolicies(this, args);
     this.registerOutputs({ url: this.url });
   }
+}
+
+/** Envoy Gateway and cert-manager (charts), and the GatewayClass of our proxies. */
+function edgeControllers(parent: pulumi.Resource, args: IngressArgs) {
+  const { config, gatewayNamespace } = args;
+  const envoyGateway = new k8s.helm.v3.Release(
+    "envoy-gateway",
+    {
+      name: "envoy-gateway",
+      namespace: gatewayNamespace,
+      ...chartSource(CHARTS.envoyGateway, config.charts.mirror),
+      values: {
+        // The injector labels proxy pods with their zone for zone-aware
+        // routing, which we do not configure; it is installed by Helm hooks
+        // (a webhook and cluster RBAC) that no uninstall removes, so a
+        // destroyed stack would leave them behind.
+        topologyInjector: { enabled: false },
+        deployment: { envoyGateway: { resources: CHART_RESOURCES.envoyGateway } },
+        certgen: { job: { resources: CHART_RESOURCES.hookJob } },
+      },
+    },
+    { parent },
+  );
+
+  // Gateway API support needs the Gateway API CRDs, which the Envoy Gateway chart installs.
+  // A plain Release of the chart: the @pulumi/kubernetes-cert-manager component
+  // wraps the same chart but needs a provider plugin of its own, and it could
+  // not take the chart from a mirror.
+  const certManager = new k8s.helm.v3.Release(
+    "cert-manager",
+    {
+      name: "cert-manager",
+      namespace: args.certManagerNamespace,
+      ...chartSource(CHARTS.certManager, config.charts.mirror),
+      values: {
+        crds: { enabled: true },
+        extraArgs: ["--enable-gateway-api"],
+        resources: CHART_RESOURCES.certManager,
+        webhook: { resources: CHART_RESOURCES.certManager },
+        cainjector: { resources: CHART_RESOURCES.certManager },
+        startupapicheck: { resources: CHART_RESOURCES.hookJob },
+      },
+    },
+    { parent, dependsOn: [envoyGateway] },
+  );
+
+  const gatewayClass = new k8s.apiextensions.CustomResource(
+    "gatewayclass",
+    {
+      apiVersion: "gateway.networking.k8s.io/v1",
+      kind: "GatewayClass",
+      metadata: { name: GATEWAY_CLASS },
+      spec: { controllerName: "gateway.envoyproxy.io/gatewayclass-controller" },
+    },
+    { parent, dependsOn: [envoyGateway] },
+  );
+
+  return { envoyGateway, certManager, gatewayClass };
+}
+
+/** The stack's ClusterIssuer (ACME or self-signed) and the domain's certificate. */
+function edgeCertificate(parent: pulumi.Resource, args: IngressArgs, certManager: pulumi.Resource) {
+  const { config, gatewayNamespace } = args;
+  const issuerName = clusterIssuerName(config);
+  const issuer = new k8s.apiextensions.CustomResource(
+    "cluster-issuer",
+    {
+      apiVersion: "cert-manager.io/v1",
+      kind: "ClusterIssuer",
+      metadata: { name: issuerName },
+      spec:
+        config.tls.issuer === "acme"
+          ? {
+              acme: {
+                email: config.tls.email,
+                server: config.tls.server,
+                privateKeySecretRef: { name: `${issuerName}-account` },
+                solvers: [
+                  {
+                    http01: {
+                      gatewayHTTPRoute: {
+                        parentRefs: [
+                          {
+                            name: GATEWAY_NAME,
+                            namespace: gatewayNamespace,
+                            kind: "Gateway",
+                            sectionName: "http",
+                          },
+                        ],
+                      },
+                    },
+                  },
+                ],
+              },
+            }
+          : { selfSigned: {} },
+    },
+    { parent, dependsOn: [certManager] },
+  );
+
+  const certificate = new k8s.apiextensions.CustomResource(
+    "certificate",
+    {
+      apiVersion: "cert-manager.io/v1",
+      kind: "Certificate",
+      metadata: { name: TLS_SECRET, namespace: gatewayNamespace },
+      spec: {
+        secretName: TLS_SECRET,
+        dnsNames: [config.domain],
+        issuerRef: { name: issuerName, kind: "ClusterIssuer", group: "cert-manager.io" },
+        privateKey: { algorithm: "ECDSA", size: 256, rotationPolicy: "Always" },
+      },
+    },
+    { parent, dependsOn: [issuer] },
+  );
+
+  return certificate;
+}
+
+/** Our Gateway (http for ACME and the redirect, https for the API) and its proxies' settings. */
+function edgeGateway(
+  parent: pulumi.Resource,
+  args: IngressArgs,
+  deps: { envoyGateway: pulumi.Resource; gatewayClass: pulumi.Resource; certificate: pulumi.Resource },
+) {
+  const { config, gatewayNamespace, appNamespace } = args;
+  const { envoyGateway, gatewayClass, certificate } = deps;
+  // How Envoy Gateway runs the proxies of our Gateway: sized, and behind a
+  // Service with a fixed name.
+  const proxyConfig = new k8s.apiextensions.CustomResource(
+    "envoy-proxy-config",
+    {
+      apiVersion: "gateway.envoyproxy.io/v1alpha1",
+      kind: "EnvoyProxy",
+      metadata: { name: "golive-proxy", namespace: gatewayNamespace },
+      spec: {
+        provider: {
+          type: "Kubernetes",
+          kubernetes: {
+            envoyService: { name: EDGE_SERVICE },
+            envoyDeployment: { container: { resources: CHART_RESOURCES.envoyProxy } },
+          },
+        },
+      },
+    },
+    { parent, dependsOn: [envoyGateway] },
+  );
+
+  const gateway = new k8s.apiextensions.CustomResource(
+    "gateway",
+    {
+      apiVersion: "gateway.networking.k8s.io/v1",
+      kind: "Gateway",
+      metadata: { name: GATEWAY_NAME, namespace: gatewayNamespace },
+      spec: {
+        gatewayClassName: GATEWAY_CLASS,
+        infrastructure: {
+          parametersRef: { group: "gateway.envoyproxy.io", kind: "EnvoyProxy", name: "golive-proxy" },
+        },
+        listeners: [
+          {
+            name: "http",
+            protocol: "HTTP",
+            port: 80,
+            hostname: config.domain,
+            // The ACME solver's route lives here; the app route only on https.
+            allowedRoutes: { namespaces: { from: "Same" } },
+          },
+          {
+            name: "https",
+            protocol: "HTTPS",
+            port: 443,
+            hostname: config.domain,
+            tls: { mode: "Terminate", certificateRefs: [{ kind: "Secret", name: TLS_SECRET }] },
+            allowedRoutes: {
+              namespaces: {
+                from: "Selector",
+                selector: { matchLabels: { "kubernetes.io/metadata.name": appNamespace } },
+              },
+            },
+          },
+        ],
+      },
+    },
+    { parent, dependsOn: [gatewayClass, certificate, proxyConfig] },
+  );
+
+  new k8s.apiextensions.CustomResource(
+    "https-redirect",
+    {
+      apiVersion: "gateway.networking.k8s.io/v1",
+      kind: "HTTPRoute",
+      metadata: { name: "https-redirect", namespace: gatewayNamespace },
+      spec: {
+        parentRefs: [{ name: GATEWAY_NAME, sectionName: "http" }],
+        hostnames: [config.domain],
+        rules: [
+          { filters: [{ type: "RequestRedirect", requestRedirect: { scheme: "https", statusCode: 301 } }] },
+        ],
+      },
+    },
+    { parent, dependsOn: [gateway] },
+  );
+
+  return gateway;
+}
+
+/** The API route to the backend, with HSTS, the WAF and the rate limits on it. */
+function apiRoute(parent: pulumi.Resource, args: IngressArgs, gateway: pulumi.Resource) {
+  const { config, gatewayNamespace, appNamespace } = args;
+  const routeName = "golive-api";
+  const route = new k8s.apiextensions.CustomResource(
+    "httproute",
+    {
+      apiVersion: "gateway.networking.k8s.io/v1",
+      kind: "HTTPRoute",
+      metadata: { name: routeName, namespace: appNamespace },
+      spec: {
+        parentRefs: [{ name: GATEWAY_NAME, namespace: gatewayNamespace, sectionName: "https" }],
+        hostnames: [config.domain],
+        rules: [
+          {
+            matches: [{ path: { type: "PathPrefix", value: "/v1" } }],
+            filters: [
+              {
+                type: "ResponseHeaderModifier",
+                responseHeaderModifier: { set: [{ name: "Strict-Transport-Security", value: HSTS }] },
+              },
+            ],
+            backendRefs: [{ name: args.backend.service, port: args.backend.port }],
+          },
+        ],
+      },
+    },
+    { parent, dependsOn: [gateway] },
+  );
+
+  const targetRefs = [{ group: "gateway.networking.k8s.io", kind: "HTTPRoute", name: routeName }];
+  new k8s.apiextensions.CustomResource(
+    "waf",
+    {
+      apiVersion: "gateway.envoyproxy.io/v1alpha1",
+      kind: "EnvoyExtensionPolicy",
+      metadata: {
+        name: "coraza-waf",
+        namespace: appNamespace,
+        labels: { "golive.dev/waf-mode": config.waf.mode },
+      },
+      spec: {
+        targetRefs,
+        wasm: [
+          {
+            name: "coraza-waf",
+            rootID: "",
+            code: { type: "Image", image: { url: config.images.corazaWasm } },
+            config: {
+              directives_map: { default: corazaDirectives(config.waf) },
+              default_directives: "default",
+            },
+            // A WAF that fails open in blocking mode is no WAF.
+            failOpen: config.waf.mode === "detection",
+          },
+        ],
+      },
+    },
+    { parent, dependsOn: [route] },
+  );
+
+  new k8s.apiextensions.CustomResource(
+    "rate-limit",
+    {
+      apiVersion: "gateway.envoyproxy.io/v1alpha1",
+      kind: "BackendTrafficPolicy",
+      metadata: { name: "rate-limit", namespace: appNamespace },
+      spec: {
+        targetRefs,
+        rateLimit: {
+          type: "Local",
+          local: {
+            rules: [
+              // A bucket per source address, except for the go-live drill
+              // (all its virtual users share one pod's address)...
+              {
+                clientSelectors: [
+                  {
+                    sourceCIDR: { type: "Distinct", value: "0.0.0.0/0" },
+                    headers: [{ name: DRILL_HEADER, type: "Exact", value: args.drillToken, invert: true }],
+                  },
+                ],
+                limit: { requests: config.rateLimit.perClientRequests, unit: config.rateLimit.unit },
+              },
+              // ...under a ceiling for all clients together.
+              { limit: { requests: config.rateLimit.requests, unit: config.rateLimit.unit } },
+            ],
+          },
+        },
+      },
+    },
+    { parent, dependsOn: [route] },
+  );
+}
+
+/**
+ * Envoy's own metrics: requests by response class, 403s from the WAF and 429s
+ * from the rate limit, per proxy pod (pods Envoy Gateway creates, behind no
+ * Service of ours: a PodMonitor).
+ */
+function edgeMetrics(parent: pulumi.Resource, args: IngressArgs, gateway: pulumi.Resource) {
+  const { gatewayNamespace } = args;
+  new k8s.apiextensions.CustomResource(
+    "envoy-proxy-metrics",
+    {
+      apiVersion: "monitoring.coreos.com/v1",
+      kind: "PodMonitor",
+      metadata: { name: "envoy-proxy", namespace: gatewayNamespace, labels: { ...PROMETHEUS_SELECTOR } },
+      spec: {
+        selector: {
+          matchLabels: {
+            "app.kubernetes.io/component": "proxy",
+            "app.kubernetes.io/managed-by": "envoy-gateway",
+            ...ENVOY_PROXY_LABELS,
+          },
+        },
+        podMetricsEndpoints: [{ port: "metrics", path: "/stats/prometheus" }],
+      },
+    },
+    { parent, dependsOn: [args.monitoringCrds, gateway] },
+  );
+}
+
+/** The edge's own flows: Envoy in and to the backend, the Wasm pull, cert-manager's webhook and ACME. */
+function edgePolicies(parent: pulumi.Resource, args: IngressArgs) {
+  const { config, gatewayNamespace, appNamespace } = args;
+  for (const ns of [gatewayNamespace, args.certManagerNamespace])
+    platformNamespace(parent, ns, config.apiServerCidr);
+  networkPolicy(parent, "envoy-edge", gatewayNamespace, ENVOY_PROXY_LABELS, {
+    // Envoy listens on unprivileged ports and the Service maps 80/443 onto them.
+    ingress: [
+      { ports: tcp(10080, 10443, 80, 443) },
+      { from: [podsIn(args.monitoringNamespace, PROMETHEUS_PODS)], ports: tcp(ENVOY_METRICS_PORT) },
+    ],
+    egress: [{ to: [podsIn(appNamespace, args.backend.labels)], ports: tcp(args.backend.port) }],
+  });
+  networkPolicy(
+    parent,
+    "wasm-fetch",
+    gatewayNamespace,
+    {},
+    {
+      // The Coraza Wasm image is pulled from its OCI registry by Envoy Gateway.
+      egress: [{ to: [{ ipBlock: { cidr: "0.0.0.0/0" } }], ports: tcp(443) }],
+    },
+  );
+  networkPolicy(
+    parent,
+    "cert-manager-acme-webhook",
+    args.certManagerNamespace,
+    {},
+    {
+      // The API server calls the webhook; the controller reaches the ACME directory and the HTTP-01 path.
+      ingress: [{ ports: tcp(10250) }],
+      egress: [{ to: [{ ipBlock: { cidr: "0.0.0.0/0" } }], ports: tcp(443, 80) }],
+    },
+  );
 }
