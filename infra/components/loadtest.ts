@@ -92,8 +92,8 @@ export class LoadTest extends pulumi.ComponentResource {
 
   constructor(name: string, args: LoadTestArgs, opts?: pulumi.ComponentResourceOptions) {
     super("golive:drill:LoadTest", name, {}, opts);
-    const { namespace, config } = args;
-    this.triggerCommand = `npm run loadtest:trigger -- ${config.environment}`;
+    const { namespace } = args;
+    this.triggerCommand = `npm run loadtest:trigger -- ${args.config.environment}`;
     const scripts = collectScripts(args.repoRoot);
 
     const scriptsMap = new k8s.core.v1.ConfigMap(
@@ -104,7 +104,6 @@ export class LoadTest extends pulumi.ComponentResource {
       },
       { parent: this },
     );
-
     const drillToken = new k8s.core.v1.Secret(
       "drill-token",
       {
@@ -114,244 +113,302 @@ export class LoadTest extends pulumi.ComponentResource {
       },
       { parent: this },
     );
+    const serviceAccount = chaosIdentity(this, args);
+    chaosFeedOnly(this, args);
+    drillCronJob(this, args, {
+      serviceAccount: serviceAccount.metadata.name,
+      drillTokenSecret: drillToken.metadata.name,
+      scriptsMap: scriptsMap.metadata.name,
+      scripts,
+    });
+    drillPolicies(this, args);
+    // The drill's results (k6 remote write) on their own dashboard.
+    grafanaDashboard(this, args.monitoringNamespace, path.join(args.repoRoot, "dashboards", "drill.json"));
+    this.registerOutputs({ cronJob: DRILL_CRONJOB, triggerCommand: this.triggerCommand });
+  }
+}
 
-    const serviceAccount = new k8s.core.v1.ServiceAccount(
-      "loadtest-chaos",
-      { metadata: { name: "loadtest-chaos", namespace, labels: this.podLabels } },
-      { parent: this },
-    );
-    const role = new k8s.rbac.v1.Role(
-      "pod-chaos",
-      {
-        metadata: { name: "pod-chaos", namespace: args.appNamespace, labels: this.podLabels },
-        rules: [{ apiGroups: [""], resources: ["pods"], verbs: [...CHAOS_VERBS] }],
-      },
-      { parent: this },
-    );
-    new k8s.rbac.v1.RoleBinding(
-      "pod-chaos",
-      {
-        metadata: { name: "pod-chaos", namespace: args.appNamespace, labels: this.podLabels },
-        roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: "pod-chaos" },
-        subjects: [{ kind: "ServiceAccount", name: "loadtest-chaos", namespace }],
-      },
-      { parent: this, dependsOn: [role, serviceAccount] },
-    );
+/** The chaos container's ServiceAccount, allowed CHAOS_VERBS on pods of the app namespace. */
+function chaosIdentity(parent: pulumi.Resource, args: LoadTestArgs): k8s.core.v1.ServiceAccount {
+  const { namespace } = args;
+  const labels = LOADTEST_LABELS;
+  const serviceAccount = new k8s.core.v1.ServiceAccount(
+    "loadtest-chaos",
+    { metadata: { name: "loadtest-chaos", namespace, labels } },
+    { parent },
+  );
+  const role = new k8s.rbac.v1.Role(
+    "pod-chaos",
+    {
+      metadata: { name: "pod-chaos", namespace: args.appNamespace, labels },
+      rules: [{ apiGroups: [""], resources: ["pods"], verbs: [...CHAOS_VERBS] }],
+    },
+    { parent },
+  );
+  new k8s.rbac.v1.RoleBinding(
+    "pod-chaos",
+    {
+      metadata: { name: "pod-chaos", namespace: args.appNamespace, labels },
+      roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: "pod-chaos" },
+      subjects: [{ kind: "ServiceAccount", name: "loadtest-chaos", namespace }],
+    },
+    { parent, dependsOn: [role, serviceAccount] },
+  );
 
-    // RBAC cannot scope a verb by label: the Role allows deleting any pod in
-    // the app namespace. This policy narrows the chaos identity's deletions
-    // to feed pods (Postgres, the gateway and the jobs are off limits).
-    const chaosUser = `system:serviceaccount:${namespace}:loadtest-chaos`;
-    const policyName = `${args.appNamespace}-chaos-feed-only`;
-    const feedOnly = new k8s.admissionregistration.v1.ValidatingAdmissionPolicy(
-      "chaos-feed-only",
-      {
-        metadata: { name: policyName, labels: this.podLabels },
-        spec: {
-          failurePolicy: "Fail",
-          matchConstraints: {
-            resourceRules: [
-              { apiGroups: [""], apiVersions: ["v1"], operations: ["DELETE"], resources: ["pods"] },
-            ],
-          },
-          matchConditions: [
-            { name: "chaos-identity", expression: `request.userInfo.username == "${chaosUser}"` },
-          ],
-          validations: [
-            {
-              expression: [
-                "has(oldObject.metadata.labels)",
-                ...Object.entries(args.feedSelector).map(
-                  ([k, v]) => `oldObject.metadata.labels[${JSON.stringify(k)}] == ${JSON.stringify(v)}`,
-                ),
-              ].join(" && "),
-              message: "the chaos step may delete feed pods only",
-              reason: "Forbidden",
-            },
+  return serviceAccount;
+}
+
+/**
+ * RBAC cannot scope a verb by label: the Role allows deleting any pod in the
+ * app namespace. This policy narrows the chaos identity's deletions to feed
+ * pods (Postgres, the gateway and the jobs are off limits).
+ */
+function chaosFeedOnly(parent: pulumi.Resource, args: LoadTestArgs): void {
+  const { namespace } = args;
+  const labels = LOADTEST_LABELS;
+  const chaosUser = `system:serviceaccount:${namespace}:loadtest-chaos`;
+  const policyName = `${args.appNamespace}-chaos-feed-only`;
+  const feedOnly = new k8s.admissionregistration.v1.ValidatingAdmissionPolicy(
+    "chaos-feed-only",
+    {
+      metadata: { name: policyName, labels },
+      spec: {
+        failurePolicy: "Fail",
+        matchConstraints: {
+          resourceRules: [
+            { apiGroups: [""], apiVersions: ["v1"], operations: ["DELETE"], resources: ["pods"] },
           ],
         },
-      },
-      { parent: this },
-    );
-    new k8s.admissionregistration.v1.ValidatingAdmissionPolicyBinding(
-      "chaos-feed-only",
-      {
-        metadata: { name: policyName, labels: this.podLabels },
-        spec: {
-          policyName,
-          validationActions: ["Deny"],
-          matchResources: {
-            namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": args.appNamespace } },
-          },
-        },
-      },
-      { parent: this, dependsOn: [feedOnly] },
-    );
-
-    const selector = Object.entries(args.feedSelector)
-      .map(([k, v]) => `${k}=${v}`)
-      .join(",");
-    const limits = { requests: { cpu: "250m", memory: "256Mi" }, limits: { cpu: "2", memory: "1Gi" } };
-    const viaEdge = config.loadtest.target === "edge";
-    const resolveEdge = {
-      name: "resolve-edge",
-      image: config.images.kubectl,
-      command: ["/bin/sh", `${SCRIPTS_MOUNT}/resolve-edge.sh`],
-      env: [
-        { name: "EDGE_SERVICE_HOST", value: args.edge.service },
-        { name: "EDGE_ADDR_FILE", value: EDGE_ADDR_FILE },
-      ],
-      resources: { requests: { cpu: "10m", memory: "16Mi" }, limits: { cpu: "100m", memory: "64Mi" } },
-      securityContext: containerSecurity(),
-      volumeMounts: [{ name: "scripts", mountPath: SCRIPTS_MOUNT, readOnly: true }, tmpMount],
-    };
-    const target = viaEdge
-      ? [
-          { name: "GATEWAY_URL", value: args.edge.url },
-          { name: "EDGE_ADDR_FILE", value: EDGE_ADDR_FILE },
-          { name: "WAF_MODE", value: config.waf.mode },
-          // Staging's ACME staging CA and local's self-signed issuer are not publicly trusted.
-          ...(args.edge.certificateTrusted ? [] : [{ name: "K6_INSECURE_SKIP_TLS_VERIFY", value: "true" }]),
-        ]
-      : [
+        matchConditions: [
+          { name: "chaos-identity", expression: `request.userInfo.username == "${chaosUser}"` },
+        ],
+        validations: [
           {
-            name: "GATEWAY_URL",
-            value: `http://${args.gateway.service}.${args.appNamespace}.svc.cluster.local:${args.gateway.port}`,
+            expression: [
+              "has(oldObject.metadata.labels)",
+              ...Object.entries(args.feedSelector).map(
+                ([k, v]) => `oldObject.metadata.labels[${JSON.stringify(k)}] == ${JSON.stringify(v)}`,
+              ),
+            ].join(" && "),
+            message: "the chaos step may delete feed pods only",
+            reason: "Forbidden",
           },
-          { name: "WAF_MODE", value: "none" },
-        ];
-    new k8s.batch.v1.CronJob(
-      DRILL_CRONJOB,
-      {
-        metadata: { name: DRILL_CRONJOB, namespace, labels: this.podLabels },
-        spec: {
-          ...TRIGGERED_ONLY,
-          jobTemplate: {
-            spec: {
-              backoffLimit: 0,
-              activeDeadlineSeconds: 3600,
-              ttlSecondsAfterFinished: 86400,
-              template: {
-                metadata: { labels: this.podLabels },
-                spec: {
-                  restartPolicy: "Never",
-                  serviceAccountName: serviceAccount.metadata.name,
-                  // Only the chaos container gets the token (its own projected
-                  // volume below); k6 needs none.
-                  automountServiceAccountToken: false,
-                  securityContext: podSecurity(),
-                  initContainers: viaEdge ? [resolveEdge] : undefined,
-                  containers: [
-                    {
-                      name: "k6",
-                      image: config.images.k6,
-                      // --quiet: no progress bar (a line a second in the Job's log).
-                      args: [
-                        "run",
-                        "--out",
-                        "experimental-prometheus-rw",
-                        "--quiet",
-                        `${SCRIPTS_MOUNT}/drill.js`,
-                      ],
-                      env: [
-                        { name: "K6_PROMETHEUS_RW_SERVER_URL", value: args.remoteWriteUrl },
-                        { name: "K6_PROMETHEUS_RW_TREND_STATS", value: "p(95),p(99),avg,max" },
-                        ...target,
-                        {
-                          name: "DRILL_TOKEN",
-                          valueFrom: { secretKeyRef: { name: drillToken.metadata.name, key: "token" } },
-                        },
-                        { name: "FEED_GRPC_ADDRS", value: args.feedGrpcAddress },
-                        { name: "PROTO_DIR", value: `${SCRIPTS_MOUNT}/proto` },
-                        { name: "PROFILE", value: config.loadtest.profile },
-                        ...(config.loadtest.duration
-                          ? [{ name: "DURATION", value: config.loadtest.duration }]
-                          : []),
-                      ],
-                      resources: limits,
-                      securityContext: containerSecurity(),
-                      volumeMounts: [{ name: "scripts", mountPath: SCRIPTS_MOUNT, readOnly: true }, tmpMount],
-                    },
-                    {
-                      name: "chaos",
-                      image: config.images.kubectl,
-                      command: ["/bin/sh", `${SCRIPTS_MOUNT}/chaos.sh`],
-                      env: [
-                        { name: "TARGET_NAMESPACE", value: args.appNamespace },
-                        { name: "TARGET_SELECTOR", value: selector },
-                        { name: "CHAOS_DELAY_SECONDS", value: String(config.loadtest.chaosDelaySeconds) },
-                        {
-                          name: "RECOVERY_TIMEOUT_SECONDS",
-                          value: String(config.loadtest.recoveryTimeoutSeconds),
-                        },
-                        // kubectl writes its discovery cache under $HOME.
-                        { name: "HOME", value: "/tmp" },
-                      ],
-                      resources: {
-                        requests: { cpu: "10m", memory: "32Mi" },
-                        limits: { cpu: "200m", memory: "128Mi" },
-                      },
-                      securityContext: containerSecurity(),
-                      volumeMounts: [
-                        { name: "scripts", mountPath: SCRIPTS_MOUNT, readOnly: true },
-                        tmpMount,
-                        { name: CHAOS_TOKEN_VOLUME, mountPath: SERVICE_ACCOUNT_DIR, readOnly: true },
-                      ],
-                    },
-                  ],
-                  volumes: [
-                    {
-                      name: "scripts",
-                      configMap: {
-                        name: scriptsMap.metadata.name,
-                        items: scripts.map((s) => ({ key: s.key, path: s.path })),
-                      },
-                    },
-                    tmpVolume,
-                    // What automounting would give, for the chaos container alone.
-                    {
-                      name: CHAOS_TOKEN_VOLUME,
-                      projected: {
-                        sources: [
-                          { serviceAccountToken: { path: "token", expirationSeconds: 3600 } },
-                          {
-                            configMap: {
-                              name: "kube-root-ca.crt",
-                              items: [{ key: "ca.crt", path: "ca.crt" }],
-                            },
-                          },
-                          {
-                            downwardAPI: {
-                              items: [{ path: "namespace", fieldRef: { fieldPath: "metadata.namespace" } }],
-                            },
-                          },
-                        ],
-                      },
-                    },
-                  ],
-                },
+        ],
+      },
+    },
+    { parent },
+  );
+  new k8s.admissionregistration.v1.ValidatingAdmissionPolicyBinding(
+    "chaos-feed-only",
+    {
+      metadata: { name: policyName, labels },
+      spec: {
+        policyName,
+        validationActions: ["Deny"],
+        matchResources: {
+          namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": args.appNamespace } },
+        },
+      },
+    },
+    { parent, dependsOn: [feedOnly] },
+  );
+}
+
+/** The suspended CronJob that `npm run loadtest:trigger` starts a Job from. */
+function drillCronJob(
+  parent: pulumi.Resource,
+  args: LoadTestArgs,
+  refs: {
+    serviceAccount: pulumi.Input<string>;
+    drillTokenSecret: pulumi.Input<string>;
+    scriptsMap: pulumi.Input<string>;
+    scripts: ScriptFile[];
+  },
+): void {
+  const { namespace, config } = args;
+  const viaEdge = config.loadtest.target === "edge";
+  new k8s.batch.v1.CronJob(
+    DRILL_CRONJOB,
+    {
+      metadata: { name: DRILL_CRONJOB, namespace, labels: LOADTEST_LABELS },
+      spec: {
+        ...TRIGGERED_ONLY,
+        jobTemplate: {
+          spec: {
+            backoffLimit: 0,
+            activeDeadlineSeconds: 3600,
+            ttlSecondsAfterFinished: 86400,
+            template: {
+              metadata: { labels: LOADTEST_LABELS },
+              spec: {
+                restartPolicy: "Never",
+                serviceAccountName: refs.serviceAccount,
+                // Only the chaos container gets the token (its own projected
+                // volume below); k6 needs none.
+                automountServiceAccountToken: false,
+                securityContext: podSecurity(),
+                initContainers: viaEdge ? [resolveEdgeContainer(args)] : undefined,
+                containers: [k6Container(args, refs.drillTokenSecret), chaosContainer(args)],
+                volumes: drillVolumes(refs.scriptsMap, refs.scripts),
               },
             },
           },
         },
       },
-      { parent: this },
-    );
+    },
+    { parent },
+  );
+}
 
-    // k6 to the edge (as users come in) or the gateway, the feed's gRPC port
-    // and Prometheus; chaos to the API server.
-    networkPolicy(this, "k6-egress", namespace, this.podLabels, {
-      egress: [
-        viaEdge
-          ? { to: [podsIn(args.edge.namespace, ENVOY_PROXY_LABELS)], ports: tcp(ENVOY_HTTPS_PORT) }
-          : { to: [podsIn(args.appNamespace, args.gateway.labels)], ports: tcp(args.gateway.port) },
-        { to: [podsIn(args.appNamespace, args.feedSelector)], ports: tcp(FEED_GRPC_PORT) },
-        { to: [podsIn(args.monitoringNamespace, PROMETHEUS_PODS)], ports: tcp(PROMETHEUS_PORT) },
-        { to: [{ ipBlock: { cidr: config.apiServerCidr } }], ports: tcp(...API_SERVER_PORTS) },
-      ],
-    });
-    // The drill's results (k6 remote write) on their own dashboard.
-    grafanaDashboard(this, args.monitoringNamespace, path.join(args.repoRoot, "dashboards", "drill.json"));
-    this.registerOutputs({ cronJob: DRILL_CRONJOB, triggerCommand: this.triggerCommand });
-  }
+/** Resolves the public host to the edge Service, so k6 crosses TLS, the WAF and the limits. */
+function resolveEdgeContainer(args: LoadTestArgs): k8s.types.input.core.v1.Container {
+  const { config } = args;
+  return {
+    name: "resolve-edge",
+    image: config.images.kubectl,
+    command: ["/bin/sh", `${SCRIPTS_MOUNT}/resolve-edge.sh`],
+    env: [
+      { name: "EDGE_SERVICE_HOST", value: args.edge.service },
+      { name: "EDGE_ADDR_FILE", value: EDGE_ADDR_FILE },
+    ],
+    resources: { requests: { cpu: "10m", memory: "16Mi" }, limits: { cpu: "100m", memory: "64Mi" } },
+    securityContext: containerSecurity(),
+    volumeMounts: [{ name: "scripts", mountPath: SCRIPTS_MOUNT, readOnly: true }, tmpMount],
+  };
+}
+
+/** Where k6 sends the HTTP and WebSocket flows: the edge by its public name, or the gateway Service. */
+function drillTargetEnv(args: LoadTestArgs): k8s.types.input.core.v1.EnvVar[] {
+  const { config } = args;
+  const viaEdge = config.loadtest.target === "edge";
+  return viaEdge
+    ? [
+        { name: "GATEWAY_URL", value: args.edge.url },
+        { name: "EDGE_ADDR_FILE", value: EDGE_ADDR_FILE },
+        { name: "WAF_MODE", value: config.waf.mode },
+        // Staging's ACME staging CA and local's self-signed issuer are not publicly trusted.
+        ...(args.edge.certificateTrusted ? [] : [{ name: "K6_INSECURE_SKIP_TLS_VERIFY", value: "true" }]),
+      ]
+    : [
+        {
+          name: "GATEWAY_URL",
+          value: `http://${args.gateway.service}.${args.appNamespace}.svc.cluster.local:${args.gateway.port}`,
+        },
+        { name: "WAF_MODE", value: "none" },
+      ];
+}
+
+function k6Container(
+  args: LoadTestArgs,
+  drillTokenSecret: pulumi.Input<string>,
+): k8s.types.input.core.v1.Container {
+  const { config } = args;
+  const limits = { requests: { cpu: "250m", memory: "256Mi" }, limits: { cpu: "2", memory: "1Gi" } };
+  return {
+    name: "k6",
+    image: config.images.k6,
+    // --quiet: no progress bar (a line a second in the Job's log).
+    args: ["run", "--out", "experimental-prometheus-rw", "--quiet", `${SCRIPTS_MOUNT}/drill.js`],
+    env: [
+      { name: "K6_PROMETHEUS_RW_SERVER_URL", value: args.remoteWriteUrl },
+      { name: "K6_PROMETHEUS_RW_TREND_STATS", value: "p(95),p(99),avg,max" },
+      ...drillTargetEnv(args),
+      {
+        name: "DRILL_TOKEN",
+        valueFrom: { secretKeyRef: { name: drillTokenSecret, key: "token" } },
+      },
+      { name: "FEED_GRPC_ADDRS", value: args.feedGrpcAddress },
+      { name: "PROTO_DIR", value: `${SCRIPTS_MOUNT}/proto` },
+      { name: "PROFILE", value: config.loadtest.profile },
+      ...(config.loadtest.duration ? [{ name: "DURATION", value: config.loadtest.duration }] : []),
+    ],
+    resources: limits,
+    securityContext: containerSecurity(),
+    volumeMounts: [{ name: "scripts", mountPath: SCRIPTS_MOUNT, readOnly: true }, tmpMount],
+  };
+}
+
+function chaosContainer(args: LoadTestArgs): k8s.types.input.core.v1.Container {
+  const { config } = args;
+  const selector = Object.entries(args.feedSelector)
+    .map(([k, v]) => `${k}=${v}`)
+    .join(",");
+  return {
+    name: "chaos",
+    image: config.images.kubectl,
+    command: ["/bin/sh", `${SCRIPTS_MOUNT}/chaos.sh`],
+    env: [
+      { name: "TARGET_NAMESPACE", value: args.appNamespace },
+      { name: "TARGET_SELECTOR", value: selector },
+      { name: "CHAOS_DELAY_SECONDS", value: String(config.loadtest.chaosDelaySeconds) },
+      {
+        name: "RECOVERY_TIMEOUT_SECONDS",
+        value: String(config.loadtest.recoveryTimeoutSeconds),
+      },
+      // kubectl writes its discovery cache under $HOME.
+      { name: "HOME", value: "/tmp" },
+    ],
+    resources: {
+      requests: { cpu: "10m", memory: "32Mi" },
+      limits: { cpu: "200m", memory: "128Mi" },
+    },
+    securityContext: containerSecurity(),
+    volumeMounts: [
+      { name: "scripts", mountPath: SCRIPTS_MOUNT, readOnly: true },
+      tmpMount,
+      { name: CHAOS_TOKEN_VOLUME, mountPath: SERVICE_ACCOUNT_DIR, readOnly: true },
+    ],
+  };
+}
+
+function drillVolumes(
+  scriptsMap: pulumi.Input<string>,
+  scripts: ScriptFile[],
+): k8s.types.input.core.v1.Volume[] {
+  return [
+    {
+      name: "scripts",
+      configMap: {
+        name: scriptsMap,
+        items: scripts.map((s) => ({ key: s.key, path: s.path })),
+      },
+    },
+    tmpVolume,
+    // What automounting would give, for the chaos container alone.
+    {
+      name: CHAOS_TOKEN_VOLUME,
+      projected: {
+        sources: [
+          { serviceAccountToken: { path: "token", expirationSeconds: 3600 } },
+          {
+            configMap: {
+              name: "kube-root-ca.crt",
+              items: [{ key: "ca.crt", path: "ca.crt" }],
+            },
+          },
+          {
+            downwardAPI: {
+              items: [{ path: "namespace", fieldRef: { fieldPath: "metadata.namespace" } }],
+            },
+          },
+        ],
+      },
+    },
+  ];
+}
+
+/** k6 to the edge (as users come in) or the gateway, the feed's gRPC port and Prometheus; chaos to the API server. */
+function drillPolicies(parent: pulumi.Resource, args: LoadTestArgs): void {
+  const { namespace, config } = args;
+  const viaEdge = config.loadtest.target === "edge";
+  networkPolicy(parent, "k6-egress", namespace, LOADTEST_LABELS, {
+    egress: [
+      viaEdge
+        ? { to: [podsIn(args.edge.namespace, ENVOY_PROXY_LABELS)], ports: tcp(ENVOY_HTTPS_PORT) }
+        : { to: [podsIn(args.appNamespace, args.gateway.labels)], ports: tcp(args.gateway.port) },
+      { to: [podsIn(args.appNamespace, args.feedSelector)], ports: tcp(FEED_GRPC_PORT) },
+      { to: [podsIn(args.monitoringNamespace, PROMETHEUS_PODS)], ports: tcp(PROMETHEUS_PORT) },
+      { to: [{ ipBlock: { cidr: config.apiServerCidr } }], ports: tcp(...API_SERVER_PORTS) },
+    ],
+  });
 }
