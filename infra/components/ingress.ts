@@ -276,6 +276,13 @@ function edgeGateway(
     { parent, dependsOn: [gatewayClass, certificate, proxyConfig] },
   );
 
+  httpsRedirect(parent, args, gateway);
+  return gateway;
+}
+
+/** Plain HTTP only answers with a redirect to https (and the ACME challenge, on its own route). */
+function httpsRedirect(parent: pulumi.Resource, args: IngressArgs, gateway: pulumi.Resource) {
+  const { config, gatewayNamespace } = args;
   new k8s.apiextensions.CustomResource(
     "https-redirect",
     {
@@ -292,8 +299,6 @@ function edgeGateway(
     },
     { parent, dependsOn: [gateway] },
   );
-
-  return gateway;
 }
 
 /** The API route to the backend, with HSTS, the WAF and the rate limits on it. */
@@ -327,6 +332,20 @@ function apiRoute(parent: pulumi.Resource, args: IngressArgs, gateway: pulumi.Re
   );
 
   const targetRefs = [{ group: "gateway.networking.k8s.io", kind: "HTTPRoute", name: routeName }];
+  wafPolicy(parent, args, targetRefs, route);
+  rateLimitPolicy(parent, args, targetRefs, route);
+}
+
+type TargetRefs = { group: string; kind: string; name: string }[];
+
+/** Coraza with the CRS on the route, in the stack's mode, level and threshold. */
+function wafPolicy(
+  parent: pulumi.Resource,
+  args: IngressArgs,
+  targetRefs: TargetRefs,
+  route: pulumi.Resource,
+) {
+  const { config, appNamespace } = args;
   new k8s.apiextensions.CustomResource(
     "waf",
     {
@@ -356,7 +375,16 @@ function apiRoute(parent: pulumi.Resource, args: IngressArgs, gateway: pulumi.Re
     },
     { parent, dependsOn: [route] },
   );
+}
 
+/** A bucket per client under a ceiling for all; the drill's token skips the per-client bucket. */
+function rateLimitPolicy(
+  parent: pulumi.Resource,
+  args: IngressArgs,
+  targetRefs: TargetRefs,
+  route: pulumi.Resource,
+) {
+  const { config, appNamespace } = args;
   new k8s.apiextensions.CustomResource(
     "rate-limit",
     {
