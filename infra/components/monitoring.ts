@@ -119,37 +119,8 @@ export class Monitoring extends pulumi.ComponentResource {
       { parent: this },
     );
     this.crds = crds;
-
-    const grafanaPassword = new random.RandomPassword(
-      "grafana-admin",
-      { length: 24, special: false, keepers: { rotation: config.rotation.grafana } },
-      { parent: this },
-    );
-    const grafanaAdminData = { "admin-user": "admin", "admin-password": grafanaPassword.result };
-    const grafanaAdmin = new k8s.core.v1.Secret(
-      GRAFANA_ADMIN_SECRET,
-      {
-        metadata: { name: GRAFANA_ADMIN_SECRET, namespace },
-        type: "Opaque",
-        stringData: grafanaAdminData,
-      },
-      { parent: this },
-    );
-
-    // Receivers carry webhook URLs and keys, so the whole file is a secret.
-    const alertmanagerYaml = pulumi.secret(YAML.stringify(renderAlertmanagerConfig(config.alerting)));
-    const alertmanagerConfig = new k8s.core.v1.Secret(
-      ALERTMANAGER_SECRET,
-      {
-        metadata: { name: ALERTMANAGER_SECRET, namespace },
-        type: "Opaque",
-        stringData: { "alertmanager.yaml": alertmanagerYaml },
-      },
-      { parent: this },
-    );
-
-    const selector = { matchLabels: { ...PROMETHEUS_SELECTOR } };
-    const restrictedPod = podSecurity(65534);
+    const { grafanaAdmin, grafanaAdminData } = grafanaAdminSecret(this, args);
+    const alertmanagerConfig = alertmanagerSecret(this, args);
     this.release = new k8s.helm.v3.Release(
       KPS_RELEASE,
       {
@@ -184,158 +155,216 @@ export class Monitoring extends pulumi.ComponentResource {
             resources: CHART_RESOURCES.prometheusOperator,
             admissionWebhooks: { patch: { resources: CHART_RESOURCES.hookJob } },
           },
-          prometheus: {
-            prometheusSpec: {
-              enableRemoteWriteReceiver: true,
-              // Keeps the services' exemplars (trace ids on latency buckets).
-              enableFeatures: ["exemplar-storage"],
-              retention: `${config.retention.metricsDays}d`,
-              serviceMonitorSelectorNilUsesHelmValues: false,
-              serviceMonitorSelector: selector,
-              serviceMonitorNamespaceSelector: {},
-              podMonitorSelectorNilUsesHelmValues: false,
-              podMonitorSelector: selector,
-              podMonitorNamespaceSelector: {},
-              probeSelectorNilUsesHelmValues: false,
-              probeSelector: selector,
-              probeNamespaceSelector: {},
-              ruleSelectorNilUsesHelmValues: false,
-              ruleSelector: selector,
-              ruleNamespaceSelector: {},
-              securityContext: restrictedPod,
-              resources: CHART_RESOURCES.prometheus,
-              // The retention window survives a pod moving to another node.
-              storageSpec: claimTemplate(
-                config.monitoring.prometheusStorageGi,
-                config.monitoring.storageClassName,
-              ),
-            },
-          },
-          alertmanager: {
-            alertmanagerSpec: {
-              useExistingSecret: true,
-              configSecret: ALERTMANAGER_SECRET,
-              securityContext: restrictedPod,
-              resources: CHART_RESOURCES.alertmanager,
-              // Silences and the notification log survive a restart.
-              storage: claimTemplate(
-                config.monitoring.alertmanagerStorageGi,
-                config.monitoring.storageClassName,
-              ),
-            },
-          },
-          grafana: {
-            // Rolls Grafana when the admin password rotates. The chart keeps no
-            // persistent volume, so the new pod starts with a fresh database and
-            // takes the new password (Grafana applies it only on first start).
-            podAnnotations: checksumAnnotations(secretChecksum(grafanaAdminData)),
-            resources: CHART_RESOURCES.grafana,
-            serviceMonitor: { labels: { ...PROMETHEUS_SELECTOR } },
-            admin: {
-              existingSecret: GRAFANA_ADMIN_SECRET,
-              userKey: "admin-user",
-              passwordKey: "admin-password",
-            },
-            sidecar: {
-              resources: CHART_RESOURCES.sidecar,
-              // An exemplar on a latency panel opens its trace in Jaeger.
-              datasources: {
-                exemplarTraceIdDestinations: {
-                  datasourceUid: "jaeger",
-                  traceIdLabelName: "trace_id",
-                  urlDisplayLabel: "Open the trace",
-                },
-              },
-              dashboards: {
-                enabled: true,
-                label: "grafana_dashboard",
-                labelValue: "1",
-                searchNamespace: "ALL",
-              },
-            },
-            additionalDataSources: [
-              {
-                name: "Loki",
-                type: "loki",
-                uid: "loki",
-                access: "proxy",
-                url: args.lokiUrl,
-                isDefault: false,
-                // A log line's trace_id opens its trace.
-                jsonData: {
-                  derivedFields: [
-                    {
-                      name: "trace_id",
-                      matcherRegex: '"trace_id":"([0-9a-f]{32})"',
-                      datasourceUid: "jaeger",
-                      url: "$${__value.raw}",
-                    },
-                  ],
-                },
-              },
-              {
-                name: "Jaeger",
-                type: "jaeger",
-                uid: "jaeger",
-                access: "proxy",
-                url: args.jaegerUrl,
-                isDefault: false,
-                // A span opens the log lines of its trace.
-                jsonData: {
-                  tracesToLogsV2: {
-                    datasourceUid: "loki",
-                    filterByTraceID: true,
-                    spanStartTimeShift: "-5m",
-                    spanEndTimeShift: "5m",
-                    customQuery: true,
-                    query: '{namespace=~".+"} |= "$${__trace.traceId}"',
-                  },
-                },
-              },
-            ],
-          },
+          prometheus: prometheusValues(config),
+          alertmanager: alertmanagerValues(config),
+          grafana: grafanaValues(args, grafanaAdminData),
         },
       },
       { parent: this, dependsOn: [crds, grafanaAdmin, alertmanagerConfig] },
     );
-
-    for (const ruleFile of loadRuleFiles(args.rulesDir)) {
-      const ruleName = `golive-${objectName(ruleFile.name)}`;
-      new k8s.apiextensions.CustomResource(
-        ruleName,
-        {
-          apiVersion: "monitoring.coreos.com/v1",
-          kind: "PrometheusRule",
-          metadata: { name: ruleName, namespace, labels: { ...PROMETHEUS_SELECTOR } },
-          spec: { groups: withRunbookBaseUrl(ruleFile.groups, config.runbookBaseUrl) },
-        },
-        { parent: this, dependsOn: [crds] },
-      );
-    }
-
-    const net = args.network;
-    platformNamespace(this, namespace, config.apiServerCidr);
-    networkPolicy(this, "prometheus-egress", namespace, PROMETHEUS_PODS, {
-      egress: [
-        { to: [{ podSelector: {}, ...nsSelector(net.appNamespace) }], ports: tcp(OPS_PORT) },
-        // Loki's own metrics (LokiRequestErrors).
-        { to: [podsIn(net.loggingNamespace, { "app.kubernetes.io/name": "loki" })], ports: tcp(LOKI_PORT) },
-        // Envoy's stats (requests, WAF blocks, 429s).
-        { to: [podsIn(net.edgeNamespace, ENVOY_PROXY_LABELS)], ports: tcp(ENVOY_METRICS_PORT) },
-        // kubelet/cAdvisor metrics on the nodes.
-        { to: [{ ipBlock: { cidr: "0.0.0.0/0" } }], ports: tcp(10250) },
-      ],
-    });
-    networkPolicy(this, "prometheus-remote-write", namespace, PROMETHEUS_PODS, {
-      ingress: [{ from: net.remoteWriters, ports: tcp(PROMETHEUS_PORT) }],
-    });
-    networkPolicy(this, "grafana-to-loki", namespace, GRAFANA_PODS, {
-      egress: [{ to: [nsSelector(net.loggingNamespace)], ports: tcp(LOKI_PORT) }],
-    });
-    networkPolicy(this, "alertmanager-receivers", namespace, ALERTMANAGER_PODS, {
-      egress: [{ to: [{ ipBlock: { cidr: "0.0.0.0/0" } }], ports: tcp(443) }],
-    });
-
+    platformRules(this, args, crds);
+    monitoringPolicies(this, args);
     this.registerOutputs({ grafanaService: this.grafanaService });
   }
+}
+
+/** Grafana's admin login, generated (and rotated by golive:rotation.grafana) into a Secret the chart reads. */
+function grafanaAdminSecret(parent: pulumi.Resource, { namespace, config }: MonitoringArgs) {
+  const grafanaPassword = new random.RandomPassword(
+    "grafana-admin",
+    { length: 24, special: false, keepers: { rotation: config.rotation.grafana } },
+    { parent },
+  );
+  const grafanaAdminData = { "admin-user": "admin", "admin-password": grafanaPassword.result };
+  const grafanaAdmin = new k8s.core.v1.Secret(
+    GRAFANA_ADMIN_SECRET,
+    {
+      metadata: { name: GRAFANA_ADMIN_SECRET, namespace },
+      type: "Opaque",
+      stringData: grafanaAdminData,
+    },
+    { parent },
+  );
+
+  return { grafanaAdmin, grafanaAdminData };
+}
+
+function alertmanagerSecret(parent: pulumi.Resource, { namespace, config }: MonitoringArgs) {
+  // Receivers carry webhook URLs and keys, so the whole file is a secret.
+  const alertmanagerYaml = pulumi.secret(YAML.stringify(renderAlertmanagerConfig(config.alerting)));
+  return new k8s.core.v1.Secret(
+    ALERTMANAGER_SECRET,
+    {
+      metadata: { name: ALERTMANAGER_SECRET, namespace },
+      type: "Opaque",
+      stringData: { "alertmanager.yaml": alertmanagerYaml },
+    },
+    { parent },
+  );
+}
+
+const selector = { matchLabels: { ...PROMETHEUS_SELECTOR } };
+const restrictedPod = podSecurity(65534);
+
+function prometheusValues(config: StackConfig) {
+  return {
+    prometheusSpec: {
+      enableRemoteWriteReceiver: true,
+      // Keeps the services' exemplars (trace ids on latency buckets).
+      enableFeatures: ["exemplar-storage"],
+      retention: `${config.retention.metricsDays}d`,
+      serviceMonitorSelectorNilUsesHelmValues: false,
+      serviceMonitorSelector: selector,
+      serviceMonitorNamespaceSelector: {},
+      podMonitorSelectorNilUsesHelmValues: false,
+      podMonitorSelector: selector,
+      podMonitorNamespaceSelector: {},
+      probeSelectorNilUsesHelmValues: false,
+      probeSelector: selector,
+      probeNamespaceSelector: {},
+      ruleSelectorNilUsesHelmValues: false,
+      ruleSelector: selector,
+      ruleNamespaceSelector: {},
+      securityContext: restrictedPod,
+      resources: CHART_RESOURCES.prometheus,
+      // The retention window survives a pod moving to another node.
+      storageSpec: claimTemplate(config.monitoring.prometheusStorageGi, config.monitoring.storageClassName),
+    },
+  };
+}
+
+function alertmanagerValues(config: StackConfig) {
+  return {
+    alertmanagerSpec: {
+      useExistingSecret: true,
+      configSecret: ALERTMANAGER_SECRET,
+      securityContext: restrictedPod,
+      resources: CHART_RESOURCES.alertmanager,
+      // Silences and the notification log survive a restart.
+      storage: claimTemplate(config.monitoring.alertmanagerStorageGi, config.monitoring.storageClassName),
+    },
+  };
+}
+
+function grafanaValues(args: MonitoringArgs, grafanaAdminData: Record<string, pulumi.Input<string>>) {
+  return {
+    // Rolls Grafana when the admin password rotates. The chart keeps no
+    // persistent volume, so the new pod starts with a fresh database and
+    // takes the new password (Grafana applies it only on first start).
+    podAnnotations: checksumAnnotations(secretChecksum(grafanaAdminData)),
+    resources: CHART_RESOURCES.grafana,
+    serviceMonitor: { labels: { ...PROMETHEUS_SELECTOR } },
+    admin: {
+      existingSecret: GRAFANA_ADMIN_SECRET,
+      userKey: "admin-user",
+      passwordKey: "admin-password",
+    },
+    sidecar: {
+      resources: CHART_RESOURCES.sidecar,
+      // An exemplar on a latency panel opens its trace in Jaeger.
+      datasources: {
+        exemplarTraceIdDestinations: {
+          datasourceUid: "jaeger",
+          traceIdLabelName: "trace_id",
+          urlDisplayLabel: "Open the trace",
+        },
+      },
+      dashboards: {
+        enabled: true,
+        label: "grafana_dashboard",
+        labelValue: "1",
+        searchNamespace: "ALL",
+      },
+    },
+    additionalDataSources: grafanaDataSources(args),
+  };
+}
+
+/** Loki and Jaeger beside Prometheus, linked both ways by trace id. */
+function grafanaDataSources(args: MonitoringArgs) {
+  return [
+    {
+      name: "Loki",
+      type: "loki",
+      uid: "loki",
+      access: "proxy",
+      url: args.lokiUrl,
+      isDefault: false,
+      // A log line's trace_id opens its trace.
+      jsonData: {
+        derivedFields: [
+          {
+            name: "trace_id",
+            matcherRegex: '"trace_id":"([0-9a-f]{32})"',
+            datasourceUid: "jaeger",
+            url: "$${__value.raw}",
+          },
+        ],
+      },
+    },
+    {
+      name: "Jaeger",
+      type: "jaeger",
+      uid: "jaeger",
+      access: "proxy",
+      url: args.jaegerUrl,
+      isDefault: false,
+      // A span opens the log lines of its trace.
+      jsonData: {
+        tracesToLogsV2: {
+          datasourceUid: "loki",
+          filterByTraceID: true,
+          spanStartTimeShift: "-5m",
+          spanEndTimeShift: "5m",
+          customQuery: true,
+          query: '{namespace=~".+"} |= "$${__trace.traceId}"',
+        },
+      },
+    },
+  ];
+}
+
+/** The platform's rule files (alerting/rules), one PrometheusRule each; services bring their own. */
+function platformRules(
+  parent: pulumi.Resource,
+  { namespace, config, rulesDir }: MonitoringArgs,
+  crds: pulumi.Resource,
+) {
+  for (const ruleFile of loadRuleFiles(rulesDir)) {
+    const ruleName = `golive-${objectName(ruleFile.name)}`;
+    new k8s.apiextensions.CustomResource(
+      ruleName,
+      {
+        apiVersion: "monitoring.coreos.com/v1",
+        kind: "PrometheusRule",
+        metadata: { name: ruleName, namespace, labels: { ...PROMETHEUS_SELECTOR } },
+        spec: { groups: withRunbookBaseUrl(ruleFile.groups, config.runbookBaseUrl) },
+      },
+      { parent, dependsOn: [crds] },
+    );
+  }
+}
+
+function monitoringPolicies(parent: pulumi.Resource, { namespace, config, network: net }: MonitoringArgs) {
+  platformNamespace(parent, namespace, config.apiServerCidr);
+  networkPolicy(parent, "prometheus-egress", namespace, PROMETHEUS_PODS, {
+    egress: [
+      { to: [{ podSelector: {}, ...nsSelector(net.appNamespace) }], ports: tcp(OPS_PORT) },
+      // Loki's own metrics (LokiRequestErrors).
+      { to: [podsIn(net.loggingNamespace, { "app.kubernetes.io/name": "loki" })], ports: tcp(LOKI_PORT) },
+      // Envoy's stats (requests, WAF blocks, 429s).
+      { to: [podsIn(net.edgeNamespace, ENVOY_PROXY_LABELS)], ports: tcp(ENVOY_METRICS_PORT) },
+      // kubelet/cAdvisor metrics on the nodes.
+      { to: [{ ipBlock: { cidr: "0.0.0.0/0" } }], ports: tcp(10250) },
+    ],
+  });
+  networkPolicy(parent, "prometheus-remote-write", namespace, PROMETHEUS_PODS, {
+    ingress: [{ from: net.remoteWriters, ports: tcp(PROMETHEUS_PORT) }],
+  });
+  networkPolicy(parent, "grafana-to-loki", namespace, GRAFANA_PODS, {
+    egress: [{ to: [nsSelector(net.loggingNamespace)], ports: tcp(LOKI_PORT) }],
+  });
+  networkPolicy(parent, "alertmanager-receivers", namespace, ALERTMANAGER_PODS, {
+    egress: [{ to: [{ ipBlock: { cidr: "0.0.0.0/0" } }], ports: tcp(443) }],
+  });
 }
