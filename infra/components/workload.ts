@@ -77,6 +77,7 @@ export class Workload extends pulumi.ComponentResource {
     super("golive:apps:Workload", name, {}, opts);
     const { namespace } = args;
     this.labels = appLabels(name);
+    const part: Part = { parent: this, name, namespace, labels: this.labels };
     const ports = [...args.ports, { name: "metrics", port: OPS_PORT }];
 
     const serviceAccount = new k8s.core.v1.ServiceAccount(
@@ -84,24 +85,6 @@ export class Workload extends pulumi.ComponentResource {
       { metadata: { name, namespace, labels: this.labels }, automountServiceAccountToken: false },
       { parent: this },
     );
-
-    const spread: k8s.types.input.core.v1.TopologySpreadConstraint[] = args.topologySpread
-      ? [
-          {
-            maxSkew: 1,
-            topologyKey: "topology.kubernetes.io/zone",
-            whenUnsatisfiable: "ScheduleAnyway",
-            labelSelector: { matchLabels: this.labels },
-          },
-          {
-            maxSkew: 1,
-            topologyKey: "kubernetes.io/hostname",
-            whenUnsatisfiable: "DoNotSchedule",
-            labelSelector: { matchLabels: this.labels },
-          },
-        ]
-      : [];
-
     this.deployment = new k8s.apps.v1.Deployment(
       name,
       {
@@ -110,36 +93,11 @@ export class Workload extends pulumi.ComponentResource {
           replicas: args.replicas.min,
           selector: { matchLabels: this.labels },
           strategy: { type: "RollingUpdate", rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } },
-          template: {
-            metadata: { labels: this.labels, annotations: args.podAnnotations },
-            spec: {
-              serviceAccountName: serviceAccount.metadata.name,
-              automountServiceAccountToken: false,
-              securityContext: podSecurity(),
-              terminationGracePeriodSeconds: args.terminationGraceSeconds,
-              topologySpreadConstraints: spread.length > 0 ? spread : undefined,
-              containers: [
-                {
-                  name,
-                  image: args.image,
-                  ports: ports.map((p) => ({ name: p.name, containerPort: p.port, protocol: "TCP" })),
-                  env: args.env,
-                  resources: args.resources,
-                  securityContext: containerSecurity(),
-                  startupProbe: args.probes.startup,
-                  livenessProbe: args.probes.liveness,
-                  readinessProbe: args.probes.readiness,
-                  volumeMounts: [tmpMount],
-                },
-              ],
-              volumes: [tmpVolume],
-            },
-          },
+          template: podTemplate(part, args, ports, serviceAccount.metadata.name),
         },
       },
       { parent: this },
     );
-
     this.service = new k8s.core.v1.Service(
       name,
       {
@@ -151,102 +109,182 @@ export class Workload extends pulumi.ComponentResource {
       },
       { parent: this },
     );
-
-    if (args.headless) {
-      const port = ports.find((p) => p.name === args.headless?.port);
-      if (!port) throw new Error(`${name}: headless port ${args.headless.port} is not a container port`);
-      this.headlessService = new k8s.core.v1.Service(
-        args.headless.name,
-        {
-          metadata: {
-            name: args.headless.name,
-            namespace,
-            labels: { ...this.labels, "golive.dev/headless": "true" },
-          },
-          spec: {
-            clusterIP: "None",
-            // Clients resolve every pod IP and balance per call; only ready pods are listed.
-            publishNotReadyAddresses: false,
-            selector: this.labels,
-            ports: [{ name: port.name, port: port.port, targetPort: port.name, protocol: "TCP" }],
-          },
-        },
-        { parent: this },
-      );
-    }
-
-    new k8s.autoscaling.v2.HorizontalPodAutoscaler(
-      name,
-      {
-        metadata: { name, namespace, labels: this.labels },
-        spec: {
-          scaleTargetRef: { apiVersion: "apps/v1", kind: "Deployment", name },
-          minReplicas: args.replicas.min,
-          maxReplicas: args.replicas.max,
-          metrics: [
-            {
-              type: "Resource",
-              resource: { name: "cpu", target: { type: "Utilization", averageUtilization: 70 } },
-            },
-          ],
-        },
-      },
-      { parent: this, dependsOn: [this.deployment] },
-    );
-
-    if (args.disruptionBudget) {
-      new k8s.policy.v1.PodDisruptionBudget(
-        name,
-        {
-          metadata: { name, namespace, labels: this.labels },
-          spec: { maxUnavailable: 1, selector: { matchLabels: this.labels } },
-        },
-        { parent: this },
-      );
-    }
-
-    new k8s.apiextensions.CustomResource(
-      `${name}-servicemonitor`,
-      {
-        apiVersion: "monitoring.coreos.com/v1",
-        kind: "ServiceMonitor",
-        metadata: { name, namespace, labels: { ...this.labels, ...PROMETHEUS_SELECTOR } },
-        spec: {
-          // The Service name becomes Prometheus' job label: job="feed" / job="gateway".
-          selector: {
-            matchLabels: this.labels,
-            matchExpressions: [{ key: "golive.dev/headless", operator: "DoesNotExist" }],
-          },
-          namespaceSelector: { matchNames: [namespace] },
-          endpoints: [{ port: "metrics", path: "/metrics", interval: "15s", scrapeTimeout: "10s" }],
-        },
-      },
-      { parent: this, dependsOn: [this.service, args.monitoringCrds] },
-    );
+    if (args.headless) this.headlessService = headlessService(part, args.headless, ports);
+    scaling(part, args, this.deployment);
+    observability(part, args, this.service);
 
     const { ingress, egress } = args.network;
     if (ingress) networkPolicy(this, `${name}-ingress`, namespace, this.labels, { ingress });
     if (egress) networkPolicy(this, `${name}-egress`, namespace, this.labels, { egress });
-
-    if (args.dashboard) grafanaDashboard(this, args.dashboard.monitoringNamespace, args.dashboard.file);
-    if (args.rules) {
-      const ruleName = `golive-service-${name}`;
-      new k8s.apiextensions.CustomResource(
-        ruleName,
-        {
-          apiVersion: "monitoring.coreos.com/v1",
-          kind: "PrometheusRule",
-          metadata: {
-            name: ruleName,
-            namespace: args.rules.monitoringNamespace,
-            labels: { ...this.labels, ...PROMETHEUS_SELECTOR },
-          },
-          spec: { groups: args.rules.groups },
-        },
-        { parent: this, dependsOn: [args.monitoringCrds] },
-      );
-    }
-
     this.registerOutputs({ service: this.service.metadata.name });
+  }
+}
+
+/** What every part of one Workload shares: its component, name, namespace and pod labels. */
+interface Part {
+  parent: pulumi.Resource;
+  name: string;
+  namespace: string;
+  labels: Record<string, string>;
+}
+
+/** Restricted pod: non-root, read-only root, no token, spread over zones and nodes when asked. */
+function podTemplate(
+  { name, labels }: Part,
+  args: WorkloadArgs,
+  ports: WorkloadPort[],
+  serviceAccountName: pulumi.Input<string>,
+): k8s.types.input.core.v1.PodTemplateSpec {
+  return {
+    metadata: { labels, annotations: args.podAnnotations },
+    spec: {
+      serviceAccountName,
+      automountServiceAccountToken: false,
+      securityContext: podSecurity(),
+      terminationGracePeriodSeconds: args.terminationGraceSeconds,
+      topologySpreadConstraints: args.topologySpread ? topologySpread(labels) : undefined,
+      containers: [
+        {
+          name,
+          image: args.image,
+          ports: ports.map((p) => ({ name: p.name, containerPort: p.port, protocol: "TCP" })),
+          env: args.env,
+          resources: args.resources,
+          securityContext: containerSecurity(),
+          startupProbe: args.probes.startup,
+          livenessProbe: args.probes.liveness,
+          readinessProbe: args.probes.readiness,
+          volumeMounts: [tmpMount],
+        },
+      ],
+      volumes: [tmpVolume],
+    },
+  };
+}
+
+function topologySpread(labels: Record<string, string>): k8s.types.input.core.v1.TopologySpreadConstraint[] {
+  return [
+    {
+      maxSkew: 1,
+      topologyKey: "topology.kubernetes.io/zone",
+      whenUnsatisfiable: "ScheduleAnyway",
+      labelSelector: { matchLabels: labels },
+    },
+    {
+      maxSkew: 1,
+      topologyKey: "kubernetes.io/hostname",
+      whenUnsatisfiable: "DoNotSchedule",
+      labelSelector: { matchLabels: labels },
+    },
+  ];
+}
+
+/** A headless Service over one port, for clients that balance per call (dns:///). */
+function headlessService(
+  { parent, name, namespace, labels }: Part,
+  headless: { name: string; port: string },
+  ports: WorkloadPort[],
+): k8s.core.v1.Service {
+  const port = ports.find((p) => p.name === headless.port);
+  if (!port) throw new Error(`${name}: headless port ${headless.port} is not a container port`);
+  return new k8s.core.v1.Service(
+    headless.name,
+    {
+      metadata: {
+        name: headless.name,
+        namespace,
+        labels: { ...labels, "golive.dev/headless": "true" },
+      },
+      spec: {
+        clusterIP: "None",
+        // Clients resolve every pod IP and balance per call; only ready pods are listed.
+        publishNotReadyAddresses: false,
+        selector: labels,
+        ports: [{ name: port.name, port: port.port, targetPort: port.name, protocol: "TCP" }],
+      },
+    },
+    { parent },
+  );
+}
+
+/** HPA on CPU between the stack's min and max, and a PDB where the stack asks for one. */
+function scaling(
+  { parent, name, namespace, labels }: Part,
+  args: WorkloadArgs,
+  deployment: pulumi.Resource,
+): void {
+  new k8s.autoscaling.v2.HorizontalPodAutoscaler(
+    name,
+    {
+      metadata: { name, namespace, labels: labels },
+      spec: {
+        scaleTargetRef: { apiVersion: "apps/v1", kind: "Deployment", name },
+        minReplicas: args.replicas.min,
+        maxReplicas: args.replicas.max,
+        metrics: [
+          {
+            type: "Resource",
+            resource: { name: "cpu", target: { type: "Utilization", averageUtilization: 70 } },
+          },
+        ],
+      },
+    },
+    { parent, dependsOn: [deployment] },
+  );
+
+  if (args.disruptionBudget) {
+    new k8s.policy.v1.PodDisruptionBudget(
+      name,
+      {
+        metadata: { name, namespace, labels: labels },
+        spec: { maxUnavailable: 1, selector: { matchLabels: labels } },
+      },
+      { parent },
+    );
+  }
+}
+
+/** Scraped on the ops port (the Service name is the job label), its dashboard and its alert rules. */
+function observability(
+  { parent, name, namespace, labels }: Part,
+  args: WorkloadArgs,
+  service: pulumi.Resource,
+): void {
+  new k8s.apiextensions.CustomResource(
+    `${name}-servicemonitor`,
+    {
+      apiVersion: "monitoring.coreos.com/v1",
+      kind: "ServiceMonitor",
+      metadata: { name, namespace, labels: { ...labels, ...PROMETHEUS_SELECTOR } },
+      spec: {
+        // The Service name becomes Prometheus' job label: job="feed" / job="gateway".
+        selector: {
+          matchLabels: labels,
+          matchExpressions: [{ key: "golive.dev/headless", operator: "DoesNotExist" }],
+        },
+        namespaceSelector: { matchNames: [namespace] },
+        endpoints: [{ port: "metrics", path: "/metrics", interval: "15s", scrapeTimeout: "10s" }],
+      },
+    },
+    { parent, dependsOn: [service, args.monitoringCrds] },
+  );
+
+  if (args.dashboard) grafanaDashboard(parent, args.dashboard.monitoringNamespace, args.dashboard.file);
+  if (args.rules) {
+    const ruleName = `golive-service-${name}`;
+    new k8s.apiextensions.CustomResource(
+      ruleName,
+      {
+        apiVersion: "monitoring.coreos.com/v1",
+        kind: "PrometheusRule",
+        metadata: {
+          name: ruleName,
+          namespace: args.rules.monitoringNamespace,
+          labels: { ...labels, ...PROMETHEUS_SELECTOR },
+        },
+        spec: { groups: args.rules.groups },
+      },
+      { parent, dependsOn: [args.monitoringCrds] },
+    );
   }
 }
