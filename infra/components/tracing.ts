@@ -50,7 +50,6 @@ export class Tracing extends pulumi.ComponentResource {
   constructor(name: string, args: TracingArgs, opts?: pulumi.ComponentResourceOptions) {
     super("golive:observability:Tracing", name, {}, opts);
     const { namespace, config } = args;
-    const t = config.tracing;
     this.otlpEndpoint = `http://${OTEL_COLLECTOR}.${namespace}.svc.cluster.local:${OTLP_HTTP_PORT}`;
     this.jaegerUrl = jaegerQueryUrl(namespace);
 
@@ -60,129 +59,18 @@ export class Tracing extends pulumi.ComponentResource {
         name: JAEGER,
         namespace,
         ...chartSource(CHARTS.jaeger, config.charts.mirror),
-        values: {
-          fullnameOverride: JAEGER,
-          // All-in-one with in-memory storage: traces are for debugging recent
-          // requests; a restart empties the store (docs/tracing.md).
-          userconfig: {
-            service: {
-              extensions: ["jaeger_storage", "jaeger_query", "healthcheckv2"],
-              pipelines: {
-                traces: {
-                  receivers: ["otlp"],
-                  processors: ["batch"],
-                  exporters: ["jaeger_storage_exporter"],
-                },
-              },
-              telemetry: {
-                resource: { "service.name": JAEGER },
-                metrics: {
-                  readers: [{ pull: { exporter: { prometheus: { host: "0.0.0.0", port: 8888 } } } }],
-                },
-              },
-            },
-            extensions: {
-              healthcheckv2: { use_v2: true, http: { endpoint: "0.0.0.0:13133" } },
-              jaeger_query: {
-                storage: { traces: "memstore" },
-                http: { endpoint: `0.0.0.0:${JAEGER_QUERY_PORT}` },
-              },
-              jaeger_storage: { backends: { memstore: { memory: { max_traces: t.maxTraces } } } },
-            },
-            receivers: { otlp: { protocols: { grpc: { endpoint: "0.0.0.0:4317" } } } },
-            processors: { batch: {} },
-            exporters: { jaeger_storage_exporter: { trace_storage: "memstore" } },
-          },
-          jaeger: {
-            resources: CHART_RESOURCES.jaeger,
-            podSecurityContext: podSecurity(JAEGER_UID),
-            securityContext: containerSecurity(JAEGER_UID),
-            serviceAccount: { automountServiceAccountToken: false },
-          },
-        },
+        values: jaegerValues(config),
       },
       { parent: this },
     );
 
-    // The collector expands ${env:...} itself: the pod's IP, set by the chart.
-    const podIp = ["$", "{env:MY_POD_IP}"].join("");
-    const collectorConfig = {
-      extensions: { health_check: { endpoint: `${podIp}:13133` } },
-      receivers: {
-        otlp: { protocols: { http: { endpoint: `${podIp}:${OTLP_HTTP_PORT}` } } },
-      },
-      processors: {
-        memory_limiter: { check_interval: "5s", limit_percentage: 80, spike_limit_percentage: 25 },
-        // A trace is decided once its spans stop arriving for decision_wait.
-        tail_sampling: {
-          decision_wait: "10s",
-          num_traces: 50_000,
-          policies: [
-            { name: "errors", type: "status_code", status_code: { status_codes: ["ERROR"] } },
-            { name: "slow", type: "latency", latency: { threshold_ms: t.slowMs } },
-            { name: "share", type: "probabilistic", probabilistic: { sampling_percentage: t.keepPercent } },
-          ],
-        },
-        batch: {},
-      },
-      exporters: {
-        otlp: { endpoint: `${JAEGER}.${namespace}.svc.cluster.local:4317`, tls: { insecure: true } },
-        prometheusremotewrite: { endpoint: args.remoteWriteUrl },
-      },
-      service: {
-        extensions: ["health_check"],
-        telemetry: {
-          metrics: {
-            readers: [{ pull: { exporter: { prometheus: { host: podIp, port: 8888 } } } }],
-          },
-        },
-        pipelines: {
-          traces: {
-            receivers: ["otlp"],
-            processors: ["memory_limiter", "tail_sampling", "batch"],
-            exporters: ["otlp"],
-          },
-          metrics: {
-            receivers: ["otlp"],
-            processors: ["memory_limiter", "batch"],
-            exporters: ["prometheusremotewrite"],
-          },
-        },
-      },
-    };
-    const off = { enabled: false };
     new k8s.helm.v3.Release(
       OTEL_COLLECTOR,
       {
         name: OTEL_COLLECTOR,
         namespace,
         ...chartSource(CHARTS.otelCollector, config.charts.mirror),
-        values: {
-          fullnameOverride: OTEL_COLLECTOR,
-          mode: "deployment",
-          // The release the tracing tests build from source (tools/otelcol), so
-          // the metric names the alerts read are the ones checked there.
-          image: { repository: "otel/opentelemetry-collector-contrib", tag: "0.161.0" },
-          command: { name: "otelcol-contrib" },
-          // Our whole configuration, not merged with the chart's defaults (Jaeger/Zipkin receivers).
-          alternateConfig: collectorConfig,
-          ports: {
-            otlp: off,
-            "jaeger-compact": off,
-            "jaeger-thrift": off,
-            "jaeger-grpc": off,
-            zipkin: off,
-            metrics: { enabled: true },
-          },
-          serviceMonitor: {
-            enabled: true,
-            extraLabels: { ...PROMETHEUS_SELECTOR },
-            metricsEndpoints: [{ port: "metrics", interval: "15s" }],
-          },
-          resources: CHART_RESOURCES.otelCollector,
-          podSecurityContext: podSecurity(OTEL_UID),
-          securityContext: containerSecurity(OTEL_UID),
-        },
+        values: collectorValues(namespace, config, args.remoteWriteUrl),
       },
       { parent: this, dependsOn: [jaeger, args.monitoringCrds] },
     );
@@ -196,4 +84,130 @@ export class Tracing extends pulumi.ComponentResource {
     grafanaDashboard(this, namespace, args.dashboardFile);
     this.registerOutputs({ otlpEndpoint: this.otlpEndpoint, jaegerUrl: this.jaegerUrl });
   }
+}
+
+/** Jaeger all-in-one, in-memory: traces are for debugging recent requests; a restart empties the store (docs/tracing.md). */
+function jaegerValues(config: StackConfig) {
+  const t = config.tracing;
+  return {
+    fullnameOverride: JAEGER,
+    // All-in-one with in-memory storage: traces are for debugging recent
+    // requests; a restart empties the store (docs/tracing.md).
+    userconfig: {
+      service: {
+        extensions: ["jaeger_storage", "jaeger_query", "healthcheckv2"],
+        pipelines: {
+          traces: {
+            receivers: ["otlp"],
+            processors: ["batch"],
+            exporters: ["jaeger_storage_exporter"],
+          },
+        },
+        telemetry: {
+          resource: { "service.name": JAEGER },
+          metrics: {
+            readers: [{ pull: { exporter: { prometheus: { host: "0.0.0.0", port: 8888 } } } }],
+          },
+        },
+      },
+      extensions: {
+        healthcheckv2: { use_v2: true, http: { endpoint: "0.0.0.0:13133" } },
+        jaeger_query: {
+          storage: { traces: "memstore" },
+          http: { endpoint: `0.0.0.0:${JAEGER_QUERY_PORT}` },
+        },
+        jaeger_storage: { backends: { memstore: { memory: { max_traces: t.maxTraces } } } },
+      },
+      receivers: { otlp: { protocols: { grpc: { endpoint: "0.0.0.0:4317" } } } },
+      processors: { batch: {} },
+      exporters: { jaeger_storage_exporter: { trace_storage: "memstore" } },
+    },
+    jaeger: {
+      resources: CHART_RESOURCES.jaeger,
+      podSecurityContext: podSecurity(JAEGER_UID),
+      securityContext: containerSecurity(JAEGER_UID),
+      serviceAccount: { automountServiceAccountToken: false },
+    },
+  };
+}
+
+/** The collector's whole configuration: OTLP in, tail sampling, Jaeger and Prometheus out. */
+function collectorConfig(namespace: string, config: StackConfig, remoteWriteUrl: string) {
+  const t = config.tracing;
+  // The collector expands ${env:...} itself: the pod's IP, set by the chart.
+  const podIp = ["$", "{env:MY_POD_IP}"].join("");
+  return {
+    extensions: { health_check: { endpoint: `${podIp}:13133` } },
+    receivers: {
+      otlp: { protocols: { http: { endpoint: `${podIp}:${OTLP_HTTP_PORT}` } } },
+    },
+    processors: {
+      memory_limiter: { check_interval: "5s", limit_percentage: 80, spike_limit_percentage: 25 },
+      // A trace is decided once its spans stop arriving for decision_wait.
+      tail_sampling: {
+        decision_wait: "10s",
+        num_traces: 50_000,
+        policies: [
+          { name: "errors", type: "status_code", status_code: { status_codes: ["ERROR"] } },
+          { name: "slow", type: "latency", latency: { threshold_ms: t.slowMs } },
+          { name: "share", type: "probabilistic", probabilistic: { sampling_percentage: t.keepPercent } },
+        ],
+      },
+      batch: {},
+    },
+    exporters: {
+      otlp: { endpoint: `${JAEGER}.${namespace}.svc.cluster.local:4317`, tls: { insecure: true } },
+      prometheusremotewrite: { endpoint: remoteWriteUrl },
+    },
+    service: {
+      extensions: ["health_check"],
+      telemetry: {
+        metrics: {
+          readers: [{ pull: { exporter: { prometheus: { host: podIp, port: 8888 } } } }],
+        },
+      },
+      pipelines: {
+        traces: {
+          receivers: ["otlp"],
+          processors: ["memory_limiter", "tail_sampling", "batch"],
+          exporters: ["otlp"],
+        },
+        metrics: {
+          receivers: ["otlp"],
+          processors: ["memory_limiter", "batch"],
+          exporters: ["prometheusremotewrite"],
+        },
+      },
+    },
+  };
+}
+
+function collectorValues(namespace: string, config: StackConfig, remoteWriteUrl: string) {
+  const off = { enabled: false };
+  return {
+    fullnameOverride: OTEL_COLLECTOR,
+    mode: "deployment",
+    // The release the tracing tests build from source (tools/otelcol), so
+    // the metric names the alerts read are the ones checked there.
+    image: { repository: "otel/opentelemetry-collector-contrib", tag: "0.161.0" },
+    command: { name: "otelcol-contrib" },
+    // Our whole configuration, not merged with the chart's defaults (Jaeger/Zipkin receivers).
+    alternateConfig: collectorConfig(namespace, config, remoteWriteUrl),
+    ports: {
+      otlp: off,
+      "jaeger-compact": off,
+      "jaeger-thrift": off,
+      "jaeger-grpc": off,
+      zipkin: off,
+      metrics: { enabled: true },
+    },
+    serviceMonitor: {
+      enabled: true,
+      extraLabels: { ...PROMETHEUS_SELECTOR },
+      metricsEndpoints: [{ port: "metrics", interval: "15s" }],
+    },
+    resources: CHART_RESOURCES.otelCollector,
+    podSecurityContext: podSecurity(OTEL_UID),
+    securityContext: containerSecurity(OTEL_UID),
+  };
 }
