@@ -96,112 +96,12 @@ export class Database extends pulumi.ComponentResource {
       this.appUrl = pulumi.secret(args.database.url);
       migrationsData = { [DATABASE_URL_KEY]: this.appUrl };
     } else {
-      const labels = appLabels("postgres");
-      this.podLabels = labels;
-      this.clientEgress = { to: [{ podSelector: { matchLabels: labels } }], ports: tcp(POSTGRES_PORT) };
-      const host = `postgres.${namespace}.svc.cluster.local:${POSTGRES_PORT}`;
-      const password = (resource: string, keeper: string) =>
-        new random.RandomPassword(
-          resource,
-          { length: 32, special: false, keepers: { rotation: keeper } },
-          { parent: this },
-        ).result;
-      const adminPassword = password(`${name}-admin-password`, args.rotation.postgresAdmin);
-      const logins = args.rotation.postgresLogins;
-      const loginPasswords = {
-        feed_a: password(`${name}-password-feed-a`, logins.feed_a),
-        feed_b: password(`${name}-password-feed-b`, logins.feed_b),
-      };
-      const serverData = {
-        POSTGRES_USER: POSTGRES_ADMIN,
-        POSTGRES_DB: DATABASE_NAME,
-        POSTGRES_PASSWORD: adminPassword,
-      };
-      const credentials = new k8s.core.v1.Secret(
-        "postgres-credentials",
-        {
-          metadata: { name: "postgres-credentials", namespace, labels },
-          type: "Opaque",
-          stringData: serverData,
-        },
-        { parent: this },
-      );
-      const service = new k8s.core.v1.Service(
-        "postgres",
-        {
-          metadata: { name: "postgres", namespace, labels },
-          spec: {
-            selector: labels,
-            ports: [{ name: "postgres", port: POSTGRES_PORT, targetPort: "postgres" }],
-          },
-        },
-        { parent: this },
-      );
-      const ready = ["pg_isready", "-U", POSTGRES_ADMIN, "-d", DATABASE_NAME];
-      const statefulSet = new k8s.apps.v1.StatefulSet(
-        "postgres",
-        {
-          metadata: { name: "postgres", namespace, labels },
-          spec: {
-            serviceName: "postgres",
-            replicas: 1,
-            selector: { matchLabels: labels },
-            template: {
-              // Only the superuser's password restarts the server; login roles rotate live.
-              metadata: { labels, annotations: checksumAnnotations(secretChecksum(serverData)) },
-              spec: {
-                automountServiceAccountToken: false,
-                securityContext: podSecurity(POSTGRES_UID),
-                containers: [
-                  {
-                    name: "postgres",
-                    image: args.image,
-                    ports: [{ name: "postgres", containerPort: POSTGRES_PORT }],
-                    envFrom: [{ secretRef: { name: "postgres-credentials" } }],
-                    env: [{ name: "PGDATA", value: "/var/lib/postgresql/data/pgdata" }],
-                    resources: args.resources,
-                    securityContext: containerSecurity(POSTGRES_UID),
-                    lifecycle: { postStart: { exec: { command: APPLY_PASSWORD_HOOK } } },
-                    startupProbe: { exec: { command: ready }, periodSeconds: 5, failureThreshold: 60 },
-                    livenessProbe: { exec: { command: ready }, periodSeconds: 10 },
-                    readinessProbe: { exec: { command: ready }, periodSeconds: 5 },
-                    volumeMounts: [
-                      { name: "data", mountPath: "/var/lib/postgresql/data" },
-                      // Writable paths the server needs under a read-only root.
-                      { name: "run", mountPath: "/var/run/postgresql" },
-                      { name: "tmp", mountPath: "/tmp" },
-                    ],
-                  },
-                ],
-                volumes: [
-                  { name: "run", emptyDir: {} },
-                  { name: "tmp", emptyDir: { sizeLimit: "64Mi" } },
-                ],
-              },
-            },
-            volumeClaimTemplates: [
-              {
-                metadata: { name: "data" },
-                spec: {
-                  accessModes: ["ReadWriteOnce"],
-                  storageClassName: args.database.storageClassName,
-                  resources: { requests: { storage: `${args.database.storageGi}Gi` } },
-                },
-              },
-            ],
-          },
-        },
-        { parent: this, dependsOn: [credentials] },
-      );
-      children.push(service, statefulSet);
-      const url = (user: string, pw: pulumi.Input<string>) =>
-        pulumi.secret(pulumi.interpolate`postgres://${user}:${pw}@${host}/${DATABASE_NAME}`);
-      this.appUrl = url(logins.active, loginPasswords[logins.active]);
-      migrationsData = {
-        [DATABASE_URL_KEY]: url(POSTGRES_ADMIN, adminPassword),
-        [LOGIN_PASSWORD_KEYS.feed_a]: loginPasswords.feed_a,
-        [LOGIN_PASSWORD_KEYS.feed_b]: loginPasswords.feed_b,
-      };
+      const server = inClusterPostgres(this, name, args);
+      this.podLabels = server.labels;
+      this.clientEgress = server.clientEgress;
+      this.appUrl = server.appUrl;
+      migrationsData = server.migrationsData;
+      children.push(...server.children);
     }
 
     const secret = new k8s.core.v1.Secret(
@@ -267,4 +167,128 @@ export function appDatabaseSecret(
     opts,
   );
   return { secret, checksum: secretChecksum(data) };
+}
+
+/** Postgres in the cluster: generated passwords (rotated by golive:rotation), its Secret, Service and StatefulSet. */
+function inClusterPostgres(parent: pulumi.Resource, name: string, args: DatabaseArgs) {
+  if (args.database.mode !== "in-cluster") throw new Error("not an in-cluster database");
+  const { namespace } = args;
+  const labels = appLabels("postgres");
+  const clientEgress = { to: [{ podSelector: { matchLabels: labels } }], ports: tcp(POSTGRES_PORT) };
+  const host = `postgres.${namespace}.svc.cluster.local:${POSTGRES_PORT}`;
+  const password = (resource: string, keeper: string) =>
+    new random.RandomPassword(
+      resource,
+      { length: 32, special: false, keepers: { rotation: keeper } },
+      { parent },
+    ).result;
+  const adminPassword = password(`${name}-admin-password`, args.rotation.postgresAdmin);
+  const logins = args.rotation.postgresLogins;
+  const loginPasswords = {
+    feed_a: password(`${name}-password-feed-a`, logins.feed_a),
+    feed_b: password(`${name}-password-feed-b`, logins.feed_b),
+  };
+  const serverData = {
+    POSTGRES_USER: POSTGRES_ADMIN,
+    POSTGRES_DB: DATABASE_NAME,
+    POSTGRES_PASSWORD: adminPassword,
+  };
+  const credentials = new k8s.core.v1.Secret(
+    "postgres-credentials",
+    {
+      metadata: { name: "postgres-credentials", namespace, labels },
+      type: "Opaque",
+      stringData: serverData,
+    },
+    { parent },
+  );
+  const service = new k8s.core.v1.Service(
+    "postgres",
+    {
+      metadata: { name: "postgres", namespace, labels },
+      spec: {
+        selector: labels,
+        ports: [{ name: "postgres", port: POSTGRES_PORT, targetPort: "postgres" }],
+      },
+    },
+    { parent },
+  );
+  const statefulSet = postgresStatefulSet(parent, args, labels, serverData, credentials);
+  const url = (user: string, pw: pulumi.Input<string>) =>
+    pulumi.secret(pulumi.interpolate`postgres://${user}:${pw}@${host}/${DATABASE_NAME}`);
+  const appUrl = url(logins.active, loginPasswords[logins.active]);
+  const migrationsData = {
+    [DATABASE_URL_KEY]: url(POSTGRES_ADMIN, adminPassword),
+    [LOGIN_PASSWORD_KEYS.feed_a]: loginPasswords.feed_a,
+    [LOGIN_PASSWORD_KEYS.feed_b]: loginPasswords.feed_b,
+  };
+  return { labels, clientEgress, appUrl, migrationsData, children: [service, statefulSet] };
+}
+
+/** One Postgres pod on its own volume: restricted, read-only root, probes by pg_isready. */
+function postgresStatefulSet(
+  parent: pulumi.Resource,
+  args: DatabaseArgs,
+  labels: Record<string, string>,
+  serverData: Record<string, pulumi.Input<string>>,
+  credentials: pulumi.Resource,
+): k8s.apps.v1.StatefulSet {
+  if (args.database.mode !== "in-cluster") throw new Error("not an in-cluster database");
+  const { namespace } = args;
+  const ready = ["pg_isready", "-U", POSTGRES_ADMIN, "-d", DATABASE_NAME];
+  return new k8s.apps.v1.StatefulSet(
+    "postgres",
+    {
+      metadata: { name: "postgres", namespace, labels },
+      spec: {
+        serviceName: "postgres",
+        replicas: 1,
+        selector: { matchLabels: labels },
+        template: {
+          // Only the superuser's password restarts the server; login roles rotate live.
+          metadata: { labels, annotations: checksumAnnotations(secretChecksum(serverData)) },
+          spec: {
+            automountServiceAccountToken: false,
+            securityContext: podSecurity(POSTGRES_UID),
+            containers: [
+              {
+                name: "postgres",
+                image: args.image,
+                ports: [{ name: "postgres", containerPort: POSTGRES_PORT }],
+                envFrom: [{ secretRef: { name: "postgres-credentials" } }],
+                env: [{ name: "PGDATA", value: "/var/lib/postgresql/data/pgdata" }],
+                resources: args.resources,
+                securityContext: containerSecurity(POSTGRES_UID),
+                lifecycle: { postStart: { exec: { command: APPLY_PASSWORD_HOOK } } },
+                startupProbe: { exec: { command: ready }, periodSeconds: 5, failureThreshold: 60 },
+                livenessProbe: { exec: { command: ready }, periodSeconds: 10 },
+                readinessProbe: { exec: { command: ready }, periodSeconds: 5 },
+                volumeMounts: [
+                  { name: "data", mountPath: "/var/lib/postgresql/data" },
+                  // Writable paths the server needs under a read-only root.
+                  { name: "run", mountPath: "/var/run/postgresql" },
+                  { name: "tmp", mountPath: "/tmp" },
+                ],
+              },
+            ],
+            volumes: [
+              { name: "run", emptyDir: {} },
+              { name: "tmp", emptyDir: { sizeLimit: "64Mi" } },
+            ],
+          },
+        },
+        volumeClaimTemplates: [
+          {
+            metadata: { name: "data" },
+            spec: {
+              accessModes: ["ReadWriteOnce"],
+              storageClassName: args.database.storageClassName,
+              resources: { requests: { storage: `${args.database.storageGi}Gi` } },
+            },
+          },
+        ],
+      },
+    },
+    { parent, dependsOn: [credentials] },
+  );
 }
