@@ -253,6 +253,113 @@ export function forApp<V>(values: PerApp<V>, app: string): V {
   return v;
 }
 
+const waf = z.strictObject({
+  mode: z.enum(["detection", "blocking"]),
+  /** CRS paranoia level: 1 (few false positives) to 4 (strictest). */
+  paranoiaLevel: z.number().int().min(1).max(4).default(1),
+  /** Inbound anomaly score at which a request is blocked (CRS: 5 = one critical match). */
+  anomalyThreshold: z.number().int().min(1).max(100).default(5),
+});
+
+/**
+ * Per Envoy replica: `requests` per `unit` for all clients together, and
+ * `perClientRequests` per `unit` for each source address, so one abusive
+ * client cannot use up everyone's quota.
+ */
+const rateLimit = z
+  .strictObject({
+    requests: z.number().int().min(1),
+    unit: z.enum(["Second", "Minute", "Hour"]),
+    perClientRequests: z.number().int().min(1).default(20),
+  })
+  .refine((r) => r.perClientRequests <= r.requests, {
+    message: "must not exceed requests (the ceiling for all clients)",
+    path: ["perClientRequests"],
+  })
+  .default({ requests: 100, unit: "Second", perClientRequests: 20 });
+
+const retention = z.strictObject({
+  logsDays: z.number().int().min(1).max(400),
+  metricsDays: z.number().int().min(1).max(400),
+  /** RETENTION_DAYS of the retention job: the undo window of a soft-deleted user. */
+  deletedUsersDays: z.number().int().min(0).max(3650).default(30),
+  /** When the GDPR/CCPA retention job runs. */
+  jobSchedule: cronSchedule.default("0 4 * * *"),
+});
+
+const alerting = alertmanagerSettingsSchema.default({
+  receivers: [],
+  routes: { critical: [], warning: [], info: [] },
+  groupBy: ["alertname", "namespace", "service"],
+  groupWait: "30s",
+  groupInterval: "5m",
+  repeatInterval: "4h",
+});
+
+const runbookBaseUrl = z.url({
+  protocol: /^https?$/,
+  error: "an http(s) URL of the repository root under which docs/runbooks/*.md resolve",
+});
+
+/** Persistent volumes of Prometheus (sized for metricsDays of retention) and Alertmanager. */
+const monitoring = z
+  .strictObject({
+    prometheusStorageGi: z.number().int().min(1).max(10000).default(50),
+    alertmanagerStorageGi: z.number().int().min(1).max(100).default(1),
+    storageClassName: z.string().min(1).optional(),
+  })
+  .default({ prometheusStorageGi: 50, alertmanagerStorageGi: 1 });
+
+/**
+ * Traces (docs/tracing.md): the services sample new traces with
+ * probability sampleRatio (a caller's decision is kept); the collector then
+ * keeps every sampled trace with an error or slower than slowMs (the
+ * read latency SLO, 50 ms), and keepPercent of the others.
+ */
+const tracing = z
+  .strictObject({
+    sampleRatio: sampleRatioSchema.default(DEFAULT_SAMPLE_RATIO),
+    keepPercent: z.number().min(0).max(100).default(100),
+    slowMs: z.number().int().min(1).max(60_000).default(50),
+    /** Traces the in-memory store holds (Jaeger all-in-one); older ones are dropped. */
+    maxTraces: z.number().int().min(1000).max(1_000_000).default(50_000),
+  })
+  .default({ sampleRatio: DEFAULT_SAMPLE_RATIO, keepPercent: 100, slowMs: 50, maxTraces: 50_000 });
+
+/** The go-live preflight (docs/preflight.md); payment keys are in the secret key preflightPayments. */
+const preflight = z
+  .strictObject({
+    /** The TLS line fails when the public certificate expires sooner (CertificateExpiringSoon: 14). */
+    minCertDays: z.number().int().min(0).max(365).default(14),
+    /** Per call to anything outside (a processor, DNS, the database). */
+    timeoutMs: z.number().int().min(100).max(120_000).default(10_000),
+    /** Send a test alert to every configured receiver (they are notified). */
+    testNotification: z.boolean().default(true),
+    /** processor -> its settings (currency and credentials), from preflightPayments. */
+    payments: preflightPaymentsSchema.default({}),
+  })
+  .default({ minCertDays: 14, timeoutMs: 10_000, testNotification: true, payments: {} });
+
+const loadtest = z
+  .strictObject({
+    profile: z.enum(["smoke", "load", "soak"]).default("smoke"),
+    chaosDelaySeconds: z.number().int().min(0).max(3600).default(15),
+    recoveryTimeoutSeconds: z.number().int().min(10).max(900).default(120),
+    /**
+     * Where the drill's HTTP and WebSocket flows go. edge: the public host
+     * name, through TLS, the WAF and the rate limit, as users come in.
+     * gateway: the gateway Service inside the cluster, for drilling the app
+     * layer alone (no edge running, or to tell the edge's cost apart).
+     */
+    target: z.enum(["edge", "gateway"]).default("edge"),
+    /** Replaces the profile's length (k6 duration: 90s, 5m), e.g. for a drill that spans rollouts. */
+    duration: z
+      .string()
+      .regex(/^[1-9]\d*(s|m)$/, "a k6 duration in whole seconds or minutes, such as 90s or 5m")
+      .optional(),
+  })
+  .default({ profile: "smoke", chaosDelaySeconds: 15, recoveryTimeoutSeconds: 120, target: "edge" });
+
 // Strict objects throughout: a misspelt key fails loudly instead of being
 // dropped and silently replaced by a default. The per-app keys (images,
 // replicas, resources) come from the app list (infra/apps.ts).
@@ -284,114 +391,25 @@ export function stackConfigSchemaFor(apps: readonly AppDescriptor[]) {
     }),
     domain: hostname,
     tls,
-    waf: z.strictObject({
-      mode: z.enum(["detection", "blocking"]),
-      /** CRS paranoia level: 1 (few false positives) to 4 (strictest). */
-      paranoiaLevel: z.number().int().min(1).max(4).default(1),
-      /** Inbound anomaly score at which a request is blocked (CRS: 5 = one critical match). */
-      anomalyThreshold: z.number().int().min(1).max(100).default(5),
-    }),
-    /**
-     * Per Envoy replica: `requests` per `unit` for all clients together, and
-     * `perClientRequests` per `unit` for each source address, so one abusive
-     * client cannot use up everyone's quota.
-     */
-    rateLimit: z
-      .strictObject({
-        requests: z.number().int().min(1),
-        unit: z.enum(["Second", "Minute", "Hour"]),
-        perClientRequests: z.number().int().min(1).default(20),
-      })
-      .refine((r) => r.perClientRequests <= r.requests, {
-        message: "must not exceed requests (the ceiling for all clients)",
-        path: ["perClientRequests"],
-      })
-      .default({ requests: 100, unit: "Second", perClientRequests: 20 }),
-    retention: z.strictObject({
-      logsDays: z.number().int().min(1).max(400),
-      metricsDays: z.number().int().min(1).max(400),
-      /** RETENTION_DAYS of the retention job: the undo window of a soft-deleted user. */
-      deletedUsersDays: z.number().int().min(0).max(3650).default(30),
-      /** When the GDPR/CCPA retention job runs. */
-      jobSchedule: cronSchedule.default("0 4 * * *"),
-    }),
+    waf,
+    rateLimit,
+    retention,
     database,
     backup,
     rotation,
-    alerting: alertmanagerSettingsSchema.default({
-      receivers: [],
-      routes: { critical: [], warning: [], info: [] },
-      groupBy: ["alertname", "namespace", "service"],
-      groupWait: "30s",
-      groupInterval: "5m",
-      repeatInterval: "4h",
-    }),
-    runbookBaseUrl: z.url({
-      protocol: /^https?$/,
-      error: "an http(s) URL of the repository root under which docs/runbooks/*.md resolve",
-    }),
+    alerting,
+    runbookBaseUrl,
     /** Spread replicas over zones and nodes (needs a multi-node cluster). */
     topologySpread: z.boolean().default(false),
     /** PodDisruptionBudgets; off where a single replica would block every node drain. */
     disruptionBudget: z.boolean().default(false),
     charts,
-    /** Persistent volumes of Prometheus (sized for metricsDays of retention) and Alertmanager. */
-    monitoring: z
-      .strictObject({
-        prometheusStorageGi: z.number().int().min(1).max(10000).default(50),
-        alertmanagerStorageGi: z.number().int().min(1).max(100).default(1),
-        storageClassName: z.string().min(1).optional(),
-      })
-      .default({ prometheusStorageGi: 50, alertmanagerStorageGi: 1 }),
-    /**
-     * Traces (docs/tracing.md): the services sample new traces with
-     * probability sampleRatio (a caller's decision is kept); the collector then
-     * keeps every sampled trace with an error or slower than slowMs (the
-     * read latency SLO, 50 ms), and keepPercent of the others.
-     */
-    tracing: z
-      .strictObject({
-        sampleRatio: sampleRatioSchema.default(DEFAULT_SAMPLE_RATIO),
-        keepPercent: z.number().min(0).max(100).default(100),
-        slowMs: z.number().int().min(1).max(60_000).default(50),
-        /** Traces the in-memory store holds (Jaeger all-in-one); older ones are dropped. */
-        maxTraces: z.number().int().min(1000).max(1_000_000).default(50_000),
-      })
-      .default({ sampleRatio: DEFAULT_SAMPLE_RATIO, keepPercent: 100, slowMs: 50, maxTraces: 50_000 }),
+    monitoring,
+    tracing,
     /** Where the Kubernetes API server is reachable from pods, for the chaos step's egress. */
     apiServerCidr: z.cidrv4().default("0.0.0.0/0"),
-    /** The go-live preflight (docs/preflight.md); payment keys are in the secret key preflightPayments. */
-    preflight: z
-      .strictObject({
-        /** The TLS line fails when the public certificate expires sooner (CertificateExpiringSoon: 14). */
-        minCertDays: z.number().int().min(0).max(365).default(14),
-        /** Per call to anything outside (a processor, DNS, the database). */
-        timeoutMs: z.number().int().min(100).max(120_000).default(10_000),
-        /** Send a test alert to every configured receiver (they are notified). */
-        testNotification: z.boolean().default(true),
-        /** processor -> its settings (currency and credentials), from preflightPayments. */
-        payments: preflightPaymentsSchema.default({}),
-      })
-      .default({ minCertDays: 14, timeoutMs: 10_000, testNotification: true, payments: {} }),
-    loadtest: z
-      .strictObject({
-        profile: z.enum(["smoke", "load", "soak"]).default("smoke"),
-        chaosDelaySeconds: z.number().int().min(0).max(3600).default(15),
-        recoveryTimeoutSeconds: z.number().int().min(10).max(900).default(120),
-        /**
-         * Where the drill's HTTP and WebSocket flows go. edge: the public host
-         * name, through TLS, the WAF and the rate limit, as users come in.
-         * gateway: the gateway Service inside the cluster, for drilling the app
-         * layer alone (no edge running, or to tell the edge's cost apart).
-         */
-        target: z.enum(["edge", "gateway"]).default("edge"),
-        /** Replaces the profile's length (k6 duration: 90s, 5m), e.g. for a drill that spans rollouts. */
-        duration: z
-          .string()
-          .regex(/^[1-9]\d*(s|m)$/, "a k6 duration in whole seconds or minutes, such as 90s or 5m")
-          .optional(),
-      })
-      .default({ profile: "smoke", chaosDelaySeconds: 15, recoveryTimeoutSeconds: 120, target: "edge" }),
+    preflight,
+    loadtest,
   });
 }
 
