@@ -88,48 +88,7 @@ export class Logging extends pulumi.ComponentResource {
         name: "loki",
         namespace,
         ...chartSource(CHARTS.loki, args.chartMirror),
-        values: {
-          fullnameOverride: LOKI_SERVICE,
-          deploymentMode: "SingleBinary",
-          loki: {
-            // The namespace enforces "restricted": the chart's defaults lack the seccomp profile.
-            podSecurityContext: { ...podSecurity(LOKI_UID), fsGroupChangePolicy: "OnRootMismatch" },
-            containerSecurityContext: containerSecurity(LOKI_UID),
-            auth_enabled: false,
-            commonConfig: { replication_factor: 1 },
-            storage: { type: "filesystem" },
-            schemaConfig: {
-              configs: [
-                {
-                  from: "2024-04-01",
-                  store: "tsdb",
-                  object_store: "filesystem",
-                  schema: "v13",
-                  index: { prefix: "loki_index_", period: "24h" },
-                },
-              ],
-            },
-            limits_config: { retention_period: `${args.retentionDays * 24}h` },
-            compactor: { retention_enabled: true, delete_request_store: "filesystem" },
-          },
-          singleBinary: {
-            replicas: 1,
-            persistence: { enabled: true, size: `${args.storageGi}Gi` },
-            resources: CHART_RESOURCES.loki,
-          },
-          sidecar: { resources: CHART_RESOURCES.sidecar },
-          // Scraped like everything else, so LokiRequestErrors can fire.
-          monitoring: { serviceMonitor: { enabled: true, labels: { ...PROMETHEUS_SELECTOR } } },
-          // SingleBinary: the scalable targets and the nginx gateway are not used.
-          read: { replicas: 0 },
-          write: { replicas: 0 },
-          backend: { replicas: 0 },
-          gateway: { enabled: false },
-          chunksCache: { enabled: false },
-          resultsCache: { enabled: false },
-          lokiCanary: { enabled: false },
-          test: { enabled: false },
-        },
+        values: lokiValues(args),
       },
       { parent: this },
     );
@@ -140,37 +99,7 @@ export class Logging extends pulumi.ComponentResource {
         name: "alloy",
         namespace,
         ...chartSource(CHARTS.alloy, args.chartMirror),
-        values: {
-          controller: {
-            type: "deployment",
-            replicas: 1,
-            volumes: { extra: [{ name: "storage", emptyDir: { sizeLimit: "1Gi" } }] },
-          },
-          global: {
-            // The chart sets no security context at all; "restricted" refuses such pods.
-            podSecurityContext: podSecurity(ALLOY_UID),
-          },
-          alloy: {
-            configMap: { create: true, content: alloyConfig(`${this.lokiUrl}/loki/api/v1/push`) },
-            securityContext: containerSecurity(ALLOY_UID),
-            resources: CHART_RESOURCES.alloy,
-            // A read-only root: the write-ahead state goes to its own volume.
-            storagePath: ALLOY_STORAGE,
-            // Logs come through the API server, not from node files.
-            mounts: {
-              varlog: false,
-              dockercontainers: false,
-              extra: [{ name: "storage", mountPath: ALLOY_STORAGE }],
-            },
-          },
-          configReloader: {
-            securityContext: containerSecurity(ALLOY_UID),
-            resources: CHART_RESOURCES.configReloader,
-          },
-          // The PodLogs CRD is not used (pods are discovered directly), and
-          // Helm never deletes the CRDs it installs.
-          crds: { create: false },
-        },
+        values: alloyValues(this.lokiUrl),
       },
       { parent: this, dependsOn: [loki] },
     );
@@ -196,4 +125,85 @@ export class Logging extends pulumi.ComponentResource {
     );
     this.registerOutputs({ lokiUrl: this.lokiUrl });
   }
+}
+
+/** Loki as one binary on a volume, keeping logs for the stack's retention. */
+function lokiValues(args: LoggingArgs) {
+  return {
+    fullnameOverride: LOKI_SERVICE,
+    deploymentMode: "SingleBinary",
+    loki: {
+      // The namespace enforces "restricted": the chart's defaults lack the seccomp profile.
+      podSecurityContext: { ...podSecurity(LOKI_UID), fsGroupChangePolicy: "OnRootMismatch" },
+      containerSecurityContext: containerSecurity(LOKI_UID),
+      auth_enabled: false,
+      commonConfig: { replication_factor: 1 },
+      storage: { type: "filesystem" },
+      schemaConfig: {
+        configs: [
+          {
+            from: "2024-04-01",
+            store: "tsdb",
+            object_store: "filesystem",
+            schema: "v13",
+            index: { prefix: "loki_index_", period: "24h" },
+          },
+        ],
+      },
+      limits_config: { retention_period: `${args.retentionDays * 24}h` },
+      compactor: { retention_enabled: true, delete_request_store: "filesystem" },
+    },
+    singleBinary: {
+      replicas: 1,
+      persistence: { enabled: true, size: `${args.storageGi}Gi` },
+      resources: CHART_RESOURCES.loki,
+    },
+    sidecar: { resources: CHART_RESOURCES.sidecar },
+    // Scraped like everything else, so LokiRequestErrors can fire.
+    monitoring: { serviceMonitor: { enabled: true, labels: { ...PROMETHEUS_SELECTOR } } },
+    // SingleBinary: the scalable targets and the nginx gateway are not used.
+    read: { replicas: 0 },
+    write: { replicas: 0 },
+    backend: { replicas: 0 },
+    gateway: { enabled: false },
+    chunksCache: { enabled: false },
+    resultsCache: { enabled: false },
+    lokiCanary: { enabled: false },
+    test: { enabled: false },
+  };
+}
+
+/** Alloy as a Deployment reading pod logs through the API server, pushing to Loki. */
+function alloyValues(lokiUrl: string) {
+  return {
+    controller: {
+      type: "deployment",
+      replicas: 1,
+      volumes: { extra: [{ name: "storage", emptyDir: { sizeLimit: "1Gi" } }] },
+    },
+    global: {
+      // The chart sets no security context at all; "restricted" refuses such pods.
+      podSecurityContext: podSecurity(ALLOY_UID),
+    },
+    alloy: {
+      configMap: { create: true, content: alloyConfig(`${lokiUrl}/loki/api/v1/push`) },
+      securityContext: containerSecurity(ALLOY_UID),
+      resources: CHART_RESOURCES.alloy,
+      // A read-only root: the write-ahead state goes to its own volume.
+      storagePath: ALLOY_STORAGE,
+      // Logs come through the API server, not from node files.
+      mounts: {
+        varlog: false,
+        dockercontainers: false,
+        extra: [{ name: "storage", mountPath: ALLOY_STORAGE }],
+      },
+    },
+    configReloader: {
+      securityContext: containerSecurity(ALLOY_UID),
+      resources: CHART_RESOURCES.configReloader,
+    },
+    // The PodLogs CRD is not used (pods are discovered directly), and
+    // Helm never deletes the CRDs it installs.
+    crds: { create: false },
+  };
 }
