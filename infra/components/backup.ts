@@ -50,55 +50,10 @@ export class Backup extends pulumi.ComponentResource {
   constructor(name: string, args: BackupArgs, opts?: pulumi.ComponentResourceOptions) {
     super("golive:data:Backup", name, {}, opts);
     const { namespace } = args;
-    const databaseUrl = databaseUrlEnv(args.databaseSecret);
     const annotations = checksumAnnotations(args.databaseChecksum);
 
-    const script = new k8s.core.v1.ConfigMap(
-      "backup-script",
-      {
-        metadata: { name: "backup-script", namespace, labels: this.backupLabels },
-        data: {
-          "backup.sh": readFileSync(path.join(args.repoRoot, BACKUP_SCRIPT), "utf8"),
-          ...(args.backup.offsite
-            ? { "offsite.sh": readFileSync(path.join(args.repoRoot, OFFSITE_SCRIPT), "utf8") }
-            : {}),
-        },
-      },
-      { parent: this },
-    );
-    const volume = new k8s.core.v1.PersistentVolumeClaim(
-      "backups",
-      {
-        metadata: { name: "backups", namespace, labels: this.backupLabels },
-        spec: {
-          // One Job at a time (Forbid), so a single-node volume is enough.
-          accessModes: ["ReadWriteOnce"],
-          storageClassName: args.backup.storageClassName,
-          resources: { requests: { storage: `${args.backup.storageGi}Gi` } },
-        },
-      },
-      { parent: this },
-    );
-
-    const dump = {
-      name: "backup",
-      image: args.images.postgres,
-      command: ["bash", `${SCRIPT_DIR}/backup.sh`],
-      env: [
-        databaseUrl,
-        { name: "BACKUP_DIR", value: BACKUP_DIR },
-        { name: "BACKUP_KEEP", value: String(args.backup.keep) },
-        { name: "BACKUP_PREFIX", value: BACKUP_PREFIX },
-        { name: "BACKUP_COMPRESS", value: "6" },
-      ],
-      resources: args.resources,
-      securityContext: containerSecurity(POSTGRES_UID),
-      volumeMounts: [
-        { name: "script", mountPath: SCRIPT_DIR, readOnly: true },
-        { name: "backups", mountPath: BACKUP_DIR },
-        tmpMount,
-      ],
-    };
+    const { script, volume } = backupStorage(this, args, this.backupLabels);
+    const dump = dumpContainer(args);
     const offsite = args.backup.offsite ? this.offsiteStep(args, args.backup.offsite) : undefined;
     this.offsiteSecret = offsite?.secret;
     const upload = offsite?.container;
@@ -196,4 +151,59 @@ export class Backup extends pulumi.ComponentResource {
     };
     return { secret, container };
   }
+}
+
+/** The script (a ConfigMap) and the volume the dumps land on. */
+function backupStorage(parent: pulumi.Resource, args: BackupArgs, labels: Record<string, string>) {
+  const { namespace } = args;
+  const script = new k8s.core.v1.ConfigMap(
+    "backup-script",
+    {
+      metadata: { name: "backup-script", namespace, labels: labels },
+      data: {
+        "backup.sh": readFileSync(path.join(args.repoRoot, BACKUP_SCRIPT), "utf8"),
+        ...(args.backup.offsite
+          ? { "offsite.sh": readFileSync(path.join(args.repoRoot, OFFSITE_SCRIPT), "utf8") }
+          : {}),
+      },
+    },
+    { parent },
+  );
+  const volume = new k8s.core.v1.PersistentVolumeClaim(
+    "backups",
+    {
+      metadata: { name: "backups", namespace, labels: labels },
+      spec: {
+        // One Job at a time (Forbid), so a single-node volume is enough.
+        accessModes: ["ReadWriteOnce"],
+        storageClassName: args.backup.storageClassName,
+        resources: { requests: { storage: `${args.backup.storageGi}Gi` } },
+      },
+    },
+    { parent },
+  );
+  return { script, volume };
+}
+
+/** pg_dump in the stack's own postgres image: always the server's major version. */
+function dumpContainer(args: BackupArgs): k8s.types.input.core.v1.Container {
+  return {
+    name: "backup",
+    image: args.images.postgres,
+    command: ["bash", `${SCRIPT_DIR}/backup.sh`],
+    env: [
+      databaseUrlEnv(args.databaseSecret),
+      { name: "BACKUP_DIR", value: BACKUP_DIR },
+      { name: "BACKUP_KEEP", value: String(args.backup.keep) },
+      { name: "BACKUP_PREFIX", value: BACKUP_PREFIX },
+      { name: "BACKUP_COMPRESS", value: "6" },
+    ],
+    resources: args.resources,
+    securityContext: containerSecurity(POSTGRES_UID),
+    volumeMounts: [
+      { name: "script", mountPath: SCRIPT_DIR, readOnly: true },
+      { name: "backups", mountPath: BACKUP_DIR },
+      tmpMount,
+    ],
+  };
 }
