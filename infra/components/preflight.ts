@@ -65,31 +65,7 @@ export class Preflight extends pulumi.ComponentResource {
       },
       { parent: this },
     );
-    const env = appEnv<keyof z.input<typeof jobEnvSchema>>([
-      { name: "PREFLIGHT_STACK", value: pulumi.getStack() },
-      { name: "PREFLIGHT_LIVE", value: String(config.environment === "prod") },
-      { name: "PREFLIGHT_PUBLIC_HOST", value: config.domain },
-      { name: "PREFLIGHT_TLS_ADDRESS", value: args.edge.service },
-      { name: "PREFLIGHT_TLS_PORT", value: String(args.edge.servicePort) },
-      // Staging's ACME staging CA and local's self-signed issuer are not publicly trusted.
-      { name: "PREFLIGHT_TLS_SKIP_CHAIN_CHECK", value: String(!args.edge.certificateTrusted) },
-      { name: "PREFLIGHT_MIN_CERT_DAYS", value: String(config.preflight.minCertDays) },
-      { name: "PREFLIGHT_TIMEOUT_MS", value: String(config.preflight.timeoutMs) },
-      databaseUrlEnv(args.databaseSecret),
-      ...(config.preflight.testNotification
-        ? [
-            {
-              name: "PREFLIGHT_ALERTMANAGER_URL" as const,
-              value: `http://${ALERTMANAGER_SERVICE}.${args.monitoringNamespace}.svc.cluster.local:${ALERTMANAGER_PORT}`,
-            },
-            { name: "PREFLIGHT_ALERT_ROUTES" as const, value: JSON.stringify(config.alerting.routes) },
-          ]
-        : []),
-      {
-        name: "PREFLIGHT_PAYMENTS",
-        valueFrom: { secretKeyRef: { name: payments.metadata.name, key: PAYMENTS_KEY } },
-      },
-    ]);
+    const env = preflightEnv(args, payments.metadata.name);
 
     new k8s.batch.v1.CronJob(
       PREFLIGHT_CRONJOB,
@@ -129,20 +105,60 @@ export class Preflight extends pulumi.ComponentResource {
       { parent: this, dependsOn: [args.databaseSecret, payments] },
     );
 
-    networkPolicy(this, "preflight-egress", namespace, this.labels, {
-      egress: [
-        args.databaseEgress,
-        { to: [podsIn(args.edge.namespace, args.edge.labels)], ports: tcp(args.edge.podPort) },
-        { to: [podsIn(args.monitoringNamespace, ALERTMANAGER_PODS)], ports: tcp(ALERTMANAGER_PORT) },
-        { to: [podsIn(args.monitoringNamespace, args.collector.pods)], ports: tcp(args.collector.port) },
-        // The payment processors' APIs: HTTPS anywhere outside.
-        { to: [{ ipBlock: { cidr: "0.0.0.0/0" } }], ports: tcp(443) },
-      ],
-    });
-    networkPolicy(this, "alertmanager-from-preflight", args.monitoringNamespace, ALERTMANAGER_PODS, {
-      ingress: [{ from: [podsIn(namespace, this.labels)], ports: tcp(ALERTMANAGER_PORT) }],
-    });
+    preflightPolicies(this, args, this.labels);
     grafanaDashboard(this, args.monitoringNamespace, args.dashboardFile);
     this.registerOutputs({ cronJob: PREFLIGHT_CRONJOB, triggerCommand: this.triggerCommand });
   }
+}
+
+/** The Job's environment, names checked against its schema (apps/preflight/src/plan.ts). */
+function preflightEnv(args: PreflightArgs, paymentsSecret: pulumi.Input<string>) {
+  const { config } = args;
+  return appEnv<keyof z.input<typeof jobEnvSchema>>([
+    { name: "PREFLIGHT_STACK", value: pulumi.getStack() },
+    { name: "PREFLIGHT_LIVE", value: String(config.environment === "prod") },
+    { name: "PREFLIGHT_PUBLIC_HOST", value: config.domain },
+    { name: "PREFLIGHT_TLS_ADDRESS", value: args.edge.service },
+    { name: "PREFLIGHT_TLS_PORT", value: String(args.edge.servicePort) },
+    // Staging's ACME staging CA and local's self-signed issuer are not publicly trusted.
+    { name: "PREFLIGHT_TLS_SKIP_CHAIN_CHECK", value: String(!args.edge.certificateTrusted) },
+    { name: "PREFLIGHT_MIN_CERT_DAYS", value: String(config.preflight.minCertDays) },
+    { name: "PREFLIGHT_TIMEOUT_MS", value: String(config.preflight.timeoutMs) },
+    databaseUrlEnv(args.databaseSecret),
+    ...(config.preflight.testNotification
+      ? [
+          {
+            name: "PREFLIGHT_ALERTMANAGER_URL" as const,
+            value: `http://${ALERTMANAGER_SERVICE}.${args.monitoringNamespace}.svc.cluster.local:${ALERTMANAGER_PORT}`,
+          },
+          { name: "PREFLIGHT_ALERT_ROUTES" as const, value: JSON.stringify(config.alerting.routes) },
+        ]
+      : []),
+    {
+      name: "PREFLIGHT_PAYMENTS",
+      valueFrom: { secretKeyRef: { name: paymentsSecret, key: PAYMENTS_KEY } },
+    },
+  ]);
+}
+
+/** Out to the database, the edge, Alertmanager, the collector and the processors' APIs; Alertmanager lets it in. */
+function preflightPolicies(
+  parent: pulumi.Resource,
+  args: PreflightArgs,
+  labels: Record<string, string>,
+): void {
+  const { namespace } = args;
+  networkPolicy(parent, "preflight-egress", namespace, labels, {
+    egress: [
+      args.databaseEgress,
+      { to: [podsIn(args.edge.namespace, args.edge.labels)], ports: tcp(args.edge.podPort) },
+      { to: [podsIn(args.monitoringNamespace, ALERTMANAGER_PODS)], ports: tcp(ALERTMANAGER_PORT) },
+      { to: [podsIn(args.monitoringNamespace, args.collector.pods)], ports: tcp(args.collector.port) },
+      // The payment processors' APIs: HTTPS anywhere outside.
+      { to: [{ ipBlock: { cidr: "0.0.0.0/0" } }], ports: tcp(443) },
+    ],
+  });
+  networkPolicy(parent, "alertmanager-from-preflight", args.monitoringNamespace, ALERTMANAGER_PODS, {
+    ingress: [{ from: [podsIn(namespace, labels)], ports: tcp(ALERTMANAGER_PORT) }],
+  });
 }
