@@ -6,6 +6,7 @@
 // The upgrade goes through fastify (@fastify/websocket): the request id,
 // error and metrics hooks answer it like any request until the 101.
 import http from "node:http";
+import type { Duplex } from "node:stream";
 import websocket from "@fastify/websocket";
 import type { Message__Output } from "@golive/proto/generated/feed/v1/Message";
 import type { Logger } from "@golive/shared/logger";
@@ -13,7 +14,7 @@ import { status as GrpcStatus } from "@grpc/grpc-js";
 import { SpanKind, SpanStatusCode, trace } from "@opentelemetry/api";
 import { BrokenCircuitError } from "cockatiel";
 import type { FastifyInstance, FastifyRequest } from "fastify";
-import type { RawData, WebSocket } from "ws";
+import type { RawData, WebSocket, WebSocketServer } from "ws";
 import { GatewayError, mapError } from "./errors";
 import { grpcCode, type ResilientFeedClient } from "./feed-client";
 import type { GatewayMetrics } from "./metrics";
@@ -61,17 +62,28 @@ export interface MessagesSocketServer {
   get size(): number;
 }
 
+export interface MessagesSocketDeps {
+  feed: ResilientFeedClient;
+  metrics: GatewayMetrics;
+  logger: Logger;
+  maxPayloadBytes: number;
+  maxBufferedBytes: number;
+  pingIntervalMs: number;
+}
+
+/** What the preHandler checked, handed to the wsHandler once the upgrade is done. */
+interface AcceptedUpgrade {
+  userId: string;
+  since?: string;
+  started: number;
+}
+
+type FeedStream = ReturnType<ResilientFeedClient["streamMessages"]>;
+
 /** Registers GET /v1/messages on the gateway's fastify instance. */
 export async function registerMessagesSocket(
   app: FastifyInstance,
-  deps: {
-    feed: ResilientFeedClient;
-    metrics: GatewayMetrics;
-    logger: Logger;
-    maxPayloadBytes: number;
-    maxBufferedBytes: number;
-    pingIntervalMs: number;
-  },
+  deps: MessagesSocketDeps,
 ): Promise<MessagesSocketServer> {
   await app.register(websocket, {
     options: { maxPayload: deps.maxPayloadBytes },
@@ -84,246 +96,95 @@ export async function registerMessagesSocket(
     },
   });
   const wss = app.websocketServer;
-  const alive = new WeakMap<WebSocket, boolean>();
   // Set before the handshake: the 101 and ws's own refusals carry the request's id.
   const requestIds = new WeakMap<http.IncomingMessage, string>();
-  const accepted = new WeakMap<FastifyRequest, { userId: string; since?: string; started: number }>();
-  let accepting = true;
-
-  const countUpgrade = (status: number, started: number) => {
-    const labels = { route: MESSAGES_PATH, method: "GET" };
-    deps.metrics.httpRequests.inc({ ...labels, status_code: String(status) });
-    deps.metrics.httpDuration.observe({ labels, value: (performance.now() - started) / 1000 });
-  };
+  const gate = { accepting: true };
 
   // The 101 carries the request id like every other response...
   wss.on("headers", (headers, req) => headers.push(`${REQUEST_ID_HEADER}: ${requestIds.get(req)}`));
   // ...and so do the handshakes the ws library itself refuses (a bad key or
   // version), in the gateway's error shape instead of ws's plain text.
   wss.on("wsClientError", (err, socket, req) => {
-    countUpgrade(400, performance.now());
-    const requestId = requestIds.get(req) ?? "";
-    const text = JSON.stringify({ code: "INVALID_ARGUMENT", message: err.message, requestId });
-    const head = [
-      `HTTP/1.1 400 ${http.STATUS_CODES[400]}`,
-      "content-type: application/json",
-      `content-length: ${Buffer.byteLength(text)}`,
-      `${REQUEST_ID_HEADER}: ${requestId}`,
-      "connection: close",
-    ];
-    socket.end(`${head.join("\r\n")}\r\n\r\n${text}`);
+    countUpgrade(deps.metrics, 400, performance.now());
+    refuseHandshake(socket, err, requestIds.get(req) ?? "");
   });
 
-  const heartbeat = setInterval(() => {
-    for (const ws of wss.clients) {
-      if (alive.get(ws) === false) {
-        deps.logger.info("websocket missed a pong: terminating");
-        ws.terminate();
-        continue;
-      }
-      alive.set(ws, false);
-      ws.ping();
-    }
-  }, deps.pingIntervalMs);
-  heartbeat.unref();
+  const heartbeat = new Heartbeat(wss, deps.logger, deps.pingIntervalMs);
+  addMessagesRoute(app, deps, heartbeat, requestIds, () => gate.accepting);
 
-  const sendFrame = (ws: WebSocket, frame: object) => {
-    if (ws.readyState !== ws.OPEN) return;
-    if (ws.bufferedAmount > deps.maxBufferedBytes) {
-      deps.logger.warn({ bufferedAmount: ws.bufferedAmount }, "websocket client too slow: closing");
-      // A client that does not read will not read the close frame either.
-      closeSocket(ws, CLOSE.tryAgainLater, "client too slow: send buffer full");
-      return;
-    }
-    ws.send(JSON.stringify(frame));
+  return {
+    get size() {
+      return wss.clients.size;
+    },
+    async closeAll(timeoutMs) {
+      gate.accepting = false;
+      heartbeat.stop();
+      await Promise.all([...wss.clients].map((ws) => closeWithin(ws, timeoutMs)));
+      wss.close();
+    },
   };
+}
 
-  /**
-   * Closes from our side and frees the socket within CLOSE_WAIT_MS even if the
-   * client never answers the close frame (ws would wait 30 s): a client gone
-   * silent, or a probe that only checks the upgrade, holds nothing.
-   */
-  const closeSocket = (ws: WebSocket, code: number, reason: string) => {
-    ws.close(code, reason);
-    setTimeout(() => ws.terminate(), CLOSE_WAIT_MS).unref();
-  };
+/** Counts an upgrade as the HTTP request it is: the 101 and ws's refusals skip the response hooks. */
+function countUpgrade(metrics: GatewayMetrics, status: number, started: number): void {
+  const labels = { route: MESSAGES_PATH, method: "GET" };
+  metrics.httpRequests.inc({ ...labels, status_code: String(status) });
+  metrics.httpDuration.observe({ labels, value: (performance.now() - started) / 1000 });
+}
 
-  const onConnection = (ws: WebSocket, userId: string, requestId: string, clientSince?: string) => {
-    const log = deps.logger.child({ requestId });
-    const openedAt = Date.now();
-    alive.set(ws, true);
-    deps.metrics.websocketConnections.inc();
-    ws.on("pong", () => alive.set(ws, true));
-    let stream: ReturnType<ResilientFeedClient["streamMessages"]> | undefined;
-    let resumeTimer: NodeJS.Timeout | undefined;
-    let attempt = 0;
-    let inFlight = 0;
-    // Where a resumed stream starts: the newest message delivered, else the
-    // client's own resume point, else the subscription's start (all database
-    // time, from the feed).
-    let resumeFrom: string | undefined = clientSince;
-    let subscribed = false;
-    // Ids delivered on this socket within the resume margin, so a replay never
-    // delivers one twice.
-    const delivered = new Map<string, number>();
+/** Answers a handshake ws refused with a 400 in the gateway's error shape, then hangs up. */
+function refuseHandshake(socket: Duplex, err: Error, requestId: string): void {
+  const text = JSON.stringify({ code: "INVALID_ARGUMENT", message: err.message, requestId });
+  const head = [
+    `HTTP/1.1 400 ${http.STATUS_CODES[400]}`,
+    "content-type: application/json",
+    `content-length: ${Buffer.byteLength(text)}`,
+    `${REQUEST_ID_HEADER}: ${requestId}`,
+    "connection: close",
+  ];
+  socket.end(`${head.join("\r\n")}\r\n\r\n${text}`);
+}
 
-    ws.on("error", (err) => {
-      // ws closes the socket itself (1009 for oversized frames, 1002 for protocol errors).
-      log.info({ err: err.message }, "websocket protocol error");
-    });
-    ws.on("close", () => {
-      deps.metrics.websocketConnections.dec();
-      clearTimeout(resumeTimer);
-      stream?.cancel();
-    });
+/** Pings every socket each interval; one that did not answer the last ping is dead and terminated. */
+class Heartbeat {
+  private readonly alive = new WeakMap<WebSocket, boolean>();
+  private readonly timer: NodeJS.Timeout;
 
-    const deliver = (message: Message__Output) => {
-      if (delivered.has(message.id)) return;
-      const at = Date.parse(message.createdAt);
-      delivered.set(message.id, at);
-      for (const [id, t] of delivered) {
-        if (t >= at - 2 * RESUME_MARGIN_MS) break;
-        delivered.delete(id);
-      }
-      if (!resumeFrom || at > Date.parse(resumeFrom)) resumeFrom = message.createdAt;
-      sendFrame(ws, { type: "message", message });
-      // A span per message delivered (its own trace: a socket lives for hours).
-      tracer
-        .startSpan("messages deliver", {
-          kind: SpanKind.CONSUMER,
-          attributes: {
-            "request.id": requestId,
-            "messaging.operation.type": "process",
-            "messaging.message.id": message.id,
-          },
-        })
-        .end();
-    };
-
-    // A broken feed stream (a replica killed or rolled) is opened again,
-    // on whichever replica answers, from where this socket left off.
-    const resumeOrClose = (reason: string) => {
-      if (ws.readyState !== ws.OPEN) return;
-      const delay = RESUME_DELAYS_MS[attempt++];
-      if (delay === undefined) {
-        log.warn({ reason }, "feed message stream could not be resumed: closing websocket");
-        closeSocket(ws, CLOSE.tryAgainLater, "feed stream ended; reconnect");
-        return;
-      }
-      deps.metrics.streamResumes.inc();
-      resumeTimer = setTimeout(() => openStream(true), delay);
-    };
-
-    // A resume reads back RESUME_MARGIN_MS, never before what the client asked for.
-    const resumePoint = () => {
-      const from = (resumeFrom ? Date.parse(resumeFrom) : openedAt) - RESUME_MARGIN_MS;
-      return new Date(clientSince ? Math.max(from, Date.parse(clientSince)) : from).toISOString();
-    };
-
-    const openStream = (resuming: boolean) => {
-      const since = resuming ? resumePoint() : clientSince;
-      let current: NonNullable<typeof stream>;
-      try {
-        current = deps.feed.streamMessages(userId, requestId, since);
-      } catch (err) {
-        resumeOrClose(err instanceof BrokenCircuitError ? "feed unavailable" : "stream failed");
-        return;
-      }
-      stream = current;
-      let over = false;
-      current.on("metadata", (headers) => {
-        const subscribedAt = headers.get(STREAM_SINCE_HEADER)[0];
-        if (!resumeFrom && typeof subscribedAt === "string") resumeFrom = subscribedAt;
-        attempt = 0;
-        // From here on nothing sent to this user is missed: a client waits for
-        // this frame before it relies on the socket (the 101 comes earlier),
-        // also when the first stream broke before it was live.
-        if (!subscribed) {
-          subscribed = true;
-          const since = typeof subscribedAt === "string" ? subscribedAt : undefined;
-          sendFrame(ws, { type: "subscribed", since });
+  constructor(wss: WebSocketServer, logger: Logger, intervalMs: number) {
+    this.timer = setInterval(() => {
+      for (const ws of wss.clients) {
+        if (this.alive.get(ws) === false) {
+          logger.info("websocket missed a pong: terminating");
+          ws.terminate();
+          continue;
         }
-      });
-      current.on("data", deliver);
-      current.on("error", (err) => {
-        if (over) return;
-        over = true;
-        const code = grpcCode(err);
-        if (code === GrpcStatus.CANCELLED) return;
-        const permanent = code === undefined ? undefined : PERMANENT[code];
-        if (permanent) {
-          closeSocket(ws, permanent.code, permanent.reason);
-          return;
-        }
-        log.info({ code }, "feed message stream broke: resuming");
-        resumeOrClose(`gRPC ${code}`);
-      });
-      current.on("end", () => {
-        if (over) return;
-        over = true;
-        // The feed ends streams when it shuts down: carry on elsewhere.
-        resumeOrClose("feed stream ended");
-      });
-    };
-    openStream(false);
+        this.alive.set(ws, false);
+        ws.ping();
+      }
+    }, intervalMs);
+    this.timer.unref();
+  }
 
-    ws.on("message", (data: RawData, isBinary: boolean) => {
-      if (isBinary) {
-        closeSocket(ws, CLOSE.unsupportedData, "binary frames are not supported");
-        return;
-      }
-      let json: unknown;
-      try {
-        json = JSON.parse(data.toString());
-      } catch {
-        sendFrame(ws, { type: "error", code: "INVALID_JSON", message: "frame is not valid JSON" });
-        return;
-      }
-      const frame = socketFrameSchema.safeParse(json);
-      if (!frame.success) {
-        sendFrame(ws, { type: "error", code: "INVALID_ARGUMENT", message: describeIssues(frame.error) });
-        return;
-      }
-      const { to, body, ref } = frame.data;
-      if (inFlight >= MAX_IN_FLIGHT_SENDS) {
-        sendFrame(ws, {
-          type: "error",
-          ref,
-          code: "RESOURCE_EXHAUSTED",
-          message: "too many sends in flight",
-        });
-        return;
-      }
-      inFlight += 1;
-      // One trace per frame: this span parents the SendMessage call to the feed.
-      tracer.startActiveSpan(
-        "messages send",
-        {
-          kind: SpanKind.PRODUCER,
-          attributes: { "request.id": requestId, "messaging.operation.type": "send" },
-        },
-        (span) =>
-          deps.feed
-            .sendMessage(userId, to, body, requestId)
-            .then(
-              (message) => {
-                span.setAttribute("messaging.message.id", message.id);
-                sendFrame(ws, { type: "sent", ref, message });
-              },
-              (err: unknown) => {
-                const mapped = mapError(err, deps.feed.retryAfterSeconds);
-                span.setStatus({ code: SpanStatusCode.ERROR, message: mapped.code });
-                sendFrame(ws, { type: "error", ref, code: mapped.code, message: mapped.message });
-              },
-            )
-            .finally(() => {
-              inFlight -= 1;
-              span.end();
-            }),
-      );
-    });
-  };
+  /** A new socket counts as alive until it misses a pong. */
+  watch(ws: WebSocket): void {
+    this.alive.set(ws, true);
+    ws.on("pong", () => this.alive.set(ws, true));
+  }
 
+  stop(): void {
+    clearInterval(this.timer);
+  }
+}
+
+/** Adds the socket route, and a 404 for upgrades to any other route. */
+function addMessagesRoute(
+  app: FastifyInstance,
+  deps: MessagesSocketDeps,
+  heartbeat: Heartbeat,
+  requestIds: WeakMap<http.IncomingMessage, string>,
+  accepting: () => boolean,
+): void {
+  const accepted = new WeakMap<FastifyRequest, AcceptedUpgrade>();
   // Only /v1/messages upgrades; an upgrade anywhere else is a route that does not exist.
   app.addHook("onRequest", async (request) => {
     if (request.ws && request.routeOptions.url !== MESSAGES_PATH && request.routeOptions.url !== undefined) {
@@ -337,15 +198,10 @@ export async function registerMessagesSocket(
     preHandler: async (request) => {
       if (!request.ws) return;
       requestIds.set(request.raw, request.id);
-      if (!accepting) throw new GatewayError(503, "SHUTTING_DOWN", "gateway shutting down");
-      const url = new URL(request.url, "http://gateway.invalid");
-      const query = socketQuerySchema.safeParse(Object.fromEntries(url.searchParams));
-      if (!query.success || url.searchParams.getAll("userId").length !== 1) {
-        const message = query.success ? "userId: must be given once" : describeIssues(query.error);
-        throw new GatewayError(400, "INVALID_ARGUMENT", message);
-      }
+      if (!accepting()) throw new GatewayError(503, "SHUTTING_DOWN", "gateway shutting down");
+      const query = parseUpgradeQuery(request);
       if (deps.feed.breakerOpen) throw new BrokenCircuitError();
-      accepted.set(request, { ...query.data, started: performance.now() });
+      accepted.set(request, { ...query, started: performance.now() });
     },
     // A plain GET on the socket path means the client forgot to upgrade.
     handler: async (request, reply) => {
@@ -354,42 +210,267 @@ export async function registerMessagesSocket(
     },
     wsHandler: (ws, request) => {
       // The 101 ends the HTTP exchange without a response hook: counted here.
-      const { userId, since, started } = accepted.get(request) as {
-        userId: string;
-        since?: string;
-        started: number;
-      };
-      countUpgrade(101, started);
-      onConnection(ws, userId, request.id, since);
+      const { userId, since, started } = accepted.get(request) as AcceptedUpgrade;
+      countUpgrade(deps.metrics, 101, started);
+      heartbeat.watch(ws);
+      new MessagesSession(ws, deps, userId, request.id, since).start();
     },
   });
+}
 
-  return {
-    get size() {
-      return wss.clients.size;
-    },
-    async closeAll(timeoutMs) {
-      accepting = false;
-      clearInterval(heartbeat);
-      const sockets = [...wss.clients];
-      await Promise.all(
-        sockets.map(
-          (ws) =>
-            new Promise<void>((resolve) => {
-              if (ws.readyState === ws.CLOSED) return resolve();
-              const timer = setTimeout(() => {
-                ws.terminate();
-                resolve();
-              }, timeoutMs);
-              ws.once("close", () => {
-                clearTimeout(timer);
-                resolve();
-              });
-              ws.close(CLOSE.goingAway, "server shutting down");
-            }),
-        ),
-      );
-      wss.close();
-    },
-  };
+/** The socket's query: userId exactly once, and an optional resume point; anything else is a 400. */
+function parseUpgradeQuery(request: FastifyRequest): { userId: string; since?: string } {
+  const url = new URL(request.url, "http://gateway.invalid");
+  const query = socketQuerySchema.safeParse(Object.fromEntries(url.searchParams));
+  if (!query.success || url.searchParams.getAll("userId").length !== 1) {
+    const message = query.success ? "userId: must be given once" : describeIssues(query.error);
+    throw new GatewayError(400, "INVALID_ARGUMENT", message);
+  }
+  return query.data;
+}
+
+/**
+ * Closes from our side and frees the socket within CLOSE_WAIT_MS even if the
+ * client never answers the close frame (ws would wait 30 s): a client gone
+ * silent, or a probe that only checks the upgrade, holds nothing.
+ */
+function closeSocket(ws: WebSocket, code: number, reason: string): void {
+  ws.close(code, reason);
+  setTimeout(() => ws.terminate(), CLOSE_WAIT_MS).unref();
+}
+
+/** Closes with 1001 for shutdown; resolves once the socket is gone, terminating it after timeoutMs. */
+function closeWithin(ws: WebSocket, timeoutMs: number): Promise<void> {
+  return new Promise<void>((resolve) => {
+    if (ws.readyState === ws.CLOSED) return resolve();
+    const timer = setTimeout(() => {
+      ws.terminate();
+      resolve();
+    }, timeoutMs);
+    ws.once("close", () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    ws.close(CLOSE.goingAway, "server shutting down");
+  });
+}
+
+/**
+ * One client socket: its feed stream (resumed when it breaks) and the sends it
+ * makes. State lives here so a resume knows where the socket left off.
+ */
+class MessagesSession {
+  private readonly log: Logger;
+  private readonly openedAt = Date.now();
+  private stream: FeedStream | undefined;
+  private resumeTimer: NodeJS.Timeout | undefined;
+  private attempt = 0;
+  private inFlight = 0;
+  // Where a resumed stream starts: the newest message delivered, else the
+  // client's own resume point, else the subscription's start (all database
+  // time, from the feed).
+  private resumeFrom: string | undefined;
+  private subscribed = false;
+  // Ids delivered on this socket within the resume margin, so a replay never
+  // delivers one twice.
+  private readonly delivered = new Map<string, number>();
+
+  constructor(
+    private readonly ws: WebSocket,
+    private readonly deps: MessagesSocketDeps,
+    private readonly userId: string,
+    private readonly requestId: string,
+    private readonly clientSince?: string,
+  ) {
+    this.log = deps.logger.child({ requestId });
+    this.resumeFrom = clientSince;
+  }
+
+  start(): void {
+    const { ws, deps } = this;
+    deps.metrics.websocketConnections.inc();
+    ws.on("error", (err) => {
+      // ws closes the socket itself (1009 for oversized frames, 1002 for protocol errors).
+      this.log.info({ err: err.message }, "websocket protocol error");
+    });
+    ws.on("close", () => {
+      deps.metrics.websocketConnections.dec();
+      clearTimeout(this.resumeTimer);
+      this.stream?.cancel();
+    });
+    this.openStream(false);
+    ws.on("message", (data: RawData, isBinary: boolean) => this.onFrame(data, isBinary));
+  }
+
+  /** Sends a frame unless the socket is gone; a client that stopped reading is closed instead. */
+  private sendFrame(frame: object): void {
+    const { ws, deps } = this;
+    if (ws.readyState !== ws.OPEN) return;
+    if (ws.bufferedAmount > deps.maxBufferedBytes) {
+      deps.logger.warn({ bufferedAmount: ws.bufferedAmount }, "websocket client too slow: closing");
+      // A client that does not read will not read the close frame either.
+      closeSocket(ws, CLOSE.tryAgainLater, "client too slow: send buffer full");
+      return;
+    }
+    ws.send(JSON.stringify(frame));
+  }
+
+  private deliver(message: Message__Output): void {
+    if (this.delivered.has(message.id)) return;
+    const at = Date.parse(message.createdAt);
+    this.delivered.set(message.id, at);
+    for (const [id, t] of this.delivered) {
+      if (t >= at - 2 * RESUME_MARGIN_MS) break;
+      this.delivered.delete(id);
+    }
+    if (!this.resumeFrom || at > Date.parse(this.resumeFrom)) this.resumeFrom = message.createdAt;
+    this.sendFrame({ type: "message", message });
+    // A span per message delivered (its own trace: a socket lives for hours).
+    tracer
+      .startSpan("messages deliver", {
+        kind: SpanKind.CONSUMER,
+        attributes: {
+          "request.id": this.requestId,
+          "messaging.operation.type": "process",
+          "messaging.message.id": message.id,
+        },
+      })
+      .end();
+  }
+
+  // A broken feed stream (a replica killed or rolled) is opened again,
+  // on whichever replica answers, from where this socket left off.
+  private resumeOrClose(reason: string): void {
+    if (this.ws.readyState !== this.ws.OPEN) return;
+    const delay = RESUME_DELAYS_MS[this.attempt++];
+    if (delay === undefined) {
+      this.log.warn({ reason }, "feed message stream could not be resumed: closing websocket");
+      closeSocket(this.ws, CLOSE.tryAgainLater, "feed stream ended; reconnect");
+      return;
+    }
+    this.deps.metrics.streamResumes.inc();
+    this.resumeTimer = setTimeout(() => this.openStream(true), delay);
+  }
+
+  // A resume reads back RESUME_MARGIN_MS, never before what the client asked for.
+  private resumePoint(): string {
+    const from = (this.resumeFrom ? Date.parse(this.resumeFrom) : this.openedAt) - RESUME_MARGIN_MS;
+    return new Date(this.clientSince ? Math.max(from, Date.parse(this.clientSince)) : from).toISOString();
+  }
+
+  private openStream(resuming: boolean): void {
+    const since = resuming ? this.resumePoint() : this.clientSince;
+    let current: FeedStream;
+    try {
+      current = this.deps.feed.streamMessages(this.userId, this.requestId, since);
+    } catch (err) {
+      this.resumeOrClose(err instanceof BrokenCircuitError ? "feed unavailable" : "stream failed");
+      return;
+    }
+    this.stream = current;
+    let over = false;
+    current.on("metadata", (headers) => this.onSubscribed(headers.get(STREAM_SINCE_HEADER)[0]));
+    current.on("data", (message: Message__Output) => this.deliver(message));
+    current.on("error", (err) => {
+      if (over) return;
+      over = true;
+      this.onStreamError(err);
+    });
+    current.on("end", () => {
+      if (over) return;
+      over = true;
+      // The feed ends streams when it shuts down: carry on elsewhere.
+      this.resumeOrClose("feed stream ended");
+    });
+  }
+
+  /** The feed's headers: the stream is live, and the subscription's start in database time. */
+  private onSubscribed(subscribedAt: unknown): void {
+    if (!this.resumeFrom && typeof subscribedAt === "string") this.resumeFrom = subscribedAt;
+    this.attempt = 0;
+    // From here on nothing sent to this user is missed: a client waits for
+    // this frame before it relies on the socket (the 101 comes earlier),
+    // also when the first stream broke before it was live.
+    if (!this.subscribed) {
+      this.subscribed = true;
+      const since = typeof subscribedAt === "string" ? subscribedAt : undefined;
+      this.sendFrame({ type: "subscribed", since });
+    }
+  }
+
+  /** Cancelled is our own doing; a permanent error closes with its code; the rest resume. */
+  private onStreamError(err: unknown): void {
+    const code = grpcCode(err);
+    if (code === GrpcStatus.CANCELLED) return;
+    const permanent = code === undefined ? undefined : PERMANENT[code];
+    if (permanent) {
+      closeSocket(this.ws, permanent.code, permanent.reason);
+      return;
+    }
+    this.log.info({ code }, "feed message stream broke: resuming");
+    this.resumeOrClose(`gRPC ${code}`);
+  }
+
+  /** A client frame: checked, then sent to the feed unless too many sends are already waiting. */
+  private onFrame(data: RawData, isBinary: boolean): void {
+    if (isBinary) {
+      closeSocket(this.ws, CLOSE.unsupportedData, "binary frames are not supported");
+      return;
+    }
+    let json: unknown;
+    try {
+      json = JSON.parse(data.toString());
+    } catch {
+      this.sendFrame({ type: "error", code: "INVALID_JSON", message: "frame is not valid JSON" });
+      return;
+    }
+    const frame = socketFrameSchema.safeParse(json);
+    if (!frame.success) {
+      this.sendFrame({ type: "error", code: "INVALID_ARGUMENT", message: describeIssues(frame.error) });
+      return;
+    }
+    const { to, body, ref } = frame.data;
+    if (this.inFlight >= MAX_IN_FLIGHT_SENDS) {
+      this.sendFrame({
+        type: "error",
+        ref,
+        code: "RESOURCE_EXHAUSTED",
+        message: "too many sends in flight",
+      });
+      return;
+    }
+    this.inFlight += 1;
+    this.send(to, body, ref);
+  }
+
+  /** One SendMessage call, answered on the socket with "sent" or "error" under the frame's ref. */
+  private send(to: string, body: string, ref: string | undefined): void {
+    const { deps, requestId } = this;
+    // One trace per frame: this span parents the SendMessage call to the feed.
+    tracer.startActiveSpan(
+      "messages send",
+      {
+        kind: SpanKind.PRODUCER,
+        attributes: { "request.id": requestId, "messaging.operation.type": "send" },
+      },
+      (span) =>
+        deps.feed
+          .sendMessage(this.userId, to, body, requestId)
+          .then(
+            (message) => {
+              span.setAttribute("messaging.message.id", message.id);
+              this.sendFrame({ type: "sent", ref, message });
+            },
+            (err: unknown) => {
+              const mapped = mapError(err, deps.feed.retryAfterSeconds);
+              span.setStatus({ code: SpanStatusCode.ERROR, message: mapped.code });
+              this.sendFrame({ type: "error", ref, code: mapped.code, message: mapped.message });
+            },
+          )
+          .finally(() => {
+            this.inFlight -= 1;
+            span.end();
+          }),
+    );
+  }
 }
