@@ -42,9 +42,76 @@ export interface Gateway {
   close(): Promise<void>;
 }
 
+/** Shared by the request hooks, readiness and the shutdown steps: set once shutdown begins. */
+interface DrainState {
+  shuttingDown: boolean;
+}
+
 export async function startGateway(config: GatewayConfig, logger: Logger): Promise<Gateway> {
   const metrics = createGatewayMetrics();
-  const feed = new ResilientFeedClient(
+  const feed = createFeedClient(config, metrics, logger);
+  const cache = createStaleCache(config);
+  const drain: DrainState = { shuttingDown: false };
+
+  const app = createApp(config, metrics, logger);
+  addRequestHooks(app, metrics, drain);
+  app.setErrorHandler(errorHandler(feed));
+  addMethodNotAllowed(app);
+
+  // First: the plugin it registers must see every route that follows.
+  const sockets = await registerMessagesSocket(app, {
+    feed,
+    metrics,
+    logger,
+    maxPayloadBytes: config.WS_MAX_PAYLOAD_BYTES,
+    maxBufferedBytes: config.WS_MAX_BUFFERED_BYTES,
+    pingIntervalMs: config.WS_PING_INTERVAL_MS,
+  });
+  registerFeedRoutes(app, { feed, cache, metrics });
+  registerVideoRoutes(app, { feed });
+
+  await app.listen({ host: config.HTTP_HOST, port: config.HTTP_PORT });
+  const httpPort = (app.server.address() as AddressInfo).port;
+
+  // The feed counts as available while stale pages can be served for it.
+  const readinessChecks = () => ({
+    shutdown: !drain.shuttingDown,
+    feed: feed.reachable() || (feed.breakerOpen && (cache?.size ?? 0) > 0),
+  });
+  const ops: OpsServer = await startOpsServer({
+    host: config.OPS_HOST,
+    port: config.OPS_PORT,
+    registry: metrics.registry,
+    readiness: { checks: readinessChecks },
+  });
+  logger.info({ httpPort, opsPort: ops.port }, "gateway listening");
+
+  const steps = buildShutdownSteps(config, drain, { app, sockets, feed, ops });
+  let closing: Promise<void> | undefined;
+  return {
+    app,
+    feed,
+    metrics,
+    sockets,
+    httpPort,
+    opsPort: ops.port,
+    ready: () => Object.values(readinessChecks()).every(Boolean),
+    shutdownSteps: () => steps,
+    close() {
+      closing ??= (async () => {
+        for (const step of steps) await step.run();
+      })();
+      return closing;
+    },
+  };
+}
+
+function createFeedClient(
+  config: GatewayConfig,
+  metrics: GatewayMetrics,
+  logger: Logger,
+): ResilientFeedClient {
+  return new ResilientFeedClient(
     createFeedServiceClient(config.FEED_ADDRESS),
     {
       deadlineMs: config.FEED_DEADLINE_MS,
@@ -57,17 +124,22 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
     metrics,
     logger,
   );
-  // The last good page per exact request, served while the feed breaker is
-  // open: bounded by count (least recently used goes first) and by age.
-  const cache =
-    config.STALE_CACHE_ENTRIES > 0
-      ? new LRUCache<string, FeedPage>({ max: config.STALE_CACHE_ENTRIES, ttl: config.STALE_MAX_AGE_MS })
-      : undefined;
-  let shuttingDown = false;
+}
 
-  const app = Fastify<http.Server>({
+/**
+ * The last good page per exact request, served while the feed breaker is
+ * open: bounded by count (least recently used goes first) and by age.
+ */
+function createStaleCache(config: GatewayConfig): LRUCache<string, FeedPage> | undefined {
+  return config.STALE_CACHE_ENTRIES > 0
+    ? new LRUCache<string, FeedPage>({ max: config.STALE_CACHE_ENTRIES, ttl: config.STALE_MAX_AGE_MS })
+    : undefined;
+}
+
+function createApp(config: GatewayConfig, metrics: GatewayMetrics, logger: Logger): FastifyInstance {
+  return Fastify<http.Server>({
     loggerInstance: logger as FastifyBaseLogger,
-    // One log line per request is written by the onResponse hook below, with the route template.
+    // One log line per request is written by the onResponse hook (addRequestHooks), with the route template.
     logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: "requestId" }),
     bodyLimit: config.HTTP_BODY_LIMIT_BYTES,
     genReqId: (req) => requestIdFrom(req.headers[REQUEST_ID_HEADER]),
@@ -81,34 +153,36 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
     }),
     clientErrorHandler: clientErrorHandler(metrics),
     routerOptions: { maxParamLength: 200 },
-    // Errors the router raises before any route runs (malformed URL, over-long
-    // path parameter) get the same JSON error body as everything else.
-    frameworkErrors: (error, request, reply) => {
-      const statusCode =
-        typeof error.statusCode === "number" && error.statusCode >= 400 ? error.statusCode : 400;
-      (reply as FastifyReply)
-        .code(statusCode)
-        .header(REQUEST_ID_HEADER, request.id)
-        .send({ code: "INVALID_ARGUMENT", message: error.message.slice(0, 120), requestId: request.id });
-    },
+    frameworkErrors: answerFrameworkError,
   });
+}
 
-  const sendError = (reply: FastifyReply, requestId: string, err: unknown): ErrorBody => {
-    const mapped = mapError(err, feed.retryAfterSeconds);
-    reply.code(mapped.httpStatus).headers(mapped.headers);
-    return { code: mapped.code, message: mapped.message, requestId };
-  };
+/**
+ * Errors the router raises before any route runs (malformed URL, over-long
+ * path parameter) get the same JSON error body as everything else.
+ */
+function answerFrameworkError(error: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
+  const statusCode = typeof error.statusCode === "number" && error.statusCode >= 400 ? error.statusCode : 400;
+  reply
+    .code(statusCode)
+    .header(REQUEST_ID_HEADER, request.id)
+    .send({ code: "INVALID_ARGUMENT", message: error.message.slice(0, 120), requestId: request.id });
+}
 
-  // One server span per request, continuing the edge's trace context; the
-  // rest of the request (hooks, handler, feed calls) runs in its context.
-  // WebSocket sessions are traced per frame instead (messages-socket.ts).
+/**
+ * One server span per request, continuing the edge's trace context; the
+ * rest of the request (hooks, handler, feed calls) runs in its context.
+ * WebSocket sessions are traced per frame instead (messages-socket.ts).
+ * The response hook counts, times and logs each request.
+ */
+function addRequestHooks(app: FastifyInstance, metrics: GatewayMetrics, drain: DrainState): void {
   const spans = new WeakMap<FastifyRequest, Span>();
   app.addHook("onRequest", (request, reply, done) => {
     reply.header(REQUEST_ID_HEADER, request.id);
     // Draining: this answer ends the kept-alive connection, so the client's
     // next request opens a new one (to a replica that is staying) instead of
     // racing the close of this one.
-    if (shuttingDown && !request.headers.upgrade) reply.header("connection", "close");
+    if (drain.shuttingDown && !request.headers.upgrade) reply.header("connection", "close");
     if (request.headers.upgrade) return done();
     const route = request.routeOptions.url ?? "unmatched";
     const { span, ctx } = startServerSpan(
@@ -145,32 +219,50 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
     // Last: the exemplar and the log line above read the span while it records.
     endRequestSpan(request, reply.statusCode);
   });
+}
 
-  app.setErrorHandler((err: FastifyError, request, reply) => {
-    // Fastify's own errors (bad JSON, body too large, wrong content type) carry a 4xx statusCode.
+/** Fastify's own 4xx errors keep their status; everything else is mapped like a feed error. */
+function errorHandler(feed: ResilientFeedClient) {
+  return (err: FastifyError, request: FastifyRequest, reply: FastifyReply): ErrorBody => {
     if (typeof err.statusCode === "number" && err.statusCode >= 400 && err.statusCode < 500) {
-      const code =
-        err.code === "FST_ERR_CTP_BODY_TOO_LARGE"
-          ? "PAYLOAD_TOO_LARGE"
-          : err.code === "FST_ERR_CTP_INVALID_MEDIA_TYPE"
-            ? "UNSUPPORTED_MEDIA_TYPE"
-            : "INVALID_ARGUMENT";
-      if (err.code === "FST_ERR_CTP_BODY_TOO_LARGE") {
-        reply.removeHeader("connection");
-        discardRestOfBody(request.raw);
-      }
-      reply.code(err.statusCode);
-      return { code, message: err.message.slice(0, 300), requestId: request.id };
+      return answerFastifyError(err, request, reply, err.statusCode);
     }
-    const body = sendError(reply, request.id, err);
+    const mapped = mapError(err, feed.retryAfterSeconds);
+    reply.code(mapped.httpStatus).headers(mapped.headers);
+    const body = { code: mapped.code, message: mapped.message, requestId: request.id };
     if (reply.statusCode >= 500 && reply.statusCode !== 503 && reply.statusCode !== 504) {
       request.log.error({ err }, "request failed");
     }
     return body;
-  });
+  };
+}
 
-  // The methods of every route as registered, so a wrong method on a known
-  // path gets 405 with Allow instead of 404.
+/** Fastify's own errors (bad JSON, body too large, wrong content type) carry a 4xx statusCode. */
+function answerFastifyError(
+  err: FastifyError,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  statusCode: number,
+): ErrorBody {
+  const code =
+    err.code === "FST_ERR_CTP_BODY_TOO_LARGE"
+      ? "PAYLOAD_TOO_LARGE"
+      : err.code === "FST_ERR_CTP_INVALID_MEDIA_TYPE"
+        ? "UNSUPPORTED_MEDIA_TYPE"
+        : "INVALID_ARGUMENT";
+  if (err.code === "FST_ERR_CTP_BODY_TOO_LARGE") {
+    reply.removeHeader("connection");
+    discardRestOfBody(request.raw);
+  }
+  reply.code(statusCode);
+  return { code, message: err.message.slice(0, 300), requestId: request.id };
+}
+
+/**
+ * The methods of every route as registered, so a wrong method on a known
+ * path gets 405 with Allow instead of 404.
+ */
+function addMethodNotAllowed(app: FastifyInstance): void {
   const routeMethods = new Map<string, { pattern: RegExp; methods: string[] }>();
   app.addHook("onRoute", (route) => {
     const known = routeMethods.get(route.url) ?? {
@@ -192,41 +284,21 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
     reply.code(404);
     return { code: "ROUTE_NOT_FOUND", message: "no such route", requestId: request.id };
   });
+}
 
-  // First: the plugin it registers must see every route that follows.
-  const sockets = await registerMessagesSocket(app, {
-    feed,
-    metrics,
-    logger,
-    maxPayloadBytes: config.WS_MAX_PAYLOAD_BYTES,
-    maxBufferedBytes: config.WS_MAX_BUFFERED_BYTES,
-    pingIntervalMs: config.WS_PING_INTERVAL_MS,
-  });
-  registerFeedRoutes(app, { feed, cache, metrics });
-  registerVideoRoutes(app, { feed });
-
-  await app.listen({ host: config.HTTP_HOST, port: config.HTTP_PORT });
-  const httpPort = (app.server.address() as AddressInfo).port;
-
-  // The feed counts as available while stale pages can be served for it.
-  const readinessChecks = () => ({
-    shutdown: !shuttingDown,
-    feed: feed.reachable() || (feed.breakerOpen && (cache?.size ?? 0) > 0),
-  });
-  const ops: OpsServer = await startOpsServer({
-    host: config.OPS_HOST,
-    port: config.OPS_PORT,
-    registry: metrics.registry,
-    readiness: { checks: readinessChecks },
-  });
-  logger.info({ httpPort, opsPort: ops.port }, "gateway listening");
-
+/** In order: readiness off and wait for the balancer, drain, then the feed channel and ops port. */
+function buildShutdownSteps(
+  config: GatewayConfig,
+  drain: DrainState,
+  parts: { app: FastifyInstance; sockets: MessagesSocketServer; feed: ResilientFeedClient; ops: OpsServer },
+): ShutdownStep[] {
+  const { app, sockets, feed, ops } = parts;
   const wait = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-  const steps: ShutdownStep[] = [
+  return [
     {
       name: "readiness off",
       run: async () => {
-        shuttingDown = true;
+        drain.shuttingDown = true;
         await wait(config.SHUTDOWN_DRAIN_DELAY_MS);
       },
     },
@@ -241,22 +313,4 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
     { name: "close feed channel", run: () => feed.close() },
     { name: "close ops server", run: () => ops.close() },
   ];
-
-  let closing: Promise<void> | undefined;
-  return {
-    app,
-    feed,
-    metrics,
-    sockets,
-    httpPort,
-    opsPort: ops.port,
-    ready: () => Object.values(readinessChecks()).every(Boolean),
-    shutdownSteps: () => steps,
-    close() {
-      closing ??= (async () => {
-        for (const step of steps) await step.run();
-      })();
-      return closing;
-    },
-  };
 }
