@@ -9,9 +9,10 @@ import type { ShutdownStep } from "@golive/shared/shutdown";
 import * as grpc from "@grpc/grpc-js";
 import { context } from "@opentelemetry/api";
 import { HealthImplementation } from "grpc-health-check";
+import type { Pool } from "pg";
 import type { FeedConfig } from "./config";
 import { FEED_SERVICE_NAME } from "./contract";
-import { createPool, startDbProbe } from "./db/pool";
+import { createPool, type DbProbe, startDbProbe } from "./db/pool";
 import { FeedStore } from "./feed-store";
 import { type LikeWorker, startLikeWorker } from "./like-worker";
 import { MessageBus } from "./message-bus";
@@ -41,6 +42,14 @@ export interface FeedService {
   stop(): Promise<void>;
 }
 
+/** Set once shutdown begins: health and readiness report it, calls keep being served. */
+interface DrainState {
+  shuttingDown: boolean;
+}
+
+type Rpc = ReturnType<typeof createRpcInstrumentation>;
+type StreamMessagesCall = Parameters<FeedServiceHandlers["StreamMessages"]>[0];
+
 export async function startFeedService(config: FeedConfig, logger: Logger): Promise<FeedService> {
   const pool = createPool({
     url: config.DATABASE_URL,
@@ -53,21 +62,102 @@ export async function startFeedService(config: FeedConfig, logger: Logger): Prom
   const store = new FeedStore(pool, (statement, seconds) => metrics.dbQuery.observe({ statement }, seconds));
   const pageCache =
     config.FEED_PAGE_CACHE_TTL_MS > 0 ? new PageCache(config.FEED_PAGE_CACHE_TTL_MS) : undefined;
-  let shuttingDown = false;
+  const drain: DrainState = { shuttingDown: false };
 
+  const { health, probe, updateHealth } = await startHealth(pool, config, logger, metrics, drain);
+  const bus = await startMessageBus(config, logger, store, metrics);
+  const likeWorker = startLikeWorker({
+    pool,
+    intervalMs: config.LIKE_WORKER_INTERVAL_MS,
+    batchSize: config.LIKE_WORKER_BATCH,
+    logger,
+    onQueueDepth: (depth) => metrics.likeQueueDepth.set(depth),
+  });
+  const rpc = createRpcInstrumentation({
+    metrics,
+    logger,
+    statementTimeoutMs: config.DB_STATEMENT_TIMEOUT_MS,
+  });
+
+  const server = new grpc.Server();
+  server.addService(
+    loadFeedProto().feed.v1.FeedService.service,
+    createHandlers({ store, pageCache, metrics, bus, rpc }),
+  );
+  health.addToServer(server);
+  const grpcPort = await bindServer(server, `${config.GRPC_HOST}:${config.GRPC_PORT}`);
+
+  const ops = await startOpsServer({
+    host: config.OPS_HOST,
+    port: config.OPS_PORT,
+    registry: metrics.registry,
+    readiness: {
+      checks: () => ({
+        database: probe.up(),
+        listener: bus.health(LISTENER_READY_GRACE_MS),
+        worker: likeWorker.health(),
+        shutdown: !drain.shuttingDown,
+      }),
+    },
+  });
+  logger.info(
+    { grpcPort, opsPort: ops.port, database: maskUrl(config.DATABASE_URL), dbUp: probe.up() },
+    "feed service started",
+  );
+
+  const shutdownSteps = buildShutdownSteps(config, drain, updateHealth, {
+    server,
+    bus,
+    likeWorker,
+    probe,
+    pool,
+    ops,
+  });
+  return {
+    grpcPort,
+    opsPort: ops.port,
+    metrics,
+    likeWorker,
+    shutdownSteps,
+    async stop() {
+      for (const step of shutdownSteps) await step.run();
+    },
+  };
+}
+
+/**
+ * gRPC health (overall and for the feed service) follows the database probe
+ * and stays NOT_SERVING once shutdown starts; resolves after the first probe.
+ */
+async function startHealth(
+  pool: Pool,
+  config: FeedConfig,
+  logger: Logger,
+  metrics: FeedMetrics,
+  drain: DrainState,
+): Promise<{ health: HealthImplementation; probe: DbProbe; updateHealth: () => void }> {
   const health = new HealthImplementation({ "": "NOT_SERVING", [FEED_SERVICE_NAME]: "NOT_SERVING" });
   const probe = startDbProbe(pool, config.DB_PROBE_INTERVAL_MS, logger);
   const updateHealth = () => {
     const up = probe.up();
     metrics.dbUp.set(up ? 1 : 0);
-    const status = up && !shuttingDown ? "SERVING" : "NOT_SERVING";
+    const status = up && !drain.shuttingDown ? "SERVING" : "NOT_SERVING";
     health.setStatus("", status);
     health.setStatus(FEED_SERVICE_NAME, status);
   };
   probe.onChange(updateHealth);
   await probe.ready;
   updateHealth();
+  return { health, probe, updateHealth };
+}
 
+/** The LISTEN connection that carries new messages to the streams open on this replica. */
+async function startMessageBus(
+  config: FeedConfig,
+  logger: Logger,
+  store: FeedStore,
+  metrics: FeedMetrics,
+): Promise<MessageBus> {
   const bus = new MessageBus({
     url: config.DATABASE_URL,
     connectTimeoutMs: config.DB_CONNECT_TIMEOUT_MS,
@@ -77,22 +167,19 @@ export async function startFeedService(config: FeedConfig, logger: Logger): Prom
     onStreamCount: (n) => metrics.streamsOpen.set(n),
   });
   await bus.start();
+  return bus;
+}
 
-  const likeWorker = startLikeWorker({
-    pool,
-    intervalMs: config.LIKE_WORKER_INTERVAL_MS,
-    batchSize: config.LIKE_WORKER_BATCH,
-    logger,
-    onQueueDepth: (depth) => metrics.likeQueueDepth.set(depth),
-  });
-
-  const { unary, observe, fail, requestIdOf, serverSpan, endServerSpan } = createRpcInstrumentation({
-    metrics,
-    logger,
-    statementTimeoutMs: config.DB_STATEMENT_TIMEOUT_MS,
-  });
-
-  const handlers: FeedServiceHandlers = {
+function createHandlers(deps: {
+  store: FeedStore;
+  pageCache: PageCache | undefined;
+  metrics: FeedMetrics;
+  bus: MessageBus;
+  rpc: Rpc;
+}): FeedServiceHandlers {
+  const { store, pageCache, metrics, rpc } = deps;
+  const { unary } = rpc;
+  return {
     GetFeed: unary("GetFeed", async (request) => {
       const input = parseGetFeed(request);
       const load = () => store.getFeed({ pageSize: input.pageSize, cursor: input.cursor });
@@ -111,98 +198,113 @@ export async function startFeedService(config: FeedConfig, logger: Logger): Prom
       const input = parseSendMessage(request);
       return store.sendMessage(input.senderId, input.recipientId, input.body, budget);
     }),
-    StreamMessages: (call) => {
-      // The span covers the subscription's setup (its SQL and replay), not
-      // the stream's life: a stream lasts as long as a socket.
-      const { span, ctx } = serverSpan("StreamMessages", call.metadata);
-      const started = process.hrtime.bigint();
-      let finished = false;
-      let unsubscribe = () => {};
-      const finish = (code: grpc.status) => {
-        if (finished) return;
-        finished = true;
-        unsubscribe();
-        observe("StreamMessages", started, code);
-      };
-      call.on("cancelled", () => finish(grpc.status.CANCELLED));
-      const setUp = async () => {
-        const { userId, since } = parseStreamMessages(call.request);
-        await store.requireUser("user_id", userId);
-        if (finished) return;
-        // While a resume replays what was missed, live messages wait here, and
-        // replayed ids are skipped: the replay and the live feed overlap.
-        // The replayed ids stay known for the stream's life (at most 1,000): a
-        // replayed message's NOTIFY may still arrive after the replay.
-        let held: Message[] | undefined = since ? [] : undefined;
-        const replayed = new Set<string>();
-        const write = (message: Message) => {
-          if (!finished && !replayed.has(message.id ?? "")) call.write(message);
-        };
-        unsubscribe = bus.subscribe(userId, {
-          write: (message: Message) => (held ? held.push(message) : write(message)),
-          end: () => {
-            finish(grpc.status.OK);
-            call.end();
-          },
-        });
-        // Headers tell the client that the subscription is live, and from when
-        // (database time, comparable with created_at) it may resume.
-        const headers = new grpc.Metadata();
-        headers.set(STREAM_SINCE_KEY, (await store.databaseNow()).toISOString());
-        call.sendMetadata(headers);
-        if (since) {
-          for (const message of await store.messagesSince([userId], since)) {
-            write(message);
-            replayed.add(message.id ?? "");
-          }
-          for (const message of held ?? []) write(message);
-          held = undefined;
-        }
-      };
-      context.with(ctx, setUp).then(
-        () => endServerSpan(span, grpc.status.OK),
+    StreamMessages: (call) => new MessageStream(call, deps).start(),
+  };
+}
+
+/**
+ * One StreamMessages call. It finishes once (counted in the metrics, and
+ * unsubscribed from the bus), whichever comes first: the client cancels, the
+ * bus ends the stream, or the setup fails.
+ */
+class MessageStream {
+  private started = 0n;
+  private finished = false;
+  private unsubscribe = () => {};
+
+  constructor(
+    private readonly call: StreamMessagesCall,
+    private readonly deps: { store: FeedStore; bus: MessageBus; rpc: Rpc },
+  ) {}
+
+  start(): void {
+    const { call, deps } = this;
+    // The span covers the subscription's setup (its SQL and replay), not
+    // the stream's life: a stream lasts as long as a socket.
+    const { span, ctx } = deps.rpc.serverSpan("StreamMessages", call.metadata);
+    this.started = process.hrtime.bigint();
+    call.on("cancelled", () => this.finish(grpc.status.CANCELLED));
+    context
+      .with(ctx, () => this.setUp())
+      .then(
+        () => deps.rpc.endServerSpan(span, grpc.status.OK),
         (err: unknown) => {
-          const grpcError = fail("StreamMessages", err, requestIdOf(call.metadata));
-          endServerSpan(span, grpcError.code ?? grpc.status.UNKNOWN);
-          finish(grpcError.code ?? grpc.status.UNKNOWN);
+          const grpcError = deps.rpc.fail("StreamMessages", err, deps.rpc.requestIdOf(call.metadata));
+          deps.rpc.endServerSpan(span, grpcError.code ?? grpc.status.UNKNOWN);
+          this.finish(grpcError.code ?? grpc.status.UNKNOWN);
           call.emit("error", grpcError);
         },
       );
-    },
-  };
+  }
 
-  const server = new grpc.Server();
-  server.addService(loadFeedProto().feed.v1.FeedService.service, handlers);
-  health.addToServer(server);
-  const grpcPort = await new Promise<number>((resolve, reject) =>
-    server.bindAsync(
-      `${config.GRPC_HOST}:${config.GRPC_PORT}`,
-      grpc.ServerCredentials.createInsecure(),
-      (err, port) => (err ? reject(err) : resolve(port)),
+  private finish(code: grpc.status): void {
+    if (this.finished) return;
+    this.finished = true;
+    this.unsubscribe();
+    this.deps.rpc.observe("StreamMessages", this.started, code);
+  }
+
+  private async setUp(): Promise<void> {
+    const { call, deps } = this;
+    const { userId, since } = parseStreamMessages(call.request);
+    await deps.store.requireUser("user_id", userId);
+    if (this.finished) return;
+    // While a resume replays what was missed, live messages wait here, and
+    // replayed ids are skipped: the replay and the live feed overlap.
+    // The replayed ids stay known for the stream's life (at most 1,000): a
+    // replayed message's NOTIFY may still arrive after the replay.
+    let held: Message[] | undefined = since ? [] : undefined;
+    const replayed = new Set<string>();
+    const write = (message: Message) => {
+      if (!this.finished && !replayed.has(message.id ?? "")) call.write(message);
+    };
+    this.unsubscribe = deps.bus.subscribe(userId, {
+      write: (message: Message) => (held ? held.push(message) : write(message)),
+      end: () => {
+        this.finish(grpc.status.OK);
+        call.end();
+      },
+    });
+    // Headers tell the client that the subscription is live, and from when
+    // (database time, comparable with created_at) it may resume.
+    const headers = new grpc.Metadata();
+    headers.set(STREAM_SINCE_KEY, (await deps.store.databaseNow()).toISOString());
+    call.sendMetadata(headers);
+    if (since) {
+      for (const message of await deps.store.messagesSince([userId], since)) {
+        write(message);
+        replayed.add(message.id ?? "");
+      }
+      for (const message of held ?? []) write(message);
+      held = undefined;
+    }
+  }
+}
+
+function bindServer(server: grpc.Server, address: string): Promise<number> {
+  return new Promise<number>((resolve, reject) =>
+    server.bindAsync(address, grpc.ServerCredentials.createInsecure(), (err, port) =>
+      err ? reject(err) : resolve(port),
     ),
   );
+}
 
-  let ops: OpsServer | undefined;
-  ops = await startOpsServer({
-    host: config.OPS_HOST,
-    port: config.OPS_PORT,
-    registry: metrics.registry,
-    readiness: {
-      checks: () => ({
-        database: probe.up(),
-        listener: bus.health(LISTENER_READY_GRACE_MS),
-        worker: likeWorker.health(),
-        shutdown: !shuttingDown,
-      }),
-    },
-  });
-  logger.info(
-    { grpcPort, opsPort: ops.port, database: maskUrl(config.DATABASE_URL), dbUp: probe.up() },
-    "feed service started",
-  );
-
+function buildShutdownSteps(
+  config: FeedConfig,
+  drain: DrainState,
+  updateHealth: () => void,
+  parts: {
+    server: grpc.Server;
+    bus: MessageBus;
+    likeWorker: LikeWorker;
+    probe: DbProbe;
+    pool: Pool;
+    ops: OpsServer;
+  },
+): ShutdownStep[] {
+  const { server, bus, likeWorker, probe, pool, ops } = parts;
   let drained: Promise<void> = Promise.resolve();
-  const shutdownSteps: ShutdownStep[] = [
+  return [
     {
       name: "stop readiness and health, then keep serving for the drain delay",
       // Calls and new streams keep being served meanwhile: clients whose
@@ -210,7 +312,7 @@ export async function startFeedService(config: FeedConfig, logger: Logger): Prom
       // subscription would leave its socket unsubscribed. The streams end
       // cleanly below; the gateway resumes them elsewhere with a replay.
       run: async () => {
-        shuttingDown = true;
+        drain.shuttingDown = true;
         updateHealth();
         await new Promise((resolve) => setTimeout(resolve, config.SHUTDOWN_DRAIN_DELAY_MS));
       },
@@ -233,17 +335,6 @@ export async function startFeedService(config: FeedConfig, logger: Logger): Prom
         await pool.end();
       },
     },
-    { name: "close ops server", run: () => ops?.close() },
+    { name: "close ops server", run: () => ops.close() },
   ];
-
-  return {
-    grpcPort,
-    opsPort: ops.port,
-    metrics,
-    likeWorker,
-    shutdownSteps,
-    async stop() {
-      for (const step of shutdownSteps) await step.run();
-    },
-  };
 }
