@@ -59,25 +59,7 @@ export class Synthetic extends pulumi.ComponentResource {
             spec: {
               automountServiceAccountToken: false,
               securityContext: podSecurity(BLACKBOX_UID),
-              containers: [
-                {
-                  name: BLACKBOX,
-                  image: config.images.blackboxExporter,
-                  args: [
-                    "--config.file=/etc/blackbox/blackbox.yml",
-                    `--web.listen-address=:${BLACKBOX_PORT}`,
-                  ],
-                  ports: [{ name: "http", containerPort: BLACKBOX_PORT }],
-                  securityContext: containerSecurity(BLACKBOX_UID),
-                  resources: {
-                    requests: { cpu: "10m", memory: "32Mi" },
-                    limits: { cpu: "200m", memory: "128Mi" },
-                  },
-                  readinessProbe: { httpGet: { path: "/-/healthy", port: "http" }, periodSeconds: 10 },
-                  livenessProbe: { httpGet: { path: "/-/healthy", port: "http" }, periodSeconds: 30 },
-                  volumeMounts: [{ name: "config", mountPath: "/etc/blackbox", readOnly: true }],
-                },
-              ],
+              containers: [blackboxContainer(config.images.blackboxExporter)],
               volumes: [{ name: "config", configMap: { name: BLACKBOX } }],
             },
           },
@@ -119,4 +101,21 @@ export class Synthetic extends pulumi.ComponentResource {
     });
     this.registerOutputs({});
   }
+}
+
+function blackboxContainer(image: string): k8s.types.input.core.v1.Container {
+  return {
+    name: BLACKBOX,
+    image,
+    args: ["--config.file=/etc/blackbox/blackbox.yml", `--web.listen-address=:${BLACKBOX_PORT}`],
+    ports: [{ name: "http", containerPort: BLACKBOX_PORT }],
+    securityContext: containerSecurity(BLACKBOX_UID),
+    resources: {
+      requests: { cpu: "10m", memory: "32Mi" },
+      limits: { cpu: "200m", memory: "128Mi" },
+    },
+    readinessProbe: { httpGet: { path: "/-/healthy", port: "http" }, periodSeconds: 10 },
+    livenessProbe: { httpGet: { path: "/-/healthy", port: "http" }, periodSeconds: 30 },
+    volumeMounts: [{ name: "config", mountPath: "/etc/blackbox", readOnly: true }],
+  };
 }
