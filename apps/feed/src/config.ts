@@ -1,7 +1,7 @@
 // Feed service configuration, read once from the environment at start-up.
 
-import { OPS_PORT } from "@golive/shared/contract";
-import { envInt, logLevel } from "@golive/shared/env";
+import { envInt } from "@golive/shared/env";
+import { serviceEnvSchema } from "@golive/shared/service-env";
 import { tracingEnvSchema } from "@golive/tracing/env";
 import { z } from "zod";
 import { FEED_GRPC_PORT } from "./contract";
@@ -12,12 +12,7 @@ export const feedConfigSchema = z.object({
     .pipe(z.url({ protocol: /^postgres(ql)?$/, error: "must be a postgres:// connection string" })),
   GRPC_HOST: z.string().min(1).default("0.0.0.0"),
   GRPC_PORT: envInt(0, 65535).default(FEED_GRPC_PORT),
-  OPS_HOST: z.string().min(1).default("0.0.0.0"),
-  OPS_PORT: envInt(0, 65535).default(OPS_PORT),
-  LOG_LEVEL: logLevel,
-  SHUTDOWN_GRACE_MS: envInt(0, 600_000).default(20_000),
-  /** After SIGTERM, readiness is off but calls are still served this long, so endpoints drop this pod first. */
-  SHUTDOWN_DRAIN_DELAY_MS: envInt(0, 60_000).default(0),
+  ...serviceEnvSchema.shape,
   DB_POOL_MAX: envInt(1, 1000).default(10),
   // Short timeouts so a database outage turns into fast UNAVAILABLE answers
   // instead of calls queueing until their deadlines.

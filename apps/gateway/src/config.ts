@@ -1,7 +1,7 @@
 // Gateway configuration, read once from the environment at start-up.
 
-import { OPS_PORT } from "@golive/shared/contract";
-import { envInt, logLevel, parseEnv } from "@golive/shared/env";
+import { envInt, parseEnv } from "@golive/shared/env";
+import { serviceEnvSchema } from "@golive/shared/service-env";
 import { tracingEnvSchema } from "@golive/tracing/env";
 import { z } from "zod";
 import { GATEWAY_HTTP_PORT } from "./contract";
@@ -10,12 +10,7 @@ export const gatewayEnvSchema = z.object({
   FEED_ADDRESS: z.string().min(1, "required: the feed gRPC target, e.g. dns:///feed-grpc:50051"),
   HTTP_HOST: z.string().min(1).default("0.0.0.0"),
   HTTP_PORT: envInt(0, 65535).default(GATEWAY_HTTP_PORT),
-  OPS_HOST: z.string().min(1).default("0.0.0.0"),
-  OPS_PORT: envInt(0, 65535).default(OPS_PORT),
-  LOG_LEVEL: logLevel,
-  SHUTDOWN_GRACE_MS: envInt(1000, 600_000).default(20_000),
-  /** Readiness is off this long before the listener stops, so load balancers stop routing first. */
-  SHUTDOWN_DRAIN_DELAY_MS: envInt(0, 60_000).default(0),
+  ...serviceEnvSchema.shape,
   /** Whole budget of one feed call, retries included: no HTTP request waits on the feed longer. */
   FEED_DEADLINE_MS: envInt(10, 60_000).default(1000),
   FEED_RETRY_MAX_ATTEMPTS: envInt(0, 5).default(2),
