@@ -30,50 +30,94 @@ export interface DashboardSpec {
 const DS = { type: "prometheus", uid: ["$", "{datasource}"].join("") };
 const t = (expr: string, legendFormat: string): Target => ({ expr, legendFormat });
 
-export const feedDashboard: DashboardSpec = {
-  uid: "golive-feed",
-  title: "Feed service",
-  tags: ["golive", "feed"],
-  panels: [
+/** How a kind of server reports its requests: what its RED panels read. */
+interface ServerMetrics {
+  throughput: { title: string; by: string; counter: string; legend: string };
+  errorsTitle: string;
+  latency: { title: string; recorded: string; histogram: string; exclude: string };
+}
+
+/** A gRPC server (grpc_server_* from our instrumentation); streams are left out of latency. */
+export const GRPC_SERVER: ServerMetrics = {
+  throughput: {
+    title: "Throughput by method (req/s)",
+    by: "grpc_method",
+    counter: "grpc_server_handled_total",
+    legend: "{{grpc_method}}",
+  },
+  errorsTitle: "Error ratio (server-fault codes)",
+  latency: {
+    title: "Latency, unary calls",
+    recorded: "grpc_server_handling_seconds",
+    histogram: "grpc_server_handling_seconds_bucket",
+    exclude: 'grpc_method!="StreamMessages"',
+  },
+};
+
+/** An HTTP server (http_requests_total, http_request_duration_seconds); WebSocket upgrades left out of latency. */
+export const HTTP_SERVER: ServerMetrics = {
+  throughput: {
+    title: "Throughput by route (req/s)",
+    by: "route, method",
+    counter: "http_requests_total",
+    legend: "{{method}} {{route}}",
+  },
+  errorsTitle: "Error ratio (HTTP 5xx)",
+  latency: {
+    title: "Latency (WebSocket upgrades excluded)",
+    recorded: "http_request_duration_seconds",
+    histogram: "http_request_duration_seconds_bucket",
+    exclude: 'route!="/v1/messages"',
+  },
+};
+
+/** Rate, errors and duration of one service's requests, with the exemplars that open their traces. */
+export function serverPanels(job: string, m: ServerMetrics): Panel[] {
+  const sel = `job="${job}"`;
+  return [
     {
-      title: "Throughput by method (req/s)",
+      title: m.throughput.title,
       unit: "reqps",
       targets: [
-        t('sum by (grpc_method) (rate(grpc_server_handled_total{job="feed"}[2m]))', "{{grpc_method}}"),
+        t(`sum by (${m.throughput.by}) (rate(${m.throughput.counter}{${sel}}[2m]))`, m.throughput.legend),
       ],
     },
     {
-      title: "Error ratio (server-fault codes)",
+      title: m.errorsTitle,
       unit: "percentunit",
       targets: [
-        t('job:request_errors:ratio_rate2m{job="feed"}', "2m"),
-        t('job:request_errors:ratio_rate1h{job="feed"}', "1h"),
+        t(`job:request_errors:ratio_rate2m{${sel}}`, "2m"),
+        t(`job:request_errors:ratio_rate1h{${sel}}`, "1h"),
       ],
     },
     {
-      title: "Latency, unary calls",
+      title: m.latency.title,
       unit: "s",
-      targets: [
-        t('job:grpc_server_handling_seconds:p50_5m{job="feed"}', "p50"),
-        t('job:grpc_server_handling_seconds:p95_5m{job="feed"}', "p95"),
-        t('job:grpc_server_handling_seconds:p99_5m{job="feed"}', "p99"),
-      ],
+      targets: ["p50", "p95", "p99"].map((q) => t(`job:${m.latency.recorded}:${q}_5m{${sel}}`, q)),
     },
     {
       title: "Traces behind the latency (exemplars: click a dot)",
       unit: "s",
-      description:
-        "p95 from the raw histogram, with the trace ids the feed keeps per bucket; a dot opens its trace in Jaeger.",
+      description: `p95 from the raw histogram, with the trace ids the ${job} keeps per bucket; a dot opens its trace in Jaeger.`,
       targets: [
         {
           ...t(
-            'histogram_quantile(0.95, sum by (le) (rate(grpc_server_handling_seconds_bucket{job="feed", grpc_method!="StreamMessages"}[5m])))',
+            `histogram_quantile(0.95, sum by (le) (rate(${m.latency.histogram}{${sel}, ${m.latency.exclude}}[5m])))`,
             "p95",
           ),
           exemplar: true,
         },
       ],
     },
+  ];
+}
+
+export const feedDashboard: DashboardSpec = {
+  uid: "golive-feed",
+  title: "Feed service",
+  tags: ["golive", "feed"],
+  panels: [
+    ...serverPanels("feed", GRPC_SERVER),
     {
       title: "Slow feed reads (> 50 ms), latency SLO",
       unit: "percentunit",
@@ -126,45 +170,7 @@ export const gatewayDashboard: DashboardSpec = {
   title: "Gateway",
   tags: ["golive", "gateway"],
   panels: [
-    {
-      title: "Throughput by route (req/s)",
-      unit: "reqps",
-      targets: [
-        t('sum by (route, method) (rate(http_requests_total{job="gateway"}[2m]))', "{{method}} {{route}}"),
-      ],
-    },
-    {
-      title: "Error ratio (HTTP 5xx)",
-      unit: "percentunit",
-      targets: [
-        t('job:request_errors:ratio_rate2m{job="gateway"}', "2m"),
-        t('job:request_errors:ratio_rate1h{job="gateway"}', "1h"),
-      ],
-    },
-    {
-      title: "Latency (WebSocket upgrades excluded)",
-      unit: "s",
-      targets: [
-        t('job:http_request_duration_seconds:p50_5m{job="gateway"}', "p50"),
-        t('job:http_request_duration_seconds:p95_5m{job="gateway"}', "p95"),
-        t('job:http_request_duration_seconds:p99_5m{job="gateway"}', "p99"),
-      ],
-    },
-    {
-      title: "Traces behind the latency (exemplars: click a dot)",
-      unit: "s",
-      description:
-        "p95 from the raw histogram, with the trace ids the gateway keeps per bucket; a dot opens its trace in Jaeger.",
-      targets: [
-        {
-          ...t(
-            'histogram_quantile(0.95, sum by (le) (rate(http_request_duration_seconds_bucket{job="gateway", route!="/v1/messages"}[5m])))',
-            "p95",
-          ),
-          exemplar: true,
-        },
-      ],
-    },
+    ...serverPanels("gateway", HTTP_SERVER),
     {
       title: "Responses by status (req/s)",
       unit: "reqps",
