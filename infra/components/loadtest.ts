@@ -12,7 +12,9 @@ import path from "node:path";
 import { FEED_GRPC_PORT } from "@golive/feed/contract";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import type { DrillEnvName } from "../../loadtest/drill-env";
 import type { StackConfig } from "../config";
+import { type AppEnvVar, appEnv } from "./app-env";
 import { TRIGGERED_ONLY } from "./cron";
 import { ENVOY_HTTPS_PORT, ENVOY_PROXY_LABELS } from "./ingress";
 import { appLabels } from "./labels";
@@ -278,7 +280,7 @@ function resolveEdgeContainer(args: LoadTestArgs): k8s.types.input.core.v1.Conta
 }
 
 /** Where k6 sends the HTTP and WebSocket flows: the edge by its public name, or the gateway Service. */
-function drillTargetEnv(args: LoadTestArgs): k8s.types.input.core.v1.EnvVar[] {
+function drillTargetEnv(args: LoadTestArgs): AppEnvVar<K6EnvName>[] {
   const { config } = args;
   const viaEdge = config.loadtest.target === "edge";
   return viaEdge
@@ -287,7 +289,9 @@ function drillTargetEnv(args: LoadTestArgs): k8s.types.input.core.v1.EnvVar[] {
         { name: "EDGE_ADDR_FILE", value: EDGE_ADDR_FILE },
         { name: "WAF_MODE", value: config.waf.mode },
         // Staging's ACME staging CA and local's self-signed issuer are not publicly trusted.
-        ...(args.edge.certificateTrusted ? [] : [{ name: "K6_INSECURE_SKIP_TLS_VERIFY", value: "true" }]),
+        ...(args.edge.certificateTrusted
+          ? []
+          : [{ name: "K6_INSECURE_SKIP_TLS_VERIFY" as const, value: "true" }]),
       ]
     : [
         {
@@ -297,6 +301,13 @@ function drillTargetEnv(args: LoadTestArgs): k8s.types.input.core.v1.EnvVar[] {
         { name: "WAF_MODE", value: "none" },
       ];
 }
+
+/** What k6 reads: the drill's variables (loadtest/drill-env.ts) and k6's own options. */
+type K6EnvName =
+  | DrillEnvName
+  | "K6_PROMETHEUS_RW_SERVER_URL"
+  | "K6_PROMETHEUS_RW_TREND_STATS"
+  | "K6_INSECURE_SKIP_TLS_VERIFY";
 
 function k6Container(
   args: LoadTestArgs,
@@ -309,7 +320,7 @@ function k6Container(
     image: config.images.k6,
     // --quiet: no progress bar (a line a second in the Job's log).
     args: ["run", "--out", "experimental-prometheus-rw", "--quiet", `${SCRIPTS_MOUNT}/drill.js`],
-    env: [
+    env: appEnv<K6EnvName>([
       { name: "K6_PROMETHEUS_RW_SERVER_URL", value: args.remoteWriteUrl },
       { name: "K6_PROMETHEUS_RW_TREND_STATS", value: "p(95),p(99),avg,max" },
       ...drillTargetEnv(args),
@@ -320,8 +331,8 @@ function k6Container(
       { name: "FEED_GRPC_ADDRS", value: args.feedGrpcAddress },
       { name: "PROTO_DIR", value: `${SCRIPTS_MOUNT}/proto` },
       { name: "PROFILE", value: config.loadtest.profile },
-      ...(config.loadtest.duration ? [{ name: "DURATION", value: config.loadtest.duration }] : []),
-    ],
+      ...(config.loadtest.duration ? [{ name: "DURATION" as const, value: config.loadtest.duration }] : []),
+    ]),
     resources: limits,
     securityContext: containerSecurity(),
     volumeMounts: [{ name: "scripts", mountPath: SCRIPTS_MOUNT, readOnly: true }, tmpMount],

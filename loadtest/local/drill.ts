@@ -8,6 +8,7 @@ import os from "node:os";
 import path from "node:path";
 import { freePort, startTestPostgres, type TestPostgres } from "@golive/devkit/postgres";
 import { REPO_ROOT as REPO } from "@golive/devkit/service-process";
+import type { DrillEnv } from "../drill-env";
 import { type ManagedProcess, runScript, startProcess, waitUntilReady } from "./processes";
 import { type DrillReport, formatTable, readK6Points } from "./report";
 import { assertLoopbackTargets } from "./targets";
@@ -78,7 +79,7 @@ export function startK6(opts: {
   workDir: string;
   allowNonLoopback?: boolean;
   /** More of drill.js's variables (WAF_MODE, DURATION, LATENCY_P95_MS). */
-  env?: Record<string, string>;
+  env?: DrillEnv;
 }): K6Run {
   assertLoopbackTargets([opts.gatewayUrl, ...opts.feedGrpcAddrs.split(",")], opts.allowNonLoopback ?? false);
   const pointsFile = path.join(opts.workDir, "k6-points.json");
@@ -89,13 +90,15 @@ export function startK6(opts: {
       cwd: REPO,
       env: {
         ...process.env,
-        GATEWAY_URL: opts.gatewayUrl,
-        FEED_GRPC_ADDRS: opts.feedGrpcAddrs,
-        PROTO_DIR: path.join(REPO, "proto"),
-        PROFILE: opts.profile,
-        SUMMARY_PATH: path.join(opts.workDir, "k6-summary.json"),
+        ...({
+          GATEWAY_URL: opts.gatewayUrl,
+          FEED_GRPC_ADDRS: opts.feedGrpcAddrs,
+          PROTO_DIR: path.join(REPO, "proto"),
+          PROFILE: opts.profile,
+          SUMMARY_PATH: path.join(opts.workDir, "k6-summary.json"),
+          ...opts.env,
+        } satisfies DrillEnv),
         K6_NO_USAGE_REPORT: "true",
-        ...opts.env,
       },
       stdio: ["ignore", "pipe", "pipe"],
     },
