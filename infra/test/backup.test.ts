@@ -167,6 +167,17 @@ describe("off-site copies (backup.offsite)", () => {
       env.BACKUP_PREFIX,
       pod.initContainers[0].env.find((e: Any) => e.name === "BACKUP_PREFIX").value,
     );
+    // Each script's variables (BACKUP_*, OFFSITE_*) are exactly what its container is given.
+    for (const [script, container] of [
+      [BACKUP_SCRIPT, pod.initContainers[0]],
+      [OFFSITE_SCRIPT, upload],
+    ] as const) {
+      const read = [
+        ...readFileSync(path.join(REPO_ROOT, script), "utf8").matchAll(/\$\{?((?:BACKUP|OFFSITE)_[A-Z_]+)/g),
+      ];
+      const given = container.env.map((e: Any) => e.name).filter((n: string) => /^(BACKUP|OFFSITE)_/.test(n));
+      assert.deepEqual([...new Set(read.map((m) => m[1]))].sort(), [...new Set(given)].sort(), script);
+    }
     const volume = upload.volumeMounts.find((m: Any) => m.name === "backups");
     assert.equal(volume.readOnly, true, "the upload only reads the volume");
     assert.equal(upload.securityContext.readOnlyRootFilesystem, true);
