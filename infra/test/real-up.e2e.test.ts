@@ -1,11 +1,11 @@
-// The real engine, not mocks: for staging and prod (the local stack runs in
-// the real-pods lane, with the same checks), `pulumi up` of the whole
-// program by the Pulumi CLI and the Kubernetes provider (Automation API,
-// inline program) into a real kube-apiserver with RBAC and Pod Security
-// enforced, every Helm release installed from its real chart and awaited, pods
-// made Running/Ready by kwok's simulated kubelets. Then a second preview must
-// show no change, and destroy must leave nothing behind. Last, the same for
-// prod through the plain CLI, as users and the workflows run it.
+// The real engine, not mocks: `pulumi up` of the whole program by the Pulumi
+// CLI and the Kubernetes provider into a real kube-apiserver with RBAC and Pod
+// Security enforced, every Helm release installed from its real chart and
+// awaited, pods made Running/Ready by kwok's simulated kubelets; then a second
+// preview must show no change, and destroy must leave nothing behind. Staging
+// goes through the Automation API (inline program, `npm run up`), prod through
+// the plain CLI and its language host, as users and the workflows run it (the
+// local stack runs in the real-pods lane, with the same checks).
 import assert from "node:assert/strict";
 import { copyFileSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -49,8 +49,10 @@ describe("real pulumi up / preview / destroy into a local API server", { timeout
     }
   };
 
-  // The local stack gets the same checks in the real-pods lane, on its real node.
-  for (const stackName of ["staging", "prod"]) {
+  // Staging through the Automation API (`npm run up`); prod through the plain
+  // CLI below, the way the workflows deploy it (one prod up, not two); the
+  // local stack gets the same checks in the real-pods lane, on its real node.
+  for (const stackName of ["staging"]) {
     it(`${stackName}: up applies every object, a second preview shows 0 changes, destroy leaves nothing`, () =>
       withCluster(stackName, async (cluster, baseline) => {
         const workDir = mkdtempSync(path.join(tmpdir(), `golive-${stackName}-`));
@@ -74,15 +76,7 @@ describe("real pulumi up / preview / destroy into a local API server", { timeout
           assert.equal(up.summary.result, "succeeded");
           assert.ok(created > 50, `expected the whole stack, got ${created} resources`);
 
-          const targets = await auditApplied(cluster.api, stackName);
-          if (stackName === "prod") {
-            console.log(
-              targets
-                .map((x) => `scrape ${x.monitor} ${x.port} -> ${x.component} (${x.pods}): ${x.status}`)
-                .join("\n"),
-            );
-            console.log(alerts.map((a) => `alert ${a.alert} <- ${a.sources.join(", ")}`).join("\n"));
-          }
+          await auditApplied(cluster.api, stackName);
           const previewMs = await expectNoChanges(stack, up, log);
 
           t = performance.now();
@@ -153,6 +147,14 @@ describe("real pulumi up / preview / destroy into a local API server", { timeout
           const up = await step("up", cliArgs(upStep, vars));
           const created = Number(/\+ (\d+) created/.exec(up)?.[1]);
           assert.ok(created > 50, `expected the whole stack, got ${created}`);
+          // The applied objects: scrape targets, alert sources, sizing, the chaos policy.
+          const targets = await auditApplied(cluster.api, "prod");
+          console.log(
+            targets
+              .map((x) => `scrape ${x.monitor} ${x.port} -> ${x.component} (${x.pods}): ${x.status}`)
+              .join("\n"),
+          );
+          console.log(alerts.map((a) => `alert ${a.alert} <- ${a.sources.join(", ")}`).join("\n"));
 
           // Every output README and docs name, in its documented shape.
           const outputs = JSON.parse(
