@@ -1,7 +1,6 @@
 // Metrics, alerts, dashboards, synthetic probes, traces and logs: the
 // Prometheus stack, the blackbox prober, the collector with Jaeger, and Loki
 // with its shipper.
-
 import path from "node:path";
 import { preflightApp } from "@golive/preflight/app";
 import { servicesOf } from "../apps";

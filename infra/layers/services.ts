@@ -6,8 +6,7 @@ import { OPS_PORT } from "@golive/shared/contract";
 import { servicesOf } from "../apps";
 import { deployService, type ServiceContext, serviceAddress } from "../components/app-service";
 import type { Workload } from "../components/workload";
-import type { StackContext } from "./context";
-import { REPO_ROOT } from "./context";
+import { REPO_ROOT, type StackContext } from "./context";
 import type { DataLayer } from "./data";
 import type { ObservabilityLayer } from "./observability";
 
