@@ -49,9 +49,12 @@ before(async () => {
   await runMigrations(url);
   pool = new Pool({ connectionString: url, max: 4 });
   seeded = await seedDatabase(pool, { users: 80, videos: 45, likes: 120 });
-  // A long worker interval: the like-queue test drains explicitly.
+  // A long worker interval: the like-queue test drains explicitly. A pool wait
+  // bound above the default 300 ms: 50 concurrent likes queue for 10 pooled
+  // connections, and on a loaded CI machine the last ones waited past 300 ms
+  // and got UNAVAILABLE (that bound is apps/gateway/test/stalled-replica.test.ts's).
   service = await startFeedService(
-    testConfig(url, { LIKE_WORKER_INTERVAL_MS: "60000" }),
+    testConfig(url, { LIKE_WORKER_INTERVAL_MS: "60000", DB_CONNECT_TIMEOUT_MS: "5000" }),
     createLogger("feed", "silent"),
   );
   client = feedClient(service.grpcPort);
