@@ -162,7 +162,7 @@ describe("the WAF with each stack's directives (real Coraza and CRS, the real ga
     // (processes.ts bounds the wait) instead of holding it open.
     const errors: unknown[] = [];
     for (const p of [...processes].reverse()) await p.kill().catch((err) => errors.push(err));
-    await db?.stop();
+    db?.destroy();
     if (workDir) fs.rmSync(workDir, { recursive: true, force: true });
     if (errors.length) throw new AggregateError(errors, "a local app process did not stop");
   });
