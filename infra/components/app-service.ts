@@ -40,10 +40,8 @@ export interface ServiceContext {
 
 /** The dns:/// target of a service port: the headless Service when the port has one (per-call balancing). */
 export function serviceAddress(s: ServiceDescriptor, portName: string, namespace: string): string {
-  const port = s.ports.find((p) => p.name === portName);
-  if (!port) throw new Error(`${s.name} has no port ${portName}`);
   const host = s.headless?.port === portName ? s.headless.name : s.name;
-  return `dns:///${host}.${namespace}.svc.cluster.local:${port.port}`;
+  return `dns:///${host}.${namespace}.svc.cluster.local:${portOf(s, portName)}`;
 }
 
 function byName(services: readonly ServiceDescriptor[], name: string): ServiceDescriptor {
