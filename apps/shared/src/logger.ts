@@ -1,38 +1,34 @@
 // JSON logs to stdout. Secrets are redacted by key wherever they appear in a
 // log object, so a careless `log.info({ req })` leaks nothing; personal data
 // is masked partially, by key and wherever it appears in a string
-// (j***@example.com, ***1234 for phones, ****1234 for cards).
+// (j***@example.com, ***1234 for phones, ****1234 for cards). Both in one
+// walk of our own rather than pino's `redact`, which clones and serialises
+// the object per path pattern: a sixth of the gateway's CPU per request
+// (npm run bench, issue 27).
 import { trace } from "@opentelemetry/api";
 import pino from "pino";
-import { maskCard, maskDeep, maskEmail, maskPhone, maskText } from "./pii";
+import { maskCard, maskEmail, maskPhone, maskText } from "./pii";
 
-export const REDACTED_KEYS = [
+/** Keys whose values never reach a log line, at any depth (personal data keeps a hint: censor). */
+export const REDACTED_KEYS = new Set([
   "password",
-  "*.password",
   "databaseUrl",
-  "*.databaseUrl",
   "authorization",
-  "*.authorization",
-  "*.headers.authorization",
-  "*.headers.cookie",
   "cookie",
   "email",
-  "*.email",
   "phone",
-  "*.phone",
   "cardNumber",
-  "*.cardNumber",
   "body",
-  "*.body",
   "token",
-  "*.token",
-];
+]);
+
+/** The trace fields the mixin adds: ids this process made (hex runs the card check would scan). */
+const TRACE_KEYS = new Set(["trace_id", "span_id", "trace_flags"]);
 
 export type Logger = pino.Logger;
 
 /** Personal data keeps a hint (see pii.ts); everything else under a redacted key is gone. */
-function censor(value: unknown, path: string[]): unknown {
-  const key = path[path.length - 1];
+function censor(value: unknown, key: string): unknown {
   if (typeof value === "string") {
     // Not shaped like an e-mail: nothing to keep a hint of.
     if (key === "email") return /@[^@\s]+\.[A-Za-z]{2,}$/.test(value) ? maskEmail(value) : "[redacted]";
@@ -40,6 +36,37 @@ function censor(value: unknown, path: string[]): unknown {
     if (key === "cardNumber") return maskCard(value);
   }
   return "[redacted]";
+}
+
+/**
+ * One walk per log object: a redacted key's value censored, personal data
+ * masked in every other string. An object is copied only when something in
+ * it changes, so the usual line (ids, routes, numbers) costs no allocation.
+ */
+function scrub(value: unknown, key: string | undefined, depth: number): unknown {
+  if (key !== undefined && REDACTED_KEYS.has(key)) return censor(value, key);
+  if (key !== undefined && TRACE_KEYS.has(key)) return value;
+  if (typeof value === "string") return maskText(value);
+  if (depth > 6 || value === null || typeof value !== "object") return value;
+  if (Array.isArray(value)) return value.map((v) => scrub(v, undefined, depth + 1));
+  if (value instanceof Error) {
+    // Still an instance of its class (pino's err serializer names the type
+    // after it), with its message, stack and own fields scrubbed.
+    const masked = Object.create(Object.getPrototypeOf(value)) as Error;
+    Object.assign(masked, scrub({ ...value }, undefined, depth + 1));
+    masked.message = maskText(value.message);
+    masked.stack = maskText(value.stack ?? "");
+    return masked;
+  }
+  let copy: Record<string, unknown> | undefined;
+  for (const [k, v] of Object.entries(value)) {
+    const scrubbed = scrub(v, k, depth + 1);
+    if (scrubbed !== v) {
+      copy ??= { ...value };
+      copy[k] = scrubbed;
+    }
+  }
+  return copy ?? value;
 }
 
 function traceFields(): Record<string, string> {
@@ -58,7 +85,7 @@ export function createLogger(service: string, level: string, destination?: pino.
       timestamp: pino.stdTimeFunctions.isoTime,
       formatters: {
         level: (label) => ({ level: label }),
-        log: (object) => maskDeep(object) as Record<string, unknown>,
+        log: (object) => scrub(object, undefined, 0) as Record<string, unknown>,
       },
       hooks: {
         // The message string too: `log.info("sent to jane@example.com")`.
@@ -69,7 +96,6 @@ export function createLogger(service: string, level: string, destination?: pino.
           );
         },
       },
-      redact: { paths: REDACTED_KEYS, censor },
       // The active trace on every line, so a log line leads to its trace. Run
       // only for lines that are written (pino's instrumentation costs about a
       // quarter of the gateway's throughput here, unsampled: bench:tracing).

@@ -45,26 +45,25 @@ function luhnValid(digits: string): boolean {
   return sum % 10 === 0;
 }
 
+/**
+ * Whether a string could hold anything maskText masks: an e-mail needs an @,
+ * a phone a +, a card 13 digits. Most log strings (ids, routes, messages)
+ * hold none and skip the regular expressions.
+ */
+function mayHoldPii(text: string): boolean {
+  if (text.includes("@") || text.includes("+")) return true;
+  let digits = 0;
+  for (let i = 0; i < text.length; i += 1) {
+    const c = text.charCodeAt(i);
+    if (c >= 48 && c <= 57 && ++digits >= 13) return true;
+  }
+  return false;
+}
+
 /** Masks e-mails, card numbers (Luhn-valid) and international phone numbers found in free text. */
 export function maskText(text: string): string {
+  if (!mayHoldPii(text)) return text;
   return maskEmail(text)
     .replace(CARD, (match) => (luhnValid(digitsOf(match)) ? maskCard(match) : match))
     .replace(PHONE, maskPhone);
-}
-
-/** maskText applied to every string in a value (objects and arrays walked, depth-bounded). */
-export function maskDeep(value: unknown, depth = 0): unknown {
-  if (typeof value === "string") return maskText(value);
-  if (depth > 6 || value === null || typeof value !== "object") return value;
-  if (Array.isArray(value)) return value.map((v) => maskDeep(v, depth + 1));
-  if (value instanceof Error) {
-    // Still an instance of its class (pino's err serializer names the type
-    // after it), with its message, stack and own fields masked.
-    const masked = Object.create(Object.getPrototypeOf(value)) as Error;
-    Object.assign(masked, maskDeep({ ...value }, depth + 1));
-    masked.message = maskText(value.message);
-    masked.stack = maskText(value.stack ?? "");
-    return masked;
-  }
-  return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, maskDeep(v, depth + 1)]));
 }

@@ -59,3 +59,16 @@ test("ids, times and numbers that are not personal data are left alone", () => {
   ];
   for (const text of kept) assert.equal(maskText(text), text);
 });
+
+test("a secret key is redacted at any depth, and dates and other values come through as they were", () => {
+  const { logger, lines } = capture();
+  const at = new Date("2026-12-04T17:00:00.000Z");
+  logger.info(
+    { call: { request: { headers: { authorization: "Bearer abc", cookie: "s=1" } } }, at, n: 3 },
+    "x",
+  );
+  const line = lines[0] as { call: { request: { headers: Record<string, string> } }; at: string; n: number };
+  assert.deepEqual(line.call.request.headers, { authorization: "[redacted]", cookie: "[redacted]" });
+  assert.equal(line.at, at.toISOString());
+  assert.equal(line.n, 3);
+});
