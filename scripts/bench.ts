@@ -1,143 +1,121 @@
-// GetFeed benchmark (not a test): the real feed service on a seeded
-// throwaway Postgres next to a bare grpc-js server returning a response of the
-// same size, at the same fixed concurrency, in one run.
-//   npm run bench        (BENCH_DURATION_MS, BENCH_CONCURRENCY, BENCH_PAGE_SIZE, BENCH_VIDEOS)
-import { type ChildProcess, spawn } from "node:child_process";
-import fs from "node:fs";
-import os from "node:os";
+// The benchmarks (not tests): every row against its anchor, in one run, on
+// loopback, driven by tools/loadgen (a process of its own).
+//   npm run bench                  the table: feed vs a bare grpc-js server (cached
+//                                  and cold page), the gateway vs a bare passthrough,
+//                                  tracing at the prod ratio vs off; ratios
+//   npm run bench -- --curve       open-model load in steps until p95 passes the
+//                                  SLO: docs/bench/curve.json and curve.svg
+//   npm run bench -- --check       the same-run ratios against scripts/bench/baseline.json;
+//                                  exits 1 on a regression
+// Options: --concurrency N (16), --seconds N per run (5), --rounds N (3),
+// --rows a,b (only those rows: bare, feed, feedCold, passthrough, gateway,
+// gatewayUntraced), --slow-gateway-us N (a busy loop per gateway request:
+// proves --check fails). BENCH_NODE_OPTIONS: Node flags for the passthrough
+// and the gateways (e.g. --cpu-prof --cpu-prof-dir=/tmp/prof).
 import path from "node:path";
-import { freePort, startTestPostgres } from "@golive/devkit/postgres";
-import { seedDatabase } from "@golive/devkit/seed-data";
-import { runMigrations } from "@golive/feed/migrate";
-import { type FeedServiceClient, type GetFeedResponse, loadFeedProto } from "@golive/proto/loader";
-import * as grpc from "@grpc/grpc-js";
-import { Pool } from "pg";
-import { type BenchResult, formatCpu, formatTable, measure } from "./bench/measure";
+import { parseArgs } from "node:util";
+import { REPO_ROOT } from "@golive/devkit/service-process";
+import { checkAgainstBaseline, readBaseline } from "./bench/check";
+import { compareRows, formatComparison, type RowName, ratiosOf, rowsOf } from "./bench/compare";
+import { runCurve } from "./bench/curve";
+import type { LoadResult } from "./bench/loadgen";
+import { type BenchStack, startBenchStack } from "./bench/stack";
 
-const ROOT = path.resolve(__dirname, "..");
-const num = (name: string, fallback: number) => {
-  const value = Number(process.env[name] ?? fallback);
-  if (!Number.isInteger(value) || value <= 0) throw new Error(`${name} must be a positive integer`);
-  return value;
-};
-const DURATION_MS = num("BENCH_DURATION_MS", 10_000);
-const CONCURRENCY = num("BENCH_CONCURRENCY", 32);
-const PAGE_SIZE = num("BENCH_PAGE_SIZE", 20);
-const VIDEOS = num("BENCH_VIDEOS", 1000);
+const intArg = (value: string | undefined, fallback: number, max: number) =>
+  Math.min(max, Math.max(1, Number(value) || fallback));
 
-function spawnTs(script: string, env: Record<string, string>): ChildProcess {
-  return spawn(process.execPath, ["--import", "tsx", script], {
-    cwd: ROOT,
-    env: { PATH: process.env.PATH ?? "", ...env },
-    stdio: ["ignore", "ignore", "inherit"],
+function options() {
+  const { values } = parseArgs({
+    options: {
+      curve: { type: "boolean", default: false },
+      check: { type: "boolean", default: false },
+      concurrency: { type: "string" },
+      seconds: { type: "string" },
+      rounds: { type: "string" },
+      "slow-gateway-us": { type: "string" },
+      rows: { type: "string" },
+    },
   });
+  const slowUs = Number(values["slow-gateway-us"] ?? 0);
+  return {
+    curve: values.curve,
+    check: values.check,
+    concurrency: intArg(values.concurrency, 16, 512),
+    seconds: intArg(values.seconds, 5, 120),
+    rounds: intArg(values.rounds, 3, 15),
+    rows: values.rows?.split(",") as RowName[] | undefined,
+    slowUs: Number.isFinite(slowUs) && slowUs > 0 ? Math.min(100_000, Math.round(slowUs)) : 0,
+  };
 }
 
-function client(port: number): FeedServiceClient {
-  return new (loadFeedProto().feed.v1.FeedService)(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
-}
+const pct = (ratio: number) => `${ratio.toFixed(2)}x`;
 
-export function getFeed(c: FeedServiceClient, userId: string, pageSize: number): Promise<GetFeedResponse> {
-  return new Promise((resolve, reject) =>
-    c.GetFeed({ userId, pageSize, cursor: "" }, { deadline: Date.now() + 5_000 }, (err, res) =>
-      err || !res ? reject(err) : resolve(res),
-    ),
+function printRatios(med: Map<RowName, LoadResult>): void {
+  const m = Object.fromEntries(med) as Record<RowName, LoadResult>;
+  const r = ratiosOf(m);
+  const p50 = (a: LoadResult, b: LoadResult) =>
+    `${a.p50 - b.p50 >= 0 ? "+" : ""}${(a.p50 - b.p50).toFixed(2)} ms`;
+  console.log(
+    `\nfeed / bare grpc-js: cached page ${pct(r.feedThroughput)} (p50 ${p50(m.feed, m.bare)}), ` +
+      `cold page ${pct(r.feedColdThroughput)} (p50 ${p50(m.feedCold, m.bare)})`,
+  );
+  console.log(
+    `gateway / passthrough: throughput ${pct(r.gatewayThroughput)}, p50 ${p50(m.gateway, m.passthrough)}, ` +
+      `CPU ${pct(r.gatewayCpu)} (${(m.gateway.cpuUs.gateway ?? 0).toFixed(0)} vs ${(m.passthrough.cpuUs.passthrough ?? 0).toFixed(0)} µs)`,
+  );
+  console.log(
+    `gateway tracing at the prod ratio / off: throughput ${pct(r.tracingThroughput)}, p50 ${p50(m.gateway, m.gatewayUntraced)}`,
   );
 }
 
-async function untilAnswers(c: FeedServiceClient, userId: string): Promise<GetFeedResponse> {
-  for (let i = 0; i < 100; i++) {
-    try {
-      return await getFeed(c, userId, PAGE_SIZE);
-    } catch {
-      await new Promise((r) => setTimeout(r, 200));
-    }
-  }
-  throw new Error("server did not answer within 20 s");
-}
-
 async function main(): Promise<void> {
-  const pg = await startTestPostgres();
-  const children: ChildProcess[] = [];
-  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "feed-bench-"));
+  const opts = options();
+  const gatewayNodeOptions = opts.slowUs
+    ? `--import=${path.join(REPO_ROOT, "scripts/bench/slow-requests.mjs")}`
+    : process.env.BENCH_NODE_OPTIONS;
+  const stack: BenchStack = await startBenchStack({ gatewayNodeOptions, gatewayEnv: slowEnv(opts.slowUs) });
   try {
-    const url = pg.database("feed_bench");
-    await runMigrations(url);
-    const pool = new Pool({ connectionString: url, max: 2 });
-    const seeded = await seedDatabase(pool, { users: 200, videos: VIDEOS, likes: 5 * VIDEOS });
-    await pool.end();
-    const userId = seeded.userIds[0] as string;
-
-    const feedPort = await freePort();
-    children.push(
-      spawnTs("apps/feed/src/main.ts", {
-        DATABASE_URL: url,
-        GRPC_HOST: "127.0.0.1",
-        GRPC_PORT: String(feedPort),
-        OPS_HOST: "127.0.0.1",
-        OPS_PORT: String(await freePort()),
-        LOG_LEVEL: "warn",
-      }),
+    if (opts.curve) {
+      await runCurve(stack, { seconds: opts.seconds, log: console.log });
+      return;
+    }
+    const baseline = opts.check ? readBaseline() : undefined;
+    const rounds = opts.check ? (baseline?.rounds ?? opts.rounds) : opts.rounds;
+    const seconds = opts.check ? (baseline?.seconds ?? opts.seconds) : opts.seconds;
+    console.log(
+      `${opts.concurrency} requests in flight (closed model), ${seconds} s per run after 1 s warm-up, ${rounds} rounds alternating; medians`,
     );
-    const feedClient = client(feedPort);
-    const page = await untilAnswers(feedClient, userId);
-    const payloadFile = path.join(tmp, "payload.json");
-    fs.writeFileSync(payloadFile, JSON.stringify(page));
-
-    const barePort = await freePort();
-    children.push(
-      spawnTs("scripts/bench/bare-server.ts", { PAYLOAD_FILE: payloadFile, PORT: String(barePort) }),
-    );
-    const bareClient = client(barePort);
-    const bare = await untilAnswers(bareClient, userId);
-    const encoded = (r: GetFeedResponse) =>
-      loadFeedProto().feed.v1.FeedService.service.GetFeed.responseSerialize(r).length;
-    process.stdout.write(
-      `GetFeed page of ${page.videos?.length} videos: ${encoded(page)} bytes from feed, ${encoded(bare)} bytes from bare server\n` +
-        `${CONCURRENCY} calls in flight, ${DURATION_MS / 1000} s per target after a 2 s warm-up, ${VIDEOS} seeded videos\n\n`,
-    );
-
-    const rows: BenchResult[] = [];
-    rows.push(
-      await measure({
-        name: "bare grpc-js, precomputed GetFeed",
-        cpu: { client: "self", server: children[1]?.pid as number },
-        concurrency: CONCURRENCY,
-        durationMs: DURATION_MS,
-        warmupMs: 2_000,
-        call: async () => {
-          await getFeed(bareClient, userId, PAGE_SIZE);
-        },
-      }),
-    );
-    rows.push(
-      await measure({
-        name: "feed GetFeed (page cache, Postgres)",
-        cpu: { client: "self", server: children[0]?.pid as number },
-        concurrency: CONCURRENCY,
-        durationMs: DURATION_MS,
-        warmupMs: 2_000,
-        call: async () => {
-          await getFeed(feedClient, userId, PAGE_SIZE);
-        },
-      }),
-    );
-    process.stdout.write(`${formatTable(rows)}\n${formatCpu(rows)}\n`);
-    const [b, f] = rows as [BenchResult, BenchResult];
-    process.stdout.write(
-      `\nfeed/bare: throughput ${(f.rps / b.rps).toFixed(2)}x, p50 ${(f.p50 / b.p50).toFixed(2)}x, p95 ${(f.p95 / b.p95).toFixed(2)}x, p99 ${(f.p99 / b.p99).toFixed(2)}x\n`,
-    );
-    feedClient.close();
-    bareClient.close();
+    const only = opts.check ? undefined : opts.rows;
+    const med = await compareRows(stack, {
+      concurrency: opts.concurrency,
+      seconds,
+      rounds,
+      only,
+      log: console.log,
+    });
+    console.log(`\n${formatComparison(rowsOf(stack), med)}`);
+    if (med.size === rowsOf(stack).length) printRatios(med);
+    if (baseline) {
+      const failures = checkAgainstBaseline(
+        baseline,
+        ratiosOf(Object.fromEntries(med) as Record<RowName, LoadResult>),
+      );
+      for (const line of failures.report) console.log(line);
+      if (failures.failed) process.exitCode = 1;
+    }
   } finally {
-    for (const child of children) child.kill("SIGTERM");
-    await new Promise((r) => setTimeout(r, 500));
-    pg.destroy();
-    fs.rmSync(tmp, { recursive: true, force: true });
+    await stack.stop();
   }
 }
 
-main().catch((err: Error) => {
-  process.stderr.write(`bench: ${err.message}\n`);
-  process.exit(1);
-});
+function slowEnv(us: number): Record<string, string> {
+  return us ? { BENCH_SLOW_US: String(us) } : {};
+}
+
+main().then(
+  () => process.exit(process.exitCode ?? 0),
+  (err: unknown) => {
+    console.error(`bench: ${err instanceof Error ? err.message : String(err)}`);
+    process.exit(1);
+  },
+);

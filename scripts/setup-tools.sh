@@ -171,6 +171,10 @@ go_tool() { # go_tool <name> <version> <module dir> [NAME=value...] [go build ar
   names+=("$name")
 }
 go_tool k6 "$K6_VERSION" tools go.k6.io/k6/v2
+# The benchmarks' load generator (our main.go): optimised like k6, its
+# version the hash of its source and pins.
+loadgen_src=$(cat tools/loadgen/main.go tools/loadgen/go.sum | sha256sum | cut -c1-8)
+go_tool loadgen "$loadgen_src" tools/loadgen .
 go_tool actionlint "$ACTIONLINT_VERSION" tools "${LEAN[@]}" github.com/rhysd/actionlint/cmd/actionlint
 go_tool rclone "$RCLONE_VERSION" tools/rclone "${LEAN[@]}" .
 go_tool pulumi "$PULUMI_VERSION" tools/pulumi "${LEAN[@]}" \
@@ -261,6 +265,7 @@ elif [ ! -x "$node_dir/bin/node" ]; then
 fi
 [ -x "$node_dir/bin/node" ] && link "$node_dir/bin/node"
 link "${tool_dir[k6]}/bin/k6"
+link "${tool_dir[loadgen]}/bin/loadgen"
 link "${tool_dir[actionlint]}/bin/actionlint"
 link "${tool_dir[rclone]}/bin/rclone"
 link "${tool_dir[pulumi]}/bin/pulumi"
@@ -339,4 +344,4 @@ elif ! command -v pulumi-language-nodejs >/dev/null; then
   log "no pulumi-language-nodejs (../shared/tools or PATH): the plain pulumi CLI cannot run this program; the CLI lane will be skipped"
 fi
 
-log "ok: node $("$bin/node" --version 2>/dev/null || node --version), postgres ${PG_MAJOR}, promtool ${PROMETHEUS_VERSION}, amtool ${ALERTMANAGER_VERSION}, k6 ${K6_VERSION}, actionlint ${ACTIONLINT_VERSION}, rclone ${RCLONE_VERSION}, pulumi ${PULUMI_VERSION}, kubernetes provider ${K8S_PROVIDER_VERSION}, kubernetes ${KUBERNETES_VERSION}, etcd ${ETCD_VERSION}, kwok ${KWOK_VERSION}, otelcol ${OTELCOL_VERSION}, jaeger ${JAEGER_VERSION}, stripe-mock ${STRIPE_MOCK_VERSION}, coraza-waf (Coraza ${CORAZA_VERSION}, CRS ${CRS_VERSION}), egctl ${EG_VERSION}, real node: kubelet/kube-proxy/kubectl ${KUBERNETES_VERSION}, containerd ${CONTAINERD_VERSION}, runc ${RUNC_VERSION}, coredns ${COREDNS_VERSION}, kube-network-policies ${KNP_VERSION}, pause (cache: $cache)"
+log "ok: node $("$bin/node" --version 2>/dev/null || node --version), postgres ${PG_MAJOR}, promtool ${PROMETHEUS_VERSION}, amtool ${ALERTMANAGER_VERSION}, k6 ${K6_VERSION}, loadgen ${loadgen_src}, actionlint ${ACTIONLINT_VERSION}, rclone ${RCLONE_VERSION}, pulumi ${PULUMI_VERSION}, kubernetes provider ${K8S_PROVIDER_VERSION}, kubernetes ${KUBERNETES_VERSION}, etcd ${ETCD_VERSION}, kwok ${KWOK_VERSION}, otelcol ${OTELCOL_VERSION}, jaeger ${JAEGER_VERSION}, stripe-mock ${STRIPE_MOCK_VERSION}, coraza-waf (Coraza ${CORAZA_VERSION}, CRS ${CRS_VERSION}), egctl ${EG_VERSION}, real node: kubelet/kube-proxy/kubectl ${KUBERNETES_VERSION}, containerd ${CONTAINERD_VERSION}, runc ${RUNC_VERSION}, coredns ${COREDNS_VERSION}, kube-network-policies ${KNP_VERSION}, pause (cache: $cache)"

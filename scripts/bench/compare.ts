@@ -1,0 +1,139 @@
+// The comparison table: each row against its anchor, measured in the same
+// run at the same fixed concurrency, the rows alternating round after round
+// (the machine is shared, so a noisy minute hits every row) and every figure
+// the median of the rounds.
+import { type LoadResult, runLoad, type Target, writeRequests } from "./loadgen";
+import type { BenchStack } from "./stack";
+
+export type RowName = "bare" | "feed" | "feedCold" | "passthrough" | "gateway" | "gatewayUntraced";
+
+export interface Row {
+  name: RowName;
+  label: string;
+  target: Target;
+  /** Only this user's page (the cached-page row), or every seeded user in turn. */
+  oneUser?: boolean;
+}
+
+export function rowsOf(stack: BenchStack): Row[] {
+  const { address: a, pid } = stack;
+  return [
+    { name: "bare", label: "bare grpc-js GetFeed", target: { address: a.bare, pids: { server: pid.bare } } },
+    {
+      name: "feed",
+      label: "feed GetFeed, cached page",
+      target: { address: a.feed, pids: { feed: pid.feed } },
+      oneUser: true,
+    },
+    {
+      name: "feedCold",
+      label: "feed GetFeed, cold page",
+      target: { address: a.feedCold, pids: { feed: pid.feedCold } },
+    },
+    {
+      name: "passthrough",
+      label: "bare passthrough /v1/feed",
+      target: { address: a.passthrough, pids: { passthrough: pid.passthrough, feed: pid.feed } },
+    },
+    {
+      name: "gateway",
+      label: "gateway /v1/feed",
+      target: { address: a.gateway, pids: { gateway: pid.gateway, feed: pid.feed } },
+    },
+    {
+      name: "gatewayUntraced",
+      label: "gateway, tracing off",
+      target: { address: a.gatewayUntraced, pids: { gateway: pid.gatewayUntraced, feed: pid.feed } },
+    },
+  ];
+}
+
+/** Same-run ratios: what the regression gate compares with its baseline. */
+export interface Ratios {
+  /** Throughput, gateway over the bare passthrough (1 = as cheap as the bare minimum). */
+  gatewayThroughput: number;
+  /** CPU µs per request, gateway process over passthrough process. */
+  gatewayCpu: number;
+  /** Throughput, the feed (cached page) over the bare grpc-js server. */
+  feedThroughput: number;
+  /** Throughput, the feed on a cold page over the bare grpc-js server. */
+  feedColdThroughput: number;
+  /** Throughput, the gateway with tracing at the prod ratio over tracing off. */
+  tracingThroughput: number;
+}
+
+export function ratiosOf(m: Record<RowName, LoadResult>): Ratios {
+  return {
+    gatewayThroughput: m.gateway.rps / m.passthrough.rps,
+    gatewayCpu: (m.gateway.cpuUs.gateway ?? 0) / (m.passthrough.cpuUs.passthrough ?? 1),
+    feedThroughput: m.feed.rps / m.bare.rps,
+    feedColdThroughput: m.feedCold.rps / m.bare.rps,
+    tracingThroughput: m.gateway.rps / m.gatewayUntraced.rps,
+  };
+}
+
+export const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = Math.floor(s.length / 2);
+  return s.length % 2 ? (s[mid] as number) : ((s[mid - 1] as number) + (s[mid] as number)) / 2;
+};
+
+function medianOf(runs: LoadResult[]): LoadResult {
+  const pick = (f: (r: LoadResult) => number) => median(runs.map(f));
+  const labels = Object.keys(runs[0]?.cpuUs ?? {});
+  return {
+    rps: pick((r) => r.rps),
+    p50: pick((r) => r.p50),
+    p95: pick((r) => r.p95),
+    p99: pick((r) => r.p99),
+    requests: pick((r) => r.requests),
+    seconds: pick((r) => r.seconds),
+    errors: runs.reduce((n, r) => n + r.errors, 0),
+    errorSamples: runs.flatMap((r) => r.errorSamples).slice(0, 3),
+    cpuUs: Object.fromEntries(labels.map((l) => [l, pick((r) => r.cpuUs[l] ?? 0)])),
+    cpuCores: Object.fromEntries(labels.map((l) => [l, pick((r) => r.cpuCores[l] ?? 0)])),
+  };
+}
+
+export async function compareRows(
+  stack: BenchStack,
+  opts: {
+    concurrency: number;
+    seconds: number;
+    rounds: number;
+    only?: RowName[];
+    log: (line: string) => void;
+  },
+): Promise<Map<RowName, LoadResult>> {
+  const rows = rowsOf(stack).filter((r) => !opts.only || opts.only.includes(r.name));
+  const all = writeRequests(stack.dir, "all-users", stack.userIds);
+  const one = writeRequests(stack.dir, "one-user", [stack.userIds[0] as string]);
+  const runs = new Map<RowName, LoadResult[]>(rows.map((r) => [r.name, []]));
+  for (let round = 1; round <= opts.rounds; round++) {
+    for (const row of rows) {
+      const load = { model: "closed", concurrency: opts.concurrency } as const;
+      const result = await runLoad(row.target, row.oneUser ? one : all, load, opts.seconds);
+      runs.get(row.name)?.push(result);
+      opts.log(
+        `round ${round} ${row.label}: ${result.rps.toFixed(0)} req/s, p50 ${result.p50.toFixed(2)} ms`,
+      );
+    }
+  }
+  return new Map(rows.map((r) => [r.name, medianOf(runs.get(r.name) ?? [])]));
+}
+
+export function formatComparison(rows: Row[], med: Map<RowName, LoadResult>): string {
+  const head = `${"target".padEnd(28)} ${"req/s".padStart(7)} ${"p50 ms".padStart(7)} ${"p95 ms".padStart(7)} ${"p99 ms".padStart(7)} ${"errors".padStart(6)}  CPU µs per request`;
+  const lines = rows.flatMap((row) => {
+    const m = med.get(row.name);
+    if (!m) return [];
+    const cpu = Object.entries(m.cpuUs)
+      .map(([k, us]) => `${k} ${us.toFixed(0)}`)
+      .join(", ");
+    const figures = [m.rps.toFixed(0), m.p50.toFixed(2), m.p95.toFixed(2), m.p99.toFixed(2)];
+    return [
+      `${row.label.padEnd(28)} ${figures.map((f) => f.padStart(7)).join(" ")} ${String(m.errors).padStart(6)}  ${cpu}`,
+    ];
+  });
+  return [head, ...lines].join("\n");
+}
