@@ -7,7 +7,7 @@
 //                                  SLO: docs/bench/curve.json and curve.svg
 //   npm run bench -- --check       the same-run ratios against scripts/bench/baseline.json;
 //                                  exits 1 on a regression
-// Options: --concurrency N (16), --seconds N per run (5), --rounds N (3),
+// Options: --concurrency N (16), --seconds N per run (5; 8 per curve step), --rounds N (3),
 // --rows a,b (only those rows: bare, feed, feedCold, passthrough, gateway,
 // gatewayUntraced), --slow-gateway-us N (a busy loop per gateway request:
 // proves --check fails). BENCH_NODE_OPTIONS: Node flags for the passthrough
@@ -41,7 +41,9 @@ function options() {
     curve: values.curve,
     check: values.check,
     concurrency: intArg(values.concurrency, 16, 512),
-    seconds: intArg(values.seconds, 5, 120),
+    // The curve's steps run longer by default: one 200 ms stall in a 4 s step
+    // at 1000 req/s is 5 % of its requests, enough to move p95 on its own.
+    seconds: intArg(values.seconds, values.curve ? 8 : 5, 120),
     rounds: intArg(values.rounds, 3, 15),
     rows: values.rows?.split(",") as RowName[] | undefined,
     slowUs: Number.isFinite(slowUs) && slowUs > 0 ? Math.min(100_000, Math.round(slowUs)) : 0,

@@ -24,7 +24,10 @@ export const baselineSchema = z.object({
   seconds: z.number().int().min(1),
   /** A ratio fails when it is worse than its baseline by more than this fraction. */
   tolerance: z.number().gt(0).lt(1),
-  ratios: z.record(ratioName, z.object({ value: z.number().gt(0), better: z.enum(["higher", "lower"]) })),
+  ratios: z.partialRecord(
+    ratioName,
+    z.object({ value: z.number().gt(0), better: z.enum(["higher", "lower"]) }),
+  ),
 });
 export type Baseline = z.infer<typeof baselineSchema>;
 

@@ -109,13 +109,19 @@ export async function compareRows(
   const all = writeRequests(stack.dir, "all-users", stack.userIds);
   const one = writeRequests(stack.dir, "one-user", [stack.userIds[0] as string]);
   const runs = new Map<RowName, LoadResult[]>(rows.map((r) => [r.name, []]));
+  const load = { model: "closed", concurrency: opts.concurrency } as const;
+  // A round that is not counted: the first run of each process is slower by
+  // a third while V8 compiles its hot paths.
+  for (const row of rows) await runLoad(row.target, row.oneUser ? one : all, load, 2);
   for (let round = 1; round <= opts.rounds; round++) {
     for (const row of rows) {
-      const load = { model: "closed", concurrency: opts.concurrency } as const;
       const result = await runLoad(row.target, row.oneUser ? one : all, load, opts.seconds);
       runs.get(row.name)?.push(result);
+      const cpu = Object.entries(result.cpuUs)
+        .map(([k, us]) => `${k} ${us.toFixed(0)}`)
+        .join(", ");
       opts.log(
-        `round ${round} ${row.label}: ${result.rps.toFixed(0)} req/s, p50 ${result.p50.toFixed(2)} ms`,
+        `round ${round} ${row.label}: ${result.rps.toFixed(0)} req/s, p50 ${result.p50.toFixed(2)} ms, CPU µs ${cpu}`,
       );
     }
   }

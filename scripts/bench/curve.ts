@@ -40,8 +40,8 @@ async function climb(
   o: CurveOptions,
 ) {
   const points: CurvePoint[] = [];
-  const start = o.start ?? 250;
-  const step = o.step ?? 250;
+  const start = o.start ?? 200;
+  const step = o.step ?? 200;
   for (let i = 0; i < (o.maxSteps ?? 40); i++) {
     const rate = start + i * step;
     const r = await runLoad(target, requests, { model: "open", rate }, o.seconds);
@@ -90,22 +90,24 @@ export function replicaFigures(
 
 export async function runCurve(stack: BenchStack, o: CurveOptions): Promise<void> {
   const requests = writeRequests(stack.dir, "all-users", stack.userIds);
-  const gateway = await climb(
-    "gateway",
-    { address: stack.address.gateway, pids: { gateway: stack.pid.gateway, feed: stack.pid.feed } },
-    requests,
-    o,
-  );
-  const feed = await climb(
-    "feed",
-    { address: stack.address.feed, pids: { feed: stack.pid.feed } },
-    requests,
-    o,
-  );
-  const series: CurveSeries[] = [
-    { ...gateway, name: "GET /v1/feed: 1 gateway, 1 feed" },
-    { ...feed, name: "GetFeed: 1 feed (direct gRPC)" },
+  const { address: a, pid } = stack;
+  const climbs: [string, Target, number][] = [
+    [
+      "GET /v1/feed: 1 gateway, 1 feed",
+      { address: a.gateway, pids: { gateway: pid.gateway, feed: pid.feed } },
+      200,
+    ],
+    [
+      "GET /v1/feed: 1 bare passthrough, 1 feed",
+      { address: a.passthrough, pids: { passthrough: pid.passthrough, feed: pid.feed } },
+      200,
+    ],
+    ["GetFeed: 1 feed (direct gRPC)", { address: a.feed, pids: { feed: pid.feed } }, 500],
   ];
+  const series: CurveSeries[] = [];
+  for (const [name, target, step] of climbs) {
+    series.push(await climb(name, target, requests, { ...o, start: o.start ?? step, step: o.step ?? step }));
+  }
   const curve = {
     sloP95Ms: SLO_P95_MS,
     machine: `${os.cpus().length} cores, ${os.type()} ${os.release()}, Node ${process.version}; every process on the same machine`,
@@ -118,7 +120,8 @@ export async function runCurve(stack: BenchStack, o: CurveOptions): Promise<void
   o.log(`\nwrote ${path.relative(REPO_ROOT, OUT_DIR)}/curve.json and curve.svg`);
   for (const [s, proc] of [
     [series[0], "gateway"],
-    [series[1], "feed"],
+    [series[1], "passthrough"],
+    [series[2], "feed"],
   ] as const) {
     // The prod stack's per-pod CPU: limit 500m, request 100m (Pulumi.prod.yaml).
     const f = s && replicaFigures(s, proc, 0.5, 0.1);

@@ -8,12 +8,15 @@ import { type ChildProcess, spawn } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { prepareDatabase, startFeedProcess, startGatewayProcess } from "@golive/devkit/gateway-process";
+import { startFeedProcess, startGatewayProcess } from "@golive/devkit/gateway-process";
 import { freePort, startTestPostgres } from "@golive/devkit/postgres";
+import { seedDatabase } from "@golive/devkit/seed-data";
 import { REPO_ROOT } from "@golive/devkit/service-process";
 import { startCollector } from "@golive/devkit/trace-backends";
+import { runMigrations } from "@golive/feed/migrate";
 import { loadFeedProto } from "@golive/proto/loader";
 import * as grpc from "@grpc/grpc-js";
+import { Pool } from "pg";
 
 /** Page size of every benchmark request. */
 export const PAGE_SIZE = 20;
@@ -64,6 +67,19 @@ function spawnScript(script: string, env: Record<string, string>, ready: string)
   });
 }
 
+/** The seed of every benchmark: enough videos that a cold page is real work for Postgres. */
+export const SEED = { users: 200, videos: 1000, likes: 5000 };
+
+async function seededDatabase(url: string): Promise<string[]> {
+  await runMigrations(url);
+  const pool = new Pool({ connectionString: url, max: 2 });
+  try {
+    return (await seedDatabase(pool, SEED)).userIds;
+  } finally {
+    await pool.end();
+  }
+}
+
 /** One GetFeed page from the feed, for the bare server to answer with. */
 function firstPage(address: string, userId: string): Promise<unknown> {
   const client = new (loadFeedProto().feed.v1.FeedService)(address, grpc.credentials.createInsecure());
@@ -98,7 +114,7 @@ export async function startBenchStack(opts: StackOptions = {}): Promise<BenchSta
   };
   try {
     const databaseUrl = pg.database("bench");
-    const { userIds } = await prepareDatabase(databaseUrl);
+    const userIds = await seededDatabase(databaseUrl);
     const tracing = {
       OTEL_EXPORTER_OTLP_ENDPOINT: collector.endpoint,
       OTEL_TRACES_SAMPLER_ARG: PROD_SAMPLE_RATIO,
