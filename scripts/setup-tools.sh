@@ -126,7 +126,7 @@ GO_VERSION=$(go env GOVERSION)
 # The tools that only serve the tests and the local cluster are compiled
 # without inlining or DWARF: about 30 % less compile work (measured on etcd:
 # 60 -> 40 CPU-seconds), which is most of a cold setup, for somewhat slower
-# binaries. k6 is the load generator, so it keeps the default optimisations.
+# binaries. k6 and loadgen are load generators, so they keep the default optimisations.
 LEAN=("-gcflags=all=-l -dwarf=false")
 # The directory of a module in the module cache (downloading it if needed).
 moddir() { (cd "$1" && go mod download -json "$2" | node -e 'process.stdout.write(JSON.parse(require("fs").readFileSync(0,"utf8")).Dir)'); }

@@ -208,6 +208,13 @@ function headlessService(
 }
 
 /** HPA on CPU between the stack's min and max, and a PDB where the stack asks for one. */
+/**
+ * The HPA's CPU target, a share of the pod's CPU request. What it means in
+ * requests per second per replica is checked against the benchmark's curve
+ * (infra/test/hpa-curve.test.ts, docs/benchmarks.md).
+ */
+export const HPA_CPU_TARGET_PERCENT = 70;
+
 function scaling(
   { parent, name, namespace, labels }: Part,
   args: WorkloadArgs,
@@ -224,7 +231,10 @@ function scaling(
         metrics: [
           {
             type: "Resource",
-            resource: { name: "cpu", target: { type: "Utilization", averageUtilization: 70 } },
+            resource: {
+              name: "cpu",
+              target: { type: "Utilization", averageUtilization: HPA_CPU_TARGET_PERCENT },
+            },
           },
         ],
       },

@@ -24,6 +24,13 @@ export interface CurveOptions {
   log: (line: string) => void;
 }
 
+/** The curve's series, by the process each measures (infra/test/hpa-curve.test.ts reads them). */
+export const SERIES = {
+  gateway: "GET /v1/feed: 1 gateway, 1 feed",
+  passthrough: "GET /v1/feed: 1 bare passthrough, 1 feed",
+  feed: "GetFeed: 1 feed (direct gRPC)",
+} as const;
+
 /** Within the SLO: p95 under the objective, no errors, and keeping up with the offered rate. */
 export const withinSlo = (p: CurvePoint) =>
   p.p95 <= SLO_P95_MS && p.errors === 0 && p.achievedRps >= 0.95 * p.offeredRps;
@@ -92,17 +99,13 @@ export async function runCurve(stack: BenchStack, o: CurveOptions): Promise<void
   const requests = writeRequests(stack.dir, "all-users", stack.userIds);
   const { address: a, pid } = stack;
   const climbs: [string, Target, number][] = [
+    [SERIES.gateway, { address: a.gateway, pids: { gateway: pid.gateway, feed: pid.feed } }, 200],
     [
-      "GET /v1/feed: 1 gateway, 1 feed",
-      { address: a.gateway, pids: { gateway: pid.gateway, feed: pid.feed } },
-      200,
-    ],
-    [
-      "GET /v1/feed: 1 bare passthrough, 1 feed",
+      SERIES.passthrough,
       { address: a.passthrough, pids: { passthrough: pid.passthrough, feed: pid.feed } },
       200,
     ],
-    ["GetFeed: 1 feed (direct gRPC)", { address: a.feed, pids: { feed: pid.feed } }, 500],
+    [SERIES.feed, { address: a.feed, pids: { feed: pid.feed } }, 500],
   ];
   const series: CurveSeries[] = [];
   for (const [name, target, step] of climbs) {

@@ -1,7 +1,7 @@
 // The cheapest gateway that does the gateway's job for GET /v1/feed: a
 // fastify route, one grpc-js call to the feed, the page as JSON. No breaker,
 // retries, deadline budget, metrics, logs, spans, request ids or validation:
-// the anchor `npm run bench:gateway` holds the real gateway to (issue 27).
+// the anchor `npm run bench` holds the real gateway to (docs/benchmarks.md).
 // Env: FEED_ADDRESS (host:port), PORT.
 import { loadFeedProto } from "@golive/proto/loader";
 import * as grpc from "@grpc/grpc-js";
