@@ -10,8 +10,8 @@
 // Options: --concurrency N (16), --seconds N per run (5; 8 per curve step), --rounds N (3),
 // --rows a,b (only those rows: bare, feed, feedCold, passthrough, gateway,
 // gatewayUntraced), --slow-gateway-us N (a busy loop per gateway request:
-// proves --check fails). BENCH_NODE_OPTIONS: Node flags for the passthrough
-// and the gateways (e.g. --cpu-prof --cpu-prof-dir=/tmp/prof).
+// proves --check fails). BENCH_NODE_OPTIONS: Node flags for the Node
+// processes under test (e.g. --cpu-prof --cpu-prof-dir=/tmp/prof).
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { REPO_ROOT } from "@golive/devkit/service-process";
@@ -72,10 +72,10 @@ function printRatios(med: Map<RowName, LoadResult>): void {
 
 async function main(): Promise<void> {
   const opts = options();
-  const gatewayNodeOptions = opts.slowUs
+  const nodeOptions = opts.slowUs
     ? `--import=${path.join(REPO_ROOT, "scripts/bench/slow-requests.mjs")}`
     : process.env.BENCH_NODE_OPTIONS;
-  const stack: BenchStack = await startBenchStack({ gatewayNodeOptions, gatewayEnv: slowEnv(opts.slowUs) });
+  const stack: BenchStack = await startBenchStack({ nodeOptions, gatewayEnv: slowEnv(opts.slowUs) });
   try {
     if (opts.curve) {
       await runCurve(stack, { seconds: opts.seconds, log: console.log });

@@ -42,8 +42,8 @@ export interface BenchStack {
 }
 
 export interface StackOptions {
-  /** Node flags for the gateways and the passthrough (--cpu-prof, or a preload that slows them down on purpose). */
-  gatewayNodeOptions?: string;
+  /** Node flags for every Node process under test (--cpu-prof, or a preload that slows the gateways down on purpose). */
+  nodeOptions?: string;
   /** More env for both gateways. */
   gatewayEnv?: Record<string, string>;
 }
@@ -119,7 +119,13 @@ export async function startBenchStack(opts: StackOptions = {}): Promise<BenchSta
       OTEL_EXPORTER_OTLP_ENDPOINT: collector.endpoint,
       OTEL_TRACES_SAMPLER_ARG: PROD_SAMPLE_RATIO,
     };
-    const feedEnv = { DATABASE_URL: databaseUrl, LOG_LEVEL: "info", DB_POOL_MAX: "20", ...tracing };
+    const feedEnv = {
+      DATABASE_URL: databaseUrl,
+      LOG_LEVEL: "info",
+      DB_POOL_MAX: "20",
+      ...tracing,
+      ...(opts.nodeOptions ? { NODE_OPTIONS: opts.nodeOptions } : {}),
+    };
     const feed = await startFeedProcess(feedEnv, { grpc: await freePort(), ops: await freePort() });
     children.push(feed.child);
     const feedCold = await startFeedProcess(
@@ -144,7 +150,7 @@ export async function startBenchStack(opts: StackOptions = {}): Promise<BenchSta
       {
         FEED_ADDRESS: feedAddress,
         PORT: String(passPort),
-        ...(opts.gatewayNodeOptions ? { NODE_OPTIONS: opts.gatewayNodeOptions } : {}),
+        ...(opts.nodeOptions ? { NODE_OPTIONS: opts.nodeOptions } : {}),
       },
       "passthrough on",
     );
@@ -154,7 +160,7 @@ export async function startBenchStack(opts: StackOptions = {}): Promise<BenchSta
       FEED_ADDRESS: feedAddress,
       LOG_LEVEL: "info",
       FEED_DEADLINE_MS: "2000",
-      ...(opts.gatewayNodeOptions ? { NODE_OPTIONS: opts.gatewayNodeOptions } : {}),
+      ...(opts.nodeOptions ? { NODE_OPTIONS: opts.nodeOptions } : {}),
       ...opts.gatewayEnv,
     };
     const gateway = await startGatewayProcess(
