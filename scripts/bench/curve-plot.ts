@@ -327,6 +327,17 @@ function kneeMarker(frames: Frame[], axes: Axes, knee: number | null): string {
   return lines + label;
 }
 
+/** A series' line through its points (one class per kind, for the tests). */
+function polyline(cls: string, coords: string[], colour: string): string {
+  return el("polyline", {
+    class: cls,
+    points: coords.join(" "),
+    fill: "none",
+    stroke: colour,
+    "stroke-width": 1.8,
+    "stroke-linejoin": "round",
+  });
+}
 function percentileLine(
   frame: Frame,
   axes: Axes,
@@ -338,14 +349,7 @@ function percentileLine(
   const coords = shown.map(
     (point) => `${coord(xOf(frame, axes, point.offeredRps))},${coord(latencyY(frame, axes, point[key]))}`,
   );
-  const line = el("polyline", {
-    class: `latency ${key}`,
-    points: coords.join(" "),
-    fill: "none",
-    stroke: colour,
-    "stroke-width": 1.8,
-    "stroke-linejoin": "round",
-  });
+  const line = polyline(`latency ${key}`, coords, colour);
   const markers = shown.map((point) => {
     const tip = `${key} ${formatValue(point[key])} ms at ${formatValue(point.offeredRps)} req/s offered, ${formatValue(point.achievedRps)} achieved`;
     const circle = { cx: xOf(frame, axes, point.offeredRps), cy: latencyY(frame, axes, point[key]), r: 2.5 };
@@ -394,14 +398,7 @@ function cpuLine(frame: Frame, axes: Axes, points: CurvePoint[], label: string, 
     y: cpuY(frame, axes, point.cpuCores[label] ?? 0),
   });
   const coords = shown.map(at).map(({ x, y }) => `${coord(x)},${coord(y)}`);
-  const line = el("polyline", {
-    class: "cpu",
-    points: coords.join(" "),
-    fill: "none",
-    stroke: colour,
-    "stroke-width": 1.8,
-    "stroke-linejoin": "round",
-  });
+  const line = polyline("cpu", coords, colour);
   const markers = shown.map((point) => {
     const tip = `${label} ${formatValue(point.cpuCores[label] ?? 0)} cores at ${formatValue(point.offeredRps)} req/s offered`;
     const { x, y } = at(point);
