@@ -5,6 +5,8 @@
 //                                  tracing at the prod ratio vs off; ratios
 //   npm run bench -- --curve       open-model load in steps until p95 passes the
 //                                  SLO: docs/bench/curve.json and curve.svg
+//   npm run bench -- --ablation    the passthrough with each of the gateway's pieces
+//                                  added alone, all together, and the gateway
 //   npm run bench -- --check       the same-run ratios against scripts/bench/baseline.json;
 //                                  exits 1 on a regression
 // Options: --concurrency N (16), --seconds N per run (5; 8 per curve step), --rounds N (3),
@@ -15,6 +17,7 @@
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { REPO_ROOT } from "@golive/devkit/service-process";
+import { runAblation } from "./bench/ablation";
 import { checkAgainstBaseline, readBaseline } from "./bench/check";
 import { compareRows, formatComparison, type RowName, ratiosOf, rowsOf } from "./bench/compare";
 import { runCurve } from "./bench/curve";
@@ -28,6 +31,7 @@ function options() {
   const { values } = parseArgs({
     options: {
       curve: { type: "boolean", default: false },
+      ablation: { type: "boolean", default: false },
       check: { type: "boolean", default: false },
       concurrency: { type: "string" },
       seconds: { type: "string" },
@@ -39,6 +43,7 @@ function options() {
   const slowUs = Number(values["slow-gateway-us"] ?? 0);
   return {
     curve: values.curve,
+    ablation: values.ablation,
     check: values.check,
     concurrency: intArg(values.concurrency, 16, 512),
     // The curve's steps run longer by default: one 200 ms stall in a 4 s step
@@ -77,6 +82,10 @@ async function main(): Promise<void> {
     : process.env.BENCH_NODE_OPTIONS;
   const stack: BenchStack = await startBenchStack({ nodeOptions, gatewayEnv: slowEnv(opts.slowUs) });
   try {
+    if (opts.ablation) {
+      await runAblation(stack, { ...opts, log: console.log });
+      return;
+    }
     if (opts.curve) {
       await runCurve(stack, { seconds: opts.seconds, log: console.log });
       return;

@@ -2,27 +2,104 @@
 // fastify route, one grpc-js call to the feed, the page as JSON. No breaker,
 // retries, deadline budget, metrics, logs, spans, request ids or validation:
 // the anchor `npm run bench` holds the real gateway to (docs/benchmarks.md).
-// Env: FEED_ADDRESS (host:port), PORT.
+// PASSTHROUGH_FEATURES adds the gateway's own pieces one by one, each from
+// the gateway's modules (`npm run bench -- --ablation`): validate (the query
+// schema), client (breaker, retry budget, deadline), metrics (request
+// counter and latency histogram), log (one line per request), tracing (a
+// server span and the trace context on the call, at the prod ratio).
+// Env: FEED_ADDRESS (host:port), PORT, PASSTHROUGH_FEATURES (comma-separated).
+import { loadGatewayConfig } from "@golive/gateway/config";
 import { loadFeedProto } from "@golive/proto/loader";
+import { createLogger } from "@golive/shared/logger";
+import { observeTraced } from "@golive/shared/metrics";
+import { endSpan, headerGetter, startServerSpan } from "@golive/tracing/spans";
+import { startTracing } from "@golive/tracing/tracing";
 import * as grpc from "@grpc/grpc-js";
-import Fastify from "fastify";
+import { context } from "@opentelemetry/api";
+import Fastify, { type FastifyReply } from "fastify";
+// The gateway's own modules (not in its package's exports: a benchmark reaches in).
+import { createFeedServiceClient, ResilientFeedClient } from "../../apps/gateway/src/feed-client";
+import { createGatewayMetrics } from "../../apps/gateway/src/metrics";
+import { feedQuerySchema } from "../../apps/gateway/src/validation";
 
+const features = new Set((process.env.PASSTHROUGH_FEATURES ?? "").split(",").filter(Boolean));
+if (features.has("tracing")) startTracing("passthrough", () => []);
+const address = process.env.FEED_ADDRESS ?? "";
 const proto = loadFeedProto();
-const client = new proto.feed.v1.FeedService(
-  process.env.FEED_ADDRESS ?? "",
-  grpc.credentials.createInsecure(),
-);
+const client = new proto.feed.v1.FeedService(address, grpc.credentials.createInsecure());
 const app = Fastify({ logger: false });
 
-app.get("/v1/feed", (request, reply) => {
-  const { userId = "", limit = "20", cursor = "" } = request.query as Record<string, string | undefined>;
-  client.GetFeed({ userId, pageSize: Number(limit), cursor }, (err, page) => {
-    if (err || !page) reply.code(502).send({ code: "UNAVAILABLE" });
-    else reply.send({ videos: page.videos, nextCursor: page.nextCursor, stale: false });
+const bareRoute = () =>
+  app.get("/v1/feed", (request, reply) => {
+    const { userId = "", limit = "20", cursor = "" } = request.query as Record<string, string | undefined>;
+    client.GetFeed({ userId, pageSize: Number(limit), cursor }, (err, page) => {
+      if (err || !page) reply.code(502).send({ code: "UNAVAILABLE" });
+      else reply.send({ videos: page.videos, nextCursor: page.nextCursor, stale: false });
+    });
   });
-});
 
-app.listen({ host: "127.0.0.1", port: Number(process.env.PORT ?? 0) }).then((address) => {
-  process.stdout.write(`passthrough on ${address}\n`);
+/** The same route with some of the gateway's pieces, in the order the gateway runs them. */
+function featuredRoute(): void {
+  const config = loadGatewayConfig({ ...process.env, FEED_ADDRESS: address, FEED_DEADLINE_MS: "2000" });
+  const logger = createLogger("passthrough", "info");
+  const metrics = createGatewayMetrics();
+  const resilient = features.has("client")
+    ? new ResilientFeedClient(
+        createFeedServiceClient(address),
+        {
+          deadlineMs: config.FEED_DEADLINE_MS,
+          retryMaxAttempts: config.FEED_RETRY_MAX_ATTEMPTS,
+          retryBudgetRatio: config.FEED_RETRY_BUDGET_RATIO,
+          retryBudgetMinPerSecond: config.FEED_RETRY_BUDGET_MIN_PER_SECOND,
+          breakerConsecutiveFailures: config.BREAKER_CONSECUTIVE_FAILURES,
+          breakerHalfOpenAfterMs: config.BREAKER_HALF_OPEN_AFTER_MS,
+        },
+        metrics,
+        logger,
+      )
+    : undefined;
+  const done = (reply: FastifyReply, started: number, status: number) => {
+    const route = "/v1/feed";
+    if (features.has("metrics")) {
+      metrics.httpRequests.inc({ route, method: "GET", status_code: String(status) });
+      observeTraced(metrics.httpDuration, { route, method: "GET" }, (performance.now() - started) / 1000);
+    }
+    if (features.has("log")) logger.info({ route, method: "GET", statusCode: status, ms: 0 }, "request");
+    return reply;
+  };
+  app.get("/v1/feed", async (request, reply) => {
+    const started = performance.now();
+    const traced = features.has("tracing")
+      ? startServerSpan("GET /v1/feed", request.headers, headerGetter, () => ({}))
+      : undefined;
+    const handle = async () => {
+      let query = request.query as { userId: string; limit?: number; cursor?: string };
+      if (features.has("validate")) {
+        const parsed = feedQuerySchema.safeParse(request.query);
+        if (!parsed.success) return done(reply.code(400), started, 400).send({ code: "INVALID_ARGUMENT" });
+        query = parsed.data;
+      }
+      const req = { userId: query.userId, pageSize: Number(query.limit ?? 20), cursor: query.cursor ?? "" };
+      const page = resilient
+        ? await resilient.getFeed(req, "bench")
+        : await new Promise<{ videos: unknown[]; nextCursor: string }>((resolve, reject) =>
+            client.GetFeed(req, (err, p) => (err || !p ? reject(err) : resolve(p))),
+          );
+      done(reply, started, 200);
+      return { videos: page.videos, nextCursor: page.nextCursor, stale: false };
+    };
+    try {
+      return await (traced ? context.with(traced.ctx, handle) : handle());
+    } finally {
+      endSpan(traced?.span, { "http.response.status_code": reply.statusCode });
+    }
+  });
+}
+
+if (features.size > 0) featuredRoute();
+else bareRoute();
+
+app.listen({ host: "127.0.0.1", port: Number(process.env.PORT ?? 0) }).then((listening) => {
+  process.stdout.write(`passthrough on ${listening}\n`);
 });
 process.on("SIGTERM", () => void app.close().then(() => process.exit(0)));

@@ -38,6 +38,8 @@ export interface BenchStack {
   pid: Record<"bare" | "feed" | "feedCold" | "passthrough" | "gateway" | "gatewayUntraced", number>;
   /** A scratch folder removed by stop(). */
   dir: string;
+  /** A passthrough with some of the gateway's pieces (passthrough.ts), stopped with the stack. */
+  startPassthrough(features: string[]): Promise<{ address: string; pid: number }>;
   stop(): Promise<void>;
 }
 
@@ -144,17 +146,23 @@ export async function startBenchStack(opts: StackOptions = {}): Promise<BenchSta
       "bare server on",
     );
     children.push(bare);
-    const passPort = await freePort();
-    const passthrough = await spawnScript(
-      "scripts/bench/passthrough.ts",
-      {
-        FEED_ADDRESS: feedAddress,
-        PORT: String(passPort),
-        ...(opts.nodeOptions ? { NODE_OPTIONS: opts.nodeOptions } : {}),
-      },
-      "passthrough on",
-    );
-    children.push(passthrough);
+    const startPassthrough = async (features: string[]) => {
+      const port = await freePort();
+      const child = await spawnScript(
+        "scripts/bench/passthrough.ts",
+        {
+          FEED_ADDRESS: feedAddress,
+          PORT: String(port),
+          PASSTHROUGH_FEATURES: features.join(","),
+          ...(features.includes("tracing") ? tracing : {}),
+          ...(opts.nodeOptions ? { NODE_OPTIONS: opts.nodeOptions } : {}),
+        },
+        "passthrough on",
+      );
+      children.push(child);
+      return { address: `http://127.0.0.1:${port}`, pid: child.pid as number };
+    };
+    const passthrough = await startPassthrough([]);
 
     const gatewayEnv = {
       FEED_ADDRESS: feedAddress,
@@ -179,7 +187,7 @@ export async function startBenchStack(opts: StackOptions = {}): Promise<BenchSta
         bare: `127.0.0.1:${barePort}`,
         feed: feedAddress,
         feedCold: `127.0.0.1:${feedCold.grpcPort}`,
-        passthrough: `http://127.0.0.1:${passPort}`,
+        passthrough: passthrough.address,
         gateway: gateway.url,
         gatewayUntraced: gatewayUntraced.url,
       },
@@ -187,11 +195,12 @@ export async function startBenchStack(opts: StackOptions = {}): Promise<BenchSta
         bare: bare.pid as number,
         feed: feed.child.pid as number,
         feedCold: feedCold.child.pid as number,
-        passthrough: passthrough.pid as number,
+        passthrough: passthrough.pid,
         gateway: gateway.child.pid as number,
         gatewayUntraced: gatewayUntraced.child.pid as number,
       },
       dir,
+      startPassthrough,
       stop,
     };
   } catch (err) {
