@@ -18,8 +18,8 @@ import * as grpc from "@grpc/grpc-js";
 import { context } from "@opentelemetry/api";
 import Fastify, { type FastifyReply } from "fastify";
 // The gateway's own modules (not in its package's exports: a benchmark reaches in).
-import { createFeedServiceClient, ResilientFeedClient } from "../../apps/gateway/src/feed-client";
 import { createGatewayMetrics } from "../../apps/gateway/src/metrics";
+import { createFeedClient } from "../../apps/gateway/src/server";
 import { feedQuerySchema } from "../../apps/gateway/src/validation";
 
 const features = new Set((process.env.PASSTHROUGH_FEATURES ?? "").split(",").filter(Boolean));
@@ -43,21 +43,7 @@ function featuredRoute(): void {
   const config = loadGatewayConfig({ ...process.env, FEED_ADDRESS: address, FEED_DEADLINE_MS: "2000" });
   const logger = createLogger("passthrough", "info");
   const metrics = createGatewayMetrics();
-  const resilient = features.has("client")
-    ? new ResilientFeedClient(
-        createFeedServiceClient(address),
-        {
-          deadlineMs: config.FEED_DEADLINE_MS,
-          retryMaxAttempts: config.FEED_RETRY_MAX_ATTEMPTS,
-          retryBudgetRatio: config.FEED_RETRY_BUDGET_RATIO,
-          retryBudgetMinPerSecond: config.FEED_RETRY_BUDGET_MIN_PER_SECOND,
-          breakerConsecutiveFailures: config.BREAKER_CONSECUTIVE_FAILURES,
-          breakerHalfOpenAfterMs: config.BREAKER_HALF_OPEN_AFTER_MS,
-        },
-        metrics,
-        logger,
-      )
-    : undefined;
+  const resilient = features.has("client") ? createFeedClient(config, metrics, logger) : undefined;
   const done = (reply: FastifyReply, started: number, status: number) => {
     const route = "/v1/feed";
     if (features.has("metrics")) {

@@ -106,7 +106,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
   };
 }
 
-function createFeedClient(
+export function createFeedClient(
   config: GatewayConfig,
   metrics: GatewayMetrics,
   logger: Logger,
