@@ -1,7 +1,9 @@
 // Closed-loop load at a fixed concurrency: `concurrency` workers each issue
 // the next call as soon as the previous one finishes, for a fixed time after
-// a warm-up. Reports throughput and latency percentiles. Shared by the
-// benchmark scripts so their figures are measured the same way.
+// a warm-up, from inside this process. Reports throughput and latency
+// percentiles. Used by the tracing benchmark (`npm run bench:tracing`);
+// `npm run bench` drives its rows with tools/loadgen instead and shares only
+// cpuMs.
 import fs from "node:fs";
 
 export interface BenchResult {
