@@ -9,12 +9,8 @@ import { startFeedProcess } from "@golive/devkit/feed-process";
 import { prepareDatabase, startGatewayProcess } from "@golive/devkit/gateway-process";
 import { freePort, startTestPostgres } from "@golive/devkit/postgres";
 import { startCollector } from "@golive/devkit/trace-backends";
+import { median } from "./bench/compare";
 import { type BenchResult, formatTable, measure } from "./bench/measure";
-
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)] as number;
-};
 
 async function main(): Promise<void> {
   const { values } = parseArgs({

@@ -104,8 +104,10 @@ async function main(): Promise<void> {
       only,
       log: console.log,
     });
-    console.log(`\n${formatComparison(rowsOf(stack), med)}`);
-    if (med.size === rowsOf(stack).length) printRatios(med);
+    const rows = rowsOf(stack);
+    console.log(`\n${formatComparison(rows, med)}`);
+    if (med.size < rows.length) return;
+    printRatios(med);
     if (baseline) {
       const failures = checkAgainstBaseline(
         baseline,

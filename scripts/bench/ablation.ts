@@ -3,8 +3,8 @@
 // passthrough.ts), all of them together, and the real gateway, in one run,
 // alternating, medians. The CPU each adds over the bare passthrough is the
 // floor the gateway cannot go below while that piece is on.
-import { median } from "./compare";
-import { type LoadResult, runLoad, writeRequests } from "./loadgen";
+import { alternate } from "./compare";
+import { type LoadResult, writeRequests } from "./loadgen";
 import type { BenchStack } from "./stack";
 
 const PIECES = ["validate", "client", "metrics", "log", "tracing"];
@@ -32,30 +32,24 @@ export async function runAblation(
 ): Promise<void> {
   const variants = await variantsOf(stack);
   const requests = writeRequests(stack.dir, "all-users", stack.userIds);
-  const load = { model: "closed", concurrency: opts.concurrency } as const;
-  const target = (v: Variant) => ({ address: v.address, pids: { server: v.pid } });
-  for (const v of variants) await runLoad(target(v), requests, load, 2);
-  const runs = new Map<string, LoadResult[]>(variants.map((v) => [v.label, []]));
-  for (let round = 1; round <= opts.rounds; round++) {
-    for (const v of variants) {
-      const r = await runLoad(target(v), requests, load, opts.seconds);
-      runs.get(v.label)?.push(r);
-      opts.log(
-        `round ${round} ${v.label}: ${r.rps.toFixed(0)} req/s, ${(r.cpuUs.server ?? 0).toFixed(0)} µs`,
-      );
-    }
-  }
-  const med = (label: string, f: (r: LoadResult) => number) => median((runs.get(label) ?? []).map(f));
-  const bareUs = med("bare passthrough", (r) => r.cpuUs.server ?? 0);
-  const bareRps = med("bare passthrough", (r) => r.rps);
+  const med = await alternate(
+    variants.map((v) => ({
+      label: v.label,
+      target: { address: v.address, pids: { server: v.pid } },
+      requests,
+    })),
+    opts,
+  );
+  const bare = med.get("bare passthrough") as LoadResult;
+  const bareUs = bare.cpuUs.server ?? 0;
   opts.log(
     `\n${"variant".padEnd(18)} ${"req/s".padStart(7)} ${"x bare".padStart(7)} ${"CPU µs".padStart(7)} ${"+µs".padStart(6)}`,
   );
   for (const v of variants) {
-    const us = med(v.label, (r) => r.cpuUs.server ?? 0);
-    const rps = med(v.label, (r) => r.rps);
+    const m = med.get(v.label) as LoadResult;
+    const us = m.cpuUs.server ?? 0;
     opts.log(
-      `${v.label.padEnd(18)} ${rps.toFixed(0).padStart(7)} ${(rps / bareRps).toFixed(2).padStart(7)} ${us.toFixed(0).padStart(7)} ${(us - bareUs).toFixed(0).padStart(6)}`,
+      `${v.label.padEnd(18)} ${m.rps.toFixed(0).padStart(7)} ${(m.rps / bare.rps).toFixed(2).padStart(7)} ${us.toFixed(0).padStart(7)} ${(us - bareUs).toFixed(0).padStart(6)}`,
     );
   }
 }

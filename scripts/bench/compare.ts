@@ -2,7 +2,7 @@
 // run at the same fixed concurrency, the rows alternating round after round
 // (the machine is shared, so a noisy minute hits every row) and every figure
 // the median of the rounds.
-import { type LoadResult, runLoad, type Target, writeRequests } from "./loadgen";
+import { type LoadResult, type Requests, runLoad, type Target, writeRequests } from "./loadgen";
 import type { BenchStack } from "./stack";
 
 export type RowName = "bare" | "feed" | "feedCold" | "passthrough" | "gateway" | "gatewayUntraced";
@@ -95,6 +95,41 @@ function medianOf(runs: LoadResult[]): LoadResult {
   };
 }
 
+/** One target of a comparison: what to load, with which requests. */
+export interface Contestant {
+  label: string;
+  target: Target;
+  requests: Requests;
+}
+
+/**
+ * Runs every contestant in turn, round after round, at the same closed-loop
+ * concurrency, after a round that is not counted (the first run of each
+ * process is slower by a third while V8 compiles its hot paths). Returns each
+ * one's median result.
+ */
+export async function alternate(
+  contestants: Contestant[],
+  opts: { concurrency: number; seconds: number; rounds: number; log: (line: string) => void },
+): Promise<Map<string, LoadResult>> {
+  const load = { model: "closed", concurrency: opts.concurrency } as const;
+  for (const c of contestants) await runLoad(c.target, c.requests, load, 2);
+  const runs = new Map<string, LoadResult[]>(contestants.map((c) => [c.label, []]));
+  for (let round = 1; round <= opts.rounds; round++) {
+    for (const c of contestants) {
+      const result = await runLoad(c.target, c.requests, load, opts.seconds);
+      runs.get(c.label)?.push(result);
+      const cpu = Object.entries(result.cpuUs)
+        .map(([k, us]) => `${k} ${us.toFixed(0)}`)
+        .join(", ");
+      opts.log(
+        `round ${round} ${c.label}: ${result.rps.toFixed(0)} req/s, p50 ${result.p50.toFixed(2)} ms, CPU µs ${cpu}`,
+      );
+    }
+  }
+  return new Map(contestants.map((c) => [c.label, medianOf(runs.get(c.label) ?? [])]));
+}
+
 export async function compareRows(
   stack: BenchStack,
   opts: {
@@ -108,24 +143,11 @@ export async function compareRows(
   const rows = rowsOf(stack).filter((r) => !opts.only || opts.only.includes(r.name));
   const all = writeRequests(stack.dir, "all-users", stack.userIds);
   const one = writeRequests(stack.dir, "one-user", [stack.userIds[0] as string]);
-  const runs = new Map<RowName, LoadResult[]>(rows.map((r) => [r.name, []]));
-  const load = { model: "closed", concurrency: opts.concurrency } as const;
-  // A round that is not counted: the first run of each process is slower by
-  // a third while V8 compiles its hot paths.
-  for (const row of rows) await runLoad(row.target, row.oneUser ? one : all, load, 2);
-  for (let round = 1; round <= opts.rounds; round++) {
-    for (const row of rows) {
-      const result = await runLoad(row.target, row.oneUser ? one : all, load, opts.seconds);
-      runs.get(row.name)?.push(result);
-      const cpu = Object.entries(result.cpuUs)
-        .map(([k, us]) => `${k} ${us.toFixed(0)}`)
-        .join(", ");
-      opts.log(
-        `round ${round} ${row.label}: ${result.rps.toFixed(0)} req/s, p50 ${result.p50.toFixed(2)} ms, CPU µs ${cpu}`,
-      );
-    }
-  }
-  return new Map(rows.map((r) => [r.name, medianOf(runs.get(r.name) ?? [])]));
+  const med = await alternate(
+    rows.map((r) => ({ label: r.label, target: r.target, requests: r.oneUser ? one : all })),
+    opts,
+  );
+  return new Map(rows.map((r) => [r.name, med.get(r.label) as LoadResult]));
 }
 
 export function formatComparison(rows: Row[], med: Map<RowName, LoadResult>): string {

@@ -51,8 +51,14 @@ export interface Target {
   pids: Record<string, number>;
 }
 
+/** Files of requests for loadgen: paths for an HTTP target, encoded GetFeed messages for a gRPC one. */
+export interface Requests {
+  http: string;
+  grpc: string;
+}
+
 /** One request per user: the gateway's GET path, or GetFeed's encoded message. */
-export function writeRequests(dir: string, name: string, userIds: string[]): { http: string; grpc: string } {
+export function writeRequests(dir: string, name: string, userIds: string[]): Requests {
   const encode = loadFeedProto().feed.v1.FeedService.service.GetFeed.requestSerialize;
   const http = path.join(dir, `${name}-http.txt`);
   const grpc = path.join(dir, `${name}-grpc.txt`);
@@ -66,7 +72,7 @@ export function writeRequests(dir: string, name: string, userIds: string[]): { h
   return { http, grpc };
 }
 
-function loadgenArgs(target: Target, requests: { http: string; grpc: string }, load: Load, seconds: number) {
+function loadgenArgs(target: Target, requests: Requests, load: Load, seconds: number) {
   const isHttp = target.address.startsWith("http://");
   const args = [
     `-target=${isHttp ? target.address : `grpc://${target.address}`}`,
@@ -83,7 +89,7 @@ function loadgenArgs(target: Target, requests: { http: string; grpc: string }, l
 
 export async function runLoad(
   target: Target,
-  requests: { http: string; grpc: string },
+  requests: Requests,
   load: Load,
   seconds: number,
 ): Promise<LoadResult> {

@@ -114,6 +114,7 @@ export async function startBenchStack(opts: StackOptions = {}): Promise<BenchSta
     pg.destroy();
     fs.rmSync(dir, { recursive: true, force: true });
   };
+  const nodeEnv: Record<string, string> = opts.nodeOptions ? { NODE_OPTIONS: opts.nodeOptions } : {};
   try {
     const databaseUrl = pg.database("bench");
     const userIds = await seededDatabase(databaseUrl);
@@ -126,7 +127,7 @@ export async function startBenchStack(opts: StackOptions = {}): Promise<BenchSta
       LOG_LEVEL: "info",
       DB_POOL_MAX: "20",
       ...tracing,
-      ...(opts.nodeOptions ? { NODE_OPTIONS: opts.nodeOptions } : {}),
+      ...nodeEnv,
     };
     const feed = await startFeedProcess(feedEnv, { grpc: await freePort(), ops: await freePort() });
     children.push(feed.child);
@@ -155,7 +156,7 @@ export async function startBenchStack(opts: StackOptions = {}): Promise<BenchSta
           PORT: String(port),
           PASSTHROUGH_FEATURES: features.join(","),
           ...(features.includes("tracing") ? tracing : {}),
-          ...(opts.nodeOptions ? { NODE_OPTIONS: opts.nodeOptions } : {}),
+          ...nodeEnv,
         },
         "passthrough on",
       );
@@ -168,7 +169,7 @@ export async function startBenchStack(opts: StackOptions = {}): Promise<BenchSta
       FEED_ADDRESS: feedAddress,
       LOG_LEVEL: "info",
       FEED_DEADLINE_MS: "2000",
-      ...(opts.nodeOptions ? { NODE_OPTIONS: opts.nodeOptions } : {}),
+      ...nodeEnv,
       ...opts.gatewayEnv,
     };
     const gateway = await startGatewayProcess(
