@@ -19,7 +19,15 @@ import { parseArgs } from "node:util";
 import { REPO_ROOT } from "@golive/devkit/service-process";
 import { runAblation } from "./bench/ablation";
 import { checkAgainstBaseline, readBaseline } from "./bench/check";
-import { compareRows, formatComparison, type RowName, ratiosOf, rowsOf } from "./bench/compare";
+import {
+  compareLatency,
+  compareRows,
+  formatComparison,
+  LATENCY_RATE,
+  type RowName,
+  ratiosOf,
+  rowsOf,
+} from "./bench/compare";
 import { runCurve } from "./bench/curve";
 import type { LoadResult } from "./bench/loadgen";
 import { type BenchStack, startBenchStack } from "./bench/stack";
@@ -57,7 +65,7 @@ function options() {
 
 const pct = (ratio: number) => `${ratio.toFixed(2)}x`;
 
-function printRatios(med: Map<RowName, LoadResult>): void {
+function printRatios(med: Map<RowName, LoadResult>, inFlight: number): void {
   const m = Object.fromEntries(med) as Record<RowName, LoadResult>;
   const r = ratiosOf(m);
   const p50 = (a: LoadResult, b: LoadResult) =>
@@ -67,7 +75,7 @@ function printRatios(med: Map<RowName, LoadResult>): void {
       `cold page ${pct(r.feedColdThroughput)} (p50 ${p50(m.feedCold, m.bare)})`,
   );
   console.log(
-    `gateway / passthrough: throughput ${pct(r.gatewayThroughput)}, p50 ${p50(m.gateway, m.passthrough)}, ` +
+    `gateway / passthrough: throughput ${pct(r.gatewayThroughput)}, p50 at ${inFlight} in flight ${p50(m.gateway, m.passthrough)}, ` +
       `CPU ${pct(r.gatewayCpu)} (${(m.gateway.cpuUs.gateway ?? 0).toFixed(0)} vs ${(m.passthrough.cpuUs.passthrough ?? 0).toFixed(0)} µs)`,
   );
   console.log(
@@ -107,7 +115,8 @@ async function main(): Promise<void> {
     const rows = rowsOf(stack);
     console.log(`\n${formatComparison(rows, med)}`);
     if (med.size < rows.length) return;
-    printRatios(med);
+    printRatios(med, opts.concurrency);
+    if (!baseline) await printLatency(stack, { seconds, rounds });
     if (baseline) {
       const failures = checkAgainstBaseline(
         baseline,
@@ -119,6 +128,21 @@ async function main(): Promise<void> {
   } finally {
     await stack.stop();
   }
+}
+
+/** What the gateway adds to one request's latency, at a rate where requests seldom queue. */
+async function printLatency(stack: BenchStack, opts: { seconds: number; rounds: number }): Promise<void> {
+  console.log(
+    `\nlatency at ${LATENCY_RATE} req/s on a fixed schedule (open model), ${opts.rounds} rounds alternating; medians`,
+  );
+  const med = await compareLatency(stack, { ...opts, log: console.log });
+  console.log(`\n${formatComparison(rowsOf(stack), med)}`);
+  const m = Object.fromEntries(med) as Record<RowName, LoadResult>;
+  const plus = (a: number, b: number) => `${a - b >= 0 ? "+" : ""}${(a - b).toFixed(2)} ms`;
+  console.log(
+    `gateway over passthrough: p50 ${plus(m.gateway.p50, m.passthrough.p50)}, p95 ${plus(m.gateway.p95, m.passthrough.p95)}; ` +
+      `tracing at the prod ratio over off: p50 ${plus(m.gateway.p50, m.gatewayUntraced.p50)}`,
+  );
 }
 
 function slowEnv(us: number): Record<string, string> {

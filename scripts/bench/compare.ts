@@ -2,7 +2,7 @@
 // run at the same fixed concurrency, the rows alternating round after round
 // (the machine is shared, so a noisy minute hits every row) and every figure
 // the median of the rounds.
-import { type LoadResult, type Requests, runLoad, type Target, writeRequests } from "./loadgen";
+import { type Load, type LoadResult, type Requests, runLoad, type Target, writeRequests } from "./loadgen";
 import type { BenchStack } from "./stack";
 
 export type RowName = "bare" | "feed" | "feedCold" | "passthrough" | "gateway" | "gatewayUntraced";
@@ -103,16 +103,16 @@ export interface Contestant {
 }
 
 /**
- * Runs every contestant in turn, round after round, at the same closed-loop
- * concurrency, after a round that is not counted (the first run of each
- * process is slower by a third while V8 compiles its hot paths). Returns each
- * one's median result.
+ * Runs every contestant in turn, round after round, under the same load (by
+ * default closed-loop at `concurrency`), after a round that is not counted
+ * (the first run of each process is slower by a third while V8 compiles its
+ * hot paths). Returns each one's median result.
  */
 export async function alternate(
   contestants: Contestant[],
-  opts: { concurrency: number; seconds: number; rounds: number; log: (line: string) => void },
+  opts: { concurrency: number; seconds: number; rounds: number; load?: Load; log: (line: string) => void },
 ): Promise<Map<string, LoadResult>> {
-  const load = { model: "closed", concurrency: opts.concurrency } as const;
+  const load = opts.load ?? ({ model: "closed", concurrency: opts.concurrency } as const);
   for (const c of contestants) await runLoad(c.target, c.requests, load, 2);
   const runs = new Map<string, LoadResult[]>(contestants.map((c) => [c.label, []]));
   for (let round = 1; round <= opts.rounds; round++) {
@@ -148,6 +148,30 @@ export async function compareRows(
     opts,
   );
   return new Map(rows.map((r) => [r.name, med.get(r.label) as LoadResult]));
+}
+
+/**
+ * The rate of the latency comparison, on a fixed arrival schedule: a fifth
+ * of the lowest HTTP knee on the curve (docs/benchmarks.md), so a request
+ * seldom waits behind another and p50 is the time the path takes, not a
+ * queue. At the closed loop's 16 in flight, p50 is mostly queueing: it
+ * grows with 16 / throughput whatever a request itself costs.
+ */
+export const LATENCY_RATE = 400;
+
+/** The HTTP rows at LATENCY_RATE, alternating, medians: what each adds to a request's latency. */
+export async function compareLatency(
+  stack: BenchStack,
+  opts: { seconds: number; rounds: number; log: (line: string) => void },
+): Promise<Map<RowName, LoadResult>> {
+  const http: RowName[] = ["passthrough", "gateway", "gatewayUntraced"];
+  const rows = rowsOf(stack).filter((r) => http.includes(r.name));
+  const requests = writeRequests(stack.dir, "all-users", stack.userIds);
+  const med = await alternate(
+    rows.map((r) => ({ label: `${r.label} at ${LATENCY_RATE} req/s`, target: r.target, requests })),
+    { ...opts, concurrency: 0, load: { model: "open", rate: LATENCY_RATE } },
+  );
+  return new Map(rows.map((r) => [r.name, med.get(`${r.label} at ${LATENCY_RATE} req/s`) as LoadResult]));
 }
 
 export function formatComparison(rows: Row[], med: Map<RowName, LoadResult>): string {

@@ -6,16 +6,17 @@
 // the gateway's modules (`npm run bench -- --ablation`): validate (the query
 // schema), client (breaker, retry budget, deadline), metrics (request
 // counter and latency histogram), log (one line per request), tracing (a
-// server span and the trace context on the call, at the prod ratio).
+// server span at the prod ratio, passed by hand to the call, the exemplar
+// and the log line, as the gateway does).
 // Env: FEED_ADDRESS (host:port), PORT, PASSTHROUGH_FEATURES (comma-separated).
 import { loadGatewayConfig } from "@golive/gateway/config";
 import { loadFeedProto } from "@golive/proto/loader";
-import { createLogger } from "@golive/shared/logger";
+import { createLogger, traceFieldsOf } from "@golive/shared/logger";
 import { observeTraced } from "@golive/shared/metrics";
 import { endSpan, headerGetter, startServerSpan } from "@golive/tracing/spans";
 import { startTracing } from "@golive/tracing/tracing";
 import * as grpc from "@grpc/grpc-js";
-import { context } from "@opentelemetry/api";
+import type { Span } from "@opentelemetry/api";
 import Fastify, { type FastifyReply } from "fastify";
 // The gateway's own modules (not in its package's exports: a benchmark reaches in).
 import { createGatewayMetrics } from "../../apps/gateway/src/metrics";
@@ -23,7 +24,7 @@ import { createFeedClient } from "../../apps/gateway/src/server";
 import { feedQuerySchema } from "../../apps/gateway/src/validation";
 
 const features = new Set((process.env.PASSTHROUGH_FEATURES ?? "").split(",").filter(Boolean));
-if (features.has("tracing")) startTracing("passthrough", () => []);
+if (features.has("tracing")) startTracing("passthrough", () => [], { contextManager: false });
 const address = process.env.FEED_ADDRESS ?? "";
 const proto = loadFeedProto();
 const client = new proto.feed.v1.FeedService(address, grpc.credentials.createInsecure());
@@ -44,13 +45,16 @@ function featuredRoute(): void {
   const logger = createLogger("passthrough", "info");
   const metrics = createGatewayMetrics();
   const resilient = features.has("client") ? createFeedClient(config, metrics, logger) : undefined;
-  const done = (reply: FastifyReply, started: number, status: number) => {
+  const done = (reply: FastifyReply, started: number, status: number, span?: Span) => {
     const route = "/v1/feed";
     if (features.has("metrics")) {
       metrics.httpRequests.inc({ route, method: "GET", status_code: String(status) });
-      observeTraced(metrics.httpDuration, { route, method: "GET" }, (performance.now() - started) / 1000);
+      const seconds = (performance.now() - started) / 1000;
+      observeTraced(metrics.httpDuration, { route, method: "GET" }, seconds, span);
     }
-    if (features.has("log")) logger.info({ route, method: "GET", statusCode: status, ms: 0 }, "request");
+    if (features.has("log")) {
+      logger.info({ route, method: "GET", statusCode: status, ms: 0, ...traceFieldsOf(span) }, "request");
+    }
     return reply;
   };
   app.get("/v1/feed", async (request, reply) => {
@@ -58,24 +62,23 @@ function featuredRoute(): void {
     const traced = features.has("tracing")
       ? startServerSpan("GET /v1/feed", request.headers, headerGetter, () => ({}))
       : undefined;
-    const handle = async () => {
+    try {
       let query = request.query as { userId: string; limit?: number; cursor?: string };
       if (features.has("validate")) {
         const parsed = feedQuerySchema.safeParse(request.query);
-        if (!parsed.success) return done(reply.code(400), started, 400).send({ code: "INVALID_ARGUMENT" });
+        if (!parsed.success) {
+          return done(reply.code(400), started, 400, traced?.span).send({ code: "INVALID_ARGUMENT" });
+        }
         query = parsed.data;
       }
       const req = { userId: query.userId, pageSize: Number(query.limit ?? 20), cursor: query.cursor ?? "" };
       const page = resilient
-        ? await resilient.getFeed(req, "bench")
+        ? await resilient.getFeed(req, "bench", traced?.ctx)
         : await new Promise<{ videos: unknown[]; nextCursor: string }>((resolve, reject) =>
             client.GetFeed(req, (err, p) => (err || !p ? reject(err) : resolve(p))),
           );
-      done(reply, started, 200);
+      done(reply, started, 200, traced?.span);
       return { videos: page.videos, nextCursor: page.nextCursor, stale: false };
-    };
-    try {
-      return await (traced ? context.with(traced.ctx, handle) : handle());
     } finally {
       endSpan(traced?.span, { "http.response.status_code": reply.statusCode });
     }

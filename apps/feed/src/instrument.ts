@@ -6,7 +6,12 @@
 import { startTracing } from "@golive/tracing/tracing";
 import { PgInstrumentation } from "@opentelemetry/instrumentation-pg";
 
-export const tracing = startTracing("feed", () => [
-  // Only under a call's span: pool health probes and the like worker stay out.
-  new PgInstrumentation({ requireParentSpan: true }),
-]);
+export const tracing = startTracing(
+  "feed",
+  () => [
+    // Only under a call's span: pool health probes and the like worker stay out.
+    new PgInstrumentation({ requireParentSpan: true }),
+  ],
+  // The pg instrumentation finds a statement's parent in the active context.
+  { contextManager: true },
+);

@@ -13,7 +13,7 @@ import { REQUEST_ID_HEADER } from "@golive/shared/contract";
 import type { Logger } from "@golive/shared/logger";
 import { endSpan, startClientCall } from "@golive/tracing/spans";
 import * as grpc from "@grpc/grpc-js";
-import { context, propagation } from "@opentelemetry/api";
+import { type Context, context, propagation } from "@opentelemetry/api";
 import {
   BrokenCircuitError,
   CircuitState,
@@ -157,12 +157,15 @@ export class ResilientFeedClient {
     return state === grpc.connectivityState.IDLE && Date.now() - this.lastAnswerAt < 60_000;
   }
 
-  getFeed(req: { userId: string; pageSize: number; cursor: string }, requestId: string) {
-    return this.unary<GetFeedResponse__Output>("GetFeed", req, requestId, true);
+  // `trace`: the request's trace context, passed by hand (the gateway runs
+  // no request in a context manager's scope, server.ts says why); by
+  // default the active context.
+  getFeed(req: { userId: string; pageSize: number; cursor: string }, requestId: string, trace?: Context) {
+    return this.unary<GetFeedResponse__Output>("GetFeed", req, requestId, true, trace);
   }
 
-  getVideo(videoId: string, requestId: string) {
-    return this.unary<Video__Output>("GetVideo", { videoId }, requestId, true);
+  getVideo(videoId: string, requestId: string, trace?: Context) {
+    return this.unary<Video__Output>("GetVideo", { videoId }, requestId, true, trace);
   }
 
   /**
@@ -170,17 +173,18 @@ export class ResilientFeedClient {
    * answer is safe; the idempotency key keeps `created` true when the lost
    * attempt was the one that liked.
    */
-  likeVideo(userId: string, videoId: string, requestId: string, idempotencyKey: string) {
+  likeVideo(userId: string, videoId: string, requestId: string, idempotencyKey: string, trace?: Context) {
     const req = { userId, videoId, idempotencyKey };
-    return this.unary<LikeVideoResponse__Output>("LikeVideo", req, requestId, true);
+    return this.unary<LikeVideoResponse__Output>("LikeVideo", req, requestId, true, trace);
   }
 
   /**
    * Not idempotent: after DEADLINE_EXCEEDED the message may have been stored, so
    * only UNAVAILABLE (the request never reached a server) is retried.
    */
-  sendMessage(senderId: string, recipientId: string, body: string, requestId: string) {
-    return this.unary<Message__Output>("SendMessage", { senderId, recipientId, body }, requestId, false);
+  sendMessage(senderId: string, recipientId: string, body: string, requestId: string, trace?: Context) {
+    const req = { senderId, recipientId, body };
+    return this.unary<Message__Output>("SendMessage", req, requestId, false, trace);
   }
 
   /**
@@ -229,16 +233,22 @@ export class ResilientFeedClient {
     request: object,
     requestId: string,
     retryDeadlineExceeded: boolean,
+    trace: Context = context.active(),
   ): Promise<T> {
     const deadlineAt = Date.now() + this.options.deadlineMs;
     this.budget.deposit();
     const metadata = new grpc.Metadata();
     metadata.set(REQUEST_ID_HEADER, requestId);
-    const span = startClientCall(`grpc.${FEED_SERVICE}/${method}`, metadata, () => ({
-      "rpc.system": "grpc",
-      "rpc.service": FEED_SERVICE,
-      "rpc.method": method,
-    }));
+    const span = startClientCall(
+      `grpc.${FEED_SERVICE}/${method}`,
+      metadata,
+      () => ({
+        "rpc.system": "grpc",
+        "rpc.service": FEED_SERVICE,
+        "rpc.method": method,
+      }),
+      trace,
+    );
     let attempts = 0;
     const result = await this.policies[retryDeadlineExceeded ? "idempotent" : "once"]
       .execute(

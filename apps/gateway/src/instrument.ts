@@ -5,4 +5,5 @@
 // SDK is in place before any span is asked for.
 import { startTracing } from "@golive/tracing/tracing";
 
-export const tracing = startTracing("gateway", () => []);
+// No context manager: every span's parent is passed by hand (server.ts says why).
+export const tracing = startTracing("gateway", () => [], { contextManager: false });

@@ -11,7 +11,7 @@ import websocket from "@fastify/websocket";
 import type { Message__Output } from "@golive/proto/generated/feed/v1/Message";
 import type { Logger } from "@golive/shared/logger";
 import { status as GrpcStatus } from "@grpc/grpc-js";
-import { SpanKind, SpanStatusCode, trace } from "@opentelemetry/api";
+import { ROOT_CONTEXT, SpanKind, SpanStatusCode, trace } from "@opentelemetry/api";
 import { BrokenCircuitError } from "cockatiel";
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import type { RawData, WebSocket, WebSocketServer } from "ws";
@@ -446,31 +446,32 @@ class MessagesSession {
   /** One SendMessage call, answered on the socket with "sent" or "error" under the frame's ref. */
   private send(to: string, body: string, ref: string | undefined): void {
     const { deps, requestId } = this;
-    // One trace per frame: this span parents the SendMessage call to the feed.
-    tracer.startActiveSpan(
+    // One trace per frame: this span parents the SendMessage call to the
+    // feed, passed by hand (the gateway runs no context manager, server.ts).
+    const span = tracer.startSpan(
       "messages send",
       {
         kind: SpanKind.PRODUCER,
         attributes: { "request.id": requestId, "messaging.operation.type": "send" },
       },
-      (span) =>
-        deps.feed
-          .sendMessage(this.userId, to, body, requestId)
-          .then(
-            (message) => {
-              span.setAttribute("messaging.message.id", message.id);
-              this.sendFrame({ type: "sent", ref, message });
-            },
-            (err: unknown) => {
-              const mapped = mapError(err, deps.feed.retryAfterSeconds);
-              span.setStatus({ code: SpanStatusCode.ERROR, message: mapped.code });
-              this.sendFrame({ type: "error", ref, code: mapped.code, message: mapped.message });
-            },
-          )
-          .finally(() => {
-            this.inFlight -= 1;
-            span.end();
-          }),
+      ROOT_CONTEXT,
     );
+    deps.feed
+      .sendMessage(this.userId, to, body, requestId, trace.setSpan(ROOT_CONTEXT, span))
+      .then(
+        (message) => {
+          span.setAttribute("messaging.message.id", message.id);
+          this.sendFrame({ type: "sent", ref, message });
+        },
+        (err: unknown) => {
+          const mapped = mapError(err, deps.feed.retryAfterSeconds);
+          span.setStatus({ code: SpanStatusCode.ERROR, message: mapped.code });
+          this.sendFrame({ type: "error", ref, code: mapped.code, message: mapped.message });
+        },
+      )
+      .finally(() => {
+        this.inFlight -= 1;
+        span.end();
+      });
   }
 }

@@ -3,12 +3,11 @@
 // main.ts wires it to the process; tests start it in-process on loopback.
 import type http from "node:http";
 import type { AddressInfo } from "node:net";
-import type { Logger } from "@golive/shared/logger";
+import { type Logger, traceFieldsOf } from "@golive/shared/logger";
 import { observeTraced } from "@golive/shared/metrics";
 import { type OpsServer, startOpsServer } from "@golive/shared/ops-server";
 import type { ShutdownStep } from "@golive/shared/shutdown";
-import { endSpan, headerGetter, startServerSpan } from "@golive/tracing/spans";
-import { context, type Span } from "@opentelemetry/api";
+import { endSpan, headerGetter, type Started, startServerSpan } from "@golive/tracing/spans";
 import Fastify, {
   type FastifyBaseLogger,
   type FastifyError,
@@ -27,6 +26,13 @@ import { createGatewayMetrics, type GatewayMetrics } from "./metrics";
 import { REQUEST_ID_HEADER, requestIdFrom } from "./request-id";
 import { type FeedPage, registerFeedRoutes } from "./routes/feed";
 import { registerVideoRoutes } from "./routes/videos";
+
+declare module "fastify" {
+  interface FastifyRequest {
+    /** This request's server span and its context (addRequestHooks); null for WebSocket upgrades. */
+    traced: Started | null;
+  }
+}
 
 export interface Gateway {
   app: FastifyInstance;
@@ -170,13 +176,17 @@ function answerFrameworkError(error: FastifyError, request: FastifyRequest, repl
 }
 
 /**
- * One server span per request, continuing the edge's trace context; the
- * rest of the request (hooks, handler, feed calls) runs in its context.
+ * One server span per request, continuing the edge's trace context. The
+ * span and its context ride on the request (`request.traced`) and are
+ * passed by hand to the feed call, the exemplar and the log lines: running
+ * the request in a context manager's scope (`context.with`) carries the
+ * context through every asynchronous step of the HTTP and HTTP/2 I/O, about
+ * 30 µs per request here (docs/benchmarks.md), for one parent lookup.
  * WebSocket sessions are traced per frame instead (messages-socket.ts).
  * The response hook counts, times and logs each request.
  */
 function addRequestHooks(app: FastifyInstance, metrics: GatewayMetrics, drain: DrainState): void {
-  const spans = new WeakMap<FastifyRequest, Span>();
+  app.decorateRequest("traced", null);
   app.addHook("onRequest", (request, reply, done) => {
     reply.header(REQUEST_ID_HEADER, request.id);
     // Draining: this answer ends the kept-alive connection, so the client's
@@ -185,23 +195,17 @@ function addRequestHooks(app: FastifyInstance, metrics: GatewayMetrics, drain: D
     if (drain.shuttingDown && !request.headers.upgrade) reply.header("connection", "close");
     if (request.headers.upgrade) return done();
     const route = request.routeOptions.url ?? "unmatched";
-    const { span, ctx } = startServerSpan(
-      `${request.method} ${route}`,
-      request.headers,
-      headerGetter,
-      () => ({
-        "http.request.method": request.method,
-        "http.route": route,
-        "url.path": request.url.split("?")[0],
-        "request.id": request.id,
-      }),
-    );
-    spans.set(request, span);
-    context.with(ctx, done);
+    request.traced = startServerSpan(`${request.method} ${route}`, request.headers, headerGetter, () => ({
+      "http.request.method": request.method,
+      "http.route": route,
+      "url.path": request.url.split("?")[0],
+      "request.id": request.id,
+    }));
+    done();
   });
   const endRequestSpan = (request: FastifyRequest, status: number) =>
     endSpan(
-      spans.get(request),
+      request.traced?.span,
       { "http.response.status_code": status },
       status >= 500 ? String(status) : undefined,
     );
@@ -210,10 +214,17 @@ function addRequestHooks(app: FastifyInstance, metrics: GatewayMetrics, drain: D
     const route = request.routeOptions.url ?? "unmatched";
     const method = request.method;
     metrics.httpRequests.inc({ route, method, status_code: String(reply.statusCode) });
-    observeTraced(metrics.httpDuration, { route, method }, reply.elapsedTime / 1000, spans.get(request));
+    const span = request.traced?.span;
+    observeTraced(metrics.httpDuration, { route, method }, reply.elapsedTime / 1000, span);
     const level = reply.statusCode >= 500 ? "warn" : "info";
     request.log[level](
-      { route, method, statusCode: reply.statusCode, ms: Math.round(reply.elapsedTime) },
+      {
+        route,
+        method,
+        statusCode: reply.statusCode,
+        ms: Math.round(reply.elapsedTime),
+        ...traceFieldsOf(span),
+      },
       "request",
     );
     // Last: the exemplar and the log line above read the span while it records.
@@ -231,7 +242,7 @@ function errorHandler(feed: ResilientFeedClient) {
     reply.code(mapped.httpStatus).headers(mapped.headers);
     const body = { code: mapped.code, message: mapped.message, requestId: request.id };
     if (reply.statusCode >= 500 && reply.statusCode !== 503 && reply.statusCode !== 504) {
-      request.log.error({ err }, "request failed");
+      request.log.error({ err, ...traceFieldsOf(request.traced?.span) }, "request failed");
     }
     return body;
   };

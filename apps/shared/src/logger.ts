@@ -5,7 +5,7 @@
 // walk of our own rather than pino's `redact`, which clones and serialises
 // the object per path pattern: a sixth of the gateway's CPU per request
 // (npm run bench, issue 27).
-import { trace } from "@opentelemetry/api";
+import { type Span, trace } from "@opentelemetry/api";
 import pino from "pino";
 import { maskCard, maskEmail, maskPhone, maskText } from "./pii";
 
@@ -22,7 +22,7 @@ export const REDACTED_KEYS = new Set([
   "token",
 ]);
 
-/** The trace fields the mixin adds: ids this process made (hex runs the card check would scan). */
+/** The trace fields (traceFieldsOf): ids this process made (hex runs the card check would scan). */
 const TRACE_KEYS = new Set(["trace_id", "span_id", "trace_flags"]);
 
 export type Logger = pino.Logger;
@@ -69,12 +69,17 @@ function scrub(value: unknown, key: string | undefined, depth: number): unknown 
   return copy ?? value;
 }
 
-function traceFields(): Record<string, string> {
-  const span = trace.getActiveSpan();
+/**
+ * A span's ids as log fields: for a line written outside the span's
+ * context (the gateway passes its request span by hand, server.ts says why).
+ */
+export function traceFieldsOf(span: Span | undefined): Record<string, string> {
   if (!span) return {};
   const { traceId, spanId, traceFlags } = span.spanContext();
   return { trace_id: traceId, span_id: spanId, trace_flags: `0${traceFlags.toString(16)}` };
 }
+
+const traceFields = () => traceFieldsOf(trace.getActiveSpan());
 
 /** What may wait in memory for a lagging stdout reader before lines are dropped. */
 export const LOG_BUFFER_MAX_BYTES = 16 * 1024 * 1024;

@@ -65,16 +65,17 @@ export function startServerSpan<C>(
 }
 
 /**
- * A client span under the active context, and the trace context written into
- * the outgoing gRPC metadata. Unsampled, no span is made: the caller's
- * context (with its not-sampled flag) travels on, so the server agrees.
+ * A client span under `parent` (by default the active context), and the
+ * trace context written into the outgoing gRPC metadata. Unsampled, no span
+ * is made: the caller's context (with its not-sampled flag) travels on, so
+ * the server agrees.
  */
 export function startClientCall(
   name: string,
   metadata: MetadataLike,
   attributes: () => Attributes,
+  parent: Context = context.active(),
 ): Span | undefined {
-  const parent = context.active();
   const recording = trace.getSpan(parent)?.isRecording() === true;
   const span = recording
     ? tracer().startSpan(name, { kind: SpanKind.CLIENT, attributes: attributes() }, parent)

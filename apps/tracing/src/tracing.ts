@@ -30,9 +30,19 @@ export interface Tracing {
 
 const OFF: Tracing = { enabled: false, shutdown: async () => {} };
 
+export interface TracingOptions {
+  /**
+   * A global context manager, so that `context.active()` follows the
+   * asynchronous work a span started (what instrumentations such as pg's
+   * need). Without one, every span's parent is passed by hand.
+   */
+  contextManager: boolean;
+}
+
 export function startTracing(
   service: string,
   instrumentations: () => Instrumentation[],
+  options: TracingOptions,
   env: NodeJS.ProcessEnv = process.env,
 ): Tracing {
   // A bad value is reported by the service's own config parse (exit 2).
@@ -49,7 +59,7 @@ export function startTracing(
       }),
     ],
   });
-  context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
+  if (options.contextManager) context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
   propagation.setGlobalPropagator(new W3CTraceContextPropagator());
   trace.setGlobalTracerProvider(provider);
   registerInstrumentations({ tracerProvider: provider, instrumentations: instrumentations() });

@@ -27,7 +27,11 @@ export function registerFeedRoutes(
     const { userId, limit = DEFAULT_PAGE_SIZE, cursor = "" } = parsed.data;
     const key = `${userId}|${limit}|${cursor}`;
     try {
-      const page = await deps.feed.getFeed({ userId, pageSize: limit, cursor }, request.id);
+      const page = await deps.feed.getFeed(
+        { userId, pageSize: limit, cursor },
+        request.id,
+        request.traced?.ctx,
+      );
       const fresh: FeedPage = { videos: page.videos, nextCursor: page.nextCursor };
       deps.cache?.set(key, fresh);
       return { ...fresh, stale: false };

@@ -10,7 +10,7 @@ export function registerVideoRoutes(app: FastifyInstance, deps: { feed: Resilien
   app.get("/v1/videos/:id", async (request) => {
     const params = videoParamsSchema.safeParse(request.params);
     if (!params.success) throw new GatewayError(400, "INVALID_ARGUMENT", describeIssues(params.error));
-    return deps.feed.getVideo(params.data.id, request.id);
+    return deps.feed.getVideo(params.data.id, request.id, request.traced?.ctx);
   });
 
   app.post("/v1/videos/:id/likes", async (request) => {
@@ -23,6 +23,13 @@ export function registerVideoRoutes(app: FastifyInstance, deps: { feed: Resilien
       throw new GatewayError(400, "INVALID_ARGUMENT", describeIssues(key.error, "Idempotency-Key"));
     // One key per request unless the client gives one: the feed then answers
     // this request's retries as their first attempt would have.
-    return deps.feed.likeVideo(body.data.userId, params.data.id, request.id, key.data ?? randomUUID());
+    const idempotencyKey = key.data ?? randomUUID();
+    return deps.feed.likeVideo(
+      body.data.userId,
+      params.data.id,
+      request.id,
+      idempotencyKey,
+      request.traced?.ctx,
+    );
   });
 }
