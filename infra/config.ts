@@ -5,6 +5,7 @@ import { existsSync } from "node:fs";
 import path from "node:path";
 import { preflightPaymentsSchema } from "@golive/preflight/payments/credentials";
 import type { AppDescriptor } from "@golive/shared/app-descriptor";
+import { logLevelName } from "@golive/shared/env";
 import { DEFAULT_SAMPLE_RATIO, sampleRatioSchema } from "@golive/tracing/env";
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
@@ -190,6 +191,12 @@ const rotation = z.strictObject({
     graceMinutes: z.number().int().min(0).max(10080).default(60),
   }),
   grafana: keeper,
+  /**
+   * The values services ask the deployer to generate (an app descriptor's
+   * `generatedSecret` env), by key, e.g. `log-ip-hash-key`; a key not
+   * listed keeps the keeper "initial".
+   */
+  generated: z.record(z.string(), keeper).default({}),
 });
 
 /**
@@ -399,6 +406,8 @@ export function stackConfigSchemaFor(apps: readonly AppDescriptor[]) {
     rotation,
     alerting,
     runbookBaseUrl,
+    /** Every service's and job's log level (LOG_LEVEL): more detail where traffic is synthetic. */
+    logLevel: logLevelName.default("info"),
     /** Spread replicas over zones and nodes (needs a multi-node cluster). */
     topologySpread: z.boolean().default(false),
     /** PodDisruptionBudgets; off where a single replica would block every node drain. */

@@ -12,8 +12,9 @@ import {
   type ServiceDescriptor,
 } from "@golive/shared/app-descriptor";
 import { HEALTH_PATHS, OPS_PORT } from "@golive/shared/contract";
-import type * as k8s from "@pulumi/kubernetes";
-import type * as pulumi from "@pulumi/pulumi";
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import * as random from "@pulumi/random";
 import { serviceRules, withRunbookBaseUrl } from "../../alerting/rule-files";
 import { forApp, type StackConfig } from "../config";
 import { DATABASE_SECRET, DATABASE_URL_KEY } from "./database";
@@ -21,7 +22,7 @@ import { ENVOY_PROXY_LABELS } from "./ingress";
 import { appLabels } from "./labels";
 import { LOADTEST_LABELS } from "./loadtest";
 import { type EgressRule, type Peer, PROMETHEUS_PODS, podsIn, type Rule, tcp } from "./network";
-import { checksumAnnotations } from "./secret-checksum";
+import { checksumAnnotations, secretChecksum } from "./secret-checksum";
 import { COLLECTOR_PODS, OTLP_HTTP_PORT } from "./tracing";
 import { grpcProbe, httpProbe, Workload } from "./workload";
 
@@ -62,10 +63,26 @@ function probe(spec: ProbeSpec, s: ServiceDescriptor): k8s.types.input.core.v1.P
     : grpcProbe(portOf(s, spec.grpc.port), spec.grpc.service, spec.periodSeconds, spec.failureThreshold);
 }
 
-function envVar(name: string, source: EnvSource, ctx: ServiceContext): k8s.types.input.core.v1.EnvVar {
+/** The Secret holding a service's generated values (EnvSource `generatedSecret`). */
+export const generatedSecretName = (s: ServiceDescriptor) => `${s.name}-generated`;
+
+function envVar(
+  name: string,
+  source: EnvSource,
+  ctx: ServiceContext,
+  generated: k8s.core.v1.Secret | undefined,
+): k8s.types.input.core.v1.EnvVar {
   if (typeof source === "string") return { name, value: source };
   if ("databaseUrl" in source) {
     return { name, valueFrom: { secretKeyRef: { name: DATABASE_SECRET, key: DATABASE_URL_KEY } } };
+  }
+  if ("generatedSecret" in source) {
+    if (!generated) throw new Error(`${name}: no generated Secret`);
+    // The Secret's output name: the pods wait for the Secret.
+    return {
+      name,
+      valueFrom: { secretKeyRef: { name: generated.metadata.name, key: source.generatedSecret } },
+    };
   }
   return {
     name,
@@ -111,7 +128,10 @@ export function deployService(
   opts: pulumi.ComponentResourceOptions,
 ): Workload {
   const { config } = ctx;
-  const ownEnv = Object.entries(s.env).map(([name, source]) => envVar(name, source as EnvSource, ctx));
+  const generated = generatedSecret(s, ctx, opts);
+  const ownEnv = Object.entries(s.env).map(([name, source]) =>
+    envVar(name, source as EnvSource, ctx, generated),
+  );
   const commonEnv = COMMON_SERVICE_ENV.map((name) => ({ name, value: ctx.commonEnv[name] }));
   return new Workload(
     s.name,
@@ -132,8 +152,8 @@ export function deployService(
       },
       replicas: forApp(config.replicas, s.name),
       resources: forApp(config.resources, s.name),
-      // A rotated database login rolls the pods that read it.
-      podAnnotations: s.database ? checksumAnnotations(ctx.database.checksum) : undefined,
+      // A rotated database login or generated value rolls the pods that read it.
+      podAnnotations: podChecksum(s, ctx, generated),
       dashboard: s.dashboard
         ? { file: path.join(ctx.repoRoot, s.dashboard), monitoringNamespace: ctx.namespaces.monitoring }
         : undefined,
@@ -144,5 +164,55 @@ export function deployService(
       },
     },
     opts,
+  );
+}
+
+function podChecksum(s: ServiceDescriptor, ctx: ServiceContext, generated: k8s.core.v1.Secret | undefined) {
+  const parts = [
+    ...(s.database ? [ctx.database.checksum] : []),
+    ...(generated ? [secretChecksum(generated.stringData as pulumi.Output<Record<string, string>>)] : []),
+  ];
+  if (parts.length === 0) return undefined;
+  return checksumAnnotations(
+    parts.length === 1 ? (parts[0] as pulumi.Input<string>) : pulumi.concat(...parts),
+  );
+}
+
+/**
+ * One Secret per service for the values the deployer generates (48 random
+ * letters and digits each), once per stack; a new keeper in
+ * `golive:rotation.generated.<key>` makes a new value (docs/secret-rotation.md).
+ */
+function generatedSecret(
+  s: ServiceDescriptor,
+  ctx: ServiceContext,
+  opts: pulumi.ComponentResourceOptions,
+): k8s.core.v1.Secret | undefined {
+  const keys = Object.values(s.env as Record<string, EnvSource>).flatMap((source) =>
+    typeof source === "object" && "generatedSecret" in source ? [source.generatedSecret] : [],
+  );
+  if (keys.length === 0) return undefined;
+  const stringData = Object.fromEntries(
+    keys.map((key) => [
+      key,
+      new random.RandomPassword(
+        `${s.name}-${key}`,
+        {
+          length: 48,
+          special: false,
+          keepers: { rotation: ctx.config.rotation.generated[key] ?? "initial" },
+        },
+        { dependsOn: opts.dependsOn },
+      ).result,
+    ]),
+  );
+  return new k8s.core.v1.Secret(
+    generatedSecretName(s),
+    {
+      metadata: { name: generatedSecretName(s), namespace: ctx.namespaces.app, labels: appLabels(s.name) },
+      type: "Opaque",
+      stringData,
+    },
+    { dependsOn: opts.dependsOn },
   );
 }

@@ -29,6 +29,8 @@ export interface MigrationsArgs {
   resources: Resources;
   /** Its NetworkPolicy: to the database (Database.clientEgress), nothing else. */
   databaseEgress: EgressRule;
+  /** The stack's golive:logLevel. */
+  logLevel: string;
 }
 
 export class Migrations extends pulumi.ComponentResource {
@@ -46,7 +48,7 @@ export class Migrations extends pulumi.ComponentResource {
     });
     // Both commands read these (a name outside either schema is a type error).
     const databaseUrl = appEnv<MigrateEnv & DbRolesEnv>([fromSecret("DATABASE_URL", DATABASE_URL_KEY)]);
-    const logLevel = appEnv<MigrateEnv & DbRolesEnv>([{ name: "LOG_LEVEL", value: "info" }]);
+    const logLevel = appEnv<MigrateEnv & DbRolesEnv>([{ name: "LOG_LEVEL", value: args.logLevel }]);
     const container = (name: string, command: string[], env: k8s.types.input.core.v1.EnvVar[]) => ({
       name,
       image: args.image,

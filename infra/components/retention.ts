@@ -19,6 +19,7 @@ export { RETENTION_COMMAND };
 export interface RetentionArgs {
   namespace: string;
   retention: StackConfig["retention"];
+  logLevel: StackConfig["logLevel"];
   image: string;
   resources: Resources;
   /** Secret with DATABASE_URL (the database component's). */
@@ -66,7 +67,7 @@ export class Retention extends pulumi.ComponentResource {
                       env: appEnv<RetentionEnv>([
                         databaseUrl,
                         { name: "RETENTION_DAYS", value: String(args.retention.deletedUsersDays) },
-                        { name: "LOG_LEVEL", value: "info" },
+                        { name: "LOG_LEVEL", value: args.logLevel },
                       ]),
                       resources: args.resources,
                       securityContext: containerSecurity(),

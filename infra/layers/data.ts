@@ -32,6 +32,7 @@ export function dataLayer({ config, apps, ns, after }: StackContext) {
       database: database.migrations,
       resources: config.resources.migrations,
       databaseEgress: database.clientEgress,
+      logLevel: config.logLevel,
     },
     after("app"),
   );
@@ -64,6 +65,7 @@ export function dataLayer({ config, apps, ns, after }: StackContext) {
     {
       namespace,
       retention: config.retention,
+      logLevel: config.logLevel,
       image: forApp(config.images, jobsApp.name),
       resources: config.resources.jobs,
       ...client,

@@ -39,6 +39,7 @@ export function serviceLayer(
     },
     commonEnv: {
       OPS_PORT: String(OPS_PORT),
+      LOG_LEVEL: config.logLevel,
       SHUTDOWN_GRACE_MS: String(SHUTDOWN_GRACE_MS),
       SHUTDOWN_DRAIN_DELAY_MS: String(DRAIN_DELAY_MS),
       // Spans to the collector, sampled at the stack's ratio.

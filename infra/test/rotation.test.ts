@@ -41,6 +41,7 @@ const BASE: Rotation = {
   postgresAdmin: DAY0,
   postgresLogins: { active: "feed_a", feed_a: DAY0, feed_b: DAY0, graceMinutes: 60 },
   grafana: DAY0,
+  generated: {},
 };
 
 async function render(rotation: Rotation, database?: Record<string, unknown>) {
@@ -68,9 +69,9 @@ async function render(rotation: Rotation, database?: Record<string, unknown>) {
 }
 type Render = Awaited<ReturnType<typeof render>>;
 
-/** Pod templates that read a generated secret, plus the gateway, which reads none. */
-const READERS = ["feed", "migrations", "backup", "retention", "postgres", "grafana"] as const;
-const ALL = [...READERS, "gateway"] as const;
+/** Pod templates that read a generated secret (the gateway: its log key, gateway-generated). */
+const READERS = ["feed", "migrations", "backup", "retention", "postgres", "grafana", "gateway"] as const;
+const ALL = READERS;
 /** The readers of the feed's DATABASE_URL. */
 const URL_READERS = ["feed", "backup", "retention"] as const;
 type TemplateName = (typeof ALL)[number];
@@ -116,6 +117,7 @@ describe("secret rotation (mocks)", () => {
   let inactiveOnly: Render;
   let adminRotated: Render;
   let grafanaRotated: Render;
+  let logKeyRotated: Render;
   before(async () => {
     base = await render(BASE);
     again = await render(BASE);
@@ -127,6 +129,7 @@ describe("secret rotation (mocks)", () => {
     inactiveOnly = await render({ ...BASE, postgresLogins: { ...BASE.postgresLogins, feed_b: DAY1 } });
     adminRotated = await render({ ...BASE, postgresAdmin: DAY1 });
     grafanaRotated = await render({ ...BASE, grafana: DAY1 });
+    logKeyRotated = await render({ ...BASE, generated: { "log-ip-hash-key": DAY1 } });
   });
 
   it("each RandomPassword takes its keeper from golive:rotation", () => {
@@ -144,12 +147,12 @@ describe("secret rotation (mocks)", () => {
     assert.deepEqual(keepers(adminRotated, "database-admin-password"), { rotation: DAY1 });
   });
 
-  it("every pod template that reads a generated secret carries a plain sha256 checksum; the gateway none", () => {
+  it("every pod template that reads a generated secret carries a plain sha256 checksum", () => {
     const t = templates(base);
     for (const name of READERS) {
       assert.match(checksum(t[name]) ?? "", /^[a-f0-9]{64}$/, `${name} checksum (not ${REDACTED})`);
     }
-    assert.equal(checksum(t.gateway), undefined, "the gateway reads no generated secret");
+    assert.notEqual(checksum(t.gateway), checksum(t.feed), "the gateway reads its own Secret");
     for (const name of URL_READERS) assert.equal(checksum(t[name]), checksum(t.feed), `${name}: same Secret`);
     assert.notEqual(checksum(t.feed), checksum(t.migrations), "the Job reads its own Secret");
     assert.notEqual(checksum(t.feed), checksum(t.postgres), "postgres reads its own credentials Secret");
@@ -185,6 +188,13 @@ describe("secret rotation (mocks)", () => {
       grafanaRotated.password("grafana-admin").inputs,
       base.password("grafana-admin").inputs,
     );
+  });
+
+  it("a generated value of a service's takes its keeper from golive:rotation.generated and rolls that service only", () => {
+    assertRolls(base, logKeyRotated, ["gateway"]);
+    const keepers = (r: Render) => r.password("gateway-log-ip-hash-key").inputs.keepers;
+    assert.deepEqual(keepers(base), { rotation: "initial" }, "a key not listed");
+    assert.deepEqual(keepers(logKeyRotated), { rotation: DAY1 });
   });
 
   it("the feed's URL is written only after the Job has applied the roles, which run before the migrations", () => {
@@ -240,8 +250,8 @@ describe("secret rotation (mocks)", () => {
         .filter((r) => r.type === "random:index/randomPassword:RandomPassword")
         .map((r) => r.name)
         .sort(),
-      ["drill-token", "grafana-admin"],
-      "no database password is generated",
+      ["drill-token", "gateway-log-ip-hash-key", "grafana-admin"],
+      "no database password is generated (the others are the drill's, the gateway's log key and Grafana's)",
     );
   });
 

@@ -27,7 +27,13 @@ export const gatewayApp = defineService<GatewayEnv>({
     },
   },
   ports: [{ name: "http", port: GATEWAY_HTTP_PORT }],
-  env: { FEED_ADDRESS: { addressOf: "feed", port: "grpc" }, HTTP_PORT: String(GATEWAY_HTTP_PORT) },
+  env: {
+    FEED_ADDRESS: { addressOf: "feed", port: "grpc" },
+    HTTP_PORT: String(GATEWAY_HTTP_PORT),
+    // Behind the edge: its X-Forwarded-For entry names the caller.
+    TRUST_PROXY_HOPS: "1",
+    LOG_IP_HASH_KEY: { generatedSecret: "log-ip-hash-key" },
+  },
   probes: {
     startup: { http: "live", periodSeconds: 2, failureThreshold: 30 },
     liveness: { http: "live", periodSeconds: 10, failureThreshold: 3 },

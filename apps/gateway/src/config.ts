@@ -29,6 +29,14 @@ export const gatewayEnvSchema = z.object({
   WS_MAX_PAYLOAD_BYTES: envInt(256, 1_048_576).default(8192),
   WS_MAX_BUFFERED_BYTES: envInt(1024, 64 * 1_048_576).default(1_048_576),
   WS_PING_INTERVAL_MS: envInt(100, 600_000).default(30_000),
+  /**
+   * Proxies in front of the gateway whose X-Forwarded-For entry is trusted:
+   * 1 behind the edge (Envoy appends the address it was called from), so
+   * the request log's client is the caller and not the edge. 0: the socket's peer.
+   */
+  TRUST_PROXY_HOPS: envInt(0, 5).default(0),
+  /** The key the request log hashes client addresses under (client-ip.ts); a Pulumi-generated Secret in the stack. */
+  LOG_IP_HASH_KEY: z.string().min(32, "must be at least 32 characters (the stack generates 48)").optional(),
   ...tracingEnvSchema.shape,
 });
 

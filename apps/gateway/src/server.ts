@@ -17,6 +17,7 @@ import Fastify, {
   LogController,
 } from "fastify";
 import { LRUCache } from "lru-cache";
+import { clientIpHasher } from "./client-ip";
 import type { GatewayConfig } from "./config";
 import { type ErrorBody, mapError } from "./errors";
 import { createFeedServiceClient, ResilientFeedClient } from "./feed-client";
@@ -31,6 +32,8 @@ declare module "fastify" {
   interface FastifyRequest {
     /** This request's server span and its context (addRequestHooks); null for WebSocket upgrades. */
     traced: Started | null;
+    /** The user a route acted for, once validated: the request log carries it. */
+    userId: string | null;
   }
 }
 
@@ -60,7 +63,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
   const drain: DrainState = { shuttingDown: false };
 
   const app = createApp(config, metrics, logger);
-  addRequestHooks(app, metrics, drain);
+  addRequestHooks(app, metrics, drain, clientIpHasher(config.LOG_IP_HASH_KEY));
   app.setErrorHandler(errorHandler(feed));
   addMethodNotAllowed(app);
 
@@ -159,6 +162,9 @@ function createApp(config: GatewayConfig, metrics: GatewayMetrics, logger: Logge
     }),
     clientErrorHandler: clientErrorHandler(metrics),
     routerOptions: { maxParamLength: 200 },
+    // request.ip: the caller as the edge saw it, not the edge (TRUST_PROXY_HOPS).
+    trustProxy:
+      config.TRUST_PROXY_HOPS > 0 ? (_address: string, hop: number) => hop < config.TRUST_PROXY_HOPS : false,
     frameworkErrors: answerFrameworkError,
   });
 }
@@ -185,8 +191,14 @@ function answerFrameworkError(error: FastifyError, request: FastifyRequest, repl
  * WebSocket sessions are traced per frame instead (messages-socket.ts).
  * The response hook counts, times and logs each request.
  */
-function addRequestHooks(app: FastifyInstance, metrics: GatewayMetrics, drain: DrainState): void {
+function addRequestHooks(
+  app: FastifyInstance,
+  metrics: GatewayMetrics,
+  drain: DrainState,
+  hashIp: (ip: string) => string,
+): void {
   app.decorateRequest("traced", null);
+  app.decorateRequest("userId", null);
   app.addHook("onRequest", (request, reply, done) => {
     reply.header(REQUEST_ID_HEADER, request.id);
     // Draining: this answer ends the kept-alive connection, so the client's
@@ -217,12 +229,16 @@ function addRequestHooks(app: FastifyInstance, metrics: GatewayMetrics, drain: D
     const span = request.traced?.span;
     observeTraced(metrics.httpDuration, { route, method }, reply.elapsedTime / 1000, span);
     const level = reply.statusCode >= 500 ? "warn" : "info";
+    // The access line (docs/operations.md, "Logs"): the request id comes
+    // from the request's logger, the client only as a keyed hash.
     request.log[level](
       {
         route,
         method,
         statusCode: reply.statusCode,
         ms: Math.round(reply.elapsedTime),
+        userId: request.userId ?? undefined,
+        clientIpHash: hashIp(request.ip),
         ...traceFieldsOf(span),
       },
       "request",

@@ -2,6 +2,7 @@
 // real Postgres. Every endpoint, the WebSocket round trip, a feed crash under
 // steady traffic, load spread over two feeds, and the gateway's own SIGTERM.
 import assert from "node:assert/strict";
+import { createHmac } from "node:crypto";
 import http from "node:http";
 import { after, before, describe, test } from "node:test";
 import { call, feedClient } from "@golive/devkit/feed-process";
@@ -18,6 +19,7 @@ import { WebSocket } from "ws";
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const DEADLINE_MS = 500;
+const IP_HASH_KEY = "e2e-ip-hash-key-0123456789abcdef0123";
 
 type FeedBody = {
   videos: Array<{ id: string; authorId: string; likeCount: number }>;
@@ -53,7 +55,14 @@ describe("gateway -> feed -> Postgres", () => {
     };
     // dns:/// through the system resolver: the form a Kubernetes headless Service uses.
     gw = await startGatewayProcess(
-      { ...common, FEED_ADDRESS: `dns:///localhost:${portsA.grpc}` },
+      {
+        ...common,
+        FEED_ADDRESS: `dns:///localhost:${portsA.grpc}`,
+        // As behind the edge: the caller is X-Forwarded-For's last entry.
+        TRUST_PROXY_HOPS: "1",
+        LOG_IP_HASH_KEY: IP_HASH_KEY,
+        LOG_LEVEL: "info",
+      },
       { http: await freePort(), ops: await freePort() },
     );
     gwSpread = await startGatewayProcess(
@@ -83,6 +92,33 @@ describe("gateway -> feed -> Postgres", () => {
     assert.equal(ids.size, 50, "pages do not overlap");
     const bad = await fetch(`${gw.url}/v1/feed?userId=${userIds[0]}&cursor=bm90LWEtY3Vyc29y`);
     assert.equal(bad.status, 400, "the feed's INVALID_ARGUMENT for a malformed cursor becomes 400");
+  });
+
+  test("the request log line: request id, user id, duration, and the client only as a keyed hash", async () => {
+    const client = "203.0.113.77";
+    const res = await fetch(`${gw.url}/v1/feed?userId=${userIds[3]}&limit=2`, {
+      headers: { "x-request-id": "e2e-log-line-1", "x-forwarded-for": `198.51.100.9, ${client}` },
+    });
+    assert.equal(res.status, 200);
+    await waitFor(
+      "the request's log line",
+      async () => gw.output().includes('"requestId":"e2e-log-line-1"'),
+      5000,
+    );
+    const line = gw
+      .output()
+      .split("\n")
+      .filter((l) => l.includes('"requestId":"e2e-log-line-1"'))
+      .map((l) => JSON.parse(l) as Record<string, unknown>)
+      .find((l) => l.msg === "request");
+    assert.ok(line, "a request line");
+    assert.equal(line.route, "/v1/feed");
+    assert.equal(line.statusCode, 200);
+    assert.equal(typeof line.ms, "number");
+    assert.equal(line.userId, userIds[3]);
+    const expected = createHmac("sha256", IP_HASH_KEY).update(client).digest("hex").slice(0, 16);
+    assert.equal(line.clientIpHash, expected, "the HMAC of the caller's address, not the proxy's");
+    assert.ok(!gw.output().includes(client), "the raw address is nowhere in the log");
   });
 
   test("GET /v1/videos/:id returns the video; an unknown id is 404", async () => {

@@ -9,11 +9,12 @@ import type { HEALTH_PATHS } from "./contract";
 
 /**
  * What the deployer gives every service, whatever it is: its ops port, the
- * shutdown timing and where its spans go. A service's config schema must read
+ * stack's log level, the shutdown timing and where its spans go. A service's config schema must read
  * all of them (defineService checks it at compile time).
  */
 export const COMMON_SERVICE_ENV = [
   "OPS_PORT",
+  "LOG_LEVEL",
   "SHUTDOWN_GRACE_MS",
   "SHUTDOWN_DRAIN_DELAY_MS",
   "OTEL_EXPORTER_OTLP_ENDPOINT",
@@ -21,11 +22,16 @@ export const COMMON_SERVICE_ENV = [
 ] as const;
 export type CommonServiceEnv = (typeof COMMON_SERVICE_ENV)[number];
 
-/** A value the deployer fills in: a literal, the app database's URL (a Secret), or another app's address. */
+/**
+ * A value the deployer fills in: a literal, the app database's URL (a
+ * Secret), another app's address, or a random value it generates once per
+ * stack (`@pulumi/random`) into a Secret of the app's, under this key.
+ */
 export type EnvSource =
   | string
   | { readonly databaseUrl: true }
-  | { readonly addressOf: string; readonly port: string };
+  | { readonly addressOf: string; readonly port: string }
+  | { readonly generatedSecret: string };
 
 export type ProbeSpec = { readonly periodSeconds: number; readonly failureThreshold: number } & (
   | { readonly http: keyof typeof HEALTH_PATHS }

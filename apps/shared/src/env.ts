@@ -22,6 +22,8 @@ export const envInt = (min: number, max: number) => z.coerce.number().int().min(
 export const envBool = z
   .enum(["true", "false", "1", "0"])
   .transform((value) => value === "true" || value === "1");
-export const logLevel = z
-  .enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"])
-  .default("info");
+/** pino's levels: one schema for LOG_LEVEL and the stack's golive:logLevel. */
+export const logLevelName = z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"], {
+  error: "must be one of fatal, error, warn, info, debug, trace, silent",
+});
+export const logLevel = logLevelName.default("info");

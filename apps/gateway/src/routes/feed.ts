@@ -25,6 +25,7 @@ export function registerFeedRoutes(
     const parsed = feedQuerySchema.safeParse(request.query);
     if (!parsed.success) throw new GatewayError(400, "INVALID_ARGUMENT", describeIssues(parsed.error));
     const { userId, limit = DEFAULT_PAGE_SIZE, cursor = "" } = parsed.data;
+    request.userId = userId;
     const key = `${userId}|${limit}|${cursor}`;
     try {
       const page = await deps.feed.getFeed(

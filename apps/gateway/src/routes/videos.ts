@@ -23,6 +23,7 @@ export function registerVideoRoutes(app: FastifyInstance, deps: { feed: Resilien
       throw new GatewayError(400, "INVALID_ARGUMENT", describeIssues(key.error, "Idempotency-Key"));
     // One key per request unless the client gives one: the feed then answers
     // this request's retries as their first attempt would have.
+    request.userId = body.data.userId;
     const idempotencyKey = key.data ?? randomUUID();
     return deps.feed.likeVideo(
       body.data.userId,
