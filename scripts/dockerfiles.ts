@@ -110,6 +110,12 @@ export function dockerfileFor(app: AppDescriptor, deps: string[], manifests = wo
     "COPY --from=prod-deps /src/node_modules ./node_modules",
     ...data.map((d) => `COPY ${d} ./node_modules/@golive/${d}`),
     "COPY --from=build /src/dist ./dist",
+    "# Which build this is: every health answer and golive_build_info show it",
+    "# (images.yml passes the app's package version and the commit).",
+    "ARG GOLIVE_VERSION=dev",
+    "ARG GOLIVE_COMMIT=unknown",
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: Dockerfile substitution, not a template
+    "ENV GOLIVE_VERSION=${GOLIVE_VERSION} GOLIVE_COMMIT=${GOLIVE_COMMIT}",
     "USER 10001:10001",
     ...(ports.length > 0 ? [`EXPOSE ${ports.join(" ")}`] : []),
     `CMD ["dist/${app.image.cmd}"]`,

@@ -70,7 +70,7 @@ function envVar(
   name: string,
   source: EnvSource,
   ctx: ServiceContext,
-  generated: k8s.core.v1.Secret | undefined,
+  generated: GeneratedSecret | undefined,
 ): k8s.types.input.core.v1.EnvVar {
   if (typeof source === "string") return { name, value: source };
   if ("databaseUrl" in source) {
@@ -81,7 +81,7 @@ function envVar(
     // The Secret's output name: the pods wait for the Secret.
     return {
       name,
-      valueFrom: { secretKeyRef: { name: generated.metadata.name, key: source.generatedSecret } },
+      valueFrom: { secretKeyRef: { name: generated.secret.metadata.name, key: source.generatedSecret } },
     };
   }
   return {
@@ -167,11 +167,8 @@ export function deployService(
   );
 }
 
-function podChecksum(s: ServiceDescriptor, ctx: ServiceContext, generated: k8s.core.v1.Secret | undefined) {
-  const parts = [
-    ...(s.database ? [ctx.database.checksum] : []),
-    ...(generated ? [secretChecksum(generated.stringData as pulumi.Output<Record<string, string>>)] : []),
-  ];
+function podChecksum(s: ServiceDescriptor, ctx: ServiceContext, generated: GeneratedSecret | undefined) {
+  const parts = [...(s.database ? [ctx.database.checksum] : []), ...(generated ? [generated.checksum] : [])];
   if (parts.length === 0) return undefined;
   return checksumAnnotations(
     parts.length === 1 ? (parts[0] as pulumi.Input<string>) : pulumi.concat(...parts),
@@ -183,11 +180,17 @@ function podChecksum(s: ServiceDescriptor, ctx: ServiceContext, generated: k8s.c
  * letters and digits each), once per stack; a new keeper in
  * `golive:rotation.generated.<key>` makes a new value (docs/secret-rotation.md).
  */
+interface GeneratedSecret {
+  secret: k8s.core.v1.Secret;
+  /** Of the generated values themselves (a Secret's stringData is not read back from the cluster). */
+  checksum: pulumi.Output<string>;
+}
+
 function generatedSecret(
   s: ServiceDescriptor,
   ctx: ServiceContext,
   opts: pulumi.ComponentResourceOptions,
-): k8s.core.v1.Secret | undefined {
+): GeneratedSecret | undefined {
   const keys = Object.values(s.env as Record<string, EnvSource>).flatMap((source) =>
     typeof source === "object" && "generatedSecret" in source ? [source.generatedSecret] : [],
   );
@@ -206,7 +209,7 @@ function generatedSecret(
       ).result,
     ]),
   );
-  return new k8s.core.v1.Secret(
+  const secret = new k8s.core.v1.Secret(
     generatedSecretName(s),
     {
       metadata: { name: generatedSecretName(s), namespace: ctx.namespaces.app, labels: appLabels(s.name) },
@@ -215,4 +218,5 @@ function generatedSecret(
     },
     { dependsOn: opts.dependsOn },
   );
+  return { secret, checksum: secretChecksum(stringData) };
 }

@@ -207,6 +207,8 @@ export interface DockerfileBuild {
   /** Environment of RUN commands (PATH with the project's Node first, HOME for npm's cache). */
   runEnv: Record<string, string>;
   runCache?: RunCache;
+  /** Values for the Dockerfile's ARGs (`docker build --build-arg`); an ARG not given takes its default. */
+  buildArgs?: Record<string, string>;
   log?: (s: string) => void;
 }
 
@@ -226,6 +228,17 @@ interface Stage {
   key: string;
   config: RunConfig;
   cmdFromBase: boolean;
+  /** The ARGs declared in this stage so far, with their values (an ARG is per stage, as in Docker). */
+  args: Map<string, string>;
+}
+
+/** `${NAME}` and `$NAME` of the stage's declared ARGs; any other `$` is refused by the caller. */
+function substituteArgs(text: string, args: Map<string, string>, fail: (why: string) => never): string {
+  return text.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}|\$([A-Za-z_][A-Za-z0-9_]*)/g, (_m, braced, bare) => {
+    const name = (braced ?? bare) as string;
+    const value = args.get(name);
+    return value ?? fail(`$${name} is not an ARG of this stage (other substitution is not supported)`);
+  });
 }
 
 /** A stage's own copy: ENV, EXPOSE and the rest must not write through to the base's (shared) config. */
@@ -255,7 +268,7 @@ export function buildDockerfile(b: DockerfileBuild): RuntimeStage {
       throw new Error(`${where}: ${ins.op} ${ins.args}: ${why}`);
     };
     if (ins.op !== "FROM" && !stage) fail("comes before the first FROM");
-    if (!["RUN", "CMD", "ENTRYPOINT"].includes(ins.op) && ins.args.includes("$")) {
+    if (!["RUN", "CMD", "ENTRYPOINT", "ENV", "ARG"].includes(ins.op) && ins.args.includes("$")) {
       fail("variable substitution is not supported by this builder");
     }
     const s = stage as Stage;
@@ -271,7 +284,14 @@ export function buildDockerfile(b: DockerfileBuild): RuntimeStage {
         if (parent) {
           if (final) fail("the runtime stage must start from a base image, not a stage");
           execFileSync("cp", ["-al", parent.root, root]);
-          stage = { ...parent, name, root, final, config: copyConfig(parent.config) };
+          stage = {
+            ...parent,
+            name,
+            root,
+            final,
+            config: copyConfig(parent.config),
+            args: new Map(parent.args),
+          };
         } else {
           let base: BaseImage;
           try {
@@ -295,6 +315,7 @@ export function buildDockerfile(b: DockerfileBuild): RuntimeStage {
             key: sha("FROM", image),
             config,
             cmdFromBase: true,
+            args: new Map(),
           };
         }
         stages.set(name, stage as Stage);
@@ -379,8 +400,18 @@ export function buildDockerfile(b: DockerfileBuild): RuntimeStage {
         b.runCache?.save(s.key, s.root);
         break;
       }
+      case "ARG": {
+        const m = /^([A-Za-z_][A-Za-z0-9_]*)(?:=(.*))?$/.exec(ins.args);
+        if (!m || ins.args.includes("$")) fail("expected `ARG NAME[=default]`");
+        const [, name = "", fallback] = m as RegExpExecArray;
+        const value = b.buildArgs?.[name] ?? fallback;
+        if (value === undefined) fail(`no value: give it a default or a build argument`);
+        s.args.set(name, value as string);
+        s.key = sha(s.key, "ARG", name, value as string);
+        break;
+      }
       case "ENV":
-        for (const [k, v] of envPairs(ins.args)) {
+        for (const [k, v] of envPairs(substituteArgs(ins.args, s.args, fail))) {
           s.config.env = s.config.env.filter(([key]) => key !== k);
           s.config.env.push([k, v]);
         }

@@ -245,7 +245,12 @@ for (const app of APP_NAMES) {
     assert.deepEqual(config.config.Cmd, stage.cmd);
     assert.equal(config.config.WorkingDir, stage.workdir);
     const env = envOf(config);
-    for (const [k, v] of Object.entries(stage.env)) assert.equal(env[k], v, `ENV ${k}`);
+    for (const [k, v] of Object.entries(stage.env)) {
+      if (!v.includes("$")) assert.equal(env[k], v, `ENV ${k}`);
+    }
+    // The build stamp from the ARGs: the app's version, and the hash of what the image is built from.
+    assert.equal(env.GOLIVE_VERSION, readJson(`apps/${app}/package.json`).version);
+    assert.match(env.GOLIVE_COMMIT ?? "", /^local-[0-9a-f]{12}$/);
     assert.deepEqual(
       Object.keys(config.config.ExposedPorts ?? {}).sort(),
       stage.expose.map((p) => `${p}/tcp`).sort(),
@@ -480,6 +485,35 @@ test("the Dockerfile reader stops at an instruction it does not know, naming the
   assert.throws(build, /Dockerfile:3: RUN echo hi: the runtime stage has no shell/);
   fs.writeFileSync(dockerfile, "FROM node:24 AS build\nFROM runtime\nCOPY --chown=1:1 a b\n");
   assert.throws(build, /Dockerfile:3: .*unsupported flags --chown=1:1/);
+});
+
+test("ARG takes a build argument or its default, ENV substitutes it, and an undeclared $NAME is refused", () => {
+  const dir = fs.mkdtempSync(path.join(tmp, "dockerfile-"));
+  const dockerfile = path.join(dir, "Dockerfile");
+  const build = (buildArgs?: Record<string, string>) =>
+    buildDockerfile({
+      dockerfile,
+      context: dir,
+      workDir: fs.mkdtempSync(path.join(dir, "work-")),
+      base: (_image, final) => (final ? { kind: "runtime", config: DISTROLESS_LIKE } : { kind: "builder" }),
+      runEnv: { PATH: process.env.PATH ?? "" },
+      buildArgs,
+    });
+  const env = (stage: ReturnType<typeof build>) => Object.fromEntries(stage.config.env);
+  fs.writeFileSync(
+    dockerfile,
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: Dockerfile substitution, not a template
+    "FROM runtime\nARG V=dev\nARG C=unknown\nENV STAMP_V=${V} STAMP_C=$C PLAIN=x\n",
+  );
+  assert.deepEqual([env(build()).STAMP_V, env(build()).STAMP_C, env(build()).PLAIN], ["dev", "unknown", "x"]);
+  const given = env(build({ V: "1.2.3", C: "abc123" }));
+  assert.deepEqual([given.STAMP_V, given.STAMP_C], ["1.2.3", "abc123"]);
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: Dockerfile substitution, not a template
+  fs.writeFileSync(dockerfile, "FROM runtime\nENV X=${NOT_AN_ARG}\n");
+  assert.throws(() => build(), /Dockerfile:2: .*\$NOT_AN_ARG is not an ARG of this stage/);
+  fs.writeFileSync(dockerfile, "FROM runtime\nARG NEEDED\n");
+  assert.throws(() => build(), /Dockerfile:2: ARG NEEDED: no value/);
+  assert.doesNotThrow(() => build({ NEEDED: "y" }), "a build argument is its value");
 });
 
 test("COPY reads the build context as .dockerignore leaves it", () => {

@@ -287,6 +287,7 @@ function appRecipe(app: AppDescriptor): Recipe {
         base,
         runEnv,
         runCache: ctx.runCache,
+        buildArgs: localBuildArgs(dockerfile),
         log: ctx.log,
       });
       const appLayer = new LayerDir(runtime.root).pack(path.join(ctx.work, "app.tar"));
@@ -301,6 +302,20 @@ function appRecipe(app: AppDescriptor): Recipe {
         config: runtime.config,
       };
     },
+  };
+}
+
+/**
+ * The build stamp of a local image: the app's package version, and for a
+ * commit the hash of what the image is built from (a local build may hold
+ * uncommitted changes, and a stamp from Git would rebuild every image on
+ * every commit).
+ */
+function localBuildArgs(dockerfile: string): Record<string, string> {
+  const pkg = JSON.parse(fs.readFileSync(path.join(path.dirname(dockerfile), "package.json"), "utf8"));
+  return {
+    GOLIVE_VERSION: String(pkg.version),
+    GOLIVE_COMMIT: `local-${dockerfileInputsHash(dockerfile, REPO_ROOT).slice(0, 12)}`,
   };
 }
 

@@ -47,8 +47,8 @@ const schemas: [string, z.ZodObject, Set<string>][] = [
   // MIGRATIONS_ROLE has no default: the value shown is what the Job sets in-cluster.
   ["migrate", migrateConfigSchema, new Set(["MIGRATIONS_ROLE"])],
   ["db-roles", dbRolesConfigSchema, new Set()],
-  // Locally the gateway's ops port moves so it can run beside the feed.
-  ["gateway", gatewayEnvSchema, new Set(["OPS_PORT", "OTEL_EXPORTER_OTLP_ENDPOINT"])],
+  // Locally the gateway's ops port moves so it can run beside the feed; the log key is left empty (unset).
+  ["gateway", gatewayEnvSchema, new Set(["OPS_PORT", "OTEL_EXPORTER_OTLP_ENDPOINT", "LOG_IP_HASH_KEY"])],
   ["retention", retentionConfigSchema, new Set()],
   // The optional ones are left empty (unset); the JSON ones default to {} (shown as text).
   [

@@ -204,6 +204,9 @@ test("images are built per app of the list, pushed to GHCR and handed on as dige
   assert.equal(pushes[0]?.with?.file, "${{ matrix.dockerfile }}");
   assert.equal(pushes[0]?.with?.push, true);
   assert.match(String(pushes[0]?.with?.["cache-from"]), /type=gha,scope=\$\{\{ matrix\.name \}\}/);
+  // The build stamp: the app's version from the matrix, the commit built.
+  assert.match(String(pushes[0]?.with?.["build-args"]), /GOLIVE_VERSION=\$\{\{ matrix\.version \}\}/);
+  assert.match(String(pushes[0]?.with?.["build-args"]), /GOLIVE_COMMIT=\$\{\{ github\.sha \}\}/);
   assert.match(JSON.stringify(build), /@\$\{DIGEST\}/);
   assert.match(JSON.stringify(refs), /no reference for/, "refs fails when an app of the list has no image");
   // What the matrix holds: every app, each with a Dockerfile that exists.
@@ -212,7 +215,10 @@ test("images are built per app of the list, pushed to GHCR and handed on as dige
     include.map((a) => a.name),
     APPS.map((a) => a.name),
   );
-  for (const a of include) assert.ok(fs.existsSync(path.join(ROOT, a.dockerfile)), a.dockerfile);
+  for (const a of include) {
+    assert.ok(fs.existsSync(path.join(ROOT, a.dockerfile)), a.dockerfile);
+    assert.match(a.version, /^\d+\.\d+\.\d+/, `${a.name}: its package version`);
+  }
   // A fifth app is built once it is listed: no workflow edit.
   assert.ok(appsMatrix([...APPS, rankerApp]).include.some((a) => a.name === "ranker"));
   const ci = spawnSync(process.execPath, ["--import", "tsx", "scripts/apps-matrix.ts", "--names"], {

@@ -36,7 +36,11 @@ export const gatewayEnvSchema = z.object({
    */
   TRUST_PROXY_HOPS: envInt(0, 5).default(0),
   /** The key the request log hashes client addresses under (client-ip.ts); a Pulumi-generated Secret in the stack. */
-  LOG_IP_HASH_KEY: z.string().min(32, "must be at least 32 characters (the stack generates 48)").optional(),
+  // Empty is unset (a per-process key).
+  LOG_IP_HASH_KEY: z
+    .union([z.literal(""), z.string().min(32, "must be at least 32 characters (the stack generates 48)")])
+    .optional()
+    .transform((v) => v || undefined),
   ...tracingEnvSchema.shape,
 });
 

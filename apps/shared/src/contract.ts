@@ -6,7 +6,7 @@ import type { z } from "zod";
 export const OPS_PORT = 9464;
 
 /** The paths the ops server answers the kubelet's probes on (ops-server.ts; infra's probes). */
-export const HEALTH_PATHS = { live: "/health/live", ready: "/health/ready" } as const;
+export const HEALTH_PATHS = { health: "/health", live: "/health/live", ready: "/health/ready" } as const;
 
 /** The request id: an HTTP header at the gateway, gRPC metadata to the feed, a field in both logs. */
 export const REQUEST_ID_HEADER = "x-request-id";
