@@ -24,6 +24,7 @@ import { createFeedServiceClient, ResilientFeedClient } from "./feed-client";
 import { clientErrorHandler, discardRestOfBody, httpServerFactory } from "./http-server";
 import { type MessagesSocketServer, registerMessagesSocket } from "./messages-socket";
 import { createGatewayMetrics, type GatewayMetrics } from "./metrics";
+import { openApiText } from "./openapi";
 import { REQUEST_ID_HEADER, requestIdFrom } from "./request-id";
 import { type FeedPage, registerFeedRoutes } from "./routes/feed";
 import { registerVideoRoutes } from "./routes/videos";
@@ -44,6 +45,8 @@ export interface Gateway {
   sockets: MessagesSocketServer;
   httpPort: number;
   opsPort: number;
+  /** Every route registered, as fastify has it (HEAD routes fastify adds included). */
+  routes(): { method: string; url: string }[];
   ready(): boolean;
   /** The ordered shutdown steps main.ts hands to installShutdown. */
   shutdownSteps(): ShutdownStep[];
@@ -65,7 +68,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
   const app = createApp(config, metrics, logger);
   addRequestHooks(app, metrics, drain, clientIpHasher(config.LOG_IP_HASH_KEY));
   app.setErrorHandler(errorHandler(feed));
-  addMethodNotAllowed(app);
+  const routes = addMethodNotAllowed(app);
 
   // First: the plugin it registers must see every route that follows.
   const sockets = await registerMessagesSocket(app, {
@@ -92,6 +95,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
     port: config.OPS_PORT,
     registry: metrics.registry,
     readiness: { checks: readinessChecks },
+    documents: { "/openapi.json": openApiText() },
   });
   logger.info({ httpPort, opsPort: ops.port }, "gateway listening");
 
@@ -104,6 +108,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
     sockets,
     httpPort,
     opsPort: ops.port,
+    routes,
     ready: () => Object.values(readinessChecks()).every(Boolean),
     shutdownSteps: () => steps,
     close() {
@@ -287,9 +292,10 @@ function answerFastifyError(
 
 /**
  * The methods of every route as registered, so a wrong method on a known
- * path gets 405 with Allow instead of 404.
+ * path gets 405 with Allow instead of 404; returns the list (the OpenAPI
+ * test holds it to api.ts).
  */
-function addMethodNotAllowed(app: FastifyInstance): void {
+function addMethodNotAllowed(app: FastifyInstance): () => { method: string; url: string }[] {
   const routeMethods = new Map<string, { pattern: RegExp; methods: string[] }>();
   app.addHook("onRoute", (route) => {
     const known = routeMethods.get(route.url) ?? {
@@ -311,6 +317,7 @@ function addMethodNotAllowed(app: FastifyInstance): void {
     reply.code(404);
     return { code: "ROUTE_NOT_FOUND", message: "no such route", requestId: request.id };
   });
+  return () => [...routeMethods].flatMap(([url, r]) => r.methods.map((method) => ({ method, url })));
 }
 
 /** In order: readiness off and wait for the balancer, drain, then the feed channel and ops port. */

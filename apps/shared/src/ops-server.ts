@@ -5,6 +5,7 @@
 //   /health/live   200 {status: "live", uptimeSeconds, version, commit}
 //   /health/ready  200 or 503 {status: "ready" | "not ready", checks, version, commit}
 //   /health        the same as /health/ready, for people and dashboards
+// and any JSON document a service adds (the gateway's /openapi.json).
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { Gauge, type Registry, type RegistryContentType } from "prom-client";
@@ -55,6 +56,8 @@ export async function startOpsServer(opts: {
   readiness: Readiness;
   /** The build the answers name (default: this process's stamp). */
   build?: BuildInfo;
+  /** JSON documents served as they are, by path (the gateway's /openapi.json). */
+  documents?: Record<string, string>;
 }): Promise<OpsServer> {
   const build = opts.build ?? buildInfo();
   registerBuildInfo(opts.registry, build);
@@ -76,6 +79,8 @@ export async function startOpsServer(opts: {
     } else if (url === HEALTH_PATHS.ready || url === HEALTH_PATHS.health) {
       const { ready, body } = readinessBody(opts.readiness, build);
       res.writeHead(ready ? 200 : 503, json).end(body);
+    } else if (url !== undefined && opts.documents && Object.hasOwn(opts.documents, url)) {
+      res.writeHead(200, json).end(opts.documents[url]);
     } else {
       res.writeHead(404, json).end('{"code":"NOT_FOUND"}');
     }
