@@ -71,6 +71,27 @@ export const HTTP_SERVER: ServerMetrics = {
   },
 };
 
+/**
+ * A service not built here that reports the OpenTelemetry HTTP server
+ * metric (http.server.request.duration, in seconds) the way Go's otelhttp
+ * and Python's OpenTelemetry instrumentations export it to Prometheus.
+ */
+export const OTEL_HTTP_SERVER: ServerMetrics = {
+  throughput: {
+    title: "Throughput by route (req/s)",
+    by: "http_route, http_request_method",
+    counter: "http_server_request_duration_seconds_count",
+    legend: "{{http_request_method}} {{http_route}}",
+  },
+  errorsTitle: "Error ratio (HTTP 5xx)",
+  latency: {
+    title: "Latency",
+    recorded: "http_server_request_duration_seconds",
+    histogram: "http_server_request_duration_seconds_bucket",
+    exclude: 'http_request_method!=""',
+  },
+};
+
 /** Rate, errors and duration of one service's requests, with the exemplars that open their traces. */
 export function serverPanels(job: string, m: ServerMetrics): Panel[] {
   const sel = `job="${job}"`;
@@ -220,6 +241,46 @@ function runtimePanels(job: string): Panel[] {
     },
     { title: "Targets up", unit: "short", kind: "stat", targets: [t(`sum(up{job="${job}"})`, "up")] },
   ];
+}
+
+/** What every Prometheus client library exports, Go's and Python's included. */
+function processPanels(job: string): Panel[] {
+  return [
+    {
+      title: "CPU (cores)",
+      unit: "short",
+      targets: [t(`sum by (instance) (rate(process_cpu_seconds_total{job="${job}"}[2m]))`, "{{instance}}")],
+    },
+    {
+      title: "Memory (resident)",
+      unit: "bytes",
+      targets: [t(`sum by (instance) (process_resident_memory_bytes{job="${job}"})`, "{{instance}}")],
+    },
+    { title: "Targets up", unit: "short", kind: "stat", targets: [t(`sum(up{job="${job}"})`, "up")] },
+  ];
+}
+
+/** The standard dashboard of a service not built here (app descriptor `otelHttpMetrics`). */
+export function otelHttpDashboard(job: string): DashboardSpec {
+  return {
+    uid: `golive-${job}`,
+    title: `${job} (OpenTelemetry HTTP)`,
+    tags: ["golive", job],
+    panels: [
+      ...serverPanels(job, OTEL_HTTP_SERVER),
+      {
+        title: "Responses by status (req/s)",
+        unit: "reqps",
+        targets: [
+          t(
+            `sum by (http_response_status_code) (rate(http_server_request_duration_seconds_count{job="${job}"}[2m]))`,
+            "{{http_response_status_code}}",
+          ),
+        ],
+      },
+      ...processPanels(job),
+    ],
+  };
 }
 
 // k6's experimental-prometheus-rw output (k6 v2.2.0, internal/output/prometheusrw):

@@ -5,6 +5,7 @@
 // bundles each): a new app is built without a workflow edit.
 import fs from "node:fs";
 import path from "node:path";
+import { builtHere } from "@golive/shared/app-descriptor";
 import { APPS } from "../infra/apps";
 
 /** The package.json version beside the Dockerfile; "dev" for an app without one. */
@@ -17,7 +18,8 @@ export function appsMatrix(apps = APPS): {
   include: { name: string; dockerfile: string; version: string }[];
 } {
   return {
-    include: apps.map((a) => ({
+    // Images built elsewhere (a prebuilt image) are not ours to build.
+    include: apps.filter(builtHere).map((a) => ({
       name: a.name,
       dockerfile: a.image.dockerfile,
       version: versionOf(a.image.dockerfile),

@@ -8,7 +8,7 @@
 // where Docker reads them.
 import fs from "node:fs";
 import path from "node:path";
-import type { AppDescriptor } from "@golive/shared/app-descriptor";
+import { type BuiltHere, builtHere } from "@golive/shared/app-descriptor";
 import { OPS_PORT } from "@golive/shared/contract";
 import { APPS } from "../infra/apps";
 
@@ -60,7 +60,7 @@ const GENERIC_HEADER = [
  * under apps/ is bundled from its src, other packages (proto, migrations)
  * are data and ship whole.
  */
-export function dockerfileFor(app: AppDescriptor, deps: string[], manifests = workspaceDirs()): string {
+export function dockerfileFor(app: BuiltHere, deps: string[], manifests = workspaceDirs()): string {
   const dir = path.dirname(app.image.dockerfile);
   const pkg = `@golive/${app.name}`;
   const bundled = deps.filter((d) => fs.existsSync(path.join(ROOT, d, "src")));
@@ -124,7 +124,7 @@ export function dockerfileFor(app: AppDescriptor, deps: string[], manifests = wo
 
 /** Each app's Dockerfile path and the text it should hold. */
 export function expectedDockerfiles(apps = APPS): { file: string; text: string }[] {
-  return apps.map((a) => ({
+  return apps.filter(builtHere).map((a) => ({
     file: a.image.dockerfile,
     text: dockerfileFor(a, workspaceDeps(path.dirname(a.image.dockerfile))),
   }));

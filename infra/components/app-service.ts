@@ -16,6 +16,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { serviceRules, withRunbookBaseUrl } from "../../alerting/rule-files";
+import { otelHttpDashboard, renderDashboard } from "../../dashboards/build";
 import { forApp, type StackConfig } from "../config";
 import { DATABASE_SECRET, DATABASE_URL_KEY } from "./database";
 import { ENVOY_PROXY_LABELS } from "./ingress";
@@ -58,9 +59,27 @@ function portOf(s: ServiceDescriptor, name: string): number {
 }
 
 function probe(spec: ProbeSpec, s: ServiceDescriptor): k8s.types.input.core.v1.Probe {
-  return "http" in spec
-    ? httpProbe(HEALTH_PATHS[spec.http], spec.periodSeconds, spec.failureThreshold)
-    : grpcProbe(portOf(s, spec.grpc.port), spec.grpc.service, spec.periodSeconds, spec.failureThreshold);
+  if ("http" in spec) return httpProbe(HEALTH_PATHS[spec.http], spec.periodSeconds, spec.failureThreshold);
+  if ("httpGet" in spec) {
+    const port = spec.httpGet.port ?? "metrics";
+    if (port !== "metrics") portOf(s, port);
+    return httpProbe(spec.httpGet.path, spec.periodSeconds, spec.failureThreshold, port);
+  }
+  return grpcProbe(portOf(s, spec.grpc.port), spec.grpc.service, spec.periodSeconds, spec.failureThreshold);
+}
+
+/** Where Prometheus scrapes a service: our ops port, or the one its descriptor names. */
+const metricsPortOf = (s: ServiceDescriptor) => s.metrics?.port ?? OPS_PORT;
+
+/** Its dashboard: the descriptor's file, or the standard one for the OpenTelemetry HTTP metrics. */
+function dashboardOf(s: ServiceDescriptor, ctx: ServiceContext) {
+  const monitoringNamespace = ctx.namespaces.monitoring;
+  if (s.dashboard) return { file: path.join(ctx.repoRoot, s.dashboard), monitoringNamespace };
+  if (s.otelHttpMetrics) {
+    const json = `${JSON.stringify(renderDashboard(otelHttpDashboard(s.name)), null, 2)}\n`;
+    return { file: `${s.name}.json`, json, monitoringNamespace };
+  }
+  return undefined;
 }
 
 /** The Secret holding a service's generated values (EnvSource `generatedSecret`). */
@@ -106,7 +125,7 @@ function ingressRules(s: ServiceDescriptor, ctx: ServiceContext): Rule[] {
     }
     if (from.length > 0) rules.push({ from, ports: tcp(port.port) });
   }
-  rules.push({ from: [podsIn(ns.monitoring, PROMETHEUS_PODS)], ports: tcp(OPS_PORT) });
+  rules.push({ from: [podsIn(ns.monitoring, PROMETHEUS_PODS)], ports: tcp(metricsPortOf(s)) });
   return rules;
 }
 
@@ -143,6 +162,7 @@ export function deployService(
       monitoringCrds: ctx.monitoringCrds,
       image: forApp(config.images, s.name),
       ports: [...s.ports],
+      metrics: s.metrics,
       headless: s.headless,
       env: [...ownEnv, ...commonEnv],
       probes: {
@@ -154,9 +174,7 @@ export function deployService(
       resources: forApp(config.resources, s.name),
       // A rotated database login or generated value rolls the pods that read it.
       podAnnotations: podChecksum(s, ctx, generated),
-      dashboard: s.dashboard
-        ? { file: path.join(ctx.repoRoot, s.dashboard), monitoringNamespace: ctx.namespaces.monitoring }
-        : undefined,
+      dashboard: dashboardOf(s, ctx),
       network: { ingress: ingressRules(s, ctx), egress: egressRules(s, ctx) },
       rules: {
         groups: withRunbookBaseUrl(serviceRules(s).groups, config.runbookBaseUrl),

@@ -52,13 +52,19 @@ export function prometheusRemoteWriteUrl(monitoringNamespace: string): string {
  * sidecar loads, in the monitoring namespace. Created by the component whose
  * metrics it shows; the alias is where it lived before (Monitoring).
  */
-export function grafanaDashboard(parent: pulumi.Resource, monitoringNamespace: string, file: string): void {
+export function grafanaDashboard(
+  parent: pulumi.Resource,
+  monitoringNamespace: string,
+  file: string,
+  /** The dashboard's JSON when it is generated rather than read from `file` (its name still names the ConfigMap). */
+  json?: string,
+): void {
   const cmName = `dashboard-${objectName(path.basename(file, ".json"))}`;
   new k8s.core.v1.ConfigMap(
     cmName,
     {
       metadata: { name: cmName, namespace: monitoringNamespace, labels: { grafana_dashboard: "1" } },
-      data: { [path.basename(file)]: readFileSync(file, "utf8") },
+      data: { [path.basename(file)]: json ?? readFileSync(file, "utf8") },
     },
     { parent, aliases: [{ parent: pulumi.createUrn("monitoring", "golive:observability:Monitoring") }] },
   );

@@ -32,6 +32,8 @@ export interface WorkloadArgs {
   image: string;
   /** Serving ports; the ops port (metrics, health) is added as "metrics". */
   ports: WorkloadPort[];
+  /** Where Prometheus scrapes it (the port named "metrics"): by default our ops port and /metrics. */
+  metrics?: { port: number; path: string };
   env: EnvVar[];
   probes: WorkloadProbes;
   replicas: { min: number; max: number };
@@ -48,14 +50,19 @@ export interface WorkloadArgs {
   monitoringCrds: pulumi.Resource;
   /** Who may reach these pods and whom they may reach (policies `<name>-ingress`, `<name>-egress`). */
   network: PolicySpec;
-  /** Its Grafana dashboard (a dashboards/*.json file) and where Grafana runs. */
-  dashboard?: { file: string; monitoringNamespace: string };
+  /** Its Grafana dashboard (a dashboards/*.json file, or generated JSON under that name) and where Grafana runs. */
+  dashboard?: { file: string; json?: string; monitoringNamespace: string };
   /** Its alert rules (alerting/rule-files.ts serviceRules), as a PrometheusRule beside our others. */
   rules?: { groups: RuleGroup[]; monitoringNamespace: string };
 }
 
-export function httpProbe(path: string, periodSeconds: number, failureThreshold: number): Probe {
-  return { httpGet: { path, port: "metrics" }, periodSeconds, failureThreshold, timeoutSeconds: 2 };
+export function httpProbe(
+  path: string,
+  periodSeconds: number,
+  failureThreshold: number,
+  port = "metrics",
+): Probe {
+  return { httpGet: { path, port }, periodSeconds, failureThreshold, timeoutSeconds: 2 };
 }
 
 export function grpcProbe(
@@ -78,7 +85,7 @@ export class Workload extends pulumi.ComponentResource {
     const { namespace } = args;
     this.labels = appLabels(name);
     const part: Part = { parent: this, name, namespace, labels: this.labels };
-    const ports = [...args.ports, { name: "metrics", port: OPS_PORT }];
+    const ports = [...args.ports, { name: "metrics", port: args.metrics?.port ?? OPS_PORT }];
 
     const serviceAccount = new k8s.core.v1.ServiceAccount(
       name,
@@ -273,13 +280,17 @@ function observability(
           matchExpressions: [{ key: "golive.dev/headless", operator: "DoesNotExist" }],
         },
         namespaceSelector: { matchNames: [namespace] },
-        endpoints: [{ port: "metrics", path: "/metrics", interval: "15s", scrapeTimeout: "10s" }],
+        endpoints: [
+          { port: "metrics", path: args.metrics?.path ?? "/metrics", interval: "15s", scrapeTimeout: "10s" },
+        ],
       },
     },
     { parent, dependsOn: [service, args.monitoringCrds] },
   );
 
-  if (args.dashboard) grafanaDashboard(parent, args.dashboard.monitoringNamespace, args.dashboard.file);
+  if (args.dashboard) {
+    grafanaDashboard(parent, args.dashboard.monitoringNamespace, args.dashboard.file, args.dashboard.json);
+  }
   if (args.rules) {
     const ruleName = `golive-service-${name}`;
     new k8s.apiextensions.CustomResource(

@@ -21,7 +21,7 @@ import { createHash } from "node:crypto";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import type { AppDescriptor } from "@golive/shared/app-descriptor";
+import { type BuiltHere, builtHere } from "@golive/shared/app-descriptor";
 import { APPS } from "../../infra/apps";
 import {
   allInstalledVersions,
@@ -246,7 +246,7 @@ function buildNetworkEnv(): Record<string, string> {
   );
 }
 
-function appRecipe(app: AppDescriptor): Recipe {
+function appRecipe(app: BuiltHere): Recipe {
   const dockerfile = path.join(REPO_ROOT, app.image.dockerfile);
   const nodeMajor = nodeVersion().split(".")[0];
   const base = (image: string, final: boolean): BaseImage => {
@@ -488,7 +488,7 @@ const PAUSE: Recipe = {
 
 const RECIPES: Record<LocalImage, Recipe> = {
   // One image per app of the list, from its (generated) Dockerfile.
-  ...Object.fromEntries(APPS.map((a) => [a.name, appRecipe(a)])),
+  ...Object.fromEntries(APPS.filter(builtHere).map((a) => [a.name, appRecipe(a)])),
   postgres: POSTGRES,
   probe: PROBE,
   // As grafana/k6: uid 12345, `k6` on PATH as the entrypoint, so the pod's args are k6's.
@@ -538,7 +538,7 @@ function recipeOf(name: LocalImage): Recipe {
 
 /** The `golive:images` keys a local build stands in for (the rest keep the stack file's refs). */
 const STACK_IMAGE_KEYS: Record<string, LocalImage> = {
-  ...Object.fromEntries(APPS.map((a) => [a.name, a.name])),
+  ...Object.fromEntries(APPS.filter(builtHere).map((a) => [a.name, a.name])),
   postgres: "postgres",
   k6: "k6",
   kubectl: "kubectl",

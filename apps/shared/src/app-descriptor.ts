@@ -35,6 +35,8 @@ export type EnvSource =
 
 export type ProbeSpec = { readonly periodSeconds: number; readonly failureThreshold: number } & (
   | { readonly http: keyof typeof HEALTH_PATHS }
+  /** An HTTP GET of a service not built here: its own path, on a named serving port or (by default) its metrics port. */
+  | { readonly httpGet: { readonly path: string; readonly port?: string } }
   /** The gRPC health protocol on a named port; service "" asks for the server as a whole. */
   | { readonly grpc: { readonly port: string; readonly service: string } }
 );
@@ -53,11 +55,25 @@ export interface ImageSpec {
   readonly env?: { readonly why: readonly string[]; readonly vars: string };
 }
 
+/**
+ * An image built outside this repository (a Go or Python service with its
+ * own CI): nothing to build here; the stack's golive:images.<name> names it.
+ */
+export interface PrebuiltImage {
+  readonly prebuilt: true;
+  /** What it is and where it is built, for people. */
+  readonly about: string;
+}
+
 interface AppBase {
   /** Kubernetes name, image key in the stack files, Prometheus job label. */
   readonly name: string;
-  readonly image: ImageSpec;
+  readonly image: ImageSpec | PrebuiltImage;
 }
+
+/** An app whose image this repository builds (its Dockerfile, the image workflow, the local images). */
+export type BuiltHere<A extends AppDescriptor = AppDescriptor> = A & { readonly image: ImageSpec };
+export const builtHere = <A extends AppDescriptor>(a: A): a is BuiltHere<A> => !("prebuilt" in a.image);
 
 /** An image that infra runs as a Job or CronJob (retention, preflight). */
 export interface JobAppDescriptor extends AppBase {
@@ -89,6 +105,20 @@ export interface ServiceDescriptor<Env extends string = string> extends AppBase 
   readonly drillCalls?: string;
   /** Repo-relative Grafana dashboard JSON (dashboards/build.ts writes ours). */
   readonly dashboard?: string;
+  /**
+   * Where Prometheus scrapes it, when that is not our ops port (OPS_PORT,
+   * /metrics): a service not built here serves its own.
+   */
+  readonly metrics?: { readonly port: number; readonly path: string };
+  /**
+   * It reports its requests as the OpenTelemetry HTTP server metric
+   * (http_server_request_duration_seconds, labels http_request_method,
+   * http_response_status_code, http_route), as Go's otelhttp and Python's
+   * OpenTelemetry instrumentations export it: the recording rules and the
+   * standard alerts read it, and without a `dashboard` it gets the standard
+   * one for it (dashboards/build.ts, otelHttpDashboard).
+   */
+  readonly otelHttpMetrics?: boolean;
   /** Repo-relative Prometheus rule file of its own alerts, tests beside it; the standard set (alerting/service-alerts.ts) comes on top. */
   readonly rules?: string;
 }
@@ -101,7 +131,9 @@ export type AppDescriptor = ServiceDescriptor | JobAppDescriptor;
  * does not read the common environment does not compile.
  */
 export function defineService<Env extends string>(
-  d: [CommonServiceEnv] extends [Env] ? ServiceDescriptor<Env> : { error: "the schema misses common env" },
-): ServiceDescriptor<Env> {
-  return d as ServiceDescriptor<Env>;
+  d: [CommonServiceEnv] extends [Env]
+    ? BuiltHere<ServiceDescriptor<Env>>
+    : { error: "the schema misses common env" },
+): BuiltHere<ServiceDescriptor<Env>> {
+  return d as BuiltHere<ServiceDescriptor<Env>>;
 }
