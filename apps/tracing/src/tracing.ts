@@ -8,7 +8,7 @@
 // The instrumentations patch modules as they are first required, so this
 // runs before anything imports http, grpc-js, pg or pino: each service's
 // instrument.ts calls it and is the first import of its main.ts.
-import { context, propagation, trace } from "@opentelemetry/api";
+import { context, type DiagLogger, DiagLogLevel, diag, propagation, trace } from "@opentelemetry/api";
 import { AsyncLocalStorageContextManager } from "@opentelemetry/context-async-hooks";
 import { W3CTraceContextPropagator } from "@opentelemetry/core";
 import { OTLPTraceExporter } from "@opentelemetry/exporter-trace-otlp-proto";
@@ -31,14 +31,38 @@ export interface Tracing {
 const OFF: Tracing = { enabled: false, shutdown: async () => {} };
 
 /**
- * A span that finds the queue full is dropped, silently. The SDK's defaults
- * (2,048 spans, an export every 5 s) dropped about a quarter of the sampled
- * traces of a gateway serving 2,000 req/s at a 10 % ratio on a busy machine
- * (test/tracing/tracing.e2e.test.ts counted 768 of 10,000). Exporting every
- * second in batches of up to 1,024 from a queue of 8,192 holds bursts of
- * several seconds; a span is about 1 KiB, so a full queue is about 8 MiB.
+ * Spans wait in a queue between exports; a span that finds it full is
+ * dropped (the diag logger below says so), and what is still queued at
+ * exit must be sent within the shutdown grace period. The SDK's defaults
+ * (2,048 spans, an export every 5 s) let a gateway at 2,000 req/s and a
+ * 10 % ratio queue about 2,000 spans between exports. Every second, in
+ * batches of up to 1,024 from a queue of 8,192: a few hundred spans wait,
+ * and a burst of several seconds still fits (a span is about 1 KiB, so a
+ * full queue is about 8 MiB). Made after one CI run of the head-sampling
+ * test counted 768 of 10,000 traces; not reproduced here (1,058 with two
+ * cores busy), so which of the two lost them is not known.
  */
 const BATCHING = { maxQueueSize: 8192, maxExportBatchSize: 1024, scheduledDelayMillis: 1000 };
+
+/** A diag logger writing one JSON line per message, like the services' own logs. */
+function diagLines(service: string): DiagLogger {
+  const line =
+    (level: string) =>
+    (message: string, ...args: unknown[]) => {
+      const detail =
+        args.length > 0 ? ` ${args.map((a) => (a instanceof Error ? a.message : String(a))).join(" ")}` : "";
+      process.stderr.write(
+        `${JSON.stringify({ level, time: new Date().toISOString(), service, msg: `opentelemetry: ${message}${detail}` })}\n`,
+      );
+    };
+  return {
+    error: line("error"),
+    warn: line("warn"),
+    info: line("info"),
+    debug: line("debug"),
+    verbose: line("debug"),
+  };
+}
 
 export interface TracingOptions {
   /**
@@ -70,6 +94,8 @@ export function startTracing(
       }),
     ],
   });
+  // The SDK's own warnings (dropped spans, failed exports) as JSON lines on stderr.
+  diag.setLogger(diagLines(service), DiagLogLevel.WARN);
   if (options.contextManager) context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
   propagation.setGlobalPropagator(new W3CTraceContextPropagator());
   trace.setGlobalTracerProvider(provider);
