@@ -3,6 +3,7 @@
 // ServiceMonitor's drop relabeling makes an alert's series vanish.
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
+import { alerts } from "./support/applied-stack";
 import { alertSources, droppedAlertSeries, type ScrapeTarget } from "./support/cluster-audit";
 
 const rules = [
@@ -28,6 +29,13 @@ describe("alert sources", () => {
     const [memory, down] = alertSources(rules);
     assert.deepEqual(memory?.sources, ["kube-state-metrics", "kubelet"]);
     assert.deepEqual(down?.sources, ["feed"]);
+  });
+
+  it("every committed alert's series have a known exporter (a service not built here owes one only when listed)", () => {
+    const unknown = alerts.flatMap((a) => a.sources.filter((src) => src.startsWith("unknown source")));
+    assert.deepEqual(unknown, []);
+    const errorRate = alerts.find((a) => a.alert === "ErrorRate");
+    assert.ok(errorRate?.series.every((s) => !s.metric.startsWith("http_server_request_duration")));
   });
 
   it("flags a series only when every target of its component drops it", () => {

@@ -7,6 +7,7 @@
 // Envoy Gateway) are stood in for by the labels and ports they would get.
 import { metricNames } from "../../../alerting/promql";
 import type { KubeApi, KubeObject } from "../../../scripts/local-cluster/kube-api";
+import { APPS, servicesOf } from "../../apps";
 import { blockedBy, type Endpoint, type LabelSelector, type NetworkPolicy, selects } from "./network-policy";
 
 type Obj = KubeObject & {
@@ -341,6 +342,15 @@ const METRIC_SOURCES: [RegExp, string[]][] = [
   [/^prometheus_/, ["kube-prometheus-stack-prometheus"]],
   [/^(grpc_server_|feed_)/, ["feed"]],
   [/^(http_request|gateway_)/, ["gateway"]],
+  // The OpenTelemetry HTTP server metric: the services not built here that
+  // say they export it (none in the committed stacks: the rules' branch for
+  // it then reads nothing, and no target is owed).
+  [
+    /^http_server_request_duration_seconds/,
+    servicesOf(APPS)
+      .filter((s) => s.otelHttpMetrics)
+      .map((s) => s.name),
+  ],
   [/^otelcol_/, ["opentelemetry-collector"]],
   [/^probe_/, ["blackbox-exporter"]],
   // Pushed by each preflight run over OTLP; the collector remote-writes them.
