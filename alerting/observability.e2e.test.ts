@@ -42,6 +42,9 @@ const EXTERNAL = [
   /^prometheus_(rule_evaluation_failures|notifications_errors|notifications_sent)_total$/, // Prometheus self-metrics
   /^loki_request_duration_seconds_count$/, // Loki
   /^otelcol_/, // the OpenTelemetry Collector (names checked against a real one in test/tracing)
+  // A service not built here, by the OpenTelemetry HTTP server metric (Go's otelhttp, Python's
+  // instrumentations; infra/test/bring-your-own.test.ts runs its alerts under promtool).
+  /^http_server_request_duration_seconds_(bucket|count)$/,
   /^probe_(success|ssl_earliest_cert_expiry)$/, // the blackbox exporter (test/synthetic runs a real one)
   /^preflight_(check_status|check_latency_seconds|money_may_be_held|passed|last_run_timestamp_seconds)$/, // a preflight run, through the collector's remote write (before() sends one)
   /^k6_(vus|http_reqs_total|http_req_failed_rate|http_req_duration_p95|http_req_duration_p99|grpc_req_duration_p95|grpc_req_duration_p99|checks_rate|iterations_total)$/, // k6 remote write
