@@ -15,11 +15,15 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$PWD/.tools/bin:$PATH"
 
+# Each run also writes its line and branch coverage (node's own, through the
+# source maps) as lcov beside its timing; scripts/coverage.mjs merges them.
 tap() {
   local concurrency=$1 timing=$2
   shift 2
   node --import tsx --test --test-concurrency="$concurrency" \
+    --experimental-test-coverage --enable-source-maps \
     --test-reporter=tap --test-reporter-destination=stdout \
+    --test-reporter=lcov --test-reporter-destination="$timing.lcov" \
     --test-reporter=./scripts/test-timing.mjs --test-reporter-destination="$timing" "$@"
 }
 
@@ -90,5 +94,6 @@ sum() { grep -h "^# $1 " "$out"/tap-* | awk '{n += $3} END {print n + 0}'; }
 echo "# suite: $(sum tests) tests, $(sum pass) passed, $(sum fail) failed, $(sum cancelled) cancelled in $((SECONDS - started)) s" \
   "(${#parallel[@]} files two at a time: $((half - started)) s; ${#SERIAL[@]} one at a time: $((SECONDS - half)) s)"
 echo "# slowest files:"
-cat "$out"/timing-* | sort -t$'\t' -k2,2nr | head -5 | awk -F'\t' '{printf "#   %6.1f s  %s\n", $2 / 1000, $1}'
+for f in "$out"/timing-*; do [[ $f == *.lcov ]] || cat "$f"; done | sort -t$'\t' -k2,2nr | head -5 | awk -F'\t' '{printf "#   %6.1f s  %s\n", $2 / 1000, $1}'
+node scripts/coverage.mjs "$out"/timing-*.lcov || status=1
 exit "$status"
