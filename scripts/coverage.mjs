@@ -5,7 +5,7 @@
 // in scripts/coverage-floor.json. Only code that ran inside a test process
 // counts: a service a test starts as a process of its own (the e2e files)
 // is exercised there but not measured.
-//   node scripts/coverage.mjs FILE.info...      exit 1 below a floor
+//   node scripts/coverage.mjs [--floors FILE.json] FILE.info...      exit 1 below a floor
 import fs from "node:fs";
 import path from "node:path";
 
@@ -16,8 +16,11 @@ const packageOf = (file) => {
 };
 
 /** file -> { lines: Map<line, hit>, branches: Map<"line:block:branch", hit> } */
+const args = process.argv.slice(2);
+const floorsAt =
+  args[0] === "--floors" ? args.splice(0, 2)[1] : new URL("./coverage-floor.json", import.meta.url);
 const files = new Map();
-for (const info of process.argv.slice(2)) {
+for (const info of args) {
   let current;
   for (const line of fs.readFileSync(info, "utf8").split("\n")) {
     if (line.startsWith("SF:")) {
@@ -45,7 +48,7 @@ for (const [file, f] of files) {
   totals.set(packageOf(file), t);
 }
 
-const floors = JSON.parse(fs.readFileSync(new URL("./coverage-floor.json", import.meta.url), "utf8"));
+const floors = JSON.parse(fs.readFileSync(floorsAt, "utf8"));
 const pct = (hit, all) => (all === 0 ? 100 : (100 * hit) / all);
 const failures = [];
 console.log("# coverage (in-process):  package               lines    branches   floor (lines / branches)");
@@ -63,6 +66,6 @@ for (const pkg of Object.keys(floors.packages)) {
   if (!totals.has(pkg)) failures.push(`${pkg} (no coverage recorded)`);
 }
 if (failures.length > 0) {
-  console.log(`# coverage below its floor: ${failures.join(", ")} (scripts/coverage-floor.json)`);
+  console.log(`# coverage below its floor: ${failures.join(", ")} (${floorsAt})`);
   process.exit(1);
 }
