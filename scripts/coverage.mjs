@@ -59,7 +59,7 @@ for (const [pkg, t] of [...totals].sort(([a], [b]) => a.localeCompare(b))) {
   const mark = floor && (lines < floor.lines || branches < floor.branches) ? "  BELOW FLOOR" : "";
   if (mark) failures.push(pkg);
   console.log(
-    `#   ${pkg.padEnd(34)} ${lines.toFixed(1).padStart(6)} %  ${branches.toFixed(1).padStart(6)} %   ${floor ? `${floor.lines} / ${floor.branches}` : "-"}${mark}`,
+    `#   ${pkg.padEnd(34)} ${lines.toFixed(1).padStart(6)} %  ${branches.toFixed(1).padStart(6)} %   ${floor ? `${floor.lines} / ${floor.branches}` : "-"}   (${t.lines} lines, ${t.branches} branches)${mark}`,
   );
 }
 for (const pkg of Object.keys(floors.packages)) {
