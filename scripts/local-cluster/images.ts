@@ -248,6 +248,12 @@ function buildNetworkEnv(): Record<string, string> {
 
 function appRecipe(app: BuiltHere): Recipe {
   const dockerfile = path.join(REPO_ROOT, app.image.dockerfile);
+  // Reads every file the Dockerfile copies: once, for the cache key and the build stamp.
+  let sources: string | undefined;
+  const sourcesHash = () => {
+    sources ??= dockerfileInputsHash(dockerfile, REPO_ROOT);
+    return sources;
+  };
   const nodeMajor = nodeVersion().split(".")[0];
   const base = (image: string, final: boolean): BaseImage => {
     const name = image.split("@")[0] as string;
@@ -264,7 +270,7 @@ function appRecipe(app: BuiltHere): Recipe {
   return {
     tagPrefix: "dev",
     inputs: () => [
-      dockerfileInputsHash(dockerfile, REPO_ROOT),
+      sourcesHash(),
       toolIdentity("node"),
       npmVersion(),
       nodeBaseKey(),
@@ -287,7 +293,7 @@ function appRecipe(app: BuiltHere): Recipe {
         base,
         runEnv,
         runCache: ctx.runCache,
-        buildArgs: localBuildArgs(dockerfile),
+        buildArgs: localBuildArgs(dockerfile, sourcesHash()),
         log: ctx.log,
       });
       const appLayer = new LayerDir(runtime.root).pack(path.join(ctx.work, "app.tar"));
@@ -311,11 +317,11 @@ function appRecipe(app: BuiltHere): Recipe {
  * uncommitted changes, and a stamp from Git would rebuild every image on
  * every commit).
  */
-function localBuildArgs(dockerfile: string): Record<string, string> {
+function localBuildArgs(dockerfile: string, sourcesHash: string): Record<string, string> {
   const pkg = JSON.parse(fs.readFileSync(path.join(path.dirname(dockerfile), "package.json"), "utf8"));
   return {
     GOLIVE_VERSION: String(pkg.version),
-    GOLIVE_COMMIT: `local-${dockerfileInputsHash(dockerfile, REPO_ROOT).slice(0, 12)}`,
+    GOLIVE_COMMIT: `local-${sourcesHash.slice(0, 12)}`,
   };
 }
 
