@@ -269,12 +269,7 @@ function appRecipe(app: BuiltHere): Recipe {
   };
   return {
     tagPrefix: "dev",
-    inputs: () => [
-      sourcesHash(),
-      toolIdentity("node"),
-      npmVersion(),
-      nodeBaseKey(),
-    ],
+    inputs: () => [sourcesHash(), toolIdentity("node"), npmVersion(), nodeBaseKey()],
     build(ctx) {
       const node = tool("node");
       const runEnv: Record<string, string> = {
