@@ -86,10 +86,9 @@ test("flags: a bad file is refused with the flag and the reason", () => {
 
 test("flags: fault flags off their defaults are refused where injection is refused", () => {
   const text = renderFlagFile({ ...DEFAULT_FLAGS, "getfeed-added-latency-ms": 100 });
-  assert.throws(
-    () => parseFlagFile(text, "refused"),
-    { message: /^flags\.getfeed-added-latency-ms: failure injection is refused here/ },
-  );
+  assert.throws(() => parseFlagFile(text, "refused"), {
+    message: /^flags\.getfeed-added-latency-ms: failure injection is refused here/,
+  });
   assert.equal(parseFlagFile(text, "allowed")["getfeed-added-latency-ms"], 100);
   // A DISABLED flag is its default, whatever its variants say.
   const disabled = flagFile((j) => {
