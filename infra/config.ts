@@ -6,6 +6,14 @@ import path from "node:path";
 import { preflightPaymentsSchema } from "@golive/preflight/payments/credentials";
 import type { AppDescriptor } from "@golive/shared/app-descriptor";
 import { logLevelName } from "@golive/shared/env";
+import {
+  DEFAULT_FLAGS,
+  type FaultInjection,
+  FLAG_KEYS,
+  FLAGS,
+  type FlagKey,
+  isFault,
+} from "@golive/shared/flags";
 import { DEFAULT_SAMPLE_RATIO, sampleRatioSchema } from "@golive/tracing/env";
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
@@ -367,59 +375,107 @@ const loadtest = z
   })
   .default({ profile: "smoke", chaosDelaySeconds: 15, recoveryTimeoutSeconds: 120, target: "edge" });
 
+/**
+ * golive:flags, keyed as the flag file keys them (apps/shared/src/flags.ts):
+ * the kill switches and the drills' faults. The deployer renders it into the
+ * flag file the services reload without a restart (docs/operations.md).
+ */
+const flags = z
+  .strictObject(
+    Object.fromEntries(
+      FLAG_KEYS.map((key) => {
+        const def = FLAGS[key];
+        const value =
+          def.type === "boolean"
+            ? z.boolean().default(def.default)
+            : z.number().min(def.min).max(def.max).default(def.default);
+        return [key, value];
+      }),
+    ) as {
+      [K in FlagKey]: (typeof FLAGS)[K]["type"] extends "boolean"
+        ? z.ZodDefault<z.ZodBoolean>
+        : z.ZodDefault<z.ZodNumber>;
+    },
+  )
+  .default(DEFAULT_FLAGS as never);
+
 // Strict objects throughout: a misspelt key fails loudly instead of being
 // dropped and silently replaced by a default. The per-app keys (images,
 // replicas, resources) come from the app list (infra/apps.ts).
 export function stackConfigSchemaFor(apps: readonly AppDescriptor[]) {
   const services = servicesOf(apps).map((s) => s.name);
-  return z.strictObject({
-    environment: z.enum(["staging", "prod", "local"]),
-    /** Our apps' images (deploy.yml writes their digests), then the third-party ones. */
-    images: perApp(
-      apps.map((a) => a.name),
-      imageRef,
-      {
-        postgres: imageRef,
-        k6: imageRef,
-        kubectl: imageRef,
-        /** The backup's off-site step (rclone copy to the bucket), used with backup.offsite. */
-        rclone: imageRef,
-        corazaWasm: imageRef,
-        /** Synthetic monitoring's prober (infra/components/synthetic.ts). */
-        blackboxExporter: imageRef,
-      },
-    ),
-    replicas: perApp(services, scaling),
-    resources: perApp(services, resources, {
-      postgres: resources,
-      migrations: resources,
-      /** The backup and retention CronJobs. */
-      jobs: resources.default(DEFAULT_JOB_RESOURCES),
-    }),
-    domain: hostname,
-    tls,
-    waf,
-    rateLimit,
-    retention,
-    database,
-    backup,
-    rotation,
-    alerting,
-    runbookBaseUrl,
-    /** Every service's and job's log level (LOG_LEVEL): more detail where traffic is synthetic. */
-    logLevel: logLevelName.default("info"),
-    /** Spread replicas over zones and nodes (needs a multi-node cluster). */
-    topologySpread: z.boolean().default(false),
-    /** PodDisruptionBudgets; off where a single replica would block every node drain. */
-    disruptionBudget: z.boolean().default(false),
-    charts,
-    monitoring,
-    tracing,
-    /** Where the Kubernetes API server is reachable from pods, for the chaos step's egress. */
-    apiServerCidr: z.cidrv4().default("0.0.0.0/0"),
-    preflight,
-    loadtest,
-  });
+  return z
+    .strictObject({
+      environment: z.enum(["staging", "prod", "local"]),
+      /** Our apps' images (deploy.yml writes their digests), then the third-party ones. */
+      images: perApp(
+        apps.map((a) => a.name),
+        imageRef,
+        {
+          postgres: imageRef,
+          k6: imageRef,
+          kubectl: imageRef,
+          /** The backup's off-site step (rclone copy to the bucket), used with backup.offsite. */
+          rclone: imageRef,
+          corazaWasm: imageRef,
+          /** Synthetic monitoring's prober (infra/components/synthetic.ts). */
+          blackboxExporter: imageRef,
+        },
+      ),
+      replicas: perApp(services, scaling),
+      resources: perApp(services, resources, {
+        postgres: resources,
+        migrations: resources,
+        /** The backup and retention CronJobs. */
+        jobs: resources.default(DEFAULT_JOB_RESOURCES),
+      }),
+      domain: hostname,
+      tls,
+      waf,
+      rateLimit,
+      retention,
+      database,
+      backup,
+      rotation,
+      alerting,
+      runbookBaseUrl,
+      /** Every service's and job's log level (LOG_LEVEL): more detail where traffic is synthetic. */
+      logLevel: logLevelName.default("info"),
+      /** Spread replicas over zones and nodes (needs a multi-node cluster). */
+      topologySpread: z.boolean().default(false),
+      /** PodDisruptionBudgets; off where a single replica would block every node drain. */
+      disruptionBudget: z.boolean().default(false),
+      charts,
+      monitoring,
+      tracing,
+      /** Where the Kubernetes API server is reachable from pods, for the chaos step's egress. */
+      apiServerCidr: z.cidrv4().default("0.0.0.0/0"),
+      preflight,
+      loadtest,
+      flags,
+      /** The second key prod needs before golive:flags may inject failures. */
+      allowFaultInjection: z.boolean().default(false),
+    })
+    .superRefine((config, ctx) => {
+      if (faultInjectionOf(config) === "allowed") return;
+      for (const key of FLAG_KEYS) {
+        if (isFault(key) && config.flags[key] !== FLAGS[key].default) {
+          ctx.addIssue({
+            code: "custom",
+            path: ["flags", key],
+            message: `failure injection is refused in prod: it needs golive:allowFaultInjection true as well`,
+          });
+        }
+      }
+    });
+}
+
+/** Whether the services may apply fault flags (FAULT_INJECTION): outside prod, or in prod with the second key. */
+export function faultInjectionOf(config: {
+  environment: string;
+  allowFaultInjection: boolean;
+}): FaultInjection {
+  return config.environment !== "prod" || config.allowFaultInjection ? "allowed" : "refused";
 }
 
 export const stackConfigSchema = stackConfigSchemaFor(APPS);

@@ -17,8 +17,9 @@ import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { serviceRules, withRunbookBaseUrl } from "../../alerting/rule-files";
 import { otelHttpDashboard, renderDashboard } from "../../dashboards/build";
-import { forApp, type StackConfig } from "../config";
+import { faultInjectionOf, forApp, type StackConfig } from "../config";
 import { DATABASE_SECRET, DATABASE_URL_KEY } from "./database";
+import { FLAGS_FILE_PATH, type FlagFileMount } from "./feature-flags";
 import { ENVOY_PROXY_LABELS } from "./ingress";
 import { appLabels } from "./labels";
 import { LOADTEST_LABELS } from "./loadtest";
@@ -38,6 +39,8 @@ export interface ServiceContext {
   terminationGraceSeconds: number;
   database: { egress: EgressRule; checksum: pulumi.Input<string> };
   monitoringCrds: pulumi.Resource;
+  /** The feature flag file's volume, mounted into the services whose env reads it. */
+  flagFile: FlagFileMount;
 }
 
 /** The dns:/// target of a service port: the headless Service when the port has one (per-call balancing). */
@@ -103,11 +106,17 @@ function envVar(
       valueFrom: { secretKeyRef: { name: generated.secret.metadata.name, key: source.generatedSecret } },
     };
   }
+  if ("flags" in source) {
+    return { name, value: source.flags === "file" ? FLAGS_FILE_PATH : faultInjectionOf(ctx.config) };
+  }
   return {
     name,
     value: serviceAddress(byName(ctx.services, source.addressOf), source.port, ctx.namespaces.app),
   };
 }
+
+const readsFlagFile = (s: ServiceDescriptor) =>
+  Object.values(s.env).some((v) => typeof v === "object" && "flags" in v && v.flags === "file");
 
 /** Ingress per serving port (callers, the edge, the drill), then Prometheus on the ops port. */
 function ingressRules(s: ServiceDescriptor, ctx: ServiceContext): Rule[] {
@@ -165,6 +174,7 @@ export function deployService(
       metrics: s.metrics,
       headless: s.headless,
       env: [...ownEnv, ...commonEnv],
+      files: readsFlagFile(s) ? [ctx.flagFile] : [],
       probes: {
         startup: probe(s.probes.startup, s),
         liveness: probe(s.probes.liveness, s),

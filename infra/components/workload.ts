@@ -35,6 +35,8 @@ export interface WorkloadArgs {
   /** Where Prometheus scrapes it (the port named "metrics"): by default our ops port and /metrics. */
   metrics?: { port: number; path: string };
   env: EnvVar[];
+  /** Read-only volumes beside /tmp (the feature flag file). */
+  files?: { volume: k8s.types.input.core.v1.Volume; mount: k8s.types.input.core.v1.VolumeMount }[];
   probes: WorkloadProbes;
   replicas: { min: number; max: number };
   resources: Resources;
@@ -161,10 +163,10 @@ function podTemplate(
           startupProbe: args.probes.startup,
           livenessProbe: args.probes.liveness,
           readinessProbe: args.probes.readiness,
-          volumeMounts: [tmpMount],
+          volumeMounts: [tmpMount, ...(args.files ?? []).map((f) => f.mount)],
         },
       ],
-      volumes: [tmpVolume],
+      volumes: [tmpVolume, ...(args.files ?? []).map((f) => f.volume)],
     },
   };
 }

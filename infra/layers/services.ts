@@ -5,6 +5,7 @@ import type { ServiceDescriptor } from "@golive/shared/app-descriptor";
 import { OPS_PORT } from "@golive/shared/contract";
 import { servicesOf } from "../apps";
 import { deployService, type ServiceContext, serviceAddress } from "../components/app-service";
+import { featureFlags } from "../components/feature-flags";
 import type { Workload } from "../components/workload";
 import { REPO_ROOT, type StackContext } from "./context";
 import type { DataLayer } from "./data";
@@ -49,6 +50,7 @@ export function serviceLayer(
     terminationGraceSeconds: GRACE_SECONDS,
     database: { egress: data.client.databaseEgress, checksum: data.client.databaseChecksum },
     monitoringCrds: monitoring.crds,
+    flagFile: featureFlags(ns.names.app, config, { dependsOn: [ns.resources.app] }),
   };
   const afterMigrations = { dependsOn: [data.migrations.job, data.appDatabase.secret, ns.resources.app] };
   const workloads = new Map(services.map((s) => [s.name, deployService(s, context, afterMigrations)]));

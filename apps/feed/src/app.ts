@@ -23,7 +23,13 @@ export const feedApp = defineService<FeedEnv>({
   },
   ports: [{ name: "grpc", port: FEED_GRPC_PORT }],
   headless: { name: FEED_HEADLESS_SERVICE, port: "grpc" },
-  env: { DATABASE_URL: { databaseUrl: true }, GRPC_PORT: String(FEED_GRPC_PORT) },
+  env: {
+    DATABASE_URL: { databaseUrl: true },
+    GRPC_PORT: String(FEED_GRPC_PORT),
+    // The drills' faults on GetFeed.
+    FLAGS_FILE: { flags: "file" },
+    FAULT_INJECTION: { flags: "faultInjection" },
+  },
   probes: {
     startup: { grpc: { port: "grpc", service: "" }, periodSeconds: 2, failureThreshold: 30 },
     liveness: { http: "live", periodSeconds: 10, failureThreshold: 3 },

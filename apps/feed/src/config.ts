@@ -1,6 +1,7 @@
 // Feed service configuration, read once from the environment at start-up.
 
 import { envInt } from "@golive/shared/env";
+import { featureFlagsEnvSchema } from "@golive/shared/feature-flags";
 import { serviceEnvSchema } from "@golive/shared/service-env";
 import { tracingEnvSchema } from "@golive/tracing/env";
 import { z } from "zod";
@@ -26,6 +27,7 @@ export const feedConfigSchema = z.object({
   /** GetFeed pages are served from memory this long (0: off); the staleness bound of GetFeed. */
   FEED_PAGE_CACHE_TTL_MS: envInt(0, 60_000).default(1_000),
   LIKE_WORKER_BATCH: envInt(1, 10_000).default(500),
+  ...featureFlagsEnvSchema.shape,
   ...tracingEnvSchema.shape,
 });
 

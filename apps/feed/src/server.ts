@@ -3,6 +3,7 @@
 // tests and the benchmark start it in-process through startFeedService.
 
 import { type FeedServiceHandlers, loadFeedProto, type Message } from "@golive/proto/loader";
+import { type FeatureFlags, startFeatureFlags } from "@golive/shared/feature-flags";
 import { type Logger, maskUrl } from "@golive/shared/logger";
 import { type OpsServer, startOpsServer } from "@golive/shared/ops-server";
 import type { ShutdownStep } from "@golive/shared/shutdown";
@@ -13,6 +14,7 @@ import type { Pool } from "pg";
 import type { FeedConfig } from "./config";
 import { FEED_SERVICE_NAME } from "./contract";
 import { createPool, type DbProbe, startDbProbe } from "./db/pool";
+import { DomainError } from "./errors";
 import { FeedStore } from "./feed-store";
 import { type LikeWorker, startLikeWorker } from "./like-worker";
 import { MessageBus } from "./message-bus";
@@ -59,6 +61,7 @@ export async function startFeedService(config: FeedConfig, logger: Logger): Prom
     logger,
   });
   const metrics = createFeedMetrics(pool);
+  const flags = await startFeatureFlags({ service: "feed", env: config, logger, registry: metrics.registry });
   const store = new FeedStore(pool, (statement, seconds) => metrics.dbQuery.observe({ statement }, seconds));
   const pageCache =
     config.FEED_PAGE_CACHE_TTL_MS > 0 ? new PageCache(config.FEED_PAGE_CACHE_TTL_MS) : undefined;
@@ -82,7 +85,7 @@ export async function startFeedService(config: FeedConfig, logger: Logger): Prom
   const server = new grpc.Server();
   server.addService(
     loadFeedProto().feed.v1.FeedService.service,
-    createHandlers({ store, pageCache, metrics, bus, rpc }),
+    createHandlers({ store, pageCache, metrics, bus, rpc, flags }),
   );
   health.addToServer(server);
   const grpcPort = await bindServer(server, `${config.GRPC_HOST}:${config.GRPC_PORT}`);
@@ -112,6 +115,7 @@ export async function startFeedService(config: FeedConfig, logger: Logger): Prom
     probe,
     pool,
     ops,
+    flags,
   });
   return {
     grpcPort,
@@ -176,12 +180,14 @@ function createHandlers(deps: {
   metrics: FeedMetrics;
   bus: MessageBus;
   rpc: Rpc;
+  flags: FeatureFlags;
 }): FeedServiceHandlers {
-  const { store, pageCache, metrics, rpc } = deps;
+  const { store, pageCache, metrics, rpc, flags } = deps;
   const { unary } = rpc;
   return {
     GetFeed: unary("GetFeed", async (request) => {
       const input = parseGetFeed(request);
+      await injectGetFeedFaults(flags);
       const load = () => store.getFeed({ pageSize: input.pageSize, cursor: input.cursor });
       if (!pageCache) return load();
       const { page, result } = await pageCache.get(`${input.pageSize}|${request.cursor}`, load);
@@ -300,9 +306,10 @@ function buildShutdownSteps(
     probe: DbProbe;
     pool: Pool;
     ops: OpsServer;
+    flags: FeatureFlags;
   },
 ): ShutdownStep[] {
-  const { server, bus, likeWorker, probe, pool, ops } = parts;
+  const { server, bus, likeWorker, probe, pool, ops, flags } = parts;
   let drained: Promise<void> = Promise.resolve();
   return [
     {
@@ -336,5 +343,19 @@ function buildShutdownSteps(
       },
     },
     { name: "close ops server", run: () => ops.close() },
+    { name: "stop reading feature flags", run: () => flags.close() },
   ];
+}
+
+/**
+ * The drills' faults on GetFeed (feature flags, off by default; the flag file
+ * is refused where FAULT_INJECTION is refused): a wait before the answer,
+ * and a share of calls failed with UNAVAILABLE, as a replica in trouble would.
+ */
+async function injectGetFeedFaults(flags: FeatureFlags): Promise<void> {
+  const { "getfeed-added-latency-ms": latencyMs, "getfeed-error-share": errorShare } = flags.current;
+  if (latencyMs > 0) await new Promise((resolve) => setTimeout(resolve, latencyMs));
+  if (errorShare > 0 && Math.random() < errorShare) {
+    throw new DomainError("unavailable", "injected failure (feature flag getfeed-error-share)");
+  }
 }

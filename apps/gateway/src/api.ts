@@ -112,6 +112,9 @@ export const API: readonly ApiRoute[] = [
       413: error("the body is over the size limit"),
       415: error("the body is not JSON"),
       ...FEED_FAILURES,
+      503: error(
+        "the feed is unavailable or its breaker is open, or likes writes are switched off (code FEATURE_DISABLED); Retry-After says when to retry",
+      ),
     },
   },
   {
@@ -123,6 +126,9 @@ export const API: readonly ApiRoute[] = [
       101: { description: "switched to the WebSocket protocol" },
       400: error("a malformed userId or since"),
       426: error("a plain GET: connect with a WebSocket"),
+      503: error(
+        "the feed is unavailable, the gateway is shutting down, or messages are switched off (code FEATURE_DISABLED)",
+      ),
     },
   },
 ];

@@ -33,6 +33,9 @@ export const gatewayApp = defineService<GatewayEnv>({
     // Behind the edge: its X-Forwarded-For entry names the caller.
     TRUST_PROXY_HOPS: "1",
     LOG_IP_HASH_KEY: { generatedSecret: "log-ip-hash-key" },
+    // The kill switches (likes-writes, messages).
+    FLAGS_FILE: { flags: "file" },
+    FAULT_INJECTION: { flags: "faultInjection" },
   },
   probes: {
     startup: { http: "live", periodSeconds: 2, failureThreshold: 30 },

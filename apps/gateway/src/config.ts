@@ -1,6 +1,7 @@
 // Gateway configuration, read once from the environment at start-up.
 
 import { envInt, parseEnv } from "@golive/shared/env";
+import { featureFlagsEnvSchema } from "@golive/shared/feature-flags";
 import { serviceEnvSchema } from "@golive/shared/service-env";
 import { tracingEnvSchema } from "@golive/tracing/env";
 import { z } from "zod";
@@ -41,6 +42,7 @@ export const gatewayEnvSchema = z.object({
     .union([z.literal(""), z.string().min(32, "must be at least 32 characters (the stack generates 48)")])
     .optional()
     .transform((v) => v || undefined),
+  ...featureFlagsEnvSchema.shape,
   ...tracingEnvSchema.shape,
 });
 

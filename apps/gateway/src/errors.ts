@@ -22,6 +22,21 @@ export class GatewayError extends Error {
   }
 }
 
+/** How long a client is told to wait before retrying a switched-off feature: the flags reload in seconds, a switch is turned back by a person. */
+const FEATURE_OFF_RETRY_AFTER_SECONDS = 60;
+
+/** 503 for a feature whose kill switch is off (flags.ts): the code says it is on purpose, the message names the flag. */
+export function featureDisabled(what: string, flag: string): GatewayError {
+  return new GatewayError(
+    503,
+    "FEATURE_DISABLED",
+    `${what} are switched off (feature flag ${flag}); retry later`,
+    {
+      "retry-after": String(FEATURE_OFF_RETRY_AFTER_SECONDS),
+    },
+  );
+}
+
 const GRPC_TO_HTTP: Partial<Record<GrpcStatus, number>> = {
   [GrpcStatus.INVALID_ARGUMENT]: 400,
   [GrpcStatus.OUT_OF_RANGE]: 400,

@@ -9,13 +9,14 @@ import http from "node:http";
 import type { Duplex } from "node:stream";
 import websocket from "@fastify/websocket";
 import type { Message__Output } from "@golive/proto/generated/feed/v1/Message";
+import type { FeatureFlags } from "@golive/shared/feature-flags";
 import type { Logger } from "@golive/shared/logger";
 import { status as GrpcStatus } from "@grpc/grpc-js";
 import { ROOT_CONTEXT, SpanKind, SpanStatusCode, trace } from "@opentelemetry/api";
 import { BrokenCircuitError } from "cockatiel";
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import type { RawData, WebSocket, WebSocketServer } from "ws";
-import { GatewayError, mapError } from "./errors";
+import { featureDisabled, GatewayError, mapError } from "./errors";
 import { grpcCode, type ResilientFeedClient } from "./feed-client";
 import type { GatewayMetrics } from "./metrics";
 import { REQUEST_ID_HEADER } from "./request-id";
@@ -64,6 +65,8 @@ export interface MessagesSocketServer {
 
 export interface MessagesSocketDeps {
   feed: ResilientFeedClient;
+  /** The messages kill switch: off, upgrades get 503 and sends an error frame (open sockets keep receiving). */
+  flags: FeatureFlags;
   metrics: GatewayMetrics;
   logger: Logger;
   maxPayloadBytes: number;
@@ -199,6 +202,7 @@ function addMessagesRoute(
       if (!request.ws) return;
       requestIds.set(request.raw, request.id);
       if (!accepting()) throw new GatewayError(503, "SHUTTING_DOWN", "gateway shutting down");
+      if (!deps.flags.current.messages) throw featureDisabled("messages", "messages");
       const query = parseUpgradeQuery(request);
       if (deps.feed.breakerOpen) throw new BrokenCircuitError();
       accepted.set(request, { ...query, started: performance.now() });
@@ -430,6 +434,11 @@ class MessagesSession {
       return;
     }
     const { to, body, ref } = frame.data;
+    if (!this.deps.flags.current.messages) {
+      const off = featureDisabled("messages", "messages");
+      this.sendFrame({ type: "error", ref, code: off.code, message: off.message });
+      return;
+    }
     if (this.inFlight >= MAX_IN_FLIGHT_SENDS) {
       this.sendFrame({
         type: "error",

@@ -3,6 +3,7 @@
 // main.ts wires it to the process; tests start it in-process on loopback.
 import type http from "node:http";
 import type { AddressInfo } from "node:net";
+import { type FeatureFlags, startFeatureFlags } from "@golive/shared/feature-flags";
 import { type Logger, traceFieldsOf } from "@golive/shared/logger";
 import { observeTraced } from "@golive/shared/metrics";
 import { type OpsServer, startOpsServer } from "@golive/shared/ops-server";
@@ -42,6 +43,8 @@ export interface Gateway {
   app: FastifyInstance;
   feed: ResilientFeedClient;
   metrics: GatewayMetrics;
+  /** The kill switches in force (likes-writes, messages). */
+  flags: FeatureFlags;
   sockets: MessagesSocketServer;
   httpPort: number;
   opsPort: number;
@@ -61,6 +64,12 @@ interface DrainState {
 
 export async function startGateway(config: GatewayConfig, logger: Logger): Promise<Gateway> {
   const metrics = createGatewayMetrics();
+  const flags = await startFeatureFlags({
+    service: "gateway",
+    env: config,
+    logger,
+    registry: metrics.registry,
+  });
   const feed = createFeedClient(config, metrics, logger);
   const cache = createStaleCache(config);
   const drain: DrainState = { shuttingDown: false };
@@ -73,6 +82,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
   // First: the plugin it registers must see every route that follows.
   const sockets = await registerMessagesSocket(app, {
     feed,
+    flags,
     metrics,
     logger,
     maxPayloadBytes: config.WS_MAX_PAYLOAD_BYTES,
@@ -80,7 +90,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
     pingIntervalMs: config.WS_PING_INTERVAL_MS,
   });
   registerFeedRoutes(app, { feed, cache, metrics });
-  registerVideoRoutes(app, { feed });
+  registerVideoRoutes(app, { feed, flags });
 
   await app.listen({ host: config.HTTP_HOST, port: config.HTTP_PORT });
   const httpPort = (app.server.address() as AddressInfo).port;
@@ -99,12 +109,13 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
   });
   logger.info({ httpPort, opsPort: ops.port }, "gateway listening");
 
-  const steps = buildShutdownSteps(config, drain, { app, sockets, feed, ops });
+  const steps = buildShutdownSteps(config, drain, { app, sockets, feed, ops, flags });
   let closing: Promise<void> | undefined;
   return {
     app,
     feed,
     metrics,
+    flags,
     sockets,
     httpPort,
     opsPort: ops.port,
@@ -324,9 +335,15 @@ function addMethodNotAllowed(app: FastifyInstance): () => { method: string; url:
 function buildShutdownSteps(
   config: GatewayConfig,
   drain: DrainState,
-  parts: { app: FastifyInstance; sockets: MessagesSocketServer; feed: ResilientFeedClient; ops: OpsServer },
+  parts: {
+    app: FastifyInstance;
+    sockets: MessagesSocketServer;
+    feed: ResilientFeedClient;
+    ops: OpsServer;
+    flags: FeatureFlags;
+  },
 ): ShutdownStep[] {
-  const { app, sockets, feed, ops } = parts;
+  const { app, sockets, feed, ops, flags } = parts;
   const wait = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
   return [
     {
@@ -346,5 +363,6 @@ function buildShutdownSteps(
     },
     { name: "close feed channel", run: () => feed.close() },
     { name: "close ops server", run: () => ops.close() },
+    { name: "stop reading feature flags", run: () => flags.close() },
   ];
 }

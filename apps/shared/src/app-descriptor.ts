@@ -24,14 +24,17 @@ export type CommonServiceEnv = (typeof COMMON_SERVICE_ENV)[number];
 
 /**
  * A value the deployer fills in: a literal, the app database's URL (a
- * Secret), another app's address, or a random value it generates once per
- * stack (`@pulumi/random`) into a Secret of the app's, under this key.
+ * Secret), another app's address, a random value it generates once per
+ * stack (`@pulumi/random`) into a Secret of the app's, under this key, or
+ * the stack's feature flags: the path of the flag file (a ConfigMap the
+ * deployer mounts) or whether fault flags may apply (feature-flags.ts).
  */
 export type EnvSource =
   | string
   | { readonly databaseUrl: true }
   | { readonly addressOf: string; readonly port: string }
-  | { readonly generatedSecret: string };
+  | { readonly generatedSecret: string }
+  | { readonly flags: "file" | "faultInjection" };
 
 export type ProbeSpec = { readonly periodSeconds: number; readonly failureThreshold: number } & (
   | { readonly http: keyof typeof HEALTH_PATHS }

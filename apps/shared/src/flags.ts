@@ -30,7 +30,7 @@ interface NumberFlag {
 }
 export type FlagDefinition = BooleanFlag | NumberFlag;
 
-export const FLAGS: { readonly [K in FlagKey]: FlagDefinition } = {
+export const FLAGS = {
   "likes-writes": {
     type: "boolean",
     default: true,
@@ -57,10 +57,12 @@ export const FLAGS: { readonly [K in FlagKey]: FlagDefinition } = {
     fault: true,
     about: "Drill fault: this share of GetFeed calls fails with UNAVAILABLE.",
   },
-};
+} as const satisfies { readonly [K in FlagKey]: FlagDefinition };
 
 /** The flags' values, as the services read them. */
-export type FlagValues = { readonly [K in FlagKey]: (typeof FLAGS)[K]["default"] };
+export type FlagValues = {
+  readonly [K in FlagKey]: (typeof FLAGS)[K]["type"] extends "boolean" ? boolean : number;
+};
 
 export const DEFAULT_FLAGS: FlagValues = Object.fromEntries(
   FLAG_KEYS.map((k) => [k, FLAGS[k].default]),

@@ -1,12 +1,17 @@
 // GET /v1/videos/:id and POST /v1/videos/:id/likes. No stale fallback here:
-// a like must reach the feed, so while the breaker is open it fails fast (503).
+// a like must reach the feed, so while the breaker is open it fails fast (503);
+// while the likes-writes kill switch is off, likes get 503 FEATURE_DISABLED.
 import { randomUUID } from "node:crypto";
+import type { FeatureFlags } from "@golive/shared/feature-flags";
 import type { FastifyInstance } from "fastify";
-import { GatewayError } from "../errors";
+import { featureDisabled, GatewayError } from "../errors";
 import type { ResilientFeedClient } from "../feed-client";
 import { describeIssues, idempotencyKeySchema, likeBodySchema, videoParamsSchema } from "../validation";
 
-export function registerVideoRoutes(app: FastifyInstance, deps: { feed: ResilientFeedClient }): void {
+export function registerVideoRoutes(
+  app: FastifyInstance,
+  deps: { feed: ResilientFeedClient; flags: FeatureFlags },
+): void {
   app.get("/v1/videos/:id", async (request) => {
     const params = videoParamsSchema.safeParse(request.params);
     if (!params.success) throw new GatewayError(400, "INVALID_ARGUMENT", describeIssues(params.error));
@@ -14,6 +19,7 @@ export function registerVideoRoutes(app: FastifyInstance, deps: { feed: Resilien
   });
 
   app.post("/v1/videos/:id/likes", async (request) => {
+    if (!deps.flags.current["likes-writes"]) throw featureDisabled("likes writes", "likes-writes");
     const params = videoParamsSchema.safeParse(request.params);
     if (!params.success) throw new GatewayError(400, "INVALID_ARGUMENT", describeIssues(params.error));
     const body = likeBodySchema.safeParse(request.body);
