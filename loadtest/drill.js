@@ -70,6 +70,12 @@ const wafBlocked = new Counter("waf_blocked");
 const rateLimited = new Counter("rate_limited");
 const attackBlocked = new Rate("attack_blocked");
 const attackNotRefused = new Counter("attack_not_refused");
+// Answers of a flow whose kill switch is off (503 FEATURE_DISABLED, feature
+// flags likes-writes and messages): not failures, and not drilled either.
+const switchedOff = {
+  like: new Counter("switched_off_like"),
+  messages: new Counter("switched_off_messages"),
+};
 
 // Classic payloads the OWASP Core Rule Set scores far above the anomaly
 // threshold at paranoia level 1. Whatever the WAF mode, each must be refused
@@ -176,6 +182,16 @@ export function setup() {
 
 const pick = (list) => list[Math.floor(Math.random() * list.length)];
 
+/** A 503 the gateway gives on purpose: the flow's kill switch is off. */
+function isSwitchedOff(res) {
+  if (res.status !== 503) return false;
+  try {
+    return res.json("code") === "FEATURE_DISABLED";
+  } catch {
+    return false;
+  }
+}
+
 export function feedHttp(data) {
   const { traceId, headers } = traced();
   const res = edge(
@@ -249,6 +265,10 @@ export function like(data) {
       },
     ),
   );
+  if (isSwitchedOff(res)) {
+    switchedOff.like.add(1);
+    return;
+  }
   const ok = check(res, {
     "like: 200": (r) => r.status === 200,
     "like: counted": (r) => r.json("likeCount") > 0,
@@ -291,6 +311,13 @@ export function messages(data) {
   };
   listener.onerror = (e) => {
     clearTimeout(deadline);
+    // A refused upgrade shows no status here: a plain GET of the path says whether messages are switched off.
+    if (!sentAt && messagesSwitchedOff(recipient)) {
+      done = true;
+      switchedOff.messages.add(1);
+      listener.close();
+      return;
+    }
     finish(false, `listener: ${e.error}`);
   };
   const send = () => {
@@ -305,6 +332,17 @@ export function messages(data) {
       finish(false, `sender: ${e.error}`);
     };
   };
+}
+
+function messagesSwitchedOff(userId) {
+  return isSwitchedOff(
+    edge(
+      http.get(`${GATEWAY_URL}/v1/messages?userId=${userId}`, {
+        headers: HEADERS,
+        tags: { name: "GET /v1/messages" },
+      }),
+    ),
+  );
 }
 
 // One attack request per iteration; blocked means the WAF answered 403.
@@ -345,6 +383,14 @@ export function handleSummary(data) {
     ? data.metrics.message_delivered.values
     : { passes: 0, fails: 0 };
   lines.push(`messages: ${delivered.passes} delivered, ${delivered.fails} lost`);
+  const off = ["like", "messages"]
+    .filter((flow) => count(`switched_off_${flow}`) > 0)
+    .map((flow) => `${flow} ${count(`switched_off_${flow}`)}`);
+  if (off.length > 0) {
+    lines.push(
+      `switched off by a feature flag (503 FEATURE_DISABLED, not counted as failures, not drilled): ${off.join(", ")}`,
+    );
+  }
   lines.push("thresholds:");
   let passed = true;
   for (const [name, metric] of Object.entries(data.metrics)) {

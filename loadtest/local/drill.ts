@@ -73,7 +73,8 @@ export interface K6Run {
 
 /** Starts k6 on loadtest/drill.js against the given targets (loopback unless allowed). */
 export function startK6(opts: {
-  profile: Profile;
+  /** probe: drill.js's few seconds of every flow (tests). */
+  profile: Profile | "probe";
   gatewayUrl: string;
   feedGrpcAddrs: string;
   workDir: string;
@@ -120,6 +121,8 @@ export async function startLocalApp(opts: {
   databaseUrl: string;
   feeds: number;
   workDir: string;
+  /** More environment for every process (a feature flag file, say). */
+  env?: Record<string, string>;
 }): Promise<{ processes: ManagedProcess[]; gatewayUrl: string; feedGrpcAddrs: string }> {
   const processes: ManagedProcess[] = [];
   const feedPorts: number[] = [];
@@ -135,6 +138,7 @@ export async function startLocalApp(opts: {
           GRPC_PORT: String(grpcPort),
           OPS_HOST: "127.0.0.1",
           LOG_LEVEL: "warn",
+          ...opts.env,
         },
         opsPort: await freePort(),
         logFile: path.join(opts.workDir, `feed-${i + 1}.log`),
@@ -152,6 +156,7 @@ export async function startLocalApp(opts: {
         HTTP_PORT: String(httpPort),
         OPS_HOST: "127.0.0.1",
         LOG_LEVEL: "warn",
+        ...opts.env,
       },
       opsPort: await freePort(),
       logFile: path.join(opts.workDir, "gateway.log"),

@@ -199,10 +199,11 @@ function addMessagesRoute(
     url: MESSAGES_PATH,
     // Refusals before the upgrade are plain HTTP answers, through the error handler.
     preHandler: async (request) => {
+      // Also for a plain GET: the drill asks that way whether messages are off.
+      if (!deps.flags.current.messages) throw featureDisabled("messages", "messages");
       if (!request.ws) return;
       requestIds.set(request.raw, request.id);
       if (!accepting()) throw new GatewayError(503, "SHUTTING_DOWN", "gateway shutting down");
-      if (!deps.flags.current.messages) throw featureDisabled("messages", "messages");
       const query = parseUpgradeQuery(request);
       if (deps.feed.breakerOpen) throw new BrokenCircuitError();
       accepted.set(request, { ...query, started: performance.now() });
