@@ -3,9 +3,6 @@
 // fails before a single resource is registered, with the key and the reason.
 import { existsSync } from "node:fs";
 import path from "node:path";
-import { preflightPaymentsSchema } from "@golive/preflight/payments/credentials";
-import type { AppDescriptor } from "@golive/shared/app-descriptor";
-import { logLevelName } from "@golive/shared/env";
 import {
   DEFAULT_FLAGS,
   type FaultInjection,
@@ -13,7 +10,10 @@ import {
   FLAGS,
   type FlagKey,
   isFault,
-} from "@golive/shared/flags";
+} from "@golive/flags/flags";
+import { preflightPaymentsSchema } from "@golive/preflight/payments/credentials";
+import type { AppDescriptor } from "@golive/shared/app-descriptor";
+import { logLevelName } from "@golive/shared/env";
 import { DEFAULT_SAMPLE_RATIO, sampleRatioSchema } from "@golive/tracing/env";
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";

@@ -3,7 +3,7 @@
 // as a folder: the kubelet swaps the folder's files when the ConfigMap
 // changes, so a flag flips with no restart (a subPath mount would never see
 // the change). No checksum on the pods for it, on purpose.
-import { renderFlagFile } from "@golive/shared/flags";
+import { renderFlagFile } from "@golive/flags/flags";
 import * as k8s from "@pulumi/kubernetes";
 import type * as pulumi from "@pulumi/pulumi";
 import type { StackConfig } from "../config";

@@ -4,7 +4,7 @@
 // prod without the second key, before any resource is registered.
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { DEFAULT_FLAGS, parseFlagFile } from "@golive/shared/flags";
+import { DEFAULT_FLAGS, parseFlagFile } from "@golive/flags/flags";
 import { parseStackConfig, StackConfigError } from "../config";
 import { runWithMocks, toObjects } from "../render/mock-runtime";
 import { goLiveStack } from "../stack";

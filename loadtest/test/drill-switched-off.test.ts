@@ -9,7 +9,7 @@ import path from "node:path";
 import { test } from "node:test";
 import { prepareDatabase } from "@golive/devkit/gateway-process";
 import { startTestPostgres } from "@golive/devkit/postgres";
-import { DEFAULT_FLAGS, renderFlagFile } from "@golive/shared/flags";
+import { DEFAULT_FLAGS, renderFlagFile } from "@golive/flags/flags";
 import { startK6, startLocalApp } from "../local/drill";
 import type { ManagedProcess } from "../local/processes";
 

@@ -1,7 +1,7 @@
 // Feed service configuration, read once from the environment at start-up.
 
+import { featureFlagsEnvSchema } from "@golive/flags/feature-flags";
 import { envInt } from "@golive/shared/env";
-import { featureFlagsEnvSchema } from "@golive/shared/feature-flags";
 import { serviceEnvSchema } from "@golive/shared/service-env";
 import { tracingEnvSchema } from "@golive/tracing/env";
 import { z } from "zod";

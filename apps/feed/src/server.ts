@@ -2,8 +2,8 @@
 // server with health, and the ops server. main.ts adds config and signals;
 // tests and the benchmark start it in-process through startFeedService.
 
+import { type FeatureFlags, startFeatureFlags } from "@golive/flags/feature-flags";
 import { type FeedServiceHandlers, loadFeedProto, type Message } from "@golive/proto/loader";
-import { type FeatureFlags, startFeatureFlags } from "@golive/shared/feature-flags";
 import { type Logger, maskUrl } from "@golive/shared/logger";
 import { type OpsServer, startOpsServer } from "@golive/shared/ops-server";
 import type { ShutdownStep } from "@golive/shared/shutdown";

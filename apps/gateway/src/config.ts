@@ -1,7 +1,7 @@
 // Gateway configuration, read once from the environment at start-up.
 
+import { featureFlagsEnvSchema } from "@golive/flags/feature-flags";
 import { envInt, parseEnv } from "@golive/shared/env";
-import { featureFlagsEnvSchema } from "@golive/shared/feature-flags";
 import { serviceEnvSchema } from "@golive/shared/service-env";
 import { tracingEnvSchema } from "@golive/tracing/env";
 import { z } from "zod";

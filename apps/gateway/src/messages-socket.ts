@@ -8,8 +8,8 @@
 import http from "node:http";
 import type { Duplex } from "node:stream";
 import websocket from "@fastify/websocket";
+import type { FeatureFlags } from "@golive/flags/feature-flags";
 import type { Message__Output } from "@golive/proto/generated/feed/v1/Message";
-import type { FeatureFlags } from "@golive/shared/feature-flags";
 import type { Logger } from "@golive/shared/logger";
 import { status as GrpcStatus } from "@grpc/grpc-js";
 import { ROOT_CONTEXT, SpanKind, SpanStatusCode, trace } from "@opentelemetry/api";

@@ -3,7 +3,7 @@
 // main.ts wires it to the process; tests start it in-process on loopback.
 import type http from "node:http";
 import type { AddressInfo } from "node:net";
-import { type FeatureFlags, startFeatureFlags } from "@golive/shared/feature-flags";
+import { type FeatureFlags, startFeatureFlags } from "@golive/flags/feature-flags";
 import { type Logger, traceFieldsOf } from "@golive/shared/logger";
 import { observeTraced } from "@golive/shared/metrics";
 import { type OpsServer, startOpsServer } from "@golive/shared/ops-server";

@@ -342,6 +342,8 @@ const METRIC_SOURCES: [RegExp, string[]][] = [
   [/^prometheus_/, ["kube-prometheus-stack-prometheus"]],
   [/^(grpc_server_|feed_)/, ["feed"]],
   [/^(http_request|gateway_)/, ["gateway"]],
+  // Both services read the feature flags.
+  [/^golive_feature_flag_/, ["gateway", "feed"]],
   // The OpenTelemetry HTTP server metric: the services not built here that
   // say they export it (none in the committed stacks: the rules' branch for
   // it then reads nothing, and no target is owed).

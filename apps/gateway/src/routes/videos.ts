@@ -2,7 +2,7 @@
 // a like must reach the feed, so while the breaker is open it fails fast (503);
 // while the likes-writes kill switch is off, likes get 503 FEATURE_DISABLED.
 import { randomUUID } from "node:crypto";
-import type { FeatureFlags } from "@golive/shared/feature-flags";
+import type { FeatureFlags } from "@golive/flags/feature-flags";
 import type { FastifyInstance } from "fastify";
 import { featureDisabled, GatewayError } from "../errors";
 import type { ResilientFeedClient } from "../feed-client";

@@ -18,11 +18,13 @@ import { unwatchFile, watchFile } from "node:fs";
 import { mkdtemp, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import { envInt } from "@golive/shared/env";
+import type { Logger } from "@golive/shared/logger";
+import type { ServiceRegistry } from "@golive/shared/metrics";
 import { FlagdProvider } from "@openfeature/flagd-provider";
 import { type Client, NOOP_PROVIDER, OpenFeature, ProviderEvents } from "@openfeature/server-sdk";
 import { Counter, Gauge } from "prom-client";
 import { z } from "zod";
-import { envInt } from "./env";
 import {
   DEFAULT_FLAGS,
   type FaultInjection,
@@ -33,8 +35,6 @@ import {
   type FlagValues,
   parseFlagFile,
 } from "./flags";
-import type { Logger } from "./logger";
-import type { ServiceRegistry } from "./metrics";
 
 export const featureFlagsEnvSchema = z.object({
   /** The flag file (the deployer's ConfigMap mount); unset, every flag keeps its default and nothing is read. */
@@ -110,11 +110,45 @@ export async function startFeatureFlags({
     log.info({ flags: state.current, changed: details?.flagsChanged }, "feature flags changed");
   });
 
+  const watcher = watchSource({ source, served, env, log, metrics, state });
+
+  return {
+    get current() {
+      return state.current;
+    },
+    async close() {
+      await watcher.stop();
+      // Replacing it closes ours (the SDK closes a provider no domain uses).
+      await OpenFeature.setProviderAndWait(domain, NOOP_PROVIDER);
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+type FlagMetrics = ReturnType<typeof flagMetrics>;
+
+/**
+ * Polls the mounted file; a changed file that passes the check is copied
+ * over the provider's (write and rename: the provider never reads half a
+ * file), one that fails is refused once, with its reason.
+ */
+function watchSource(w: {
+  source: string;
+  served: string;
+  env: FeatureFlagsEnv;
+  log: Logger;
+  metrics: FlagMetrics;
+  state: { lastText: string; lastRefused: string };
+}) {
+  const { source, served, env, log, metrics, state } = w;
   // One check at a time: a slow read never overlaps the next poll.
   let checking = Promise.resolve();
   const check = async () => {
     const text = await readFile(source, "utf8").catch((err: Error) => err);
-    if (typeof text === "string" && text === state.lastText) return;
+    if (typeof text === "string" && text === state.lastText) {
+      metrics.refused.set(0); // the file mounted is the one in force (again)
+      return;
+    }
     try {
       if (typeof text !== "string") throw new FlagFileError(`cannot read: ${text.message}`);
       parseFlagFile(text, env.FAULT_INJECTION);
@@ -124,9 +158,11 @@ export async function startFeatureFlags({
       state.lastText = text;
       state.lastRefused = "";
       metrics.reloads.inc({ result: "accepted" });
+      metrics.refused.set(0);
       log.info({ file: source }, "feature flag file accepted: the provider applies it on its next poll");
     } catch (err) {
       const key = typeof text === "string" ? text : String(err);
+      metrics.refused.set(1);
       if (key === state.lastRefused) return; // said once per bad file, not once per poll
       state.lastRefused = key;
       metrics.reloads.inc({ result: "refused" });
@@ -139,17 +175,10 @@ export async function startFeatureFlags({
   watchFile(source, { interval: env.FLAGS_POLL_MS, persistent: false }, () => {
     checking = checking.then(check);
   });
-
   return {
-    get current() {
-      return state.current;
-    },
-    async close() {
+    async stop() {
       unwatchFile(source);
       await checking;
-      // Replacing it closes ours (the SDK closes a provider no domain uses).
-      await OpenFeature.setProviderAndWait(domain, NOOP_PROVIDER);
-      await rm(dir, { recursive: true, force: true });
     },
   };
 }
@@ -198,8 +227,15 @@ function flagMetrics(registry: ServiceRegistry) {
     registers: [registry],
   });
   for (const result of ["accepted", "refused"]) reloads.inc({ result }, 0);
+  const refused = new Gauge({
+    name: "golive_feature_flag_file_refused",
+    help: "1 while the mounted flag file is refused and older flags are in force (alert FeatureFlagFileRefused).",
+    registers: [registry],
+  });
+  refused.set(0);
   return {
     reloads,
+    refused,
     show(flags: FlagValues) {
       for (const key of FLAG_KEYS) value.set({ flag: key }, Number(flags[key as FlagKey]));
     },

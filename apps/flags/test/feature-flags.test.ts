@@ -7,10 +7,10 @@ import { mkdtemp, rename, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { after, before, test } from "node:test";
+import { createLogger } from "@golive/shared/logger";
+import { createServiceRegistry } from "@golive/shared/metrics";
 import { reloadBoundMs, startFeatureFlags } from "../src/feature-flags";
 import { DEFAULT_FLAGS, FLAG_KEYS, type FlagValues, parseFlagFile, renderFlagFile } from "../src/flags";
-import { createLogger } from "../src/logger";
-import { createServiceRegistry } from "../src/metrics";
 
 const POLL_MS = 200;
 
@@ -174,6 +174,7 @@ test("feature flags: a change is in force within the reload bound; a bad file is
     const metrics = await registry.metrics();
     assert.match(metrics, /golive_feature_flag_reloads_total\{result="refused"\} 1/);
     assert.match(metrics, /golive_feature_flag_value\{flag="likes-writes"\} 0/);
+    assert.match(metrics, /golive_feature_flag_file_refused 1/);
 
     // A good file after the bad one is taken again.
     await publish(file, renderFlagFile(DEFAULT_FLAGS));
@@ -181,6 +182,7 @@ test("feature flags: a change is in force within the reload bound; a bad file is
       flags.current["likes-writes"] ? true : undefined,
     );
     assert.deepEqual(flags.current, DEFAULT_FLAGS);
+    assert.match(await registry.metrics(), /golive_feature_flag_file_refused 0/);
   } finally {
     await flags.close();
   }
