@@ -50,12 +50,15 @@ export const featureFlagsEnvSchema = z.object({
 export type FeatureFlagsEnv = z.infer<typeof featureFlagsEnvSchema>;
 
 /**
- * The provider polls its file every 5,007 ms (Node's fs.watchFile default;
- * flagd's file source sets no interval): with ours, the longest a change
- * takes from the file to the snapshot.
+ * The longest a change takes from the mounted file to the flags in force:
+ * our poll finds it, then the provider's poll of its copy. flagd's file
+ * source sets no interval of its own (Node's fs.watchFile default, 5,007 ms);
+ * startFeatureFlags watches the copy first, at FLAGS_POLL_MS, and Node runs
+ * one stat poller per file at the interval of its first watcher, so the
+ * provider's poll takes ours. Should Node stop sharing it, changes take up to
+ * 5 s longer and the reload tests fail on this bound.
  */
-export const PROVIDER_POLL_MS = 5007;
-export const reloadBoundMs = (pollMs: number) => pollMs + PROVIDER_POLL_MS;
+export const reloadBoundMs = (pollMs: number) => 2 * pollMs;
 
 export interface FeatureFlags {
   /** The flags in force (the last good file, evaluated by the provider). */
@@ -91,6 +94,9 @@ export async function startFeatureFlags({
   const served = path.join(dir, "flags.json");
   await writeFile(served, first.text);
 
+  // First watcher of the copy: the provider's poll shares this one's interval (reloadBoundMs).
+  watchFile(served, { interval: env.FLAGS_POLL_MS, persistent: false }, () => {});
+
   // A domain of its own: tests run several services in one process.
   const domain = `${service}-${++domains}`;
   const provider = new FlagdProvider(
@@ -120,6 +126,7 @@ export async function startFeatureFlags({
       await watcher.stop();
       // Replacing it closes ours (the SDK closes a provider no domain uses).
       await OpenFeature.setProviderAndWait(domain, NOOP_PROVIDER);
+      unwatchFile(served);
       await rm(dir, { recursive: true, force: true });
     },
   };

@@ -161,11 +161,11 @@ test("feature flags: a change is in force within the reload bound; a bad file is
       file,
       flagFile((j) => delete j.flags.messages),
     );
-    await until("refusal logged", reloadBoundMs(POLL_MS), () =>
+    await until("refusal logged", reloadBoundMs(POLL_MS) + 1000, () =>
       lines.find((l) => l.includes("feature flag file refused")),
     );
     // Past a provider poll: nothing of the bad file reached the flags in force.
-    await new Promise((r) => setTimeout(r, reloadBoundMs(POLL_MS)));
+    await new Promise((r) => setTimeout(r, 2 * reloadBoundMs(POLL_MS)));
     assert.deepEqual(flags.current, good);
     const refused = JSON.parse(lines.find((l) => l.includes("feature flag file refused")) as string);
     assert.equal(refused.level, "error");

@@ -127,7 +127,7 @@ describe("feature flags: gateway and feed reading one flag file", () => {
     const load = traffic(3);
     const likesAfter = (t: number) => load.answers.filter((a) => a.route === "like" && a.started >= t);
     try {
-      await sleep(1000);
+      await sleep(500);
 
       // The likes kill switch off.
       const off = performance.now();
@@ -142,7 +142,7 @@ describe("feature flags: gateway and feed reading one flag file", () => {
       await until("bad file refused by both", bad, () =>
         [gw, feed].every((p) => p.output().includes("feature flag file refused")),
       );
-      await sleep(reloadBoundMs(POLL_MS));
+      await sleep(2 * reloadBoundMs(POLL_MS));
       const duringBad = likesAfter(bad);
       assert.ok(duringBad.length > 0);
       assert.ok(
