@@ -223,8 +223,13 @@ go_tool jaeger "$JAEGER_VERSION" tools/jaeger "${LEAN[@]}" -ldflags "-s -w" gith
 go_tool stripe-mock "$STRIPE_MOCK_VERSION" tools/stripe-mock "${LEAN[@]}" -ldflags "-s -w" github.com/stripe/stripe-mock
 # The WAF harness: the engine and rules of the pinned coraza-proxy-wasm
 # (infra/waf-engine.ts) behind a loopback reverse proxy of ours.
-waf_main=$(sha256sum tools/coraza-waf/main.go | cut -c1-8)
-go_tool coraza-waf "$CORAZA_VERSION-crs$CRS_VERSION-$waf_main" tools/coraza-waf "${LEAN[@]}" -ldflags "-s -w" .
+# Its version: the pins and a hash of its sources (the ext_authz mode is authz.go).
+waf_src=$(cat tools/coraza-waf/*.go tools/coraza-waf/go.sum | sha256sum | cut -c1-8)
+go_tool coraza-waf "$CORAZA_VERSION-crs$CRS_VERSION-$waf_src" tools/coraza-waf "${LEAN[@]}" -ldflags "-s -w" .
+# The edge's WAF service (apps/waf-authz, Envoy's ext_authz over gRPC): our
+# own Go, current Coraza and CRS; built here for the tests, as an image for the cluster.
+authz_src=$(cat apps/waf-authz/*.go apps/waf-authz/go.sum | sha256sum | cut -c1-8)
+go_tool waf-authz "$authz_src" apps/waf-authz "${LEAN[@]}" -ldflags "-s -w" .
 # Envoy Gateway's egctl, for its translator (`egctl x translate`), from the
 # module at the pinned chart's version.
 go_tool egctl "$EG_VERSION" tools/egctl "${LEAN[@]}" -ldflags "-s -w" github.com/envoyproxy/gateway/cmd/egctl
@@ -276,6 +281,7 @@ link "${tool_dir[otelcol]}/bin/otelcol"
 link "${tool_dir[jaeger]}/bin/jaeger"
 link "${tool_dir[stripe-mock]}/bin/stripe-mock"
 link "${tool_dir[coraza-waf]}/bin/coraza-waf"
+link "${tool_dir[waf-authz]}/bin/waf-authz"
 link "${tool_dir[egctl]}/bin/egctl"
 for b in kubelet kube-proxy kubectl; do link "${tool_dir[kube-node]}/bin/$b"; done
 for b in containerd ctr containerd-shim-runc-v2; do link "${tool_dir[containerd]}/bin/$b"; done

@@ -53,6 +53,18 @@ export function corazaDirectives(waf: StackConfig["waf"]): string[] {
   ];
 }
 
+/**
+ * The same settings for the WAF service (apps/waf-authz, Envoy's ext_authz):
+ * its rule files go by the coraza-coreruleset module's own names.
+ */
+export function wafAuthzDirectives(waf: StackConfig["waf"]): string[] {
+  return corazaDirectives(waf).map((line) =>
+    line
+      .replace("@recommended-conf", "@coraza.conf-recommended")
+      .replace("@crs-setup-conf", "@crs-setup.conf.example"),
+  );
+}
+
 export function clusterIssuerName(config: StackConfig): string {
   return `golive-${config.environment}-${config.tls.issuer === "acme" ? "acme" : "selfsigned"}`;
 }

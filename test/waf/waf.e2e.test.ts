@@ -11,8 +11,9 @@ import os from "node:os";
 import path from "node:path";
 import readline from "node:readline";
 import { after, before, describe, it } from "node:test";
+import { scrapeSum } from "@golive/devkit/gateway-process";
 import { startTestPostgres, type TestPostgres } from "@golive/devkit/postgres";
-import { corazaDirectives } from "../../infra/components/ingress";
+import { corazaDirectives, wafAuthzDirectives } from "../../infra/components/ingress";
 import { type StackConfig, stackConfigSchema } from "../../infra/config";
 import { REPO_ROOT, rawStackConfig } from "../../infra/stack-files";
 import { startK6, startLocalApp } from "../../loadtest/local/drill";
@@ -20,6 +21,7 @@ import { type ManagedProcess, runScript } from "../../loadtest/local/processes";
 import { ATTACKS, type Attack, type AttackClass } from "./corpus";
 
 const HARNESS = path.join(REPO_ROOT, ".tools", "bin", "coraza-waf");
+const AUTHZ = path.join(REPO_ROOT, ".tools", "bin", "waf-authz");
 const HOST = "app.golive.example";
 const BROWSER_UA = "Mozilla/5.0 (X11; Linux x86_64; rv:130.0) Gecko/20100101 Firefox/130.0";
 
@@ -55,6 +57,7 @@ interface Outcome {
   wouldBlock: boolean;
   score: number;
   rules: number[];
+  error?: string;
 }
 
 interface Harness {
@@ -64,10 +67,62 @@ interface Harness {
   stop(): Promise<void>;
 }
 
-async function startHarness(waf: StackConfig["waf"], upstream: string, dir: string): Promise<Harness> {
+/** The WAF service (apps/waf-authz) with a stack's settings, on loopback; its log lines kept. */
+interface AuthzService {
+  grpc: string;
+  ops: string;
+  lines: Record<string, unknown>[];
+  stop(): Promise<void>;
+}
+
+async function startAuthz(waf: StackConfig["waf"], dir: string): Promise<AuthzService> {
+  const file = path.join(dir, `authz-directives-${waf.mode}-${waf.paranoiaLevel}.json`);
+  fs.writeFileSync(file, JSON.stringify(wafAuthzDirectives(waf)));
+  const child = spawn(AUTHZ, [], {
+    env: { DIRECTIVES_FILE: file, LISTEN_HOST: "127.0.0.1", GRPC_PORT: "0", OPS_PORT: "0" },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  const lines: Record<string, unknown>[] = [];
+  let stderr = "";
+  child.stderr?.on("data", (b) => (stderr += b));
+  const addrs = await new Promise<{ grpc: string; ops: string }>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`waf-authz did not listen in 30 s: ${stderr}`)), 30_000);
+    child.on("exit", (code) =>
+      reject(new Error(`waf-authz exited ${code}: ${stderr} ${JSON.stringify(lines)}`)),
+    );
+    readline.createInterface({ input: child.stdout as NodeJS.ReadableStream }).on("line", (line) => {
+      const l = JSON.parse(line) as Record<string, unknown>;
+      lines.push(l);
+      if (l.msg === "listening") {
+        clearTimeout(timer);
+        resolve({ grpc: l.grpc as string, ops: l.ops as string });
+      }
+    });
+  });
+  return { ...addrs, lines, stop: () => stopChild(child) };
+}
+
+function stopChild(child: ChildProcess): Promise<void> {
+  return new Promise((resolve) => {
+    if (child.exitCode !== null) return resolve();
+    child.once("exit", () => resolve());
+    child.kill("SIGTERM");
+  });
+}
+
+/** The harness as the wasm filter (Coraza in it, `directives`), or as Envoy's ext_authz filter asking `authz`. */
+async function startHarness(
+  waf: StackConfig["waf"],
+  upstream: string,
+  dir: string,
+  authz?: string,
+): Promise<Harness> {
   const file = path.join(dir, `directives-${waf.mode}-${waf.paranoiaLevel}-${waf.anomalyThreshold}.json`);
   fs.writeFileSync(file, JSON.stringify(corazaDirectives(waf)));
-  const child: ChildProcess = spawn(HARNESS, ["-directives", file, "-upstream", upstream], {
+  const args = authz
+    ? ["-authz", authz, "-upstream", upstream]
+    : ["-directives", file, "-upstream", upstream];
+  const child: ChildProcess = spawn(HARNESS, args, {
     stdio: ["ignore", "pipe", "pipe"],
   });
   let stderr = "";
@@ -88,12 +143,7 @@ async function startHarness(waf: StackConfig["waf"], upstream: string, dir: stri
     url: `http://${listening}`,
     port: Number(listening.split(":").pop()),
     outcomes,
-    stop: () =>
-      new Promise((resolve) => {
-        if (child.exitCode !== null) return resolve();
-        child.once("exit", () => resolve());
-        child.kill("SIGTERM");
-      }),
+    stop: () => stopChild(child),
   };
 }
 
@@ -236,6 +286,117 @@ describe("the WAF with each stack's directives (real Coraza and CRS, the real ga
       console.log(
         `${cls.padEnd(17)} ${String(r.n).padStart(3)}  ${String(r.prodBlocked).padStart(8)}  ${String(r.beforeUpstream).padStart(15)}  ${String(r.afterUpstream).padStart(14)}  ${String(r.stagingLogged).padStart(14)}  ${String(r.localLogged).padStart(12)}`,
       );
+  });
+
+  it("ext_authz (apps/waf-authz) at prod's settings: every attack it blocks is blocked before the gateway, whose request counter moves only for the ones it lets through", async () => {
+    const waf = wafOf("prod");
+    const authz = await startAuthz(waf, workDir);
+    const h = await startHarness(waf, gatewayUrl, workDir, authz.grpc);
+    const gatewayOps = (processes.find((p) => p.name === "gateway") as ManagedProcess).opsPort;
+    const counted = () => scrapeSum(gatewayOps, "http_requests_total", {});
+    const rows: Record<string, { n: number; before: number; reached: number }> = {};
+    const missed: string[] = [];
+    try {
+      const before = await counted();
+      for (const a of ATTACKS) {
+        const status = await send(h.port, a);
+        const o = await outcomeOf(h, a.id);
+        rows[a.class] ??= { n: 0, before: 0, reached: 0 };
+        const r = rows[a.class] as { n: number; before: number; reached: number };
+        r.n += 1;
+        if (o.blocked) {
+          assert.equal(status, 403, `${a.id}: blocked with ${status} (${o.stage}: ${o.error ?? ""})`);
+          assert.equal(o.upstream, false, `${a.id}: blocked, yet sent upstream`);
+          r.before += 1;
+        } else {
+          // Not caught by the rules: the gateway's own validation must refuse it.
+          assert.ok(
+            status >= 400 && status < 500 && status !== 403,
+            `${a.id}: let through, answered ${status}`,
+          );
+          missed.push(a.id);
+          r.reached += 1;
+        }
+      }
+      // The gateway counts a request once it has answered: wait for the last answers to be counted.
+      let reached = -1;
+      for (let i = 0; i < 40 && reached !== missed.length; i++) {
+        reached = (await counted()) - before;
+        if (reached !== missed.length) await new Promise((r) => setTimeout(r, 50));
+      }
+      assert.equal(reached, missed.length, "the gateway saw only the attacks the WAF let through");
+      const blocks = authz.lines.filter((l) => l.msg === "waf match" && l.decision === "blocked");
+      assert.equal(blocks.length, ATTACKS.length - missed.length, "the service logged each block");
+      assert.ok(
+        blocks.every((l) => !String(l.path).includes("?")),
+        "the log line's path carries no query string (what a user typed)",
+      );
+    } finally {
+      await h.stop();
+      await authz.stop();
+    }
+    console.log(
+      `ext_authz: ${ATTACKS.length} attacks, ${ATTACKS.length - missed.length} blocked before the gateway, ${missed.length} let through and refused by the gateway (${missed.join(", ")})\n` +
+        "class              n  blocked before upstream  reached the gateway",
+    );
+    for (const [cls, r] of Object.entries(rows))
+      console.log(
+        `${cls.padEnd(17)} ${String(r.n).padStart(3)}  ${String(r.before).padStart(23)}  ${String(r.reached).padStart(19)}`,
+      );
+  });
+
+  it("ext_authz: the drill's own traffic passes at prod's settings (no false positive, upgrades included), its attacks blocked before the gateway", {
+    timeout: 120_000,
+  }, async () => {
+    const waf = wafOf("prod");
+    const authz = await startAuthz(waf, workDir);
+    const h = await startHarness(waf, gatewayUrl, workDir, authz.grpc);
+    const edgeAddr = path.join(workDir, "edge-addr-authz");
+    fs.writeFileSync(edgeAddr, "127.0.0.1");
+    try {
+      const k6 = startK6({
+        profile: "smoke",
+        gatewayUrl: `http://${HOST}:${h.port}`,
+        feedGrpcAddrs: feedGrpc,
+        workDir,
+        allowNonLoopback: true,
+        env: { DURATION: "8s", WAF_MODE: "blocking", LATENCY_P95_MS: "5000", EDGE_ADDR_FILE: edgeAddr },
+      });
+      const { exitCode, output } = await k6.done;
+      for (let n = -1, i = 0; n !== h.outcomes.length && i < 20; i++) {
+        n = h.outcomes.length;
+        await new Promise((r) => setTimeout(r, 250));
+      }
+      const attackPaths = new Set(
+        [
+          ...fs
+            .readFileSync(path.join(REPO_ROOT, "loadtest", "drill.js"), "utf8")
+            .matchAll(/path: "([^"]+)"/g),
+        ].map((m) => m[1]),
+      );
+      const app = h.outcomes.filter((o) => !attackPaths.has(o.uri));
+      const attacks = h.outcomes.filter((o) => attackPaths.has(o.uri));
+      assert.ok(
+        app.some((o) => o.uri.startsWith("/v1/messages")),
+        "WebSocket upgrades were judged",
+      );
+      assert.deepEqual(
+        app.filter((o) => o.blocked).map((o) => `${o.method} ${o.uri} (${o.stage} ${o.error ?? ""})`),
+        [],
+        "no false positive",
+      );
+      assert.ok(
+        attacks.length === 4 && attacks.every((o) => o.blocked && !o.upstream),
+        "attacks blocked before the gateway",
+      );
+      assert.equal(exitCode, 0, output.slice(-3000));
+      console.log(
+        `ext_authz drill: ${app.length} app requests judged, 0 blocked; 4 attacks blocked before the gateway`,
+      );
+    } finally {
+      await h.stop();
+      await authz.stop();
+    }
   });
 
   it("the drill's own traffic: no false positive at the stacks' level; what paranoia levels 2 to 4 would cost", {

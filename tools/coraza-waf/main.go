@@ -16,6 +16,7 @@
 // would have been.
 //
 //	coraza-waf -directives FILE -upstream URL [-listen 127.0.0.1:0]
+//	coraza-waf -authz ADDR -upstream URL [-body-limit N] (Envoy's ext_authz filter: authz.go)
 //
 // FILE holds a JSON array of directive lines. The first stdout line is
 // {"listening":"host:port"}.
@@ -173,9 +174,28 @@ func main() {
 	directivesFile := flag.String("directives", "", "JSON array of directive lines")
 	upstream := flag.String("upstream", "", "the upstream's base URL")
 	listen := flag.String("listen", "127.0.0.1:0", "address to listen on")
+	authz := flag.String("authz", "", "ext_authz mode: the WAF service's gRPC address (authz.go)")
+	bodyLimit := flag.Int64("body-limit", 65536, "ext_authz mode: the request body buffered for the Check")
 	flag.Parse()
+	if *authz != "" && *upstream != "" {
+		target, err := url.Parse(*upstream)
+		if err != nil {
+			log.Fatal(err)
+		}
+		proxy := &httputil.ReverseProxy{Rewrite: func(r *httputil.ProxyRequest) {
+			r.SetURL(target)
+			r.Out.Host = r.In.Host
+			r.SetXForwarded()
+		}}
+		handler, err := authzHandler(*authz, *bodyLimit, proxy)
+		if err != nil {
+			log.Fatal(err)
+		}
+		serve(*listen, handler)
+		return
+	}
 	if *directivesFile == "" || *upstream == "" {
-		log.Fatal("usage: coraza-waf -directives FILE -upstream URL [-listen ADDR]")
+		log.Fatal("usage: coraza-waf -directives FILE -upstream URL [-listen ADDR] | -authz ADDR -upstream URL [-body-limit N]")
 	}
 	raw, err := os.ReadFile(*directivesFile)
 	if err != nil {
@@ -291,7 +311,11 @@ func main() {
 		proxy.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), ctxKey{}, p)))
 	})
 
-	ln, err := net.Listen("tcp", *listen)
+	serve(*listen, handler)
+}
+
+func serve(listen string, handler http.Handler) {
+	ln, err := net.Listen("tcp", listen)
 	if err != nil {
 		log.Fatal(err)
 	}
