@@ -4,15 +4,14 @@
 // gateway (a real feed and Postgres behind it). Envoy itself does not run
 // here; the harness keeps the filter's order of work (security/waf.md).
 import assert from "node:assert/strict";
-import { type ChildProcess, spawn } from "node:child_process";
 import fs from "node:fs";
 import http from "node:http";
 import os from "node:os";
 import path from "node:path";
-import readline from "node:readline";
 import { after, before, describe, it } from "node:test";
 import { scrapeSum } from "@golive/devkit/gateway-process";
 import { startTestPostgres, type TestPostgres } from "@golive/devkit/postgres";
+import { type Harness, type Outcome, startAuthz, startHarness } from "@golive/devkit/waf-processes";
 import { corazaDirectives, wafAuthzDirectives } from "../../infra/components/ingress";
 import { type StackConfig, stackConfigSchema } from "../../infra/config";
 import { REPO_ROOT, rawStackConfig } from "../../infra/stack-files";
@@ -20,8 +19,6 @@ import { startK6, startLocalApp } from "../../loadtest/local/drill";
 import { type ManagedProcess, runScript } from "../../loadtest/local/processes";
 import { ATTACKS, type Attack, type AttackClass } from "./corpus";
 
-const HARNESS = path.join(REPO_ROOT, ".tools", "bin", "coraza-waf");
-const AUTHZ = path.join(REPO_ROOT, ".tools", "bin", "waf-authz");
 const HOST = "app.golive.example";
 const BROWSER_UA = "Mozilla/5.0 (X11; Linux x86_64; rv:130.0) Gecko/20100101 Firefox/130.0";
 
@@ -44,108 +41,6 @@ const MISSED_AT_PL1: Record<string, string> = {
   "command_injection-form-3": "same, in a form body",
   "scanner-user-agent-9": "Acunetix-Aspect is not in CRS's scanner list (913100)",
 };
-
-/** One line of the harness's log (tools/coraza-waf/main.go, outcome). */
-interface Outcome {
-  requestId?: string;
-  method: string;
-  uri: string;
-  status: number;
-  blocked: boolean;
-  stage?: string;
-  upstream: boolean;
-  wouldBlock: boolean;
-  score: number;
-  rules: number[];
-  error?: string;
-}
-
-interface Harness {
-  url: string;
-  port: number;
-  outcomes: Outcome[];
-  stop(): Promise<void>;
-}
-
-/** The WAF service (apps/waf-authz) with a stack's settings, on loopback; its log lines kept. */
-interface AuthzService {
-  grpc: string;
-  ops: string;
-  lines: Record<string, unknown>[];
-  stop(): Promise<void>;
-}
-
-async function startAuthz(waf: StackConfig["waf"], dir: string): Promise<AuthzService> {
-  const file = path.join(dir, `authz-directives-${waf.mode}-${waf.paranoiaLevel}.json`);
-  fs.writeFileSync(file, JSON.stringify(wafAuthzDirectives(waf)));
-  const child = spawn(AUTHZ, [], {
-    env: { DIRECTIVES_FILE: file, LISTEN_HOST: "127.0.0.1", GRPC_PORT: "0", OPS_PORT: "0" },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  const lines: Record<string, unknown>[] = [];
-  let stderr = "";
-  child.stderr?.on("data", (b) => (stderr += b));
-  const addrs = await new Promise<{ grpc: string; ops: string }>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`waf-authz did not listen in 30 s: ${stderr}`)), 30_000);
-    child.on("exit", (code) =>
-      reject(new Error(`waf-authz exited ${code}: ${stderr} ${JSON.stringify(lines)}`)),
-    );
-    readline.createInterface({ input: child.stdout as NodeJS.ReadableStream }).on("line", (line) => {
-      const l = JSON.parse(line) as Record<string, unknown>;
-      lines.push(l);
-      if (l.msg === "listening") {
-        clearTimeout(timer);
-        resolve({ grpc: l.grpc as string, ops: l.ops as string });
-      }
-    });
-  });
-  return { ...addrs, lines, stop: () => stopChild(child) };
-}
-
-function stopChild(child: ChildProcess): Promise<void> {
-  return new Promise((resolve) => {
-    if (child.exitCode !== null) return resolve();
-    child.once("exit", () => resolve());
-    child.kill("SIGTERM");
-  });
-}
-
-/** The harness as the wasm filter (Coraza in it, `directives`), or as Envoy's ext_authz filter asking `authz`. */
-async function startHarness(
-  waf: StackConfig["waf"],
-  upstream: string,
-  dir: string,
-  authz?: string,
-): Promise<Harness> {
-  const file = path.join(dir, `directives-${waf.mode}-${waf.paranoiaLevel}-${waf.anomalyThreshold}.json`);
-  fs.writeFileSync(file, JSON.stringify(corazaDirectives(waf)));
-  const args = authz
-    ? ["-authz", authz, "-upstream", upstream]
-    : ["-directives", file, "-upstream", upstream];
-  const child: ChildProcess = spawn(HARNESS, args, {
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let stderr = "";
-  child.stderr?.on("data", (b) => (stderr += b));
-  const outcomes: Outcome[] = [];
-  const listening = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`coraza-waf did not listen in 30 s: ${stderr}`)), 30_000);
-    child.on("exit", (code) => reject(new Error(`coraza-waf exited ${code}: ${stderr}`)));
-    readline.createInterface({ input: child.stdout as NodeJS.ReadableStream }).on("line", (line) => {
-      const o = JSON.parse(line) as Outcome & { listening?: string };
-      if (o.listening) {
-        clearTimeout(timer);
-        resolve(o.listening);
-      } else outcomes.push(o);
-    });
-  });
-  return {
-    url: `http://${listening}`,
-    port: Number(listening.split(":").pop()),
-    outcomes,
-    stop: () => stopChild(child),
-  };
-}
 
 function send(port: number, a: Attack): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -233,7 +128,7 @@ describe("the WAF with each stack's directives (real Coraza and CRS, the real ga
     };
     for (const stack of ["local", "staging", "prod"] as const) {
       const waf = wafOf(stack);
-      const h = await startHarness(waf, gatewayUrl, workDir);
+      const h = await startHarness({ directives: corazaDirectives(waf) }, gatewayUrl, workDir);
       try {
         for (const a of ATTACKS) {
           const status = await send(h.port, a);
@@ -290,8 +185,8 @@ describe("the WAF with each stack's directives (real Coraza and CRS, the real ga
 
   it("ext_authz (apps/waf-authz) at prod's settings: every attack it blocks is blocked before the gateway, whose request counter moves only for the ones it lets through", async () => {
     const waf = wafOf("prod");
-    const authz = await startAuthz(waf, workDir);
-    const h = await startHarness(waf, gatewayUrl, workDir, authz.grpc);
+    const authz = await startAuthz(wafAuthzDirectives(waf), workDir);
+    const h = await startHarness({ authz: authz.grpc }, gatewayUrl, workDir);
     const gatewayOps = (processes.find((p) => p.name === "gateway") as ManagedProcess).opsPort;
     const counted = () => scrapeSum(gatewayOps, "http_requests_total", {});
     const rows: Record<string, { n: number; before: number; reached: number }> = {};
@@ -349,8 +244,8 @@ describe("the WAF with each stack's directives (real Coraza and CRS, the real ga
     timeout: 120_000,
   }, async () => {
     const waf = wafOf("prod");
-    const authz = await startAuthz(waf, workDir);
-    const h = await startHarness(waf, gatewayUrl, workDir, authz.grpc);
+    const authz = await startAuthz(wafAuthzDirectives(waf), workDir);
+    const h = await startHarness({ authz: authz.grpc }, gatewayUrl, workDir);
     const edgeAddr = path.join(workDir, "edge-addr-authz");
     fs.writeFileSync(edgeAddr, "127.0.0.1");
     try {
@@ -414,7 +309,7 @@ describe("the WAF with each stack's directives (real Coraza and CRS, the real ga
     const edgeAddr = path.join(workDir, "edge-addr");
     fs.writeFileSync(edgeAddr, "127.0.0.1");
     const drillThrough = async (waf: StackConfig["waf"]) => {
-      const h = await startHarness(waf, gatewayUrl, workDir);
+      const h = await startHarness({ directives: corazaDirectives(waf) }, gatewayUrl, workDir);
       try {
         const k6 = startK6({
           profile: "smoke",

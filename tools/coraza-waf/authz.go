@@ -64,7 +64,18 @@ func checkRequest(r *http.Request, body []byte) *authv3.CheckRequest {
 }
 
 // authzHandler judges each request through the service, then proxies it.
+// With addr "off" it is the edge without a WAF: a proxy, for the latency
+// benchmark's side-by-side (scripts/bench/waf-latency.ts).
 func authzHandler(addr string, bodyLimit int64, proxy *httputil.ReverseProxy) (http.Handler, error) {
+	if addr == "off" {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			out := &outcome{RequestID: r.Header.Get("X-Request-Id"), Method: r.Method, URI: r.URL.RequestURI(), Rules: []int{}, Upstream: true}
+			defer emit(out)
+			rec := &statusRecorder{ResponseWriter: w}
+			proxy.ServeHTTP(rec, r)
+			out.Status = rec.status
+		}), nil
+	}
 	conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
 		return nil, err
