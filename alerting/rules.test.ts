@@ -27,6 +27,8 @@ const testFiles = [
     const beside = path.join(repoRoot, s.rules.replace(/\.yaml$/, ".test.yaml"));
     return existsSync(beside) ? [beside] : [];
   }),
+  // The WAF service's, deployed with golive:waf.engine ext-authz (infra/components/waf-authz.ts).
+  path.join(repoRoot, "apps", "waf-authz", "alerts.test.yaml"),
 ];
 
 describe("alert rules", () => {

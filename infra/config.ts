@@ -270,6 +270,13 @@ export function forApp<V>(values: PerApp<V>, app: string): V {
 
 const waf = z.strictObject({
   mode: z.enum(["detection", "blocking"]),
+  /**
+   * wasm: Coraza as Envoy's Wasm filter (a bodiless request's phase 2 runs
+   * after the gateway answered). ext-authz: the WAF service of ours
+   * (apps/waf-authz) judges the whole request before Envoy sends it
+   * upstream; needs golive:images.wafAuthz (security/waf.md).
+   */
+  engine: z.enum(["wasm", "ext-authz"]).default("wasm"),
   /** CRS paranoia level: 1 (few false positives) to 4 (strictest). */
   paranoiaLevel: z.number().int().min(1).max(4).default(1),
   /** Inbound anomaly score at which a request is blocked (CRS: 5 = one critical match). */
@@ -418,6 +425,8 @@ export function stackConfigSchemaFor(apps: readonly AppDescriptor[]) {
           /** The backup's off-site step (rclone copy to the bucket), used with backup.offsite. */
           rclone: imageRef,
           corazaWasm: imageRef,
+          /** The WAF service (apps/waf-authz), with golive:waf.engine ext-authz. */
+          wafAuthz: imageRef.optional(),
           /** Synthetic monitoring's prober (infra/components/synthetic.ts). */
           blackboxExporter: imageRef,
         },
@@ -457,6 +466,13 @@ export function stackConfigSchemaFor(apps: readonly AppDescriptor[]) {
       allowFaultInjection: z.boolean().default(false),
     })
     .superRefine((config, ctx) => {
+      if (config.waf.engine === "ext-authz" && !config.images.wafAuthz) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["images", "wafAuthz"],
+          message: "is required with golive:waf.engine ext-authz (the WAF service's image)",
+        });
+      }
       if (faultInjectionOf(config) === "allowed") return;
       for (const key of FLAG_KEYS) {
         if (isFault(key) && config.flags[key] !== FLAGS[key].default) {

@@ -7,7 +7,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { CHARTS, chartSource } from "../charts";
 import { LETS_ENCRYPT, type StackConfig } from "../config";
 import { CHART_RESOURCES } from "./chart-resources";
-import { PROMETHEUS_SELECTOR } from "./labels";
+import { appLabels, PROMETHEUS_SELECTOR } from "./labels";
 import { networkPolicy, PROMETHEUS_PODS, platformNamespace, podsIn, tcp } from "./network";
 
 export const GATEWAY_CLASS = "envoy-gateway";
@@ -52,6 +52,12 @@ export function corazaDirectives(waf: StackConfig["waf"]): string[] {
     mode === "blocking" ? "SecRuleEngine On" : "SecRuleEngine DetectionOnly",
   ];
 }
+
+/** The WAF service's Service and gRPC port (waf-authz.ts), which the SecurityPolicy names. */
+export const WAF_AUTHZ = "waf-authz";
+export const WAF_AUTHZ_GRPC_PORT = 9002;
+/** The most of a request body Envoy buffers and sends to the WAF service; a longer one gets 413. */
+export const WAF_AUTHZ_BODY_BYTES = 65_536;
 
 /**
  * The same settings for the WAF service (apps/waf-authz, Envoy's ext_authz):
@@ -358,6 +364,10 @@ function wafPolicy(
   route: pulumi.Resource,
 ) {
   const { config, appNamespace } = args;
+  if (config.waf.engine === "ext-authz") {
+    extAuthzPolicy(parent, args, targetRefs, route);
+    return;
+  }
   new k8s.apiextensions.CustomResource(
     "waf",
     {
@@ -383,6 +393,44 @@ function wafPolicy(
             failOpen: config.waf.mode === "detection",
           },
         ],
+      },
+    },
+    { parent, dependsOn: [route] },
+  );
+}
+
+/**
+ * The WAF service as Envoy's external authorization: every request's method,
+ * path, headers and body (up to WAF_AUTHZ_BODY_BYTES) go to it before
+ * anything goes upstream. Fail closed in blocking mode: when the service
+ * cannot answer, Envoy answers 503 itself.
+ */
+function extAuthzPolicy(
+  parent: pulumi.Resource,
+  args: IngressArgs,
+  targetRefs: TargetRefs,
+  route: pulumi.Resource,
+) {
+  const { config, appNamespace } = args;
+  new k8s.apiextensions.CustomResource(
+    "waf",
+    {
+      apiVersion: "gateway.envoyproxy.io/v1alpha1",
+      kind: "SecurityPolicy",
+      metadata: {
+        name: "waf",
+        namespace: appNamespace,
+        labels: { "golive.dev/waf-mode": config.waf.mode },
+      },
+      spec: {
+        targetRefs,
+        extAuth: {
+          grpc: { backendRefs: [{ name: WAF_AUTHZ, port: WAF_AUTHZ_GRPC_PORT }] },
+          bodyToExtAuth: { maxRequestBytes: WAF_AUTHZ_BODY_BYTES },
+          failOpen: config.waf.mode === "detection",
+          statusOnError: 503,
+          timeout: "1s",
+        },
       },
     },
     { parent, dependsOn: [route] },
@@ -470,18 +518,26 @@ function edgePolicies(parent: pulumi.Resource, args: IngressArgs) {
       { ports: tcp(10080, 10443, 80, 443) },
       { from: [podsIn(args.monitoringNamespace, PROMETHEUS_PODS)], ports: tcp(ENVOY_METRICS_PORT) },
     ],
-    egress: [{ to: [podsIn(appNamespace, args.backend.labels)], ports: tcp(args.backend.port) }],
+    egress: [
+      { to: [podsIn(appNamespace, args.backend.labels)], ports: tcp(args.backend.port) },
+      ...(config.waf.engine === "ext-authz"
+        ? [{ to: [podsIn(appNamespace, appLabels(WAF_AUTHZ))], ports: tcp(WAF_AUTHZ_GRPC_PORT) }]
+        : []),
+    ],
   });
-  networkPolicy(
-    parent,
-    "wasm-fetch",
-    gatewayNamespace,
-    {},
-    {
-      // The Coraza Wasm image is pulled from its OCI registry by Envoy Gateway.
-      egress: [{ to: [{ ipBlock: { cidr: "0.0.0.0/0" } }], ports: tcp(443) }],
-    },
-  );
+  // The wasm engine only: its module comes from an OCI registry.
+  if (config.waf.engine === "wasm") {
+    networkPolicy(
+      parent,
+      "wasm-fetch",
+      gatewayNamespace,
+      {},
+      {
+        // The Coraza Wasm image is pulled from its OCI registry by Envoy Gateway.
+        egress: [{ to: [{ ipBlock: { cidr: "0.0.0.0/0" } }], ports: tcp(443) }],
+      },
+    );
+  }
   networkPolicy(
     parent,
     "cert-manager-acme-webhook",

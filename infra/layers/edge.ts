@@ -10,6 +10,7 @@ import { LoadTest } from "../components/loadtest";
 import { prometheusRemoteWriteUrl } from "../components/monitoring";
 import { Preflight } from "../components/preflight";
 import { COLLECTOR_PODS, OTLP_HTTP_PORT } from "../components/tracing";
+import { wafAuthzService } from "../components/waf-authz";
 import { forApp } from "../config";
 import { REPO_ROOT, type StackContext } from "./context";
 import type { DataLayer } from "./data";
@@ -37,7 +38,22 @@ export function edgeLayer(
     },
     after("gateway", "certManager", "app"),
   );
-  return { ingress, drillToken };
+  // golive:waf.engine ext-authz: the WAF service the edge's SecurityPolicy names.
+  const wafAuthz =
+    config.waf.engine === "ext-authz"
+      ? wafAuthzService(
+          {
+            config,
+            namespace: ns.names.app,
+            gatewayNamespace: ns.names.gateway,
+            monitoringNamespace: ns.names.monitoring,
+            monitoringCrds: obs.monitoring.crds,
+            terminationGraceSeconds: 15,
+          },
+          after("app"),
+        )
+      : undefined;
+  return { ingress, drillToken, wafAuthz };
 }
 
 export type EdgeLayer = ReturnType<typeof edgeLayer>;

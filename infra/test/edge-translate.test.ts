@@ -26,11 +26,11 @@ import path from "node:path";
 import { after, before, describe, it } from "node:test";
 import YAML from "yaml";
 import { CHARTS } from "../charts";
-import { HSTS } from "../components/ingress";
+import { HSTS, WAF_AUTHZ, WAF_AUTHZ_BODY_BYTES, WAF_AUTHZ_GRPC_PORT } from "../components/ingress";
 import { namespaceNames } from "../components/namespaces";
 import { parseStackConfig } from "../config";
 import type { K8sObject } from "../render/mock-runtime";
-import { REPO_ROOT, rawStackConfig } from "../stack-files";
+import { REPO_ROOT, rawStackConfig, type StackSettings } from "../stack-files";
 import { renderStack } from "./support/render";
 
 const EGCTL = path.join(REPO_ROOT, ".tools", "bin", "egctl");
@@ -49,6 +49,7 @@ interface Translated {
   httpRoutes: { metadata: { name: string }; status: { parents: { conditions: Condition[] }[] } }[];
   backendTrafficPolicies?: { status?: { ancestors?: { conditions: Condition[] }[] } }[];
   envoyExtensionPolicies?: { status?: { ancestors?: { conditions: Condition[] }[] } }[];
+  securityPolicies?: { status?: { ancestors?: { conditions: Condition[] }[] } }[];
   xds: Record<string, { configs: Json[] }>;
 }
 
@@ -85,13 +86,13 @@ function tlsSecret(domain: string, name: string): K8sObject & { data: Record<str
 }
 
 /** The edge's objects as rendered, plus what the cluster would hold beside them. */
-async function edgeInput(stack: string, edit?: (objects: K8sObject[]) => void) {
-  const rendered = await renderStack(stack);
+async function edgeInput(stack: string, edit?: (objects: K8sObject[]) => void, settings: StackSettings = {}) {
+  const rendered = await renderStack(stack, settings);
   const edge = structuredClone(
     rendered.objects.filter(
       (o) =>
         /^gateway\.(networking\.k8s\.io|envoyproxy\.io)\//.test(o.apiVersion) ||
-        (o.kind === "Service" && o.metadata.name === "gateway"),
+        (o.kind === "Service" && ["gateway", WAF_AUTHZ].includes(o.metadata.name)),
     ),
   );
   const gateway = edge.find((o) => o.kind === "Gateway") as K8sObject & { spec: Json };
@@ -239,6 +240,65 @@ describe("Envoy Gateway's translation of each stack's edge", () => {
       console.log(
         `${stack}: ${t.httpRoutes.length} routes and the rate-limit policy accepted; TLS on 10443, HSTS, WebSocket upgrades, ${perClientRequests} per client / ${requests} in all per second; the WAF policy refused by egctl (no Wasm cache), so the API route answers ${JSON.stringify(withWaf.directResponse ?? "through")}${failOpen ? " (fail open: not shown by egctl)" : " (fail closed)"}`,
       );
+    });
+  }
+
+  for (const stack of ["staging", "prod"]) {
+    it(`${stack} with golive:waf.engine ext-authz: the SecurityPolicy accepted, Envoy's ext_authz filter asks the WAF service with the body before the route, fail ${stack === "prod" ? "closed" : "open"}`, async () => {
+      const settings = {
+        waf: { engine: "ext-authz" },
+        images: { wafAuthz: `ghcr.io/golive/waf-authz@sha256:${"b".repeat(64)}` },
+      };
+      const { objects } = await edgeInput(stack, undefined, settings);
+      assert.ok(!objects.some((o) => o.kind === "EnvoyExtensionPolicy"), "no Wasm policy");
+      const t = translate(objects, `${stack}-ext-authz`);
+      const policy = t.securityPolicies?.[0];
+      assert.equal(cond(policy?.status?.ancestors?.[0]?.conditions, "Accepted")?.status, "True");
+      const listeners = dumps(t, "type.googleapis.com/envoy.admin.v3.ListenersConfigDump");
+      // Every HTTP filter of every chain, in order.
+      const httpFilters: { name: string; typedConfig?: Json }[] = [];
+      const chains: string[][] = [];
+      const walk = (v: unknown): void => {
+        if (Array.isArray(v)) v.forEach(walk);
+        else if (v && typeof v === "object") {
+          const o = v as Json;
+          if (Array.isArray(o.httpFilters)) {
+            httpFilters.push(...(o.httpFilters as typeof httpFilters));
+            chains.push((o.httpFilters as typeof httpFilters).map((f) => f.name.replace(/\/.*$/, "")));
+          }
+          Object.values(o).forEach(walk);
+        }
+      };
+      walk(listeners);
+      const extAuthz = httpFilters.find((f) => f.name.startsWith("envoy.filters.http.ext_authz"));
+      assert.ok(
+        extAuthz,
+        `the ext_authz filter is in the HTTP filter chain: ${httpFilters.map((f) => f.name)}`,
+      );
+      const filter = extAuthz.typedConfig as Json;
+      assert.equal(
+        (filter.withRequestBody as Json | undefined)?.maxRequestBytes,
+        WAF_AUTHZ_BODY_BYTES,
+        `the body goes with the request: ${JSON.stringify(filter)}`,
+      );
+      assert.equal(filter.failureModeAllow ?? false, stack !== "prod", "fail open only in detection mode");
+      const clusters = JSON.stringify(dumps(t, "type.googleapis.com/envoy.admin.v3.ClustersConfigDump"));
+      // The filter calls the WAF service's cluster (its endpoints come from the Service: none offline).
+      const clusterName = ((filter.grpcService as Json).envoyGrpc as Json).clusterName as string;
+      assert.match(clusterName, /waf/, `the filter's gRPC cluster: ${clusterName}`);
+      assert.ok(clusters.includes(`"name":"${clusterName}"`), "the cluster exists");
+      assert.match(
+        clusters.slice(clusters.indexOf(`"name":"${clusterName}"`)),
+        /"http2ProtocolOptions"/,
+        "gRPC: HTTP/2 to the service",
+      );
+      // Before the router: the filter sits ahead of it in the chain.
+      const chain = chains.find((c) => c.includes("envoy.filters.http.ext_authz")) as string[];
+      assert.ok(
+        chain.indexOf("envoy.filters.http.ext_authz") < chain.indexOf("envoy.filters.http.router"),
+        `ext_authz before the router: ${chain.join(" ")}`,
+      );
+      console.log(`${stack} ext-authz: SecurityPolicy accepted; the HTTPS chain: ${chain.join(" -> ")}`);
     });
   }
 

@@ -354,7 +354,12 @@ describe("the WAF with each stack's directives (real Coraza and CRS, the real ga
     // and its four attacks are blocked.
     const levels = new Set(["local", "staging", "prod"].map((s) => wafOf(s).paranoiaLevel));
     for (const paranoiaLevel of levels) {
-      const run = await drillThrough({ mode: "blocking", paranoiaLevel, anomalyThreshold: 5 });
+      const run = await drillThrough({
+        mode: "blocking",
+        engine: "wasm",
+        paranoiaLevel,
+        anomalyThreshold: 5,
+      });
       const s = summary(
         run.judged,
         run.judged.filter((o) => o.blocked),
@@ -380,7 +385,12 @@ describe("the WAF with each stack's directives (real Coraza and CRS, the real ga
     // Higher levels in detection mode, so the whole drill runs and every
     // request that blocking mode would refuse is counted.
     for (const paranoiaLevel of [1, 2, 3, 4].filter((l) => !levels.has(l))) {
-      const run = await drillThrough({ mode: "detection", paranoiaLevel, anomalyThreshold: 5 });
+      const run = await drillThrough({
+        mode: "detection",
+        engine: "wasm",
+        paranoiaLevel,
+        anomalyThreshold: 5,
+      });
       const s = summary(
         run.judged,
         run.judged.filter((o) => o.wouldBlock),

@@ -344,6 +344,8 @@ const METRIC_SOURCES: [RegExp, string[]][] = [
   [/^(http_request|gateway_)/, ["gateway"]],
   // Both services read the feature flags.
   [/^golive_feature_flag_/, ["gateway", "feed"]],
+  // The WAF service (golive:waf.engine ext-authz).
+  [/^golive_waf_/, ["waf-authz"]],
   // The OpenTelemetry HTTP server metric: the services not built here that
   // say they export it (none in the committed stacks: the rules' branch for
   // it then reads nothing, and no target is owed).
