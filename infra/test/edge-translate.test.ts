@@ -26,7 +26,7 @@ import path from "node:path";
 import { after, before, describe, it } from "node:test";
 import YAML from "yaml";
 import { CHARTS } from "../charts";
-import { HSTS, WAF_AUTHZ, WAF_AUTHZ_BODY_BYTES, WAF_AUTHZ_GRPC_PORT } from "../components/ingress";
+import { HSTS, WAF_AUTHZ, WAF_AUTHZ_BODY_BYTES } from "../components/ingress";
 import { namespaceNames } from "../components/namespaces";
 import { parseStackConfig } from "../config";
 import type { K8sObject } from "../render/mock-runtime";
