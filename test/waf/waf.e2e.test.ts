@@ -78,6 +78,14 @@ async function outcomeOf(h: Harness, id: string): Promise<Outcome> {
   throw new Error(`no harness line for ${id}`);
 }
 
+/** The paths of the drill's four attack requests (ATTACKS in loadtest/drill.js). */
+const drillAttackPaths = () =>
+  new Set(
+    [
+      ...fs.readFileSync(path.join(REPO_ROOT, "loadtest", "drill.js"), "utf8").matchAll(/path: "([^"]+)"/g),
+    ].map((m) => m[1]),
+  );
+
 const wafOf = (stack: string) =>
   stackConfigSchema.shape.waf.parse((rawStackConfig(stack) as { waf: unknown }).waf) as StackConfig["waf"];
 
@@ -111,6 +119,39 @@ describe("the WAF with each stack's directives (real Coraza and CRS, the real ga
     if (workDir) fs.rmSync(workDir, { recursive: true, force: true });
     if (errors.length) throw new AggregateError(errors, "a local app process did not stop");
   });
+
+  /**
+   * The k6 drill (smoke, 8 s) through a harness, as in the cluster: the
+   * public host name, which k6 maps to the harness (EDGE_ADDR_FILE). Latency
+   * is not judged here (this file shares the cores with another); the
+   * drill's thresholds on errors are. The harness's lines come back with the
+   * drill's four attacks apart.
+   */
+  async function drillThrough(h: Harness, wafMode: "blocking" | "none") {
+    const edgeAddr = path.join(workDir, "edge-addr");
+    fs.writeFileSync(edgeAddr, "127.0.0.1");
+    const k6 = startK6({
+      profile: "smoke",
+      gatewayUrl: `http://${HOST}:${h.port}`,
+      feedGrpcAddrs: feedGrpc,
+      workDir,
+      allowNonLoopback: true,
+      env: { DURATION: "8s", WAF_MODE: wafMode, LATENCY_P95_MS: "5000", EDGE_ADDR_FILE: edgeAddr },
+    });
+    const { exitCode, output } = await k6.done;
+    // A WebSocket's line comes when its connection closes: wait for the last ones.
+    for (let n = -1, i = 0; n !== h.outcomes.length && i < 20; i++) {
+      n = h.outcomes.length;
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    const attackPaths = drillAttackPaths();
+    return {
+      exitCode,
+      output,
+      judged: h.outcomes.filter((o) => !attackPaths.has(o.uri)),
+      attacks: h.outcomes.filter((o) => attackPaths.has(o.uri)),
+    };
+  }
 
   it("the attack corpus: prod blocks what CRS catches at its level, local and staging only log it", async () => {
     assert.ok(ATTACKS.length >= 200, `corpus of ${ATTACKS.length}`);
@@ -246,31 +287,8 @@ describe("the WAF with each stack's directives (real Coraza and CRS, the real ga
     const waf = wafOf("prod");
     const authz = await startAuthz(wafAuthzDirectives(waf), workDir);
     const h = await startHarness({ authz: authz.grpc }, gatewayUrl, workDir);
-    const edgeAddr = path.join(workDir, "edge-addr-authz");
-    fs.writeFileSync(edgeAddr, "127.0.0.1");
     try {
-      const k6 = startK6({
-        profile: "smoke",
-        gatewayUrl: `http://${HOST}:${h.port}`,
-        feedGrpcAddrs: feedGrpc,
-        workDir,
-        allowNonLoopback: true,
-        env: { DURATION: "8s", WAF_MODE: "blocking", LATENCY_P95_MS: "5000", EDGE_ADDR_FILE: edgeAddr },
-      });
-      const { exitCode, output } = await k6.done;
-      for (let n = -1, i = 0; n !== h.outcomes.length && i < 20; i++) {
-        n = h.outcomes.length;
-        await new Promise((r) => setTimeout(r, 250));
-      }
-      const attackPaths = new Set(
-        [
-          ...fs
-            .readFileSync(path.join(REPO_ROOT, "loadtest", "drill.js"), "utf8")
-            .matchAll(/path: "([^"]+)"/g),
-        ].map((m) => m[1]),
-      );
-      const app = h.outcomes.filter((o) => !attackPaths.has(o.uri));
-      const attacks = h.outcomes.filter((o) => attackPaths.has(o.uri));
+      const { exitCode, output, judged: app, attacks } = await drillThrough(h, "blocking");
       assert.ok(
         app.some((o) => o.uri.startsWith("/v1/messages")),
         "WebSocket upgrades were judged",
@@ -298,43 +316,11 @@ describe("the WAF with each stack's directives (real Coraza and CRS, the real ga
     timeout: 240_000,
   }, async () => {
     // The drill's attack requests are expected to be caught: not false positives.
-    const attackPaths = new Set(
-      [
-        ...fs.readFileSync(path.join(REPO_ROOT, "loadtest", "drill.js"), "utf8").matchAll(/path: "([^"]+)"/g),
-      ].map((m) => m[1]),
-    );
-    assert.equal(attackPaths.size, 4, "the drill's four attacks");
-    // As in the cluster, the drill names the public host, which k6 resolves
-    // to the edge (here the harness on loopback, through EDGE_ADDR_FILE).
-    const edgeAddr = path.join(workDir, "edge-addr");
-    fs.writeFileSync(edgeAddr, "127.0.0.1");
-    const drillThrough = async (waf: StackConfig["waf"]) => {
+    assert.equal(drillAttackPaths().size, 4, "the drill's four attacks");
+    const drillWith = async (waf: StackConfig["waf"]) => {
       const h = await startHarness({ directives: corazaDirectives(waf) }, gatewayUrl, workDir);
       try {
-        const k6 = startK6({
-          profile: "smoke",
-          gatewayUrl: `http://${HOST}:${h.port}`,
-          feedGrpcAddrs: feedGrpc,
-          workDir,
-          // The host name is mapped to 127.0.0.1 by k6 itself (EDGE_ADDR_FILE).
-          allowNonLoopback: true,
-          // Latency is not judged here (this file shares the cores with
-          // another); the drill's thresholds on errors are.
-          env: {
-            DURATION: "8s",
-            WAF_MODE: waf.mode === "blocking" ? "blocking" : "none",
-            LATENCY_P95_MS: "5000",
-            EDGE_ADDR_FILE: edgeAddr,
-          },
-        });
-        const { exitCode, output } = await k6.done;
-        // A WebSocket's line comes when its connection closes: wait for the last ones.
-        for (let n = -1, i = 0; n !== h.outcomes.length && i < 20; i++) {
-          n = h.outcomes.length;
-          await new Promise((r) => setTimeout(r, 250));
-        }
-        const judged = h.outcomes.filter((o) => !attackPaths.has(o.uri));
-        return { exitCode, output, judged, attacks: h.outcomes.filter((o) => attackPaths.has(o.uri)) };
+        return await drillThrough(h, waf.mode === "blocking" ? "blocking" : "none");
       } finally {
         await h.stop();
       }
@@ -354,7 +340,7 @@ describe("the WAF with each stack's directives (real Coraza and CRS, the real ga
     // and its four attacks are blocked.
     const levels = new Set(["local", "staging", "prod"].map((s) => wafOf(s).paranoiaLevel));
     for (const paranoiaLevel of levels) {
-      const run = await drillThrough({
+      const run = await drillWith({
         mode: "blocking",
         engine: "wasm",
         paranoiaLevel,
@@ -385,7 +371,7 @@ describe("the WAF with each stack's directives (real Coraza and CRS, the real ga
     // Higher levels in detection mode, so the whole drill runs and every
     // request that blocking mode would refuse is counted.
     for (const paranoiaLevel of [1, 2, 3, 4].filter((l) => !levels.has(l))) {
-      const run = await drillThrough({
+      const run = await drillWith({
         mode: "detection",
         engine: "wasm",
         paranoiaLevel,
