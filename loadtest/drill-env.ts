@@ -9,6 +9,8 @@ export const DRILL_ENV = {
   PROFILE: "smoke, load or soak",
   DURATION: "replaces the profile's length (a k6 duration)",
   WAF_MODE: "blocking, detection or none: what the attack scenario expects",
+  WAF_ENGINE:
+    "wasm or ext-authz (golive:waf.engine): ext-authz also expects every attack refused before the gateway",
   EDGE_ADDR_FILE: "a file holding the edge Service's address, which the public host name resolves to",
   DRILL_TOKEN: "the token that lifts the per-client rate limit for the drill's requests",
   LATENCY_P95_MS: "the p95 threshold per flow (default 50, the SLO)",

@@ -14,6 +14,10 @@
 //   DRILL_TOKEN      sent as x-golive-drill: lifts the per-client rate limit
 //                    (one pod is not one client), never the global ceiling
 //   WAF_MODE         blocking | detection | none (no WAF in front)
+//   WAF_ENGINE       wasm | ext-authz (golive:waf.engine): with ext-authz in
+//                    blocking mode every attack must be refused by the WAF
+//                    service's own answer, which Envoy gives before the
+//                    request goes upstream (code WAF_BLOCKED)
 //   FEED_GRPC_ADDRS  127.0.0.1:50051   (comma-separated; a VU fails over on error)
 //   PROTO_DIR        ../proto
 //   PROFILE          smoke | load | soak | probe
@@ -36,6 +40,9 @@ const PROFILE = __ENV.PROFILE || "smoke";
 const WAF_MODE = __ENV.WAF_MODE || "none";
 if (!["blocking", "detection", "none"].includes(WAF_MODE))
   throw new Error(`WAF_MODE must be blocking, detection or none; got ${WAF_MODE}`);
+const WAF_ENGINE = __ENV.WAF_ENGINE || "wasm";
+if (!["wasm", "ext-authz"].includes(WAF_ENGINE))
+  throw new Error(`WAF_ENGINE must be wasm or ext-authz; got ${WAF_ENGINE}`);
 const EDGE_HOST = GATEWAY_URL.replace(/^\w+:\/\/([^/:]+).*$/, "$1");
 const EDGE_ADDR = __ENV.EDGE_ADDR_FILE ? open(__ENV.EDGE_ADDR_FILE).trim() : "";
 const HEADERS = __ENV.DRILL_TOKEN ? { "x-golive-drill": __ENV.DRILL_TOKEN } : {};
@@ -70,6 +77,8 @@ const wafBlocked = new Counter("waf_blocked");
 const rateLimited = new Counter("rate_limited");
 const attackBlocked = new Rate("attack_blocked");
 const attackNotRefused = new Counter("attack_not_refused");
+// Refused by the WAF service (ext_authz) before the request went upstream.
+const attackBeforeGateway = new Rate("attack_blocked_before_gateway");
 // Answers of a flow whose kill switch is off (503 FEATURE_DISABLED, feature
 // flags likes-writes and messages): not failures, and not drilled either.
 const switchedOff = {
@@ -146,6 +155,9 @@ export const options = {
   thresholds: {
     attack_not_refused: ["count==0"],
     ...(WAF_MODE === "blocking" ? { attack_blocked: ["rate==1"] } : {}),
+    ...(WAF_MODE === "blocking" && WAF_ENGINE === "ext-authz"
+      ? { attack_blocked_before_gateway: ["rate==1"] }
+      : {}),
     "http_req_duration{flow:feed_http}": [`p(95)<${P95_MS}`],
     "grpc_req_duration{flow:feed_grpc}": [`p(95)<${P95_MS}`],
     "http_req_duration{flow:like}": [`p(95)<${P95_MS}`],
@@ -350,17 +362,28 @@ export function attack() {
   const a = ATTACKS[__ITER % ATTACKS.length];
   const res = edge(http.get(`${GATEWAY_URL}${a.path}`, { headers: HEADERS, tags: { attack: a.kind } }));
   attackBlocked.add(res.status === 403, { attack: a.kind });
+  attackBeforeGateway.add(res.status === 403 && wafServiceAnswer(res), { attack: a.kind });
   const refused = check(res, { "attack: refused with a 4xx": (r) => r.status >= 400 && r.status < 500 });
   if (!refused) attackNotRefused.add(1, { attack: a.kind });
 }
 
+/** The WAF service's denial, which Envoy's ext_authz filter gives before anything goes upstream. */
+function wafServiceAnswer(res) {
+  try {
+    return res.json("code") === "WAF_BLOCKED";
+  } catch {
+    return false;
+  }
+}
+
 export function handleSummary(data) {
   const count = (name) => (data.metrics[name] ? data.metrics[name].values.count || 0 : 0);
-  const blocked = data.metrics.attack_blocked ? data.metrics.attack_blocked.values : { passes: 0, fails: 0 };
+  const rate = (name) => (data.metrics[name] ? data.metrics[name].values : { passes: 0, fails: 0 });
+  const blocked = rate("attack_blocked");
   const lines = [
-    `go-live drill (${PROFILE}), WAF ${WAF_MODE}`,
+    `go-live drill (${PROFILE}), WAF ${WAF_MODE}${WAF_MODE === "none" ? "" : ` (${WAF_ENGINE})`}`,
     `edge: ${count("waf_blocked")} requests blocked by the WAF (403), ${count("rate_limited")} rate limited (429)`,
-    `attacks: ${blocked.passes} of ${blocked.passes + blocked.fails} blocked, ${count("attack_not_refused")} not refused with a 4xx`,
+    `attacks: ${blocked.passes} of ${blocked.passes + blocked.fails} blocked, ${count("attack_not_refused")} not refused with a 4xx${WAF_ENGINE === "ext-authz" ? `, ${rate("attack_blocked_before_gateway").passes} blocked before the gateway` : ""}`,
     "flows (requests, failed, p95 ms):",
   ];
   const latency = {

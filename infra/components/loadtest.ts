@@ -288,6 +288,7 @@ function drillTargetEnv(args: LoadTestArgs): AppEnvVar<K6EnvName>[] {
         { name: "GATEWAY_URL", value: args.edge.url },
         { name: "EDGE_ADDR_FILE", value: EDGE_ADDR_FILE },
         { name: "WAF_MODE", value: config.waf.mode },
+        { name: "WAF_ENGINE", value: config.waf.engine },
         // Staging's ACME staging CA and local's self-signed issuer are not publicly trusted.
         ...(args.edge.certificateTrusted
           ? []

@@ -127,7 +127,7 @@ describe("the WAF with each stack's directives (real Coraza and CRS, the real ga
    * drill's thresholds on errors are. The harness's lines come back with the
    * drill's four attacks apart.
    */
-  async function drillThrough(h: Harness, wafMode: "blocking" | "none") {
+  async function drillThrough(h: Harness, wafMode: "blocking" | "none", wafEngine = "wasm") {
     const edgeAddr = path.join(workDir, "edge-addr");
     fs.writeFileSync(edgeAddr, "127.0.0.1");
     const k6 = startK6({
@@ -136,7 +136,13 @@ describe("the WAF with each stack's directives (real Coraza and CRS, the real ga
       feedGrpcAddrs: feedGrpc,
       workDir,
       allowNonLoopback: true,
-      env: { DURATION: "8s", WAF_MODE: wafMode, LATENCY_P95_MS: "5000", EDGE_ADDR_FILE: edgeAddr },
+      env: {
+        DURATION: "8s",
+        WAF_MODE: wafMode,
+        WAF_ENGINE: wafEngine,
+        LATENCY_P95_MS: "5000",
+        EDGE_ADDR_FILE: edgeAddr,
+      },
     });
     const { exitCode, output } = await k6.done;
     // A WebSocket's line comes when its connection closes: wait for the last ones.
@@ -288,7 +294,7 @@ describe("the WAF with each stack's directives (real Coraza and CRS, the real ga
     const authz = await startAuthz(wafAuthzDirectives(waf), workDir);
     const h = await startHarness({ authz: authz.grpc }, gatewayUrl, workDir);
     try {
-      const { exitCode, output, judged: app, attacks } = await drillThrough(h, "blocking");
+      const { exitCode, output, judged: app, attacks } = await drillThrough(h, "blocking", "ext-authz");
       assert.ok(
         app.some((o) => o.uri.startsWith("/v1/messages")),
         "WebSocket upgrades were judged",
@@ -303,6 +309,9 @@ describe("the WAF with each stack's directives (real Coraza and CRS, the real ga
         "attacks blocked before the gateway",
       );
       assert.equal(exitCode, 0, output.slice(-3000));
+      // The drill itself tells a WAF-service refusal (before the gateway) from a later 403.
+      assert.match(output, /attacks: 4 of 4 blocked, 0 not refused with a 4xx, 4 blocked before the gateway/);
+      assert.match(output, /PASS {2}attack_blocked_before_gateway {2}rate==1/);
       console.log(
         `ext_authz drill: ${app.length} app requests judged, 0 blocked; 4 attacks blocked before the gateway`,
       );
