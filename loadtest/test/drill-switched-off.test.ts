@@ -31,6 +31,9 @@ test("a drill with likes and messages switched off counts their 503s as switched
       gatewayUrl: app.gatewayUrl,
       feedGrpcAddrs: app.feedGrpcAddrs,
       workDir,
+      // Latency is not what this checks, and the suite shares the cores with other lanes:
+      // at the SLO's 50 ms the p95 threshold failed one CI run (feed p95 over it).
+      env: { LATENCY_P95_MS: "5000" },
     });
     const { exitCode, output } = await k6.done;
     console.log(output.trim());
