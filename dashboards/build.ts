@@ -283,6 +283,45 @@ export function otelHttpDashboard(job: string): DashboardSpec {
   };
 }
 
+/** The WAF service (apps/waf-authz, golive:waf.engine ext-authz): its verdicts and the time it adds. */
+export function wafAuthzDashboard(job: string): DashboardSpec {
+  const q = (p: string) =>
+    t(
+      `histogram_quantile(${p}, sum by (le) (rate(golive_waf_check_duration_seconds_bucket{job="${job}"}[5m])))`,
+      `p${Number(p) * 100}`,
+    );
+  return {
+    uid: `golive-${job}`,
+    title: "WAF service (ext_authz)",
+    tags: ["golive", job, "waf"],
+    panels: [
+      {
+        title: "Verdicts (req/s)",
+        unit: "reqps",
+        description: "blocked: refused before the gateway; would_block: what detection mode lets through",
+        targets: [t(`sum by (decision) (rate(golive_waf_checks_total{job="${job}"}[2m]))`, "{{decision}}")],
+      },
+      {
+        title: "Blocked share",
+        unit: "percentunit",
+        targets: [
+          t(
+            `sum(rate(golive_waf_checks_total{job="${job}",decision="blocked"}[5m])) / sum(rate(golive_waf_checks_total{job="${job}"}[5m]))`,
+            "blocked",
+          ),
+        ],
+      },
+      {
+        title: "Time per request (added before the upstream)",
+        unit: "s",
+        description: "WafServiceSlow fires at p95 > 25 ms for 10 minutes",
+        targets: [q("0.5"), q("0.95"), q("0.99")],
+      },
+      ...processPanels(job),
+    ],
+  };
+}
+
 // k6's experimental-prometheus-rw output (k6 v2.2.0, internal/output/prometheusrw):
 // counters become k6_<name>_total, rates k6_<name>_rate, gauges k6_<name>, and
 // trends gauges k6_<name>_<stat> in seconds for the stats listed in

@@ -9,6 +9,7 @@ import path from "node:path";
 import * as k8s from "@pulumi/kubernetes";
 import type * as pulumi from "@pulumi/pulumi";
 import { loadRuleGroups, withRunbookBaseUrl } from "../../alerting/rule-files";
+import { renderDashboard, wafAuthzDashboard } from "../../dashboards/build";
 import type { StackConfig } from "../config";
 import { ENVOY_PROXY_LABELS, WAF_AUTHZ, WAF_AUTHZ_GRPC_PORT, wafAuthzDirectives } from "./ingress";
 import { OPS_PORT } from "./labels";
@@ -70,6 +71,11 @@ export function wafAuthzService(args: WafAuthzArgs, opts: pulumi.ComponentResour
       podAnnotations: { "golive.dev/directives-checksum": checksum },
       terminationGraceSeconds: args.terminationGraceSeconds,
       monitoringCrds: args.monitoringCrds,
+      dashboard: {
+        file: `${WAF_AUTHZ}.json`,
+        json: `${JSON.stringify(renderDashboard(wafAuthzDashboard(WAF_AUTHZ)), null, 2)}\n`,
+        monitoringNamespace: args.monitoringNamespace,
+      },
       rules: {
         groups: withRunbookBaseUrl(
           loadRuleGroups(path.join(__dirname, "..", "..", "apps", "waf-authz", "alerts.yaml")),

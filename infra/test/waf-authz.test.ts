@@ -43,6 +43,11 @@ describe("the WAF service with golive:waf.engine ext-authz", () => {
     const rule = r.find("PrometheusRule", "golive-service-waf-authz") as Any;
     const alerts = rule.spec.groups.flatMap((g: Any) => g.rules.map((x: Any) => x.alert));
     assert.deepEqual(alerts, ["WafServiceUnavailable", "WafServiceSlow"]);
+    const dashboard = r.find("ConfigMap", "dashboard-waf-authz") as Any;
+    const json = JSON.parse(dashboard.data["waf-authz.json"]);
+    const exprs = json.panels.flatMap((p: Any) => p.targets.map((t: Any) => t.expr)).join("\n");
+    assert.match(exprs, /golive_waf_checks_total\{job="waf-authz"\}/);
+    assert.match(exprs, /golive_waf_check_duration_seconds_bucket\{job="waf-authz"\}/);
     assert.equal(r.all("EnvoyExtensionPolicy").length, 0);
   });
 
