@@ -71,7 +71,7 @@ export const DEFAULT_FLAGS: FlagValues = Object.fromEntries(
 /** Whether failure-injection flags may leave their defaults (the deployer's FAULT_INJECTION). */
 export type FaultInjection = "allowed" | "refused";
 
-export const isFault = (key: FlagKey) => FLAGS[key].type === "number";
+export const isFault = (key: FlagKey) => "fault" in FLAGS[key];
 
 /** A flag file that cannot be used; the message names the flag and the reason. */
 export class FlagFileError extends Error {
