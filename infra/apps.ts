@@ -11,6 +11,22 @@ import type { AppDescriptor, ServiceDescriptor } from "@golive/shared/app-descri
 
 export const APPS: readonly AppDescriptor[] = [feedApp, gatewayApp, jobsApp, preflightApp];
 
+/**
+ * Images of ours that are not apps of the list: a component of their own
+ * deploys them when a stack setting asks for it (the WAF service with
+ * golive:waf.engine ext-authz: components/waf-authz.ts). images.yml builds
+ * and pin-images.ts pins them as it does the apps, under `key`, their
+ * golive:images key; their Dockerfiles are written by hand.
+ */
+export interface OwnImage {
+  readonly name: string;
+  readonly key: string;
+  readonly dockerfile: string;
+}
+export const OWN_IMAGES: readonly OwnImage[] = [
+  { name: "waf-authz", key: "wafAuthz", dockerfile: "apps/waf-authz/Dockerfile" },
+];
+
 export const servicesOf = (apps: readonly AppDescriptor[]): ServiceDescriptor[] =>
   apps.filter((a): a is ServiceDescriptor => a.kind === "service");
 
@@ -38,6 +54,7 @@ export function checkApps(apps: readonly AppDescriptor[]): void {
       problems.push(`${a.name}: name is not a DNS label`);
     if (names.has(a.name)) problems.push(`${a.name}: listed twice`);
     if (RESERVED.has(a.name)) problems.push(`${a.name}: name is reserved for a stack key`);
+    if (OWN_IMAGES.some((i) => i.name === a.name)) problems.push(`${a.name}: name is one of OWN_IMAGES`);
     names.add(a.name);
   }
   const services = new Map(servicesOf(apps).map((s) => [s.name, s]));

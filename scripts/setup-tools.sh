@@ -227,9 +227,10 @@ go_tool stripe-mock "$STRIPE_MOCK_VERSION" tools/stripe-mock "${LEAN[@]}" -ldfla
 waf_src=$(cat tools/coraza-waf/*.go tools/coraza-waf/go.sum | sha256sum | cut -c1-8)
 go_tool coraza-waf "$CORAZA_VERSION-crs$CRS_VERSION-$waf_src" tools/coraza-waf "${LEAN[@]}" -ldflags "-s -w" .
 # The edge's WAF service (apps/waf-authz, Envoy's ext_authz over gRPC): our
-# own Go, current Coraza and CRS; built here for the tests, as an image for the cluster.
+# own Go, current Coraza and CRS; built here for the tests and the local image
+# with the flags of its Dockerfile (not LEAN's): what the benches time is what ships.
 authz_src=$(cat apps/waf-authz/*.go apps/waf-authz/go.sum | sha256sum | cut -c1-8)
-go_tool waf-authz "$authz_src" apps/waf-authz "${LEAN[@]}" -ldflags "-s -w" .
+go_tool waf-authz "$authz_src" apps/waf-authz CGO_ENABLED=0 -ldflags "-s -w" .
 # Envoy Gateway's egctl, for its translator (`egctl x translate`), from the
 # module at the pinned chart's version.
 go_tool egctl "$EG_VERSION" tools/egctl "${LEAN[@]}" -ldflags "-s -w" github.com/envoyproxy/gateway/cmd/egctl

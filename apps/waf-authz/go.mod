@@ -1,6 +1,6 @@
 module golive-kit/apps/waf-authz
 
-go 1.26.8
+go 1.26.0
 
 require (
 	github.com/corazawaf/coraza-coreruleset/v4 v4.25.0

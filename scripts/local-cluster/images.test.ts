@@ -411,7 +411,7 @@ test("the postgres image initialises, takes a password over TCP, applies the pos
   assert.match(log, /database system is shut down/);
 });
 
-test("the probe, kubectl, k6, coredns and pause images run their programs as their users", {
+test("the probe, kubectl, k6, coredns, pause and waf-authz images run their programs as their users", {
   skip: IS_ROOT ? false : NEEDS_ROOT,
 }, (t) => {
   const checks: [LocalImage, string[], RegExp][] = [
@@ -446,6 +446,20 @@ test("the probe, kubectl, k6, coredns and pause images run their programs as the
       encoding: "utf8",
     });
     assert.equal(caps.trim(), "");
+  }
+  if (images["waf-authz"]) {
+    // A static binary alone on an empty root, as uid 65532: it starts, and
+    // without its directives it stops at once, saying which setting.
+    const { config, rootfs } = unpack("waf-authz");
+    assert.equal(config.config.User, "65532:65532");
+    assert.deepEqual(
+      fs.readdirSync(rootfs).sort(),
+      ["etc", "tmp", "waf-authz"],
+      "no libraries: it links none",
+    );
+    const run = runInRootfs(rootfs, { user: config.config.User, env: envOf(config), argv: ["/waf-authz"] });
+    assert.notEqual(run.status, 0);
+    assert.match(run.output, /DIRECTIVES_FILE/);
   }
   if (images.pause) {
     // It waits for a signal and exits 0 on SIGTERM.

@@ -10,8 +10,10 @@
 //   image's contract (postgres-entrypoint.sh). The stack pins postgres 17.6
 //   upstream: the local image is one major behind.
 // - probe: Debian's busybox-static. k6, kubectl (+ busybox and getent),
-//   coredns, pause: the builds setup-tools.sh puts in .tools/bin (k6 and
-//   kubectl are cgo builds linking glibc: its libraries come along).
+//   coredns, pause, waf-authz: the builds setup-tools.sh puts in .tools/bin
+//   (k6 and kubectl are cgo builds linking glibc: its libraries come along).
+//   waf-authz is built as its Dockerfile builds it (a static binary on an
+//   empty base), without the Go image that no registry here serves.
 // Debian files come from the packages installed on this machine (dpkg -L),
 // libraries traced by ldd to their packages (debian.ts). Each image is cached
 // in cacheDir under a hash of its inputs, which is also its tag.
@@ -527,6 +529,14 @@ const RECIPES: Record<LocalImage, Recipe> = {
     extra: addCaBundle,
   }),
   pause: PAUSE,
+  // As apps/waf-authz/Dockerfile's image: the static binary alone, as uid 65532.
+  "waf-authz": toolRecipe({
+    tool: "waf-authz",
+    at: "/waf-authz",
+    user: ["nonroot", 65532, "/nonexistent"],
+    config: { entrypoint: ["/waf-authz"], cmd: [], workdir: "/", exposedPorts: ["9002/tcp", "9464/tcp"] },
+    packages: [],
+  }),
 };
 
 export const LOCAL_IMAGES = Object.keys(RECIPES) as LocalImage[];
@@ -543,6 +553,7 @@ const STACK_IMAGE_KEYS: Record<string, LocalImage> = {
   postgres: "postgres",
   k6: "k6",
   kubectl: "kubectl",
+  wafAuthz: "waf-authz",
 };
 
 /** `golive:images` overrides that point a stack at these local builds. */

@@ -8,7 +8,7 @@ import path from "node:path";
 import { test } from "node:test";
 import { builtHere } from "@golive/shared/app-descriptor";
 import { OPS_PORT } from "@golive/shared/contract";
-import { APPS } from "../../infra/apps";
+import { APPS, OWN_IMAGES } from "../../infra/apps";
 import { rankerApp } from "../../infra/test/fixtures/ranker-app";
 import { dockerfileFor, expectedDockerfiles } from "../../scripts/dockerfiles";
 import { dockerfiles, type Instruction, parseDockerfile, workspaces } from "./dockerfile";
@@ -18,7 +18,7 @@ const ROOT = path.resolve(__dirname, "../..");
 const SECRETISH = /(PASSWORD|PASSWD|SECRET|TOKEN|API_?KEY|PRIVATE_?KEY|CREDENTIAL|DATABASE_URL)/i;
 
 /** Everything a Dockerfile breaks, as messages; empty when it is fine. */
-export function dockerfileProblems(text: string): string[] {
+export function dockerfileProblems(text: string, kind: "node" | "go" = "node"): string[] {
   const problems: string[] = [];
   const ins = parseDockerfile(text);
   const froms = ins.filter((i) => i.op === "FROM");
@@ -26,7 +26,8 @@ export function dockerfileProblems(text: string): string[] {
   const stages = new Set<string>();
   for (const from of froms) {
     const [image = "", as, alias] = from.args.split(/\s+/);
-    const isStage = stages.has(image.toLowerCase());
+    // `scratch` is no image: nothing is pulled, so nothing to pin.
+    const isStage = stages.has(image.toLowerCase()) || image === "scratch";
     if (!isStage && !/@sha256:[0-9a-f]{64}$/.test(image))
       problems.push(`FROM ${image} is not pinned by digest`);
     if (as?.toUpperCase() === "AS" && alias) stages.add(alias.toLowerCase());
@@ -48,18 +49,25 @@ export function dockerfileProblems(text: string): string[] {
       problems.push("registry token on a RUN line");
     }
   }
+  if (kind === "go") {
+    // A static binary, built by the pinned Go alone (no toolchain fetched mid-build).
+    for (const want of ["CGO_ENABLED=0", "GOTOOLCHAIN=local"])
+      if (!ins.some((i) => i.op === "ENV" && i.args.split(/\s+/).includes(want)))
+        problems.push(`no ENV ${want}`);
+    return problems;
+  }
   // The final stage copies node_modules only from a production-only install.
   const prodInstall = ins.some((i) => i.op === "RUN" && /npm ci\b.*--omit=dev/.test(i.args));
   if (!prodInstall) problems.push("no `npm ci --omit=dev` stage for runtime dependencies");
   return problems;
 }
 
+const OWN_DOCKERFILES = new Set(OWN_IMAGES.map((i) => i.dockerfile));
+
 test("there is a Dockerfile for each app of the list, exactly as scripts/dockerfiles.ts writes it", () => {
   assert.deepEqual(
     dockerfiles().sort(),
-    APPS.filter(builtHere)
-      .map((a) => a.image.dockerfile)
-      .sort(),
+    [...APPS.filter(builtHere).map((a) => a.image.dockerfile), ...OWN_DOCKERFILES].sort(),
   );
   for (const { file, text } of expectedDockerfiles()) {
     assert.equal(
@@ -83,7 +91,7 @@ test("a fifth app gets a Dockerfile from its descriptor: its ports exposed, its 
   assert.ok(args("RUN").includes("node scripts/bundle-app.mjs ranker dist"));
 });
 
-for (const file of dockerfiles()) {
+for (const file of dockerfiles().filter((f) => !OWN_DOCKERFILES.has(f))) {
   test(`${file} follows the image rules`, () => {
     const text = fs.readFileSync(path.join(ROOT, file), "utf8");
     assert.deepEqual(dockerfileProblems(text), []);
@@ -110,6 +118,45 @@ for (const file of dockerfiles()) {
     }
   });
 }
+
+test("the WAF service's Dockerfile: the image rules, the Go of go.mod, the build setup-tools.sh runs", () => {
+  const file = "apps/waf-authz/Dockerfile";
+  assert.ok(OWN_DOCKERFILES.has(file));
+  const text = fs.readFileSync(path.join(ROOT, file), "utf8");
+  assert.deepEqual(dockerfileProblems(text, "go"), []);
+  const ins = parseDockerfile(text);
+  // The builder's Go line is the go.mod's (GOTOOLCHAIN=local refuses an older one).
+  const goLine = /^go (\d+\.\d+)/m.exec(fs.readFileSync(path.join(ROOT, "apps/waf-authz/go.mod"), "utf8"));
+  assert.match(ins.find((i) => i.op === "FROM")?.args ?? "", new RegExp(`^golang:${goLine?.[1]}@sha256:`));
+  // The binary the tests and benches run is built with the image's flags.
+  const build = ins.find((i) => i.op === "RUN" && /go build/.test(i.args))?.args ?? "";
+  const setup = fs.readFileSync(path.join(ROOT, "scripts/setup-tools.sh"), "utf8");
+  const line = /^go_tool waf-authz .*$/m.exec(setup)?.[0] ?? "";
+  assert.match(build, /-trimpath/, "go_tool builds with -trimpath; so must the image");
+  for (const flag of ['-ldflags "-s -w"', "CGO_ENABLED=0"]) {
+    assert.ok(line.includes(flag), `setup-tools.sh builds waf-authz with ${flag}`);
+    assert.ok(text.includes(flag), `${file} builds with ${flag}`);
+  }
+  assert.doesNotMatch(line, /LEAN/, "no compile-speed flags on the binary the benches time");
+  // Every path it copies from the context exists; the final stage runs the binary as a non-root uid.
+  for (const copy of ins.filter((i) => i.op === "COPY" && !i.args.startsWith("--from"))) {
+    for (const src of copy.args.split(/\s+/).slice(0, -1)) {
+      const dir = path.join(ROOT, path.dirname(src));
+      const pattern = new RegExp(`^${path.basename(src).replace(".", "\\.").replace("*", ".*")}$`);
+      assert.ok(
+        fs.readdirSync(dir).some((f) => pattern.test(f)),
+        `${file}: COPY ${src} matches nothing`,
+      );
+    }
+  }
+  assert.deepEqual(
+    ins.filter((i) => i.op === "ENTRYPOINT").map((i) => i.args),
+    ['["/waf-authz"]'],
+  );
+  assert.ok(
+    dockerfileProblems(text.replaceAll("GOTOOLCHAIN=local", ""), "go").some((p) => /GOTOOLCHAIN/.test(p)),
+  );
+});
 
 test("the rules catch what they are meant to catch", () => {
   const bad = [

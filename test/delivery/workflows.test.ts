@@ -7,7 +7,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { test } from "node:test";
 import YAML from "yaml";
-import { APPS } from "../../infra/apps";
+import { APPS, OWN_IMAGES } from "../../infra/apps";
 import { rankerApp } from "../../infra/test/fixtures/ranker-app";
 import { TRIGGER } from "../../infra/test/support/drill";
 import { appsMatrix } from "../../scripts/apps-matrix";
@@ -209,11 +209,11 @@ test("images are built per app of the list, pushed to GHCR and handed on as dige
   assert.match(String(pushes[0]?.with?.["build-args"]), /GOLIVE_COMMIT=\$\{\{ github\.sha \}\}/);
   assert.match(JSON.stringify(build), /@\$\{DIGEST\}/);
   assert.match(JSON.stringify(refs), /no reference for/, "refs fails when an app of the list has no image");
-  // What the matrix holds: every app, each with a Dockerfile that exists.
+  // What the matrix holds: every app and our other images, each with a Dockerfile that exists.
   const { include } = appsMatrix();
   assert.deepEqual(
     include.map((a) => a.name),
-    APPS.map((a) => a.name),
+    [...APPS.map((a) => a.name), ...OWN_IMAGES.map((i) => i.name)],
   );
   for (const a of include) {
     assert.ok(fs.existsSync(path.join(ROOT, a.dockerfile)), a.dockerfile);
@@ -242,6 +242,11 @@ test("pin-images writes every listed app's reference and refuses anything else",
   assert.deepEqual(pinImages("prod", JSON.stringify(images), APPS, run), Object.keys(images));
   assert.deepEqual(calls[0], ["config", "set", "--stack", "prod", "--path", "images.feed", images.feed]);
   assert.throws(() => pinImages("prod", JSON.stringify({ fedd: "x:1" }), APPS, run), /fedd is not an app/);
+  // Our images that are not apps go under their own golive:images key.
+  const waf = `ghcr.io/o/waf-authz@sha256:${"b".repeat(64)}`;
+  const wafCalls: string[][] = [];
+  pinImages("prod", JSON.stringify({ "waf-authz": waf }), APPS, (args) => void wafCalls.push(args));
+  assert.deepEqual(wafCalls, [["config", "set", "--stack", "prod", "--path", "images.wafAuthz", waf]]);
   assert.throws(() => pinImages("prod", "", APPS, run), /not JSON/);
   assert.throws(() => pinImages("prod", "{}", APPS, run), /non-empty object/);
   assert.throws(
