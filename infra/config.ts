@@ -271,12 +271,12 @@ export function forApp<V>(values: PerApp<V>, app: string): V {
 const waf = z.strictObject({
   mode: z.enum(["detection", "blocking"]),
   /**
-   * wasm: Coraza as Envoy's Wasm filter (a bodiless request's phase 2 runs
-   * after the gateway answered). ext-authz: the WAF service of ours
-   * (apps/waf-authz) judges the whole request before Envoy sends it
-   * upstream; needs golive:images.wafAuthz (security/waf.md).
+   * ext-authz (the default): the WAF service of ours (apps/waf-authz)
+   * judges the whole request before Envoy sends it upstream; needs
+   * golive:images.wafAuthz. wasm: Coraza as Envoy's Wasm filter, where a
+   * bodiless request's phase 2 runs after the gateway answered (security/waf.md).
    */
-  engine: z.enum(["wasm", "ext-authz"]).default("wasm"),
+  engine: z.enum(["wasm", "ext-authz"]).default("ext-authz"),
   /** CRS paranoia level: 1 (few false positives) to 4 (strictest). */
   paranoiaLevel: z.number().int().min(1).max(4).default(1),
   /** Inbound anomaly score at which a request is blocked (CRS: 5 = one critical match). */

@@ -10,13 +10,14 @@
 // gets `from: All` and the selector is checked against the label Kubernetes
 // sets on every namespace, below); and it has no Wasm module cache, so an
 // EnvoyExtensionPolicy whose filter comes from an image is refused ("wasm
-// cache is not initialized"): the WAF filter's place in Envoy's chain is not
-// provable with it (the rules themselves are judged in test/waf/). What the
-// refusal does is still shown, as it would happen in a cluster whose proxies
-// cannot load the module: prod (fail closed) answers 500 on the API route
-// (egctl refuses before it reads a module's failOpen, so staging's and
-// local's fail open cannot be shown with it). The rest of the xDS is read
-// from a second translation without that policy. egctl makes up a cluster IP
+// cache is not initialized"): with golive:waf.engine wasm (no committed stack
+// uses it now) the Wasm filter's place in Envoy's chain is not provable with
+// it (the rules themselves are judged in test/waf/). What the refusal does is
+// still shown, as it would happen in a cluster whose proxies cannot load the
+// module: prod (fail closed) answers 500 on the API route (egctl refuses
+// before it reads a module's failOpen, so staging's and local's fail open
+// cannot be shown with it). The committed stacks' WAF (engine ext-authz) is
+// a SecurityPolicy, which it translates in full. egctl makes up a cluster IP
 // for each Service (--add-missing-resources): no endpoints exist offline.
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
@@ -145,6 +146,13 @@ it("egctl is built from the Envoy Gateway module at the pinned chart's version",
   assert.equal(version, CHARTS.envoyGateway.version);
 });
 
+/** The API route (/v1) of a translation's xDS. */
+const apiRoute = (x: Translated) =>
+  dumps(x, "type.googleapis.com/envoy.admin.v3.RoutesConfigDump")
+    .flatMap((d) => d.dynamicRouteConfigs as { routeConfig: { virtualHosts: { routes: Json[] }[] } }[])
+    .flatMap((r) => r.routeConfig.virtualHosts.flatMap((v) => v.routes))
+    .find((r) => (r.match as Json).pathSeparatedPrefix === "/v1") as Json;
+
 describe("Envoy Gateway's translation of each stack's edge", () => {
   for (const stack of ["local", "staging", "prod"]) {
     it(`${stack}: every Gateway, route and policy accepted; TLS, routes, HSTS and rate limits in the xDS`, async () => {
@@ -166,12 +174,12 @@ describe("Envoy Gateway's translation of each stack's edge", () => {
           );
       for (const p of t.backendTrafficPolicies ?? [])
         assert.equal(cond(p.status?.ancestors?.[0]?.conditions, "Accepted")?.status, "True");
-      // The WAF's policy: refused by egctl alone, for want of a Wasm cache (see the top).
-      for (const p of t.envoyExtensionPolicies ?? []) {
-        const accepted = cond(p.status?.ancestors?.[0]?.conditions, "Accepted");
-        assert.equal(accepted?.status, "False");
-        assert.match(accepted?.message ?? "", /wasm cache is not initialized/);
-      }
+      // The WAF (engine ext-authz in every committed stack): its SecurityPolicy accepted.
+      assert.equal(config.waf.engine, "ext-authz");
+      assert.equal(
+        cond(t.securityPolicies?.[0]?.status?.ancestors?.[0]?.conditions, "Accepted")?.status,
+        "True",
+      );
       // The selector the translation could not evaluate admits the app namespace by the
       // label Kubernetes sets on every namespace.
       const https = (
@@ -183,26 +191,8 @@ describe("Envoy Gateway's translation of each stack's edge", () => {
         "kubernetes.io/metadata.name": namespaceNames(stack).app,
       });
 
-      // The API route without the WAF module: 500 where the policy fails closed.
-      const failOpen = (
-        rendered.find("EnvoyExtensionPolicy", "coraza-waf").spec as { wasm: { failOpen: boolean }[] }
-      ).wasm[0]?.failOpen;
-      const apiRoute = (x: Translated) =>
-        dumps(x, "type.googleapis.com/envoy.admin.v3.RoutesConfigDump")
-          .flatMap((d) => d.dynamicRouteConfigs as { routeConfig: { virtualHosts: { routes: Json[] }[] } }[])
-          .flatMap((r) => r.routeConfig.virtualHosts.flatMap((v) => v.routes))
-          .find((r) => (r.match as Json).pathSeparatedPrefix === "/v1") as Json;
-      // egctl refuses before it reads failOpen, so fail open cannot be shown with it.
-      const withWaf = apiRoute(t);
-      if (!failOpen)
-        assert.deepEqual(withWaf.directResponse, { status: 500 }, `${stack}: fail closed answers 500`);
-
-      const rest = translate(
-        objects.filter((o) => o.kind !== "EnvoyExtensionPolicy"),
-        `${stack}-without-waf`,
-      );
       // TLS: the HTTPS listener (443 inside the proxy: 10443) serves the stack's Secret.
-      const listeners = JSON.stringify(dumps(rest, "type.googleapis.com/envoy.admin.v3.ListenersConfigDump"));
+      const listeners = JSON.stringify(dumps(t, "type.googleapis.com/envoy.admin.v3.ListenersConfigDump"));
       assert.match(listeners, /"portValue":10443/);
       assert.ok(
         listeners.includes(
@@ -211,7 +201,7 @@ describe("Envoy Gateway's translation of each stack's edge", () => {
         "the TLS listener serves the certificate's Secret",
       );
       // The API route: to the gateway Service, WebSocket upgrades allowed, HSTS on every answer.
-      const route = apiRoute(rest);
+      const route = apiRoute(t);
       const action = route.route as { cluster: string; upgradeConfigs: { upgradeType: string }[] };
       assert.equal(action.cluster, `httproute/${namespaceNames(stack).app}/golive-api/rule/0`);
       assert.deepEqual(action.upgradeConfigs, [{ upgradeType: "websocket" }]);
@@ -219,7 +209,7 @@ describe("Envoy Gateway's translation of each stack's edge", () => {
         (route.responseHeadersToAdd as { header: Json }[]).map((h) => h.header),
         [{ key: "Strict-Transport-Security", value: HSTS }],
       );
-      const clusters = JSON.stringify(dumps(rest, "type.googleapis.com/envoy.admin.v3.ClustersConfigDump"));
+      const clusters = JSON.stringify(dumps(t, "type.googleapis.com/envoy.admin.v3.ClustersConfigDump"));
       assert.ok(clusters.includes(`"name":"${action.cluster}"`), "the route's cluster exists");
       // Rate limits: the per-client bucket and the ceiling of the stack, per second.
       const limit = (route.typedPerFilterConfig as Record<string, Json>)[
@@ -235,21 +225,17 @@ describe("Envoy Gateway's translation of each stack's edge", () => {
       );
       assert.deepEqual([limit.tokenBucket.maxTokens, limit.tokenBucket.fillInterval], [requests, "1s"]);
       // Plain HTTP: redirected to HTTPS.
-      const routes = JSON.stringify(dumps(rest, "type.googleapis.com/envoy.admin.v3.RoutesConfigDump"));
+      const routes = JSON.stringify(dumps(t, "type.googleapis.com/envoy.admin.v3.RoutesConfigDump"));
       assert.match(routes, /"redirect":\{"schemeRedirect":"https"\}/);
       console.log(
-        `${stack}: ${t.httpRoutes.length} routes and the rate-limit policy accepted; TLS on 10443, HSTS, WebSocket upgrades, ${perClientRequests} per client / ${requests} in all per second; the WAF policy refused by egctl (no Wasm cache), so the API route answers ${JSON.stringify(withWaf.directResponse ?? "through")}${failOpen ? " (fail open: not shown by egctl)" : " (fail closed)"}`,
+        `${stack}: ${t.httpRoutes.length} routes, the rate-limit and WAF policies accepted; TLS on 10443, HSTS, WebSocket upgrades, ${perClientRequests} per client / ${requests} in all per second`,
       );
     });
   }
 
   for (const stack of ["staging", "prod"]) {
-    it(`${stack} with golive:waf.engine ext-authz: the SecurityPolicy accepted, Envoy's ext_authz filter asks the WAF service with the body before the route, fail ${stack === "prod" ? "closed" : "open"}`, async () => {
-      const settings = {
-        waf: { engine: "ext-authz" },
-        images: { wafAuthz: `ghcr.io/golive/waf-authz@sha256:${"b".repeat(64)}` },
-      };
-      const { objects } = await edgeInput(stack, undefined, settings);
+    it(`${stack} (golive:waf.engine ext-authz): the SecurityPolicy accepted, Envoy's ext_authz filter asks the WAF service with the body before the route, fail ${stack === "prod" ? "closed" : "open"}`, async () => {
+      const { objects } = await edgeInput(stack);
       assert.ok(!objects.some((o) => o.kind === "EnvoyExtensionPolicy"), "no Wasm policy");
       const t = translate(objects, `${stack}-ext-authz`);
       const policy = t.securityPolicies?.[0];
@@ -299,6 +285,36 @@ describe("Envoy Gateway's translation of each stack's edge", () => {
         `ext_authz before the router: ${chain.join(" ")}`,
       );
       console.log(`${stack} ext-authz: SecurityPolicy accepted; the HTTPS chain: ${chain.join(" -> ")}`);
+    });
+  }
+
+  for (const stack of ["local", "staging", "prod"]) {
+    it(`${stack} with golive:waf.engine wasm: the Wasm policy refused by egctl (no Wasm cache), so prod's API route fails closed`, async () => {
+      const { objects, rendered } = await edgeInput(stack, undefined, { waf: { engine: "wasm" } });
+      const t = translate(objects, `${stack}-wasm`);
+      assert.ok(
+        !objects.some((o) => o.kind === "SecurityPolicy" && o.metadata.name === "waf"),
+        "no ext_authz",
+      );
+      const policies = t.envoyExtensionPolicies ?? [];
+      assert.equal(policies.length, 1);
+      for (const p of policies) {
+        const accepted = cond(p.status?.ancestors?.[0]?.conditions, "Accepted");
+        assert.equal(accepted?.status, "False");
+        assert.match(accepted?.message ?? "", /wasm cache is not initialized/);
+      }
+      // The API route without the WAF module: 500 where the policy fails closed.
+      const failOpen = (
+        rendered.find("EnvoyExtensionPolicy", "coraza-waf").spec as { wasm: { failOpen: boolean }[] }
+      ).wasm[0]?.failOpen;
+      const withWaf = apiRoute(t);
+      // egctl refuses before it reads failOpen, so fail open cannot be shown with it.
+      if (!failOpen)
+        assert.deepEqual(withWaf.directResponse, { status: 500 }, `${stack}: fail closed answers 500`);
+      assert.equal(failOpen, stack !== "prod");
+      console.log(
+        `${stack} wasm: the WAF policy refused by egctl (no Wasm cache), so the API route answers ${JSON.stringify(withWaf.directResponse ?? "through")}${failOpen ? " (fail open: not shown by egctl)" : " (fail closed)"}`,
+      );
     });
   }
 

@@ -53,7 +53,7 @@ describe("in-cluster load-test template", () => {
       assert.equal(k6.EDGE_ADDR_FILE, resolve.EDGE_ADDR_FILE);
       assert.deepEqual(k6.DRILL_TOKEN, { name: "drill-token", key: "token" });
       assert.equal(k6.WAF_MODE, stack === "prod" ? "blocking" : "detection");
-      assert.equal(k6.WAF_ENGINE, "wasm");
+      assert.equal(k6.WAF_ENGINE, "ext-authz");
       // Only prod's certificate comes from a publicly trusted CA.
       assert.equal(k6.K6_INSECURE_SKIP_TLS_VERIFY, stack === "prod" ? undefined : "true");
       // The Service name the init step resolves is the one Envoy Gateway gives our Gateway's proxies.

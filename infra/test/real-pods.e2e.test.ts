@@ -9,7 +9,11 @@
 // read-only root; a page comes from Postgres through `kubectl port-forward`
 // to the gateway Service; the NetworkPolicy matrix (infra/network-matrix.yaml)
 // is measured with real connections, compared with the file and with the
-// policy evaluator, and a policy broken on purpose is caught. Then the
+// policy evaluator, and a policy broken on purpose is caught. The WAF
+// service (golive:waf.engine ext-authz, blocking here) runs as pods and
+// judges the attack corpus and the app's traffic in front of the gateway:
+// Envoy's side of ext_authz is the harness of test/waf (no Envoy runs), the
+// service and the gateway are the pods, reached through port-forward. Then the
 // go-live drill, through the trigger script users and the deploy workflow
 // run: k6 in a pod, a feed pod deleted by the chaos container, a rolling
 // restart of the gateway and then the feed under the load, the backup
@@ -22,6 +26,8 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { after, before, describe, it } from "node:test";
 import { promisify } from "node:util";
+import { scrapeSum } from "@golive/devkit/gateway-process";
+import { startHarness } from "@golive/devkit/waf-processes";
 import YAML from "yaml";
 import { type LocalCluster, startLocalCluster } from "../../scripts/local-cluster/cluster";
 import {
@@ -32,6 +38,7 @@ import {
   stackImageOverrides,
 } from "../../scripts/local-cluster/images";
 import type { KubeObject } from "../../scripts/local-cluster/kube-api";
+import { ATTACKS, type Attack, sendAttack } from "../../test/waf/corpus";
 import { selectStack } from "../automation";
 import { DATABASE_NAME } from "../components/database";
 import { namespaceNames } from "../components/namespaces";
@@ -141,7 +148,8 @@ describe("real pods: the local stack on a real node", { timeout: 40 * 60_000 }, 
       chartMirror: CHART_MIRROR,
       passphrase: "golive-e2e-only",
       images: stackImageOverrides(images),
-      settings: { loadtest: DRILL_SETTINGS },
+      // Blocking, as prod: the WAF pods' verdicts are then what stops an attack.
+      settings: { loadtest: DRILL_SETTINGS, waf: { mode: "blocking" } },
     });
     let upStarted = false;
     const forwards: ChildProcess[] = [];
@@ -169,7 +177,7 @@ describe("real pods: the local stack on a real node", { timeout: 40 * 60_000 }, 
         "every app pod is on the real node",
       );
       const names = real.map((p) => p.metadata.name);
-      for (const prefix of ["postgres-0", "feed-", "gateway-", "migrate"]) {
+      for (const prefix of ["postgres-0", "feed-", "gateway-", "migrate", "waf-authz-"]) {
         assert.ok(
           names.some((n) => n.startsWith(prefix) || n.includes(prefix)),
           `${prefix} ran: ${names.join(", ")}`,
@@ -234,36 +242,9 @@ describe("real pods: the local stack on a real node", { timeout: 40 * 60_000 }, 
              ('00000000-0000-4000-8000-0000000000a3', '${otherId}', 'Third', 'https://example.test/3.mp4');`,
         ]),
       );
-      const forward = spawn(
-        KUBECTL,
-        [
-          "--kubeconfig",
-          kubeconfig,
-          "-n",
-          ns.app,
-          "port-forward",
-          "svc/gateway",
-          "0:8080",
-          "--address",
-          "127.0.0.1",
-        ],
-        { stdio: ["ignore", "pipe", "pipe"] },
-      );
-      forwards.push(forward);
-      const localPort = await new Promise<number>((resolve, reject) => {
-        let out = "";
-        const timer = setTimeout(() => reject(new Error(`port-forward did not start: ${out}`)), 20_000);
-        const onData = (b: Buffer) => {
-          out += b.toString();
-          const m = /Forwarding from 127\.0\.0\.1:(\d+)/.exec(out);
-          if (m) {
-            clearTimeout(timer);
-            resolve(Number(m[1]));
-          }
-        };
-        forward.stdout?.on("data", onData);
-        forward.stderr?.on("data", onData);
-      });
+      const forward = (target: string, port: number) =>
+        portForward(kubeconfig, ns.app, target, port, forwards);
+      const localPort = await forward("svc/gateway", 8080);
       const base = `http://127.0.0.1:${localPort}`;
       const video = await (await fetch(`${base}/v1/videos/${videoId}`)).json();
       assert.equal((video as { title?: string }).title, "From a real pod");
@@ -280,6 +261,24 @@ describe("real pods: the local stack on a real node", { timeout: 40 * 60_000 }, 
       assert.ok(
         page.videos?.some((v) => v.id === videoId),
         `the feed page holds the video: ${JSON.stringify(page)}`,
+      );
+
+      await step("the WAF pods in front of the gateway", async () =>
+        wafInFront({
+          authz: `127.0.0.1:${await forward("svc/waf-authz", 9002)}`,
+          gateway: base,
+          gatewayOps: await forward("deploy/gateway", 9464),
+          app: [
+            { method: "GET", path: `/v1/videos/${videoId}` },
+            { method: "GET", path: `/v1/feed?userId=${userId}&limit=10` },
+            {
+              method: "POST",
+              path: `/v1/videos/${videoId}/likes`,
+              body: JSON.stringify({ userId: otherId }),
+            },
+          ],
+          logs: () => kubectl(["-n", ns.app, "logs", "-l", "app.kubernetes.io/name=waf-authz", "--tail=-1"]),
+        }),
       );
 
       // The two images that only run as Jobs: retention (jobs image) must
@@ -681,4 +680,111 @@ async function backupOnce(opts: {
   console.log(
     `backup: ${written.file} ${written.bytes} bytes, ${written.tocEntries} TOC entries, restored to SQL holding the seeded rows`,
   );
+}
+
+/** `kubectl port-forward` to `target` (svc/x, deploy/x) on a free loopback port; the child joins `children`. */
+async function portForward(
+  kubeconfig: string,
+  namespace: string,
+  target: string,
+  port: number,
+  children: ChildProcess[],
+): Promise<number> {
+  const child = spawn(
+    KUBECTL,
+    [
+      "--kubeconfig",
+      kubeconfig,
+      "-n",
+      namespace,
+      "port-forward",
+      target,
+      `0:${port}`,
+      "--address",
+      "127.0.0.1",
+    ],
+    { stdio: ["ignore", "pipe", "pipe"] },
+  );
+  children.push(child);
+  return new Promise<number>((resolve, reject) => {
+    let out = "";
+    const timer = setTimeout(() => reject(new Error(`port-forward ${target} did not start: ${out}`)), 20_000);
+    const onData = (b: Buffer) => {
+      out += b.toString();
+      const m = /Forwarding from 127\.0\.0\.1:(\d+)/.exec(out);
+      if (m) {
+        clearTimeout(timer);
+        resolve(Number(m[1]));
+      }
+    };
+    child.stdout?.on("data", onData);
+    child.stderr?.on("data", onData);
+  });
+}
+
+/**
+ * The WAF pods in front of the gateway. The harness of test/waf plays
+ * Envoy's ext_authz filter (it asks the service with the request's headers
+ * and body, and sends upstream only what it allows); the service and the
+ * gateway are the pods. The app's own requests pass; every attack the pods
+ * block is answered 403 without reaching the gateway, whose request counter
+ * moves only for the ones let through (which it refuses itself).
+ */
+async function wafInFront(opts: {
+  authz: string;
+  gateway: string;
+  gatewayOps: number;
+  app: { method: string; path: string; body?: string }[];
+  logs: () => string;
+}): Promise<void> {
+  const dir = mkdtempSync(path.join(tmpdir(), "golive-real-pods-waf-"));
+  const h = await startHarness({ authz: opts.authz }, opts.gateway, dir);
+  const counted = () => scrapeSum(opts.gatewayOps, "http_requests_total", {});
+  try {
+    for (const r of opts.app) {
+      const headers = r.body ? { "content-type": "application/json" } : undefined;
+      const res = await fetch(`${h.url}${r.path}`, { method: r.method, headers, body: r.body });
+      assert.equal(res.status, 200, `${r.method} ${r.path} through the WAF pods: ${await res.text()}`);
+    }
+    const before = await counted();
+    const missed: Attack[] = [];
+    const byClass: Record<string, [number, number]> = {};
+    for (const a of ATTACKS) {
+      const status = await sendAttack(h.port, a);
+      byClass[a.class] ??= [0, 0];
+      const row = byClass[a.class] as [number, number];
+      row[0] += 1;
+      if (status === 403) row[1] += 1;
+      else {
+        assert.ok(status >= 400 && status < 500, `${a.id}: let through by the WAF pods, answered ${status}`);
+        missed.push(a);
+      }
+    }
+    // The gateway counts a request once it has answered: wait for the last ones.
+    let reached = -1;
+    for (let i = 0; i < 40 && reached !== missed.length; i++) {
+      reached = (await counted()) - before;
+      if (reached !== missed.length) await sleep(100);
+    }
+    assert.equal(reached, missed.length, "the gateway saw only the attacks the WAF pods let through");
+    const blocked = ATTACKS.length - missed.length;
+    assert.ok(blocked >= ATTACKS.length * 0.9, `only ${blocked} of ${ATTACKS.length} attacks blocked`);
+    const blocks = opts
+      .logs()
+      .split("\n")
+      .filter((l) => l.includes('"msg":"waf match"') && l.includes('"blocked"'));
+    assert.ok(blocks.length >= blocked, `the pods logged ${blocks.length} blocks for ${blocked}`);
+    console.log(
+      `WAF pods in front of the gateway: ${opts.app.length} app requests passed; ${blocked} of ${ATTACKS.length} attacks blocked before the gateway (${Object.entries(
+        byClass,
+      )
+        .map(([c, [n, b]]) => `${c} ${b}/${n}`)
+        .join(
+          ", ",
+        )}); ${missed.length} let through, refused by the gateway: ${missed.map((a) => a.id).join(", ")}`,
+    );
+  } finally {
+    await h.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
 }

@@ -1,4 +1,4 @@
-// golive:waf.engine ext-authz under mocks: the WAF service beside the
+// golive:waf.engine ext-authz (the default, every committed stack) under mocks: the WAF service beside the
 // gateway (restricted pod, its directives from a ConfigMap that rolls it,
 // reachable from Envoy's proxies and Prometheus only, no egress), the edge
 // allowed to call it, no Wasm fetch; the image required. Envoy's side of it
@@ -73,10 +73,19 @@ describe("the WAF service with golive:waf.engine ext-authz", () => {
     assert.ok(!r.all("NetworkPolicy").some((p) => p.metadata.name === "wasm-fetch"));
   });
 
-  it("refuses the engine without its image, naming the key", () => {
+  it("refuses the engine without its image, naming the key; the default engine is ext-authz", () => {
+    const raw = structuredClone(rawStackConfig("prod")) as { images: Record<string, unknown>; waf: object };
+    delete raw.images.wafAuthz;
     assert.throws(
-      () => parseStackConfig({ ...rawStackConfig("prod"), waf: { mode: "blocking", engine: "ext-authz" } }),
+      () => parseStackConfig(raw),
       /golive:images\.wafAuthz: is required with golive:waf\.engine ext-authz/,
     );
+    raw.waf = { mode: "blocking" };
+    assert.throws(
+      () => parseStackConfig(raw),
+      /golive:images\.wafAuthz: is required/,
+      "the default asks for it too",
+    );
+    assert.equal(parseStackConfig({ ...raw, waf: { mode: "blocking", engine: "wasm" } }).waf.engine, "wasm");
   });
 });

@@ -177,13 +177,8 @@ describe("wiring per stack", () => {
       logging: ["allow-api-server", "allow-same-namespace", "loki-ingress"],
       feed: ["feed-egress", "feed-ingress"],
       gateway: ["gateway-egress", "gateway-ingress"],
-      ingress: [
-        "allow-api-server",
-        "allow-same-namespace",
-        "cert-manager-acme-webhook",
-        "envoy-edge",
-        "wasm-fetch",
-      ],
+      ingress: ["allow-api-server", "allow-same-namespace", "cert-manager-acme-webhook", "envoy-edge"],
+      "waf-authz": ["waf-authz-egress", "waf-authz-ingress"],
       loadtest: ["k6-egress"],
       tracing: ["otel-collector-ingress"],
       synthetic: ["blackbox-egress"],
@@ -192,7 +187,8 @@ describe("wiring per stack", () => {
     // Every moved policy answers to its URN under the former central parent,
     // so an existing stack updates it in place instead of replacing it.
     const former = "urn:pulumi:prod::golive::golive:security:NetworkPolicies::network-policies";
-    for (const p of policies.filter((x) => x.parent !== "network-policies")) {
+    // (The WAF service's came after the move: nothing to alias.)
+    for (const p of policies.filter((x) => !["network-policies", "waf-authz"].includes(x.parent ?? ""))) {
       assert.ok(
         p.aliases.some((a) => a.includes(`"parenturn":"${former}"`) || a.startsWith(`${former}$`)),
         `${p.name} has no alias to ${former}: ${p.aliases.join(" ")}`,
@@ -216,11 +212,18 @@ describe("wiring per stack", () => {
       "drill.json": "loadtest",
       "tracing.json": "tracing",
       "preflight.json": "preflight",
+      "waf-authz.json": "waf-authz",
     });
+    // Every dashboards/*.json is deployed; the WAF service's is generated (dashboards/build.ts).
     const files = readdirSync(path.join(REPO_ROOT, "dashboards")).filter((f) => f.endsWith(".json"));
-    assert.deepEqual(Object.keys(owners).sort(), files.sort(), "a dashboards/*.json no component deploys");
+    assert.deepEqual(
+      files.filter((f) => !(f in owners)),
+      [],
+      "a dashboards/*.json no component deploys",
+    );
     const former = "urn:pulumi:prod::golive::golive:observability:Monitoring::monitoring";
-    for (const d of dashboards) {
+    // (The WAF service's came after the move: nothing to alias.)
+    for (const d of dashboards.filter((x) => x.parent !== "waf-authz")) {
       assert.ok(
         d.aliases.some((a) => a.includes(`"parenturn":"${former}"`)),
         `${d.name}: no alias to ${former}`,
@@ -233,15 +236,26 @@ describe("wiring per stack", () => {
     const prod = await renderStack("prod");
     const replicas = (r: typeof prod, ns: string) => spec(r.find("Deployment", "feed", ns)).replicas;
     assert.ok(replicas(prod, "golive-prod") > replicas(staging, "golive-staging"));
-    assert.equal(prod.all("PodDisruptionBudget").length, 2);
-    assert.equal(staging.all("PodDisruptionBudget").length, 0);
-    const waf = (r: typeof prod, ns: string) =>
-      spec(r.find("EnvoyExtensionPolicy", "coraza-waf", ns)).wasm[0];
-    assert.ok(waf(prod, "golive-prod").config.directives_map.default.includes("SecRuleEngine On"));
-    assert.equal(waf(prod, "golive-prod").failOpen, false);
-    assert.ok(
-      waf(staging, "golive-staging").config.directives_map.default.includes("SecRuleEngine DetectionOnly"),
+    assert.deepEqual(
+      prod
+        .all("PodDisruptionBudget")
+        .map((p) => p.metadata.name)
+        .sort(),
+      ["feed", "gateway", "waf-authz"],
     );
+    assert.equal(staging.all("PodDisruptionBudget").length, 0);
+    // The WAF: blocking and fail closed in prod, detection and fail open in staging.
+    const directives = (r: typeof prod, ns: string): string[] =>
+      JSON.parse(
+        (r.find("ConfigMap", "waf-authz-directives", ns) as K8sObject & { data: Record<string, string> })
+          .data["directives.json"] as string,
+      );
+    const failOpen = (r: typeof prod, ns: string) =>
+      spec(r.find("SecurityPolicy", "waf", ns)).extAuth.failOpen;
+    assert.ok(directives(prod, "golive-prod").includes("SecRuleEngine On"));
+    assert.equal(failOpen(prod, "golive-prod"), false);
+    assert.ok(directives(staging, "golive-staging").includes("SecRuleEngine DetectionOnly"));
+    assert.equal(failOpen(staging, "golive-staging"), true);
     const acme = (r: typeof prod) => spec(r.all("ClusterIssuer")[0] as K8sObject).acme.server;
     assert.match(acme(prod), /acme-v02\.api\.letsencrypt\.org/);
     assert.match(acme(staging), /acme-staging-v02/);
@@ -280,14 +294,18 @@ describe("wiring per stack", () => {
 
   it("the edge sets the WAF's paranoia level and threshold, HSTS, and a rate limit per client under a ceiling", async () => {
     const r = await renderStack("prod");
-    const waf = spec(r.find("EnvoyExtensionPolicy", "coraza-waf", "golive-prod")).wasm[0].config;
-    const directives: string[] = waf.directives_map.default;
+    // The WAF service's directives (engine ext-authz), as the stack renders them.
+    const cm = r.find("ConfigMap", "waf-authz-directives", "golive-prod") as K8sObject & {
+      data: Record<string, string>;
+    };
+    const directives: string[] = JSON.parse(cm.data["directives.json"] as string);
     const at = (re: RegExp) => directives.findIndex((d) => re.test(d));
+    assert.ok(at(/@crs-setup\.conf\.example/) >= 0);
     assert.ok(
-      at(/tx\.blocking_paranoia_level=1"/) > at(/@crs-setup-conf/),
+      at(/tx\.blocking_paranoia_level=1"/) > at(/@crs-setup\.conf\.example/),
       "paranoia level after the CRS setup",
     );
-    assert.ok(at(/tx\.inbound_anomaly_score_threshold=5"/) > at(/@crs-setup-conf/));
+    assert.ok(at(/tx\.inbound_anomaly_score_threshold=5"/) > at(/@crs-setup\.conf\.example/));
     assert.ok(
       at(/tx\.inbound_anomaly_score_threshold/) < at(/@owasp_crs/),
       "settings before the rules read them",

@@ -4,6 +4,7 @@
 // protocol violations and encoded or obfuscated variants. Written for this
 // project; every request is one the prod directives (CRS paranoia level 1,
 // inbound threshold 5) must refuse.
+import http from "node:http";
 
 export type AttackClass =
   | "sqli"
@@ -256,3 +257,34 @@ function build(): Attack[] {
 }
 
 export const ATTACKS: readonly Attack[] = build();
+
+/** The public host the attacks name, and a browser's User-Agent (a missing one scores by itself). */
+export const HOST = "app.golive.example";
+const BROWSER_UA = "Mozilla/5.0 (X11; Linux x86_64; rv:130.0) Gecko/20100101 Firefox/130.0";
+
+/** Sends one attack to 127.0.0.1:port as written (raw path, headers, body); resolves its status. */
+export function sendAttack(port: number, a: Attack): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(
+      {
+        host: "127.0.0.1",
+        port,
+        method: a.method,
+        path: a.path,
+        headers: {
+          Host: HOST,
+          "User-Agent": BROWSER_UA,
+          Accept: "application/json",
+          "X-Request-Id": a.id,
+          ...a.headers,
+        },
+      },
+      (res) => {
+        res.resume();
+        res.on("end", () => resolve(res.statusCode ?? 0));
+      },
+    );
+    req.on("error", reject);
+    req.end(a.body);
+  });
+}

@@ -5,7 +5,6 @@
 // here; the harness keeps the filter's order of work (security/waf.md).
 import assert from "node:assert/strict";
 import fs from "node:fs";
-import http from "node:http";
 import os from "node:os";
 import path from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -17,10 +16,7 @@ import { type StackConfig, stackConfigSchema } from "../../infra/config";
 import { REPO_ROOT, rawStackConfig } from "../../infra/stack-files";
 import { startK6, startLocalApp } from "../../loadtest/local/drill";
 import { type ManagedProcess, runScript } from "../../loadtest/local/processes";
-import { ATTACKS, type Attack, type AttackClass } from "./corpus";
-
-const HOST = "app.golive.example";
-const BROWSER_UA = "Mozilla/5.0 (X11; Linux x86_64; rv:130.0) Gecko/20100101 Firefox/130.0";
+import { ATTACKS, type AttackClass, HOST, sendAttack as send } from "./corpus";
 
 /**
  * What CRS 4.14 does not catch at paranoia level 1, found by this corpus and
@@ -41,32 +37,6 @@ const MISSED_AT_PL1: Record<string, string> = {
   "command_injection-form-3": "same, in a form body",
   "scanner-user-agent-9": "Acunetix-Aspect is not in CRS's scanner list (913100)",
 };
-
-function send(port: number, a: Attack): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const req = http.request(
-      {
-        host: "127.0.0.1",
-        port,
-        method: a.method,
-        path: a.path,
-        headers: {
-          Host: HOST,
-          "User-Agent": BROWSER_UA,
-          Accept: "application/json",
-          "X-Request-Id": a.id,
-          ...a.headers,
-        },
-      },
-      (res) => {
-        res.resume();
-        res.on("end", () => resolve(res.statusCode ?? 0));
-      },
-    );
-    req.on("error", reject);
-    req.end(a.body);
-  });
-}
 
 /** Waits until the harness logged the request (the line follows the answer). */
 async function outcomeOf(h: Harness, id: string): Promise<Outcome> {
