@@ -3,7 +3,7 @@
 // components (infra/components/); the apps come from the app list
 // (infra/apps.ts).
 import type { AppDescriptor } from "@golive/shared/app-descriptor";
-import { APPS, checkApps } from "./apps";
+import { APPS, checkApps, OWN_IMAGES } from "./apps";
 import { Namespaces } from "./components/namespaces";
 import { NetworkPolicies } from "./components/network-policies";
 import { forApp, type StackConfig } from "./config";
@@ -21,7 +21,11 @@ export interface StackOutputs {
   /** Starts the go-live preflight Job (docs/preflight.md). */
   preflightTrigger: string;
   feedAddress: string;
-  /** Every app's image as deployed (deploy.yml records it as prod's rollback target). */
+  /**
+   * Every app's image as deployed, and our other images the stack names
+   * (OWN_IMAGES, by image name): deploy.yml records it as prod's rollback
+   * target, and pin-images.ts writes it back under the same keys.
+   */
   images: Record<string, string>;
 }
 
@@ -60,6 +64,14 @@ export function goLiveStack(config: StackConfig, apps: readonly AppDescriptor[] 
     loadTestTrigger: loadTest.triggerCommand,
     preflightTrigger: preflight.triggerCommand,
     feedAddress: services.drillTarget.address,
-    images: Object.fromEntries(apps.map((a) => [a.name, forApp(config.images, a.name)])),
+    images: {
+      ...Object.fromEntries(apps.map((a) => [a.name, forApp(config.images, a.name)])),
+      ...Object.fromEntries(
+        OWN_IMAGES.flatMap((i) => {
+          const ref = (config.images as Record<string, string | undefined>)[i.key];
+          return ref ? [[i.name, ref]] : [];
+        }),
+      ),
+    },
   };
 }

@@ -12,7 +12,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { after, describe, it } from "node:test";
 import { type LocalCluster, startLocalCluster } from "../../scripts/local-cluster/cluster";
-import { APPS } from "../apps";
+import { APPS, OWN_IMAGES } from "../apps";
 import { selectStack } from "../automation";
 import { namespaceNames } from "../components/namespaces";
 import { alerts, auditApplied, CHURN, expectNoChanges, leftBehind, sum } from "./support/applied-stack";
@@ -184,10 +184,10 @@ describe("real pulumi up / preview / destroy into a local API server", { timeout
           const images = JSON.parse(
             await step("stack output images", ["stack", "output", "images", "--json", "--stack", "prod"]),
           ) as Record<string, string>;
-          assert.deepEqual(
-            Object.keys(images),
-            APPS.map((a) => a.name),
-          );
+          assert.deepEqual(Object.keys(images), [
+            ...APPS.map((a) => a.name),
+            ...OWN_IMAGES.map((i) => i.name),
+          ]);
           for (const ref of Object.values(images)) assert.match(ref, /^\S+[:@]\S+$/);
 
           await step("re-preview", [...cliArgs(previewStep, vars), "--expect-no-changes"]);

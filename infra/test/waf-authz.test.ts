@@ -5,6 +5,8 @@
 // (the SecurityPolicy, the filter chain) is in edge-translate.test.ts.
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
+import { pinImages } from "../../scripts/pin-images";
+import { APPS } from "../apps";
 import { WAF_AUTHZ_GRPC_PORT, wafAuthzDirectives } from "../components/ingress";
 import { OPS_PORT } from "../components/labels";
 import { namespaceNames } from "../components/namespaces";
@@ -71,6 +73,18 @@ describe("the WAF service with golive:waf.engine ext-authz", () => {
       "the proxies may call the WAF service",
     );
     assert.ok(!r.all("NetworkPolicy").some((p) => p.metadata.name === "wasm-fetch"));
+  });
+
+  it("is in the images output deploy.yml records as prod's rollback target, and pinned back under its key", async () => {
+    const r = await renderStack("prod", SETTINGS);
+    const images = r.outputs.images as Record<string, string>;
+    assert.equal(images["waf-authz"], IMAGE);
+    const calls: string[][] = [];
+    pinImages("prod", JSON.stringify(images), APPS, (args) => void calls.push(args));
+    assert.deepEqual(
+      calls.find((c) => c.includes(IMAGE)),
+      ["config", "set", "--stack", "prod", "--path", "images.wafAuthz", IMAGE],
+    );
   });
 
   it("refuses the engine without its image, naming the key; the default engine is ext-authz", () => {
