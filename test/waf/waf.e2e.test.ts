@@ -263,8 +263,20 @@ describe("the WAF with each stack's directives (real Coraza and CRS, the real ga
     const waf = wafOf("prod");
     const authz = await startAuthz(wafAuthzDirectives(waf), workDir);
     const h = await startHarness({ authz: authz.grpc }, gatewayUrl, workDir);
+    const gatewayOps = (processes.find((p) => p.name === "gateway") as ManagedProcess).opsPort;
+    const counted = () => scrapeSum(gatewayOps, "http_requests_total", {});
     try {
+      const before = await counted();
       const { exitCode, output, judged: app, attacks } = await drillThrough(h, "blocking", "ext-authz");
+      // The gateway's own counter moved by the app requests the WAF let through, not by the attacks.
+      // (It counts a request once answered: a bounded wait for the last ones.)
+      const upstream = app.filter((o) => o.upstream).length;
+      let seen = -1;
+      for (let i = 0; i < 40 && seen !== upstream; i++) {
+        seen = (await counted()) - before;
+        if (seen !== upstream) await new Promise((r) => setTimeout(r, 50));
+      }
+      assert.equal(seen, upstream, "the gateway counted exactly the requests the WAF let through");
       assert.ok(
         app.some((o) => o.uri.startsWith("/v1/messages")),
         "WebSocket upgrades were judged",
@@ -283,7 +295,7 @@ describe("the WAF with each stack's directives (real Coraza and CRS, the real ga
       assert.match(output, /attacks: 4 of 4 blocked, 0 not refused with a 4xx, 4 blocked before the gateway/);
       assert.match(output, /PASS {2}attack_blocked_before_gateway {2}rate==1/);
       console.log(
-        `ext_authz drill: ${app.length} app requests judged, 0 blocked; 4 attacks blocked before the gateway`,
+        `ext_authz drill: ${app.length} app requests judged, 0 blocked; 4 attacks blocked before the gateway, whose request counter moved by the ${upstream} let through`,
       );
     } finally {
       await h.stop();
