@@ -349,133 +349,127 @@ function apiRoute(parent: pulumi.Resource, args: IngressArgs, gateway: pulumi.Re
     { parent, dependsOn: [gateway] },
   );
 
-  const targetRefs = [{ group: "gateway.networking.k8s.io", kind: "HTTPRoute", name: routeName }];
-  wafPolicy(parent, args, targetRefs, route);
-  rateLimitPolicy(parent, args, targetRefs, route);
+  const on: RoutePolicyTarget = {
+    parent,
+    route,
+    namespace: args.appNamespace,
+    targetRefs: [{ group: "gateway.networking.k8s.io", kind: "HTTPRoute", name: routeName }],
+  };
+  wafPolicy(on, args.config);
+  rateLimitPolicy(on, args);
 }
 
-type TargetRefs = { group: string; kind: string; name: string }[];
+/** Where a policy of Envoy Gateway attaches: the API route, in its namespace, after it. */
+interface RoutePolicyTarget {
+  parent: pulumi.Resource;
+  route: pulumi.Resource;
+  namespace: string;
+  targetRefs: { group: string; kind: string; name: string }[];
+}
 
-/** Coraza with the CRS on the route, in the stack's mode, level and threshold. */
-function wafPolicy(
-  parent: pulumi.Resource,
-  args: IngressArgs,
-  targetRefs: TargetRefs,
-  route: pulumi.Resource,
-) {
-  const { config, appNamespace } = args;
-  if (config.waf.engine === "ext-authz") {
-    extAuthzPolicy(parent, args, targetRefs, route);
-    return;
-  }
+/** An Envoy Gateway policy (`kind`) on the API route: `spec` gets the route as its target. */
+function routePolicy(
+  on: RoutePolicyTarget,
+  resourceName: string,
+  kind: string,
+  metadata: { name: string; labels?: Record<string, string> },
+  spec: Record<string, unknown>,
+): void {
   new k8s.apiextensions.CustomResource(
-    "waf",
+    resourceName,
     {
       apiVersion: "gateway.envoyproxy.io/v1alpha1",
-      kind: "EnvoyExtensionPolicy",
+      kind,
       metadata: {
-        name: "coraza-waf",
-        namespace: appNamespace,
-        labels: { "golive.dev/waf-mode": config.waf.mode },
+        name: metadata.name,
+        namespace: on.namespace,
+        ...(metadata.labels && { labels: metadata.labels }),
       },
-      spec: {
-        targetRefs,
-        wasm: [
-          {
-            name: "coraza-waf",
-            rootID: "",
-            code: { type: "Image", image: { url: config.images.corazaWasm } },
-            config: {
-              directives_map: { default: corazaDirectives(config.waf) },
-              default_directives: "default",
-            },
-            // A WAF that fails open in blocking mode is no WAF.
-            failOpen: config.waf.mode === "detection",
-          },
-        ],
-      },
+      spec: { targetRefs: on.targetRefs, ...spec },
     },
-    { parent, dependsOn: [route] },
+    { parent: on.parent, dependsOn: [on.route] },
   );
 }
 
-/**
- * The WAF service as Envoy's external authorization: every request's method,
- * path, headers and body (up to WAF_AUTHZ_BODY_BYTES) go to it before
- * anything goes upstream. Fail closed in blocking mode: when the service
- * cannot answer, Envoy answers 503 itself.
- */
-function extAuthzPolicy(
-  parent: pulumi.Resource,
-  args: IngressArgs,
-  targetRefs: TargetRefs,
-  route: pulumi.Resource,
-) {
-  const { config, appNamespace } = args;
-  new k8s.apiextensions.CustomResource(
-    "waf",
-    {
-      apiVersion: "gateway.envoyproxy.io/v1alpha1",
-      kind: "SecurityPolicy",
-      metadata: {
-        name: "waf",
-        namespace: appNamespace,
-        labels: { "golive.dev/waf-mode": config.waf.mode },
-      },
-      spec: {
-        targetRefs,
+/** Coraza with the CRS on the route, in the stack's mode, level and threshold. */
+function wafPolicy(on: RoutePolicyTarget, config: StackConfig): void {
+  const labels = { "golive.dev/waf-mode": config.waf.mode };
+  // A WAF that fails open in blocking mode is no WAF.
+  const failOpen = config.waf.mode === "detection";
+  if (config.waf.engine === "ext-authz") {
+    // The WAF service as Envoy's external authorization: every request's
+    // method, path, headers and body (up to WAF_AUTHZ_BODY_BYTES) go to it
+    // before anything goes upstream; when it cannot answer in blocking mode,
+    // Envoy answers 503 itself.
+    routePolicy(
+      on,
+      "waf",
+      "SecurityPolicy",
+      { name: "waf", labels },
+      {
         extAuth: {
           grpc: { backendRefs: [{ name: WAF_AUTHZ, port: WAF_AUTHZ_GRPC_PORT }] },
           bodyToExtAuth: { maxRequestBytes: WAF_AUTHZ_BODY_BYTES },
-          failOpen: config.waf.mode === "detection",
+          failOpen,
           statusOnError: 503,
           timeout: "1s",
         },
       },
+    );
+    return;
+  }
+  routePolicy(
+    on,
+    "waf",
+    "EnvoyExtensionPolicy",
+    { name: "coraza-waf", labels },
+    {
+      wasm: [
+        {
+          name: "coraza-waf",
+          rootID: "",
+          code: { type: "Image", image: { url: config.images.corazaWasm } },
+          config: {
+            directives_map: { default: corazaDirectives(config.waf) },
+            default_directives: "default",
+          },
+          failOpen,
+        },
+      ],
     },
-    { parent, dependsOn: [route] },
   );
 }
 
 /** A bucket per client under a ceiling for all; the drill's token skips the per-client bucket. */
-function rateLimitPolicy(
-  parent: pulumi.Resource,
-  args: IngressArgs,
-  targetRefs: TargetRefs,
-  route: pulumi.Resource,
-) {
-  const { config, appNamespace } = args;
-  new k8s.apiextensions.CustomResource(
+function rateLimitPolicy(on: RoutePolicyTarget, args: IngressArgs): void {
+  const { rateLimit } = args.config;
+  routePolicy(
+    on,
     "rate-limit",
+    "BackendTrafficPolicy",
+    { name: "rate-limit" },
     {
-      apiVersion: "gateway.envoyproxy.io/v1alpha1",
-      kind: "BackendTrafficPolicy",
-      metadata: { name: "rate-limit", namespace: appNamespace },
-      spec: {
-        targetRefs,
-        rateLimit: {
-          type: "Local",
-          local: {
-            rules: [
-              // A bucket per source address, except for the go-live drill
-              // (all its virtual users share one pod's address)...
-              {
-                clientSelectors: [
-                  {
-                    sourceCIDR: { type: "Distinct", value: "0.0.0.0/0" },
-                    headers: [{ name: DRILL_HEADER, type: "Exact", value: args.drillToken, invert: true }],
-                  },
-                ],
-                limit: { requests: config.rateLimit.perClientRequests, unit: config.rateLimit.unit },
-              },
-              // ...under a ceiling for all clients together.
-              { limit: { requests: config.rateLimit.requests, unit: config.rateLimit.unit } },
-            ],
-          },
+      rateLimit: {
+        type: "Local",
+        local: {
+          rules: [
+            // A bucket per source address, except for the go-live drill
+            // (all its virtual users share one pod's address)...
+            {
+              clientSelectors: [
+                {
+                  sourceCIDR: { type: "Distinct", value: "0.0.0.0/0" },
+                  headers: [{ name: DRILL_HEADER, type: "Exact", value: args.drillToken, invert: true }],
+                },
+              ],
+              limit: { requests: rateLimit.perClientRequests, unit: rateLimit.unit },
+            },
+            // ...under a ceiling for all clients together.
+            { limit: { requests: rateLimit.requests, unit: rateLimit.unit } },
+          ],
         },
       },
     },
-    { parent, dependsOn: [route] },
   );
 }
 
