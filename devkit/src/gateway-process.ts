@@ -58,3 +58,23 @@ export async function scrapeSum(
   }
   return sum;
 }
+
+/**
+ * How far a counter (scrapeSum's) grew since `before`, read until it reaches
+ * `expected` or about 2 s pass: a service counts a request once it has
+ * answered, so the last answers may not be counted yet.
+ */
+export async function counterGrowth(
+  opsPort: number,
+  name: string,
+  before: number,
+  expected: number,
+  labels: Record<string, string> = {},
+): Promise<number> {
+  let grown = (await scrapeSum(opsPort, name, labels)) - before;
+  for (let i = 0; i < 40 && grown !== expected; i++) {
+    await new Promise((r) => setTimeout(r, 50));
+    grown = (await scrapeSum(opsPort, name, labels)) - before;
+  }
+  return grown;
+}

@@ -26,7 +26,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { after, before, describe, it } from "node:test";
 import { promisify } from "node:util";
-import { scrapeSum } from "@golive/devkit/gateway-process";
+import { counterGrowth, scrapeSum } from "@golive/devkit/gateway-process";
 import { startHarness } from "@golive/devkit/waf-processes";
 import YAML from "yaml";
 import { type LocalCluster, startLocalCluster } from "../../scripts/local-cluster/cluster";
@@ -739,14 +739,13 @@ async function wafInFront(opts: {
 }): Promise<void> {
   const dir = mkdtempSync(path.join(tmpdir(), "golive-real-pods-waf-"));
   const h = await startHarness({ authz: opts.authz }, opts.gateway, dir);
-  const counted = () => scrapeSum(opts.gatewayOps, "http_requests_total", {});
   try {
     for (const r of opts.app) {
       const headers = r.body ? { "content-type": "application/json" } : undefined;
       const res = await fetch(`${h.url}${r.path}`, { method: r.method, headers, body: r.body });
       assert.equal(res.status, 200, `${r.method} ${r.path} through the WAF pods: ${await res.text()}`);
     }
-    const before = await counted();
+    const before = await scrapeSum(opts.gatewayOps, "http_requests_total", {});
     const missed: Attack[] = [];
     const byClass: Record<string, [number, number]> = {};
     for (const a of ATTACKS) {
@@ -760,12 +759,7 @@ async function wafInFront(opts: {
         missed.push(a);
       }
     }
-    // The gateway counts a request once it has answered: wait for the last ones.
-    let reached = -1;
-    for (let i = 0; i < 40 && reached !== missed.length; i++) {
-      reached = (await counted()) - before;
-      if (reached !== missed.length) await sleep(100);
-    }
+    const reached = await counterGrowth(opts.gatewayOps, "http_requests_total", before, missed.length);
     assert.equal(reached, missed.length, "the gateway saw only the attacks the WAF pods let through");
     const blocked = ATTACKS.length - missed.length;
     assert.ok(blocked >= ATTACKS.length * 0.9, `only ${blocked} of ${ATTACKS.length} attacks blocked`);

@@ -24,7 +24,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { type BuiltHere, builtHere } from "@golive/shared/app-descriptor";
-import { APPS } from "../../infra/apps";
+import { APPS, OWN_IMAGES } from "../../infra/apps";
 import {
   allInstalledVersions,
   installedVersions,
@@ -553,7 +553,8 @@ const STACK_IMAGE_KEYS: Record<string, LocalImage> = {
   postgres: "postgres",
   k6: "k6",
   kubectl: "kubectl",
-  wafAuthz: "waf-authz",
+  // Our images that are not apps, under their own golive:images key (wafAuthz).
+  ...Object.fromEntries(OWN_IMAGES.map((i) => [i.key, i.name])),
 };
 
 /** `golive:images` overrides that point a stack at these local builds. */

@@ -8,7 +8,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { after, before, describe, it } from "node:test";
-import { scrapeSum } from "@golive/devkit/gateway-process";
+import { counterGrowth, scrapeSum } from "@golive/devkit/gateway-process";
 import { startTestPostgres, type TestPostgres } from "@golive/devkit/postgres";
 import { type Harness, type Outcome, startAuthz, startHarness } from "@golive/devkit/waf-processes";
 import { corazaDirectives, wafAuthzDirectives } from "../../infra/components/ingress";
@@ -205,11 +205,10 @@ describe("the WAF with each stack's directives (real Coraza and CRS, the real ga
     const authz = await startAuthz(wafAuthzDirectives(waf), workDir);
     const h = await startHarness({ authz: authz.grpc }, gatewayUrl, workDir);
     const gatewayOps = (processes.find((p) => p.name === "gateway") as ManagedProcess).opsPort;
-    const counted = () => scrapeSum(gatewayOps, "http_requests_total", {});
     const rows: Record<string, { n: number; before: number; reached: number }> = {};
     const missed: string[] = [];
     try {
-      const before = await counted();
+      const before = await scrapeSum(gatewayOps, "http_requests_total", {});
       for (const a of ATTACKS) {
         const status = await send(h.port, a);
         const o = await outcomeOf(h, a.id);
@@ -230,12 +229,7 @@ describe("the WAF with each stack's directives (real Coraza and CRS, the real ga
           r.reached += 1;
         }
       }
-      // The gateway counts a request once it has answered: wait for the last answers to be counted.
-      let reached = -1;
-      for (let i = 0; i < 40 && reached !== missed.length; i++) {
-        reached = (await counted()) - before;
-        if (reached !== missed.length) await new Promise((r) => setTimeout(r, 50));
-      }
+      const reached = await counterGrowth(gatewayOps, "http_requests_total", before, missed.length);
       assert.equal(reached, missed.length, "the gateway saw only the attacks the WAF let through");
       const blocks = authz.lines.filter((l) => l.msg === "waf match" && l.decision === "blocked");
       assert.equal(blocks.length, ATTACKS.length - missed.length, "the service logged each block");
@@ -264,18 +258,12 @@ describe("the WAF with each stack's directives (real Coraza and CRS, the real ga
     const authz = await startAuthz(wafAuthzDirectives(waf), workDir);
     const h = await startHarness({ authz: authz.grpc }, gatewayUrl, workDir);
     const gatewayOps = (processes.find((p) => p.name === "gateway") as ManagedProcess).opsPort;
-    const counted = () => scrapeSum(gatewayOps, "http_requests_total", {});
     try {
-      const before = await counted();
+      const before = await scrapeSum(gatewayOps, "http_requests_total", {});
       const { exitCode, output, judged: app, attacks } = await drillThrough(h, "blocking", "ext-authz");
       // The gateway's own counter moved by the app requests the WAF let through, not by the attacks.
-      // (It counts a request once answered: a bounded wait for the last ones.)
       const upstream = app.filter((o) => o.upstream).length;
-      let seen = -1;
-      for (let i = 0; i < 40 && seen !== upstream; i++) {
-        seen = (await counted()) - before;
-        if (seen !== upstream) await new Promise((r) => setTimeout(r, 50));
-      }
+      const seen = await counterGrowth(gatewayOps, "http_requests_total", before, upstream);
       assert.equal(seen, upstream, "the gateway counted exactly the requests the WAF let through");
       assert.ok(
         app.some((o) => o.uri.startsWith("/v1/messages")),

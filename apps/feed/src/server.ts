@@ -348,14 +348,15 @@ function buildShutdownSteps(
   ];
 }
 
+/** Whether a GetFeed fault flag is on (both are 0, off, by default). */
+const faultsOn = ({ current }: FeatureFlags) =>
+  current["getfeed-added-latency-ms"] > 0 || current["getfeed-error-share"] > 0;
+
 /**
  * The drills' faults on GetFeed (feature flags, off by default; the flag file
  * is refused where FAULT_INJECTION is refused): a wait before the answer,
  * and a share of calls failed with UNAVAILABLE, as a replica in trouble would.
  */
-const faultsOn = ({ current }: FeatureFlags) =>
-  current["getfeed-added-latency-ms"] > 0 || current["getfeed-error-share"] > 0;
-
 async function injectGetFeedFaults(flags: FeatureFlags): Promise<void> {
   const { "getfeed-added-latency-ms": latencyMs, "getfeed-error-share": errorShare } = flags.current;
   if (latencyMs > 0) await new Promise((resolve) => setTimeout(resolve, latencyMs));
