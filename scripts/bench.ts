@@ -6,7 +6,9 @@
 //   npm run bench -- --curve       open-model load in steps until p95 passes the
 //                                  SLO: docs/bench/curve.json and curve.svg
 //   npm run bench -- --ablation    the passthrough with each of the gateway's pieces
-//                                  added alone, all together, and the gateway
+//                                  added alone, all together, and the gateway;
+//                                  with --leave-one-out, all five but one instead
+//                                  of one alone (what each costs beside the others)
 //   npm run bench -- --check       the same-run ratios against scripts/bench/baseline.json;
 //                                  exits 1 on a regression
 // Options: --concurrency N (16), --seconds N per run (5; 8 per curve step), --rounds N (3),
@@ -40,6 +42,7 @@ function options() {
     options: {
       curve: { type: "boolean", default: false },
       ablation: { type: "boolean", default: false },
+      "leave-one-out": { type: "boolean", default: false },
       check: { type: "boolean", default: false },
       concurrency: { type: "string" },
       seconds: { type: "string" },
@@ -52,6 +55,7 @@ function options() {
   return {
     curve: values.curve,
     ablation: values.ablation,
+    leaveOneOut: values["leave-one-out"],
     check: values.check,
     concurrency: intArg(values.concurrency, 16, 512),
     // The curve's steps run longer by default: one 200 ms stall in a 4 s step

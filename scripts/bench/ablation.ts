@@ -2,7 +2,10 @@
 // with one piece added at a time (from the gateway's own modules,
 // passthrough.ts), all of them together, and the real gateway, in one run,
 // alternating, medians. The CPU each adds over the bare passthrough is the
-// floor the gateway cannot go below while that piece is on.
+// floor the gateway cannot go below while that piece is on. Leave-one-out
+// runs all five but one instead: the pieces cost more together than the sum
+// of each alone (tracing's context rides on the feed call and the log line),
+// and what all five lose without one is what that piece costs in place.
 import { alternate } from "./compare";
 import { type LoadResult, writeRequests } from "./loadgen";
 import type { BenchStack } from "./stack";
@@ -15,12 +18,17 @@ interface Variant {
   pid: number;
 }
 
-async function variantsOf(stack: BenchStack): Promise<Variant[]> {
+async function variantsOf(stack: BenchStack, leaveOneOut: boolean): Promise<Variant[]> {
   const variants: Variant[] = [
     { label: "bare passthrough", address: stack.address.passthrough, pid: stack.pid.passthrough },
   ];
-  for (const piece of PIECES)
-    variants.push({ label: `+ ${piece}`, ...(await stack.startPassthrough([piece])) });
+  for (const piece of PIECES) {
+    const pieces = leaveOneOut ? PIECES.filter((p) => p !== piece) : [piece];
+    variants.push({
+      label: `${leaveOneOut ? "-" : "+"} ${piece}`,
+      ...(await stack.startPassthrough(pieces)),
+    });
+  }
   variants.push({ label: "+ all five", ...(await stack.startPassthrough(PIECES)) });
   variants.push({ label: "the gateway", address: stack.address.gateway, pid: stack.pid.gateway });
   return variants;
@@ -28,9 +36,15 @@ async function variantsOf(stack: BenchStack): Promise<Variant[]> {
 
 export async function runAblation(
   stack: BenchStack,
-  opts: { concurrency: number; seconds: number; rounds: number; log: (line: string) => void },
+  opts: {
+    concurrency: number;
+    seconds: number;
+    rounds: number;
+    leaveOneOut: boolean;
+    log: (line: string) => void;
+  },
 ): Promise<void> {
-  const variants = await variantsOf(stack);
+  const variants = await variantsOf(stack, opts.leaveOneOut);
   const requests = writeRequests(stack.dir, "all-users", stack.userIds);
   const med = await alternate(
     variants.map((v) => ({
