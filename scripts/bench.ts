@@ -51,6 +51,10 @@ function options() {
       rows: { type: "string" },
     },
   });
+  if (values["leave-one-out"] && !values.ablation)
+    throw new Error(
+      "--leave-one-out is a mode of --ablation: run `npm run bench -- --ablation --leave-one-out`",
+    );
   const slowUs = Number(values["slow-gateway-us"] ?? 0);
   return {
     curve: values.curve,
