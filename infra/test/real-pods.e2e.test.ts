@@ -49,6 +49,7 @@ import { CHART_MIRROR } from "./support/chart-mirror";
 import { chaosWindow, failuresIn, runTrigger, summaryFlows, type Window } from "./support/drill";
 import { formatMatrix, loadMatrix, measureMatrix } from "./support/network-matrix";
 import { laneDone } from "./support/suite-lanes";
+import { updateFailure } from "./support/update-failure";
 
 const KUBECTL = path.join(REPO_ROOT, ".tools", "bin", "kubectl");
 const execFileAsync = promisify(execFile);
@@ -156,8 +157,8 @@ describe("real pods: the local stack on a real node", { timeout: 40 * 60_000 }, 
     try {
       upStarted = true;
       const up = await step("pulumi up", () =>
-        stack.up({ onOutput }).catch((err: Error) => {
-          throw new Error(`${err.message}\n${log.join("").slice(-6000)}`);
+        stack.up({ onOutput }).catch(async (err: Error) => {
+          throw await updateFailure(err, log, api);
         }),
       );
       assert.equal(up.summary.result, "succeeded");

@@ -19,6 +19,7 @@ import { alerts, auditApplied, CHURN, expectNoChanges, leftBehind, sum } from ".
 import { CHART_MIRROR } from "./support/chart-mirror";
 import { cliUnavailable, createCliProject } from "./support/pulumi-cli";
 import { laneRunning } from "./support/suite-lanes";
+import { updateFailure } from "./support/update-failure";
 import { cliArgs, pulumiSteps } from "./support/workflow-pulumi";
 
 const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
@@ -68,8 +69,8 @@ describe("real pulumi up / preview / destroy into a local API server", { timeout
           });
 
           let t = performance.now();
-          const up = await stack.up({ onOutput }).catch((err: Error) => {
-            throw new Error(`${err.message}\n${log.join("").slice(-6000)}`);
+          const up = await stack.up({ onOutput }).catch(async (err: Error) => {
+            throw await updateFailure(err, log, cluster.api);
           });
           const upMs = performance.now() - t;
           const created = up.summary.resourceChanges?.create ?? 0;

@@ -1,0 +1,116 @@
+// What a failed `pulumi up` in a lane reports, cause first. The Automation
+// API's error carries the engine's whole output from its first line, and a CI
+// log keeps the head of a long failure message: the one part that says why
+// (Pulumi's "Diagnostics:" section, at the very end) was the part cut. So the
+// message leads with the diagnostics, then what the cluster held at that
+// moment (pods that are not ready and why, the latest warnings), then the
+// output's tail.
+import type { KubeApi } from "../../../scripts/local-cluster/kube-api";
+
+type Pod = {
+  metadata: { namespace: string; name: string };
+  spec: { nodeName?: string };
+  status?: {
+    phase?: string;
+    conditions?: { type: string; status: string }[];
+    containerStatuses?: {
+      name: string;
+      ready: boolean;
+      restartCount: number;
+      state?: Record<string, { reason?: string; message?: string; exitCode?: number }>;
+      lastState?: Record<string, { reason?: string; exitCode?: number }>;
+    }[];
+  };
+};
+
+type Event = {
+  type: string;
+  reason: string;
+  message: string;
+  count?: number;
+  involvedObject: { kind: string; namespace?: string; name: string };
+  lastTimestamp?: string;
+  eventTime?: string;
+};
+
+/** Pulumi's "Diagnostics:" section of an update's output (without the summary after it), or "". */
+export function diagnosticsOf(output: string): string {
+  const start = output.lastIndexOf("\nDiagnostics:");
+  if (start < 0) return "";
+  const rest = output.slice(start + 1);
+  const end = rest.search(/\n(Outputs|Resources):\n/);
+  return (end < 0 ? rest : rest.slice(0, end)).trimEnd();
+}
+
+/** One line per pod that is not ready (or not done), with each container's state and last exit. */
+export function unreadyPods(pods: Pod[]): string[] {
+  const lines: string[] = [];
+  for (const p of pods) {
+    if (p.status?.phase === "Succeeded") continue;
+    const ready = p.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True");
+    if (ready) continue;
+    const containers = (p.status?.containerStatuses ?? []).map((c) => {
+      const [state, detail] = Object.entries(c.state ?? {})[0] ?? ["unknown", {}];
+      const last = Object.entries(c.lastState ?? {})[0];
+      const why = [detail.reason, detail.exitCode !== undefined ? `exit ${detail.exitCode}` : undefined]
+        .filter(Boolean)
+        .join(" ");
+      const before = last ? `, last ${last[0]} ${last[1].reason ?? ""} exit ${last[1].exitCode ?? "?"}` : "";
+      return `${c.name} ${state}${why ? ` (${why})` : ""}${c.ready ? " ready" : ""}, ${c.restartCount} restarts${before}`;
+    });
+    lines.push(
+      `${p.metadata.namespace}/${p.metadata.name} on ${p.spec.nodeName ?? "no node"}: ${p.status?.phase ?? "?"}; ${
+        containers.join("; ") || "no container started"
+      }`,
+    );
+  }
+  return lines;
+}
+
+/** The latest Warning events, oldest first. */
+export function latestWarnings(events: Event[], limit: number): string[] {
+  const at = (e: Event) => e.lastTimestamp ?? e.eventTime ?? "";
+  return events
+    .filter((e) => e.type === "Warning")
+    .sort((a, b) => at(a).localeCompare(at(b)))
+    .slice(-limit)
+    .map(
+      (e) =>
+        `${at(e)} ${e.involvedObject.kind} ${e.involvedObject.namespace ?? ""}/${e.involvedObject.name} ${e.reason}${
+          (e.count ?? 1) > 1 ? ` x${e.count}` : ""
+        }: ${e.message.slice(0, 300)}`,
+    );
+}
+
+/** What the cluster held when the update failed: unready pods and the latest warnings, all namespaces. */
+export async function clusterAtFailure(api: KubeApi): Promise<string> {
+  try {
+    const pods = await api.get<{ items: Pod[] }>("/api/v1/pods");
+    const events = await api.get<{ items: Event[] }>("/api/v1/events");
+    const unready = unreadyPods(pods.items);
+    return [
+      `pods not ready (${unready.length}):`,
+      ...unready.map((l) => `  ${l}`),
+      "latest warnings:",
+      ...latestWarnings(events.items, 25).map((l) => `  ${l}`),
+    ].join("\n");
+  } catch (err) {
+    return `the cluster could not be read: ${(err as Error).message}`;
+  }
+}
+
+/**
+ * The error a lane throws for a failed update: the diagnostics, the cluster's
+ * state (when an API is given), the output's last lines, and the command's
+ * own message, shortened, last.
+ */
+export async function updateFailure(err: Error, log: string[], api?: KubeApi): Promise<Error> {
+  const output = log.join("");
+  const diagnostics = diagnosticsOf(output) || "(no Diagnostics section in the output)";
+  const cluster = api ? `\n${await clusterAtFailure(api)}` : "";
+  const firstLine =
+    err.message.split("\n").find((l) => /Command failed/.test(l)) ?? err.message.split("\n")[0];
+  return new Error(
+    `pulumi up failed:\n${diagnostics}${cluster}\noutput's tail:\n${output.slice(-3000)}\n${firstLine}`,
+  );
+}
