@@ -49,7 +49,7 @@ import { CHART_MIRROR } from "./support/chart-mirror";
 import { chaosWindow, failuresIn, runTrigger, summaryFlows, type Window } from "./support/drill";
 import { formatMatrix, loadMatrix, measureMatrix } from "./support/network-matrix";
 import { laneDone } from "./support/suite-lanes";
-import { updateFailure } from "./support/update-failure";
+import { slowestCreations, updateFailure } from "./support/update-report";
 
 const KUBECTL = path.join(REPO_ROOT, ".tools", "bin", "kubectl");
 const execFileAsync = promisify(execFile);
@@ -162,6 +162,7 @@ describe("real pods: the local stack on a real node", { timeout: 40 * 60_000 }, 
         }),
       );
       assert.equal(up.summary.result, "succeeded");
+      console.log(`real-pods: slowest to create: ${slowestCreations(log.join(""), 5).join(", ")}`);
       // What every stack gets after up (support/applied-stack.ts); before the
       // drill, whose rollout restarts change the Deployments.
       await step("audit and a second preview", async () => {

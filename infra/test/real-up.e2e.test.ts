@@ -19,7 +19,7 @@ import { alerts, auditApplied, CHURN, expectNoChanges, leftBehind, sum } from ".
 import { CHART_MIRROR } from "./support/chart-mirror";
 import { cliUnavailable, createCliProject } from "./support/pulumi-cli";
 import { laneRunning } from "./support/suite-lanes";
-import { updateFailure } from "./support/update-failure";
+import { slowestCreations, updateFailure } from "./support/update-report";
 import { cliArgs, pulumiSteps } from "./support/workflow-pulumi";
 
 const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
@@ -75,6 +75,7 @@ describe("real pulumi up / preview / destroy into a local API server", { timeout
           const upMs = performance.now() - t;
           const created = up.summary.resourceChanges?.create ?? 0;
           assert.equal(up.summary.result, "succeeded");
+          console.log(`${stackName}: slowest to create: ${slowestCreations(log.join(""), 5).join(", ")}`);
           assert.ok(created > 50, `expected the whole stack, got ${created} resources`);
 
           await auditApplied(cluster.api, stackName);

@@ -1,12 +1,29 @@
-// The failure report of a lane's `pulumi up` (support/update-failure.ts):
-// the cause leads, so a CI log that keeps only a message's head keeps it.
+// What a lane's `pulumi up` reports (support/update-report.ts): the slowest
+// creations, and on failure the cause first, so a CI log that keeps only a
+// message's head keeps it.
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { diagnosticsOf, latestWarnings, unreadyPods, updateFailure } from "./support/update-failure";
+import {
+  diagnosticsOf,
+  latestWarnings,
+  slowestCreations,
+  stillCreating,
+  unreadyPods,
+  updateFailure,
+} from "./support/update-report";
 
 const OUTPUT = [
   "Updating (local):\n",
   " +  pulumi:pulumi:Stack golive-local creating (0s) \n",
+  " +  golive:platform:Namespaces namespaces creating (0s) \n",
+  " +  golive:platform:Namespaces namespaces created (70s) \n",
+  " +  random:index:RandomPassword drill-token creating (0s) \n",
+  " +  random:index:RandomPassword drill-token created (0.06s) \n",
+  " +  kubernetes:helm.sh/v3:Release loki creating (0s) \n",
+  " +  kubernetes:helm.sh/v3:Release loki created (1m5s) \n",
+  " +  kubernetes:apps/v1:StatefulSet postgres creating (0s) \n",
+  " +  kubernetes:apps/v1:StatefulSet postgres created (12s) \n",
+  " +  kubernetes:batch/v1:Job migrate creating (40s) \n",
   `${" +  kubernetes:apps/v1:Deployment feed creating (3s) \n".repeat(400)}`,
   " +  kubernetes:apps/v1:Deployment feed creating failed error: 1 error occurred\n",
   "Diagnostics:\n",
@@ -29,12 +46,21 @@ describe("a failed update's report", () => {
     assert.equal(diagnosticsOf("Updating (local):\n + x creating\n"), "");
   });
 
+  it("lists the slowest creations and what was still being created when it stopped", () => {
+    assert.deepEqual(slowestCreations(OUTPUT, 2), [
+      "kubernetes:helm.sh/v3:Release loki 65s",
+      "kubernetes:apps/v1:StatefulSet postgres 12s",
+    ]);
+    assert.deepEqual(stillCreating(OUTPUT), ["kubernetes:batch/v1:Job migrate (40s)"]);
+  });
+
   it("leads with the diagnostics and keeps the command's message short, last", async () => {
     const err = new Error(
       `code: 1\n stdout: ${OUTPUT}\n stderr: Command failed with exit code 1: pulumi up --yes\n err?: Error`,
     );
     const report = (await updateFailure(err, [OUTPUT])).message;
     assert.ok(report.startsWith("pulumi up failed:\nDiagnostics:"), report.slice(0, 200));
+    assert.match(report, /\nstill being created: .*kubernetes:batch\/v1:Job migrate \(40s\)\n/);
     assert.ok(report.length < 5000, `${report.length} characters`);
     assert.match(report, /Command failed with exit code 1: pulumi up --yes$/);
   });

@@ -1,10 +1,11 @@
-// What a failed `pulumi up` in a lane reports, cause first. The Automation
-// API's error carries the engine's whole output from its first line, and a CI
-// log keeps the head of a long failure message: the one part that says why
-// (Pulumi's "Diagnostics:" section, at the very end) was the part cut. So the
-// message leads with the diagnostics, then what the cluster held at that
-// moment (pods that are not ready and why, the latest warnings), then the
-// output's tail.
+// What a lane's `pulumi up` reports: the resources slowest to create, and,
+// when it fails, the cause first. The Automation API's error carries the
+// engine's whole output from its first line, and a CI log keeps the head of a
+// long failure message: the one part that says why (Pulumi's "Diagnostics:"
+// section, at the very end) was the part cut. So a failure leads with the
+// diagnostics, then the resources still being created, then what the cluster
+// held at that moment (pods that are not ready and why, the latest warnings),
+// then the output's tail.
 import type { KubeApi } from "../../../scripts/local-cluster/kube-api";
 
 type Pod = {
@@ -40,6 +41,44 @@ export function diagnosticsOf(output: string): string {
   const rest = output.slice(start + 1);
   const end = rest.search(/\n(Outputs|Resources):\n/);
   return (end < 0 ? rest : rest.slice(0, end)).trimEnd();
+}
+
+/** Seconds in a Go duration as Pulumi prints it ("0.06s", "25s", "1m5s"). */
+function seconds(d: string): number {
+  const m = /^(?:(\d+)h)?(?:(\d+)m)?(?:([\d.]+)s)?$/.exec(d);
+  return m ? Number(m[1] ?? 0) * 3600 + Number(m[2] ?? 0) * 60 + Number(m[3] ?? 0) : Number.NaN;
+}
+
+/** Each created resource's last state in an update's output ("type name" -> state and seconds). */
+export function creations(output: string): Map<string, { state: string; seconds: number }> {
+  const out = new Map<string, { state: string; seconds: number }>();
+  const line = /^ \+\s+(\S+:\S+) (\S+) \**(creating failed|created|creating)\**(?: \(([^)]+)\))?/gm;
+  for (const m of output.matchAll(line)) {
+    out.set(`${m[1]} ${m[2]}`, { state: m[3] ?? "", seconds: m[4] ? seconds(m[4]) : 0 });
+  }
+  return out;
+}
+
+/**
+ * The stack and the project's components (golive:*) are "creating" until all
+ * their children are created: their times say nothing of their own.
+ */
+const isGroup = (resource: string) => /^(pulumi:pulumi:Stack|golive:)/.test(resource);
+
+/** The n resources slowest to create, slowest first, as "type name Ns". */
+export function slowestCreations(output: string, n: number): string[] {
+  return [...creations(output)]
+    .filter(([r, c]) => c.state === "created" && !isGroup(r))
+    .sort((a, b) => b[1].seconds - a[1].seconds)
+    .slice(0, n)
+    .map(([r, c]) => `${r} ${c.seconds}s`);
+}
+
+/** Resources whose creation had begun and neither ended nor failed: what the update was waiting for. */
+export function stillCreating(output: string): string[] {
+  return [...creations(output)]
+    .filter(([r, c]) => c.state === "creating" && !isGroup(r))
+    .map(([r, c]) => `${r} (${c.seconds}s)`);
 }
 
 /** One line per pod that is not ready (or not done), with each container's state and last exit. */
@@ -100,17 +139,19 @@ export async function clusterAtFailure(api: KubeApi): Promise<string> {
 }
 
 /**
- * The error a lane throws for a failed update: the diagnostics, the cluster's
- * state (when an API is given), the output's last lines, and the command's
- * own message, shortened, last.
+ * The error a lane throws for a failed update: the diagnostics, what was
+ * still being created, the cluster's state (when an API is given), the
+ * output's last lines, and the command's own message, shortened, last.
  */
 export async function updateFailure(err: Error, log: string[], api?: KubeApi): Promise<Error> {
   const output = log.join("");
   const diagnostics = diagnosticsOf(output) || "(no Diagnostics section in the output)";
+  const waiting = stillCreating(output);
+  const creating = waiting.length ? `\nstill being created: ${waiting.join(", ")}` : "";
   const cluster = api ? `\n${await clusterAtFailure(api)}` : "";
   const firstLine =
     err.message.split("\n").find((l) => /Command failed/.test(l)) ?? err.message.split("\n")[0];
   return new Error(
-    `pulumi up failed:\n${diagnostics}${cluster}\noutput's tail:\n${output.slice(-3000)}\n${firstLine}`,
+    `pulumi up failed:\n${diagnostics}${creating}${cluster}\noutput's tail:\n${output.slice(-3000)}\n${firstLine}`,
   );
 }
