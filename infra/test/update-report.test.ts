@@ -63,6 +63,9 @@ describe("a failed update's report", () => {
     assert.match(report, /\nstill being created: .*kubernetes:batch\/v1:Job migrate \(40s\)\n/);
     assert.ok(report.length < 5000, `${report.length} characters`);
     assert.match(report, /Command failed with exit code 1: pulumi up --yes$/);
+    // The diagnostics once, at the head; the progress lines before them.
+    assert.equal(report.split("Diagnostics:").length, 2);
+    assert.match(report, /Deployment feed creating failed error: 1 error occurred\n/);
   });
 
   it("names each pod that is not ready with its containers' states, and skips the ready and the done", () => {
@@ -85,12 +88,27 @@ describe("a failed update's report", () => {
           },
         ],
       }),
+      pod("migrate-2", {
+        phase: "Failed",
+        initContainerStatuses: [
+          { name: "db-roles", ready: false, restartCount: 0, state: { waiting: { reason: "StartError" } } },
+        ],
+        containerStatuses: [
+          {
+            name: "migrate",
+            ready: false,
+            restartCount: 0,
+            state: { waiting: { reason: "PodInitializing" } },
+          },
+        ],
+      }),
       pod("gateway-1", { phase: "Running", conditions: [{ type: "Ready", status: "True" }] }),
       pod("migrate-1", { phase: "Succeeded" }),
       pod("postgres-0", { phase: "Pending" }),
     ]);
     assert.deepEqual(lines, [
       "app/feed-1 on 10.0.0.2: Running; feed waiting (CrashLoopBackOff), 4 restarts, last terminated Error exit 1",
+      "app/migrate-2 on 10.0.0.2: Failed; db-roles waiting (StartError), 0 restarts; migrate waiting (PodInitializing), 0 restarts",
       "app/postgres-0 on 10.0.0.2: Pending; no container started",
     ]);
   });

@@ -14,14 +14,17 @@ type Pod = {
   status?: {
     phase?: string;
     conditions?: { type: string; status: string }[];
-    containerStatuses?: {
-      name: string;
-      ready: boolean;
-      restartCount: number;
-      state?: Record<string, { reason?: string; message?: string; exitCode?: number }>;
-      lastState?: Record<string, { reason?: string; exitCode?: number }>;
-    }[];
+    initContainerStatuses?: ContainerStatus[];
+    containerStatuses?: ContainerStatus[];
   };
+};
+
+type ContainerStatus = {
+  name: string;
+  ready: boolean;
+  restartCount: number;
+  state?: Record<string, { reason?: string; message?: string; exitCode?: number }>;
+  lastState?: Record<string, { reason?: string; exitCode?: number }>;
 };
 
 type Event = {
@@ -81,14 +84,17 @@ export function stillCreating(output: string): string[] {
     .map(([r, c]) => `${r} (${c.seconds}s)`);
 }
 
-/** One line per pod that is not ready (or not done), with each container's state and last exit. */
+/** One line per pod that is not ready (or not done), with each container's state (init containers first) and last exit. */
 export function unreadyPods(pods: Pod[]): string[] {
   const lines: string[] = [];
   for (const p of pods) {
     if (p.status?.phase === "Succeeded") continue;
     const ready = p.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True");
     if (ready) continue;
-    const containers = (p.status?.containerStatuses ?? []).map((c) => {
+    // Init containers first: a pod whose init container failed shows its
+    // main containers as merely waiting.
+    const statuses = [...(p.status?.initContainerStatuses ?? []), ...(p.status?.containerStatuses ?? [])];
+    const containers = statuses.map((c) => {
       const [state, detail] = Object.entries(c.state ?? {})[0] ?? ["unknown", {}];
       const last = Object.entries(c.lastState ?? {})[0];
       const why = [detail.reason, detail.exitCode !== undefined ? `exit ${detail.exitCode}` : undefined]
@@ -141,7 +147,8 @@ export async function clusterAtFailure(api: KubeApi): Promise<string> {
 /**
  * The error a lane throws for a failed update: the diagnostics, what was
  * still being created, the cluster's state (when an API is given), the
- * output's last lines, and the command's own message, shortened, last.
+ * output's last progress lines, and the command's own message, shortened,
+ * last.
  */
 export async function updateFailure(err: Error, log: string[], api?: KubeApi): Promise<Error> {
   const output = log.join("");
@@ -151,7 +158,10 @@ export async function updateFailure(err: Error, log: string[], api?: KubeApi): P
   const cluster = api ? `\n${await clusterAtFailure(api)}` : "";
   const firstLine =
     err.message.split("\n").find((l) => /Command failed/.test(l)) ?? err.message.split("\n")[0];
+  // The progress lines before the summary (the diagnostics are above already).
+  const cut = output.lastIndexOf("\nDiagnostics:");
+  const progress = (cut < 0 ? output : output.slice(0, cut)).slice(-2500);
   return new Error(
-    `pulumi up failed:\n${diagnostics}${creating}${cluster}\noutput's tail:\n${output.slice(-3000)}\n${firstLine}`,
+    `pulumi up failed:\n${diagnostics}${creating}${cluster}\nthe output's last progress lines:\n${progress}\n${firstLine}`,
   );
 }
