@@ -28,6 +28,7 @@ import { after, before, describe, it } from "node:test";
 import { promisify } from "node:util";
 import { counterGrowth, scrapeSum } from "@golive/devkit/gateway-process";
 import { startHarness } from "@golive/devkit/waf-processes";
+import type { EngineEvent, UpResult } from "@pulumi/pulumi/automation";
 import YAML from "yaml";
 import { type LocalCluster, startLocalCluster } from "../../scripts/local-cluster/cluster";
 import {
@@ -43,7 +44,8 @@ import { selectStack } from "../automation";
 import { DATABASE_NAME } from "../components/database";
 import { namespaceNames } from "../components/namespaces";
 import { PREFLIGHT_CRONJOB } from "../components/preflight";
-import { REPO_ROOT } from "../stack-files";
+import type { StackConfig } from "../config";
+import { REPO_ROOT, rawStackConfig } from "../stack-files";
 import { auditApplied, expectNoChanges } from "./support/applied-stack";
 import { CHART_MIRROR } from "./support/chart-mirror";
 import { chaosWindow, failuresIn, runTrigger, summaryFlows, type Window } from "./support/drill";
@@ -142,7 +144,7 @@ describe("real pods: the local stack on a real node", { timeout: 40 * 60_000 }, 
     const workDir = mkdtempSync(path.join(tmpdir(), "golive-real-pods-"));
     const log: string[] = [];
     const onOutput = (text: string) => log.push(text);
-    const stack = await selectStack({
+    const deploy = {
       stack: STACK,
       workDir,
       kubeconfig,
@@ -151,7 +153,8 @@ describe("real pods: the local stack on a real node", { timeout: 40 * 60_000 }, 
       images: stackImageOverrides(images),
       // Blocking, as prod: the WAF pods' verdicts are then what stops an attack.
       settings: { loadtest: DRILL_SETTINGS, waf: { mode: "blocking" } },
-    });
+    };
+    const stack = await selectStack(deploy);
     let upStarted = false;
     const forwards: ChildProcess[] = [];
     try {
@@ -354,6 +357,35 @@ describe("real pods: the local stack on a real node", { timeout: 40 * 60_000 }, 
 
       await backupOnce({ api, kubectl, appNamespace: ns.app, title: "From a real pod", step });
       await goLiveDrill({ api, kubeconfig, kubectl, appNamespace: ns.app, step });
+
+      // The documented login rotation, by the real engine, while pages are served.
+      const { postgresLogins } = (rawStackConfig(STACK) as Pick<StackConfig, "rotation">).rotation;
+      assert.equal(postgresLogins.active, "feed_a", "the local stack starts on feed_a");
+      await loginRotation({
+        api,
+        kubectl,
+        appNamespace: ns.app,
+        gateway: await forward("svc/gateway", 8080),
+        userId,
+        videoId,
+        step,
+        rotate: async (onEvent) => {
+          const rotated = await selectStack({
+            ...deploy,
+            settings: {
+              ...deploy.settings,
+              rotation: {
+                postgresLogins: { ...postgresLogins, active: "feed_b", feed_b: "real-pods-rotation" },
+              },
+            },
+          });
+          const up = await rotated.up({ onOutput, onEvent }).catch(async (err: Error) => {
+            throw await updateFailure(err, log, api);
+          });
+          await expectNoChanges(rotated, up, log);
+          return up;
+        },
+      });
     } finally {
       for (const f of forwards) f.kill();
       try {
@@ -682,6 +714,164 @@ async function backupOnce(opts: {
   console.log(
     `backup: ${written.file} ${written.bytes} bytes, ${written.tocEntries} TOC entries, restored to SQL holding the seeded rows`,
   );
+}
+
+/**
+ * The documented login rotation (docs/secret-rotation.md) applied by the real
+ * engine while the gateway serves pages and likes: the idle login gets a new
+ * password and becomes active. Exactly the readers of the feed's URL change
+ * (the feed rolls, the backup, retention and preflight CronJobs' templates
+ * change) and the migrations Job, which applies the passwords first, is
+ * replaced;
+ * Postgres, the gateway and the WAF keep their pods; no request fails; the
+ * feed's connections are the new login's, and the old login still works
+ * until its grace period ends.
+ */
+async function loginRotation(opts: {
+  api: LocalCluster["api"];
+  kubectl: Kubectl;
+  appNamespace: string;
+  /** A local port forwarded to the gateway Service, opened after the drill's rollouts. */
+  gateway: number;
+  userId: string;
+  videoId: string;
+  step: Step;
+  rotate: (onEvent: (e: EngineEvent) => void) => Promise<UpResult>;
+}) {
+  const { api, kubectl, appNamespace: ns, step } = opts;
+  const running = async () =>
+    new Map(
+      (await api.get<{ items: Pod[] }>(`/api/v1/namespaces/${ns}/pods`)).items
+        .filter((p) => p.status?.phase === "Running" && !p.metadata.deletionTimestamp)
+        .map((p) => [p.metadata.name, p.metadata.uid]),
+    );
+  const before = await running();
+
+  // Traffic through the rotation: a page (not a stale one) and a like, in turn.
+  const base = `http://127.0.0.1:${opts.gateway}`;
+  const outcomes: string[] = [];
+  let rotating = true;
+  const traffic = (async () => {
+    const until = Date.now() + 10 * 60_000; // bounded even if the update hangs
+    for (let i = 0; rotating && Date.now() < until; i++) {
+      const like = i % 2 === 1;
+      try {
+        const res = await fetch(
+          like ? `${base}/v1/videos/${opts.videoId}/likes` : `${base}/v1/feed?userId=${opts.userId}&limit=10`,
+          like
+            ? {
+                method: "POST",
+                headers: { "content-type": "application/json" },
+                body: JSON.stringify({ userId: opts.userId }),
+                signal: AbortSignal.timeout(5000),
+              }
+            : { signal: AbortSignal.timeout(5000) },
+        );
+        await res.arrayBuffer();
+        const stale = res.headers.get("x-stale") === "true";
+        outcomes.push(
+          res.status === 200 && !stale
+            ? "ok"
+            : `${like ? "like" : "page"} ${res.status}${stale ? " stale" : ""}`,
+        );
+      } catch (err) {
+        outcomes.push(`${like ? "like" : "page"} ${(err as Error).message}`);
+      }
+      await sleep(50);
+    }
+  })();
+
+  const changed: string[] = [];
+  try {
+    await step("a login rotation by the real engine", () =>
+      opts.rotate((e) => {
+        const m = e.resOutputsEvent?.metadata;
+        if (m && m.op !== "same" && m.op !== "read")
+          changed.push(`${m.type} ${m.urn.split("::").pop()} (${m.op})`);
+      }),
+    );
+  } finally {
+    rotating = false;
+    await traffic;
+  }
+  console.log(`rotation: changed ${changed.join(", ")}`);
+  const failed = outcomes.filter((o) => o !== "ok");
+  console.log(`rotation: ${outcomes.length} requests through it, ${failed.length} failed`);
+  assert.deepEqual(failed, [], "requests that failed during the rotation");
+  assert.ok(outcomes.length >= 20, `requests through the rotation: ${outcomes.length}`);
+
+  // Exactly the readers of the feed's URL, and the Job, changed among the
+  // workloads; among the Secrets, the two that hold the login's password.
+  // The provider treats a Secret as immutable: a new value replaces it
+  // (deleted, then created under the same name).
+  const ops = (pattern: RegExp) =>
+    [
+      ...new Set(
+        changed
+          .filter((c) => pattern.test(c) && !/\((create-replacement|delete-replaced)\)$/.test(c))
+          .map((c) => c.replace(/-[0-9a-f]{8} \(/, "-<image hash> (")),
+      ),
+    ].sort();
+  assert.deepEqual(ops(/^kubernetes:(apps|batch)\/v1:|:Release /), [
+    "kubernetes:apps/v1:Deployment feed (update)",
+    "kubernetes:batch/v1:CronJob backup (update)",
+    `kubernetes:batch/v1:CronJob ${PREFLIGHT_CRONJOB} (update)`,
+    "kubernetes:batch/v1:CronJob retention (update)",
+    "kubernetes:batch/v1:Job feed-migrate-<image hash> (replace)",
+  ]);
+  assert.deepEqual(ops(/^kubernetes:core\/v1:Secret /), [
+    "kubernetes:core/v1:Secret feed-database (replace)",
+    "kubernetes:core/v1:Secret feed-database-migrations (replace)",
+  ]);
+  const after = await running();
+  const kept = (prefix: string) =>
+    [...before].filter(([name]) => name.startsWith(prefix)).every(([name, uid]) => after.get(name) === uid);
+  for (const prefix of ["postgres-0", "gateway-", "waf-authz-"])
+    assert.ok(kept(prefix), `${prefix} pods kept`);
+  const feedBefore = [...before].filter(([name]) => /^feed-(?!migrate)/.test(name));
+  assert.ok(feedBefore.length > 0);
+  assert.ok(
+    feedBefore.every(([name]) => !after.has(name)),
+    "every feed pod was replaced",
+  );
+
+  const psql = (sql: string) =>
+    kubectl([
+      "-n",
+      ns,
+      "exec",
+      "postgres-0",
+      "--",
+      "psql",
+      "-U",
+      "postgres",
+      "-d",
+      DATABASE_NAME,
+      "-At",
+      "-c",
+      sql,
+    ]).trim();
+  // The old pods' connections go with them (a pod drains before it exits).
+  let logins = "";
+  for (let i = 0; i < 60; i++) {
+    logins = psql(
+      "select string_agg(distinct usename, ',' order by usename) from pg_stat_activity where usename in ('feed_a', 'feed_b')",
+    );
+    if (logins === "feed_b") break;
+    await sleep(500);
+  }
+  assert.equal(logins, "feed_b", "the feed's connections are the new login's");
+  const [validA, validB] = psql(
+    `select case when rolvaliduntil is null or rolvaliduntil = 'infinity' then 'none'
+            else extract(epoch from rolvaliduntil - now())::int::text end
+       from pg_roles where rolname in ('feed_a', 'feed_b') order by rolname`,
+  ).split("\n");
+  assert.equal(validB, "none", "the active login does not expire");
+  assert.ok(
+    Number(validA) > 50 * 60 && Number(validA) <= 60 * 60,
+    `feed_a expires in its grace period: ${validA} s`,
+  );
+  console.log(`rotation: feed_b active, feed_a valid for ${validA} s more`);
 }
 
 /** `kubectl port-forward` to `target` (svc/x, deploy/x) on a free loopback port; the child joins `children`. */

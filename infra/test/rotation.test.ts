@@ -24,6 +24,7 @@ import {
   OWNER_ROLE,
 } from "../components/database";
 import { DB_ROLES_COMMAND } from "../components/migrations";
+import { PREFLIGHT_CRONJOB } from "../components/preflight";
 import { SECRET_CHECKSUM_ANNOTATION } from "../components/secret-checksum";
 import { parseStackConfig, type StackConfig, stackConfigSchema } from "../config";
 import { REDACTED, type Registered, runWithMocks, toObjects } from "../render/mock-runtime";
@@ -70,10 +71,19 @@ async function render(rotation: Rotation, database?: Record<string, unknown>) {
 type Render = Awaited<ReturnType<typeof render>>;
 
 /** Pod templates that read a generated secret (the gateway: its log key, gateway-generated). */
-const READERS = ["feed", "migrations", "backup", "retention", "postgres", "grafana", "gateway"] as const;
+const READERS = [
+  "feed",
+  "migrations",
+  "backup",
+  "retention",
+  "preflight",
+  "postgres",
+  "grafana",
+  "gateway",
+] as const;
 const ALL = READERS;
 /** The readers of the feed's DATABASE_URL. */
-const URL_READERS = ["feed", "backup", "retention"] as const;
+const URL_READERS = ["feed", "backup", "retention", "preflight"] as const;
 type TemplateName = (typeof ALL)[number];
 
 /** The pod template of each workload, by what it is. */
@@ -84,6 +94,7 @@ function templates(r: Render): Record<TemplateName, Any> {
     migrations: r.job().spec.template,
     backup: r.find("CronJob", "backup").spec.jobTemplate.spec.template,
     retention: r.find("CronJob", "retention").spec.jobTemplate.spec.template,
+    preflight: r.find("CronJob", PREFLIGHT_CRONJOB).spec.jobTemplate.spec.template,
     postgres: r.find("StatefulSet", "postgres").spec.template,
     grafana: {
       metadata: {
@@ -162,7 +173,7 @@ describe("secret rotation (mocks)", () => {
     assertRolls(base, again, []);
   });
 
-  it("a login rotation rolls the feed, the jobs and the migrations Job, and never restarts Postgres", () => {
+  it("a login rotation rolls the feed, the jobs (backup, retention, preflight) and the migrations Job, and never restarts Postgres", () => {
     assertRolls(base, loginRotated, [...URL_READERS, "migrations"]);
     const a = templates(base);
     const b = templates(loginRotated);
