@@ -501,7 +501,9 @@ export type StackConfigInput = z.input<typeof stackConfigSchema>;
 export class StackConfigError extends Error {
   constructor(readonly issues: { key: string; reason: string }[]) {
     super(
-      `invalid stack config:\n${issues.map((i) => `  ${CONFIG_NAMESPACE}:${i.key}: ${i.reason}`).join("\n")}`,
+      `invalid stack config:\n${issues
+        .map((i) => `  ${i.key.includes(":") ? "" : `${CONFIG_NAMESPACE}:`}${i.key}: ${i.reason}`)
+        .join("\n")}`,
     );
     this.name = "StackConfigError";
   }
@@ -624,7 +626,31 @@ export function loadStackConfig(): StackConfig {
   );
 }
 
-/** Parses namespaced config as Pulumi holds it (`golive:key` -> text), e.g. from the Automation API's getAllConfig. */
+/**
+ * Settings of the Kubernetes provider (the default one, configured by the
+ * stack's `kubernetes:` keys) that the stack relies on, with why.
+ */
+export const PROVIDER_SETTINGS: Record<string, { value: string; why: string }> = {
+  "kubernetes:enableSecretMutable": {
+    value: "true",
+    why:
+      "a rotated password is then written into its Secret in place; without it the provider deletes the Secret " +
+      "and creates it again, so a pod that starts in between fails, and an update stopped there leaves none",
+  },
+};
+
+/** One issue per provider setting the stack's config lacks (PROVIDER_SETTINGS). */
+function providerIssues(all: Record<string, { value: string }>): { key: string; reason: string }[] {
+  return Object.entries(PROVIDER_SETTINGS)
+    .filter(([key, want]) => all[key]?.value !== want.value)
+    .map(([key, want]) => ({ key, reason: `must be ${want.value}: ${want.why}` }));
+}
+
+/**
+ * Parses namespaced config as Pulumi holds it (`golive:key` -> text), e.g.
+ * from the Automation API's getAllConfig, and checks the provider settings
+ * the stack relies on; every issue of both is reported at once.
+ */
 export function parseConfigMap(all: Record<string, { value: string; secret?: boolean }>): StackConfig {
   const raw: Record<string, unknown> = {};
   const secretKeys = new Set<string>();
@@ -635,5 +661,14 @@ export function parseConfigMap(all: Record<string, { value: string; secret?: boo
     raw[key] = decode(value);
     if (secret) secretKeys.add(key);
   }
-  return parseStackConfig(raw, secretKeys);
+  const provider = providerIssues(all);
+  let parsed: StackConfig;
+  try {
+    parsed = parseStackConfig(raw, secretKeys);
+  } catch (err) {
+    if (err instanceof StackConfigError) throw new StackConfigError([...err.issues, ...provider]);
+    throw err;
+  }
+  if (provider.length > 0) throw new StackConfigError(provider);
+  return parsed;
 }

@@ -51,7 +51,11 @@ export function withSettings(
   return out;
 }
 
-/** The plain object parseStackConfig expects: prefix dropped, JSON decoded. */
+/**
+ * The plain object parseStackConfig expects: the `golive:` keys, prefix
+ * dropped, JSON decoded (other namespaces, the provider's `kubernetes:`
+ * settings, are the provider's; the program checks those it relies on).
+ */
 export function rawStackConfig(stack: string, root = REPO_ROOT): Record<string, unknown> {
   return rawConfig(readStackFile(stack, root).config);
 }
@@ -60,7 +64,8 @@ export function rawStackConfig(stack: string, root = REPO_ROOT): Record<string, 
 export function rawConfig(config: Record<string, string>): Record<string, unknown> {
   const raw: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(config)) {
-    const short = key.replace(/^golive:/, "");
+    if (!key.startsWith(`${CONFIG_NAMESPACE}:`)) continue;
+    const short = key.slice(CONFIG_NAMESPACE.length + 1);
     try {
       raw[short] = JSON.parse(value);
     } catch {

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { forApp, parseStackConfig, StackConfigError } from "../config";
-import { rawStackConfig } from "../stack-files";
+import { forApp, PROVIDER_SETTINGS, parseConfigMap, parseStackConfig, StackConfigError } from "../config";
+import { rawStackConfig, readStackFile } from "../stack-files";
 
 const staging = () => rawStackConfig("staging");
 
@@ -33,6 +33,49 @@ describe("stack config", () => {
       assert.equal(cfg.environment, stack);
     });
   }
+
+  it("every committed stack sets the provider settings the stack relies on (Secrets written in place)", () => {
+    for (const stack of ["staging", "prod", "local"]) {
+      const { config } = readStackFile(stack);
+      for (const [key, want] of Object.entries(PROVIDER_SETTINGS))
+        assert.equal(config[key], want.value, stack);
+      const map = Object.fromEntries(Object.entries(config).map(([k, value]) => [k, { value }]));
+      assert.equal(parseConfigMap(map).environment, stack);
+    }
+  });
+
+  it("a stack without a provider setting fails with the key and why, beside its other issues", () => {
+    const { config } = readStackFile("staging");
+    const map = Object.fromEntries(Object.entries(config).map(([k, value]) => [k, { value }]));
+    for (const bad of [undefined, "false"]) {
+      const without = { ...map };
+      if (bad === undefined) delete without["kubernetes:enableSecretMutable"];
+      else without["kubernetes:enableSecretMutable"] = { value: bad };
+      assert.throws(
+        () => parseConfigMap(without),
+        (err: unknown) => {
+          assert.ok(err instanceof StackConfigError);
+          assert.match(err.message, /^ {2}kubernetes:enableSecretMutable: must be true: a rotated password/m);
+          return true;
+        },
+      );
+    }
+    // With a golive: issue too, both are reported at once.
+    const both: Record<string, { value: string }> = { ...map, "golive:replicas": { value: "{}" } };
+    delete both["kubernetes:enableSecretMutable"];
+    assert.throws(
+      () => parseConfigMap(both),
+      (err: unknown) => {
+        assert.ok(err instanceof StackConfigError);
+        assert.ok(err.issues.some((i) => i.key === "kubernetes:enableSecretMutable"));
+        assert.ok(
+          err.issues.some((i) => i.key.startsWith("replicas")),
+          err.message,
+        );
+        return true;
+      },
+    );
+  });
 
   it("fills defaults that a stack may omit", () => {
     const cfg = parseStackConfig(rawStackConfig("local"));

@@ -801,9 +801,9 @@ async function loginRotation(opts: {
   assert.ok(outcomes.length >= 20, `requests through the rotation: ${outcomes.length}`);
 
   // Exactly the readers of the feed's URL, and the Job, changed among the
-  // workloads; among the Secrets, the two that hold the login's password.
-  // The provider treats a Secret as immutable: a new value replaces it
-  // (deleted, then created under the same name).
+  // workloads; among the Secrets, the two that hold the login's password,
+  // written in place (kubernetes:enableSecretMutable; without it the
+  // provider deletes a Secret and creates it again).
   const ops = (pattern: RegExp) =>
     [
       ...new Set(
@@ -820,8 +820,8 @@ async function loginRotation(opts: {
     "kubernetes:batch/v1:Job feed-migrate-<image hash> (replace)",
   ]);
   assert.deepEqual(ops(/^kubernetes:core\/v1:Secret /), [
-    "kubernetes:core/v1:Secret feed-database (replace)",
-    "kubernetes:core/v1:Secret feed-database-migrations (replace)",
+    "kubernetes:core/v1:Secret feed-database (update)",
+    "kubernetes:core/v1:Secret feed-database-migrations (update)",
   ]);
   const after = await running();
   const kept = (prefix: string) =>
