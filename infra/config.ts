@@ -637,6 +637,12 @@ export const PROVIDER_SETTINGS: Record<string, { value: string; why: string }> =
       "a rotated password is then written into its Secret in place; without it the provider deletes the Secret " +
       "and creates it again, so a pod that starts in between fails, and an update stopped there leaves none",
   },
+  "kubernetes:enableConfigMapMutable": {
+    value: "true",
+    why:
+      "a flag flip is then written into golive-flags in place, where the kubelet swaps the mounted files; without it " +
+      "the provider deletes the ConfigMap and creates it again, so a pod that starts in between cannot mount it",
+  },
 };
 
 /** One issue per provider setting the stack's config lacks (PROVIDER_SETTINGS). */

@@ -42,6 +42,7 @@ import type { KubeObject } from "../../scripts/local-cluster/kube-api";
 import { ATTACKS, type Attack, sendAttack } from "../../test/waf/corpus";
 import { selectStack } from "../automation";
 import { DATABASE_NAME } from "../components/database";
+import { FLAGS_CONFIG_MAP } from "../components/feature-flags";
 import { namespaceNames } from "../components/namespaces";
 import { PREFLIGHT_CRONJOB } from "../components/preflight";
 import type { StackConfig } from "../config";
@@ -358,10 +359,11 @@ describe("real pods: the local stack on a real node", { timeout: 40 * 60_000 }, 
       await backupOnce({ api, kubectl, appNamespace: ns.app, title: "From a real pod", step });
       await goLiveDrill({ api, kubeconfig, kubectl, appNamespace: ns.app, step });
 
-      // The documented login rotation, by the real engine, while pages are served.
+      // The documented login rotation and a flag flip, in one update by the
+      // real engine, while pages are served.
       const { postgresLogins } = (rawStackConfig(STACK) as Pick<StackConfig, "rotation">).rotation;
       assert.equal(postgresLogins.active, "feed_a", "the local stack starts on feed_a");
-      await loginRotation({
+      await rotationAndFlip({
         api,
         kubectl,
         appNamespace: ns.app,
@@ -377,6 +379,7 @@ describe("real pods: the local stack on a real node", { timeout: 40 * 60_000 }, 
               rotation: {
                 postgresLogins: { ...postgresLogins, active: "feed_b", feed_b: "real-pods-rotation" },
               },
+              flags: { messages: false },
             },
           });
           const up = await rotated.up({ onOutput, onEvent }).catch(async (err: Error) => {
@@ -722,12 +725,15 @@ async function backupOnce(opts: {
  * password and becomes active. Exactly the readers of the feed's URL change
  * (the feed rolls, the backup, retention and preflight CronJobs' templates
  * change) and the migrations Job, which applies the passwords first, is
- * replaced;
- * Postgres, the gateway and the WAF keep their pods; no request fails; the
- * feed's connections are the new login's, and the old login still works
- * until its grace period ends.
+ * replaced; Postgres, the gateway and the WAF keep their pods; no request
+ * fails; the feed's connections are the new login's, and the old login
+ * still works until its grace period ends.
+ * The same update switches the `messages` flag off (docs/operations.md,
+ * "Feature flags"): the real kubelet rewrites the mounted ConfigMap of the
+ * gateway pods, which are not restarted, and the switch is measured from
+ * the update's end until the gateway refuses /v1/messages.
  */
-async function loginRotation(opts: {
+async function rotationAndFlip(opts: {
   api: LocalCluster["api"];
   kubectl: Kubectl;
   appNamespace: string;
@@ -781,9 +787,14 @@ async function loginRotation(opts: {
     }
   })();
 
+  const messages = `${base}/v1/messages?userId=${opts.userId}`;
+  const messagesBefore = await fetch(messages);
+  await messagesBefore.arrayBuffer();
+  assert.equal(messagesBefore.status, 426, "messages on: a plain GET is told to upgrade");
+
   const changed: string[] = [];
   try {
-    await step("a login rotation by the real engine", () =>
+    await step("a login rotation and a flag flip by the real engine", () =>
       opts.rotate((e) => {
         const m = e.resOutputsEvent?.metadata;
         if (m && m.op !== "same" && m.op !== "read")
@@ -794,6 +805,20 @@ async function loginRotation(opts: {
     rotating = false;
     await traffic;
   }
+  // The kubelet rewrites a mounted ConfigMap on its pod sync (about a minute
+  // apart), so the flip is awaited beside the checks below.
+  const upEnded = performance.now();
+  const flipped = (async () => {
+    for (;;) {
+      const res = await fetch(messages, { signal: AbortSignal.timeout(5000) });
+      const body = await res.text();
+      if (res.status === 503 && body.includes("FEATURE_DISABLED")) return performance.now() - upEnded;
+      if (performance.now() - upEnded > 180_000)
+        throw new Error(`messages still on after 180 s: ${res.status} ${body}`);
+      await sleep(250);
+    }
+  })();
+  flipped.catch(() => {}); // awaited below
   console.log(`rotation: changed ${changed.join(", ")}`);
   const failed = outcomes.filter((o) => o !== "ok");
   console.log(`rotation: ${outcomes.length} requests through it, ${failed.length} failed`);
@@ -822,6 +847,9 @@ async function loginRotation(opts: {
   assert.deepEqual(ops(/^kubernetes:core\/v1:Secret /), [
     "kubernetes:core/v1:Secret feed-database (update)",
     "kubernetes:core/v1:Secret feed-database-migrations (update)",
+  ]);
+  assert.deepEqual(ops(/^kubernetes:core\/v1:ConfigMap /), [
+    `kubernetes:core/v1:ConfigMap ${FLAGS_CONFIG_MAP} (update)`,
   ]);
   const after = await running();
   const kept = (prefix: string) =>
@@ -872,6 +900,14 @@ async function loginRotation(opts: {
     `feed_a expires in its grace period: ${validA} s`,
   );
   console.log(`rotation: feed_b active, feed_a valid for ${validA} s more`);
+
+  const flipMs = await flipped;
+  const now = await running();
+  assert.ok(
+    [...before].filter(([name]) => name.startsWith("gateway-")).every(([name, uid]) => now.get(name) === uid),
+    "the gateway pods took the flag without a restart",
+  );
+  console.log(`flag flip: messages off in force at the gateway ${seconds(flipMs)} after the update`);
 }
 
 /** `kubectl port-forward` to `target` (svc/x, deploy/x) on a free loopback port; the child joins `children`. */
