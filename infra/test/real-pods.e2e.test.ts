@@ -227,26 +227,15 @@ describe("real pods: the local stack on a real node", { timeout: 40 * 60_000 }, 
           maxBuffer: 64 * 1024 * 1024,
         });
       await step("seed through kubectl exec", async () =>
-        kubectl([
-          "-n",
+        psql(
+          kubectl,
           ns.app,
-          "exec",
-          "postgres-0",
-          "--",
-          "psql",
-          "-U",
-          "postgres",
-          "-d",
-          DATABASE_NAME,
-          "-v",
-          "ON_ERROR_STOP=1",
-          "-c",
           `INSERT INTO users (id, handle, email) VALUES ('${userId}', 'real-node', 'real-node@example.test'),
              ('${otherId}', 'real-node-2', 'real-node-2@example.test');
            INSERT INTO videos (id, author_id, title, url) VALUES ('${videoId}', '${userId}', 'From a real pod', 'https://example.test/v.mp4'),
              ('00000000-0000-4000-8000-0000000000a2', '${otherId}', 'Second', 'https://example.test/2.mp4'),
              ('00000000-0000-4000-8000-0000000000a3', '${otherId}', 'Third', 'https://example.test/3.mp4');`,
-        ]),
+        ),
       );
       const forward = (target: string, port: number) =>
         portForward(kubeconfig, ns.app, target, port, forwards);
@@ -863,26 +852,12 @@ async function rotationAndFlip(opts: {
     "every feed pod was replaced",
   );
 
-  const psql = (sql: string) =>
-    kubectl([
-      "-n",
-      ns,
-      "exec",
-      "postgres-0",
-      "--",
-      "psql",
-      "-U",
-      "postgres",
-      "-d",
-      DATABASE_NAME,
-      "-At",
-      "-c",
-      sql,
-    ]).trim();
   // The old pods' connections go with them (a pod drains before it exits).
   let logins = "";
   for (let i = 0; i < 60; i++) {
     logins = psql(
+      kubectl,
+      ns,
       "select string_agg(distinct usename, ',' order by usename) from pg_stat_activity where usename in ('feed_a', 'feed_b')",
     );
     if (logins === "feed_b") break;
@@ -890,6 +865,8 @@ async function rotationAndFlip(opts: {
   }
   assert.equal(logins, "feed_b", "the feed's connections are the new login's");
   const [validA, validB] = psql(
+    kubectl,
+    ns,
     `select case when rolvaliduntil is null or rolvaliduntil = 'infinity' then 'none'
             else extract(epoch from rolvaliduntil - now())::int::text end
        from pg_roles where rolname in ('feed_a', 'feed_b') order by rolname`,
@@ -908,6 +885,12 @@ async function rotationAndFlip(opts: {
     "the gateway pods took the flag without a restart",
   );
   console.log(`flag flip: messages off in force at the gateway ${seconds(flipMs)} after the update`);
+}
+
+/** psql as the superuser in the Postgres pod: unaligned tuples only, stopping at the first error. */
+function psql(kubectl: Kubectl, ns: string, sql: string): string {
+  const args = ["-U", "postgres", "-d", DATABASE_NAME, "-v", "ON_ERROR_STOP=1", "-At", "-c", sql];
+  return kubectl(["-n", ns, "exec", "postgres-0", "--", "psql", ...args]).trim();
 }
 
 /** `kubectl port-forward` to `target` (svc/x, deploy/x) on a free loopback port; the child joins `children`. */
