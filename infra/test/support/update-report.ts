@@ -5,7 +5,7 @@
 // section, at the very end) was the part cut. So a failure leads with the
 // diagnostics, then the resources still being created, then what the cluster
 // held at that moment (pods that are not ready and why, the latest warnings),
-// then the output's tail.
+// then the progress lines before the diagnostics.
 import type { KubeApi } from "../../../scripts/local-cluster/kube-api";
 
 type Pod = {
@@ -53,7 +53,7 @@ function seconds(d: string): number {
 }
 
 /** Each created resource's last state in an update's output ("type name" -> state and seconds). */
-export function creations(output: string): Map<string, { state: string; seconds: number }> {
+function creations(output: string): Map<string, { state: string; seconds: number }> {
   const out = new Map<string, { state: string; seconds: number }>();
   const line = /^ \+\s+(\S+:\S+) (\S+) \**(creating failed|created|creating)\**(?: \(([^)]+)\))?/gm;
   for (const m of output.matchAll(line)) {
@@ -128,7 +128,7 @@ export function latestWarnings(events: Event[], limit: number): string[] {
 }
 
 /** What the cluster held when the update failed: unready pods and the latest warnings, all namespaces. */
-export async function clusterAtFailure(api: KubeApi): Promise<string> {
+async function clusterAtFailure(api: KubeApi): Promise<string> {
   try {
     const pods = await api.get<{ items: Pod[] }>("/api/v1/pods");
     const events = await api.get<{ items: Event[] }>("/api/v1/events");
