@@ -18,7 +18,9 @@
 // run: k6 in a pod, a feed pod deleted by the chaos container, a rolling
 // restart of the gateway and then the feed under the load, the backup
 // CronJob once; and two drills that must fail (a threshold missed, the chaos
-// step refused by RBAC).
+// step refused by RBAC). Last, one more `pulumi up` under traffic: the
+// documented login rotation and a feature flag switched off (docs/
+// secret-rotation.md, docs/operations.md).
 import assert from "node:assert/strict";
 import { type ChildProcess, execFile, execFileSync, spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
