@@ -4,6 +4,9 @@ import { forApp, PROVIDER_SETTINGS, parseConfigMap, parseStackConfig, StackConfi
 import { rawStackConfig, readStackFile } from "../stack-files";
 
 const staging = () => rawStackConfig("staging");
+/** A stack file's config as Pulumi holds it (what parseConfigMap reads). */
+const configMapOf = (stack: string) =>
+  Object.fromEntries(Object.entries(readStackFile(stack).config).map(([k, value]) => [k, { value }]));
 
 function rejects(
   mutate: (raw: Record<string, any>) => void,
@@ -36,17 +39,15 @@ describe("stack config", () => {
 
   it("every committed stack sets the provider settings the stack relies on (Secrets written in place)", () => {
     for (const stack of ["staging", "prod", "local"]) {
-      const { config } = readStackFile(stack);
+      const map = configMapOf(stack);
       for (const [key, want] of Object.entries(PROVIDER_SETTINGS))
-        assert.equal(config[key], want.value, stack);
-      const map = Object.fromEntries(Object.entries(config).map(([k, value]) => [k, { value }]));
+        assert.equal(map[key]?.value, want.value, stack);
       assert.equal(parseConfigMap(map).environment, stack);
     }
   });
 
   it("a stack without a provider setting fails with the key and why, beside its other issues", () => {
-    const { config } = readStackFile("staging");
-    const map = Object.fromEntries(Object.entries(config).map(([k, value]) => [k, { value }]));
+    const map = configMapOf("staging");
     for (const bad of [undefined, "false"]) {
       const without = { ...map };
       if (bad === undefined) delete without["kubernetes:enableSecretMutable"];

@@ -54,7 +54,7 @@ import { CHART_MIRROR } from "./support/chart-mirror";
 import { chaosWindow, failuresIn, runTrigger, summaryFlows, type Window } from "./support/drill";
 import { formatMatrix, loadMatrix, measureMatrix } from "./support/network-matrix";
 import { laneDone } from "./support/suite-lanes";
-import { slowestCreations, updateFailure } from "./support/update-report";
+import { slowestCreations, upReported } from "./support/update-report";
 
 const KUBECTL = path.join(REPO_ROOT, ".tools", "bin", "kubectl");
 const execFileAsync = promisify(execFile);
@@ -162,11 +162,7 @@ describe("real pods: the local stack on a real node", { timeout: 40 * 60_000 }, 
     const forwards: ChildProcess[] = [];
     try {
       upStarted = true;
-      const up = await step("pulumi up", () =>
-        stack.up({ onOutput }).catch(async (err: Error) => {
-          throw await updateFailure(err, log, api);
-        }),
-      );
+      const up = await step("pulumi up", () => upReported(stack, { log, api }));
       assert.equal(up.summary.result, "succeeded");
       console.log(`real-pods: slowest to create: ${slowestCreations(log.join(""), 5).join(", ")}`);
       // What every stack gets after up (support/applied-stack.ts); before the
@@ -373,9 +369,7 @@ describe("real pods: the local stack on a real node", { timeout: 40 * 60_000 }, 
               flags: { messages: false },
             },
           });
-          const up = await rotated.up({ onOutput, onEvent }).catch(async (err: Error) => {
-            throw await updateFailure(err, log, api);
-          });
+          const up = await upReported(rotated, { log, api, onEvent });
           await expectNoChanges(rotated, up, log);
           return up;
         },
@@ -857,10 +851,10 @@ async function rotationAndFlip(opts: {
     `kubernetes:core/v1:ConfigMap ${FLAGS_CONFIG_MAP} (update)`,
   ]);
   const after = await running();
-  const kept = (prefix: string) =>
-    [...before].filter(([name]) => name.startsWith(prefix)).every(([name, uid]) => after.get(name) === uid);
+  const kept = (prefix: string, now: Map<string, string>) =>
+    [...before].filter(([name]) => name.startsWith(prefix)).every(([name, uid]) => now.get(name) === uid);
   for (const prefix of ["postgres-0", "gateway-", "waf-authz-"])
-    assert.ok(kept(prefix), `${prefix} pods kept`);
+    assert.ok(kept(prefix, after), `${prefix} pods kept`);
   const feedBefore = [...before].filter(([name]) => /^feed-(?!migrate)/.test(name));
   assert.ok(feedBefore.length > 0);
   assert.ok(
@@ -895,11 +889,7 @@ async function rotationAndFlip(opts: {
   console.log(`rotation: feed_b active, feed_a valid for ${validA} s more`);
 
   const flipMs = await flipped;
-  const now = await running();
-  assert.ok(
-    [...before].filter(([name]) => name.startsWith("gateway-")).every(([name, uid]) => now.get(name) === uid),
-    "the gateway pods took the flag without a restart",
-  );
+  assert.ok(kept("gateway-", await running()), "the gateway pods took the flag without a restart");
   console.log(
     `flag flip: messages off in force at the gateway ${seconds(flipMs)} after the update and the pods' annotation`,
   );

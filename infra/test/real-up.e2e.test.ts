@@ -19,7 +19,7 @@ import { alerts, auditApplied, CHURN, expectNoChanges, leftBehind, sum } from ".
 import { CHART_MIRROR } from "./support/chart-mirror";
 import { cliUnavailable, createCliProject } from "./support/pulumi-cli";
 import { laneRunning } from "./support/suite-lanes";
-import { slowestCreations, updateFailure } from "./support/update-report";
+import { slowestCreations, upReported } from "./support/update-report";
 import { cliArgs, pulumiSteps } from "./support/workflow-pulumi";
 
 const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
@@ -69,9 +69,7 @@ describe("real pulumi up / preview / destroy into a local API server", { timeout
           });
 
           let t = performance.now();
-          const up = await stack.up({ onOutput }).catch(async (err: Error) => {
-            throw await updateFailure(err, log, cluster.api);
-          });
+          const up = await upReported(stack, { log, api: cluster.api });
           const upMs = performance.now() - t;
           const created = up.summary.resourceChanges?.create ?? 0;
           assert.equal(up.summary.result, "succeeded");

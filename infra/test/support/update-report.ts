@@ -6,6 +6,7 @@
 // diagnostics, then the resources still being created, then what the cluster
 // held at that moment (pods that are not ready and why, the latest warnings),
 // then the progress lines before the diagnostics.
+import type { EngineEvent, Stack, UpResult } from "@pulumi/pulumi/automation";
 import type { KubeApi } from "../../../scripts/local-cluster/kube-api";
 
 type Pod = {
@@ -164,4 +165,25 @@ export async function updateFailure(err: Error, log: string[], api?: KubeApi): P
   return new Error(
     `pulumi up failed:\n${diagnostics}${creating}${cluster}\nthe output's last progress lines:\n${progress}\n${firstLine}`,
   );
+}
+
+/**
+ * `stack.up` with its output appended to `log`; a failure is thrown as
+ * updateFailure's report of this update's own output (not of what `log`
+ * held before it).
+ */
+export async function upReported(
+  stack: Stack,
+  opts: { log: string[]; api?: KubeApi; onEvent?: (e: EngineEvent) => void },
+): Promise<UpResult> {
+  const own: string[] = [];
+  const onOutput = (text: string) => {
+    own.push(text);
+    opts.log.push(text);
+  };
+  try {
+    return await stack.up({ onOutput, ...(opts.onEvent ? { onEvent: opts.onEvent } : {}) });
+  } catch (err) {
+    throw await updateFailure(err as Error, own, opts.api);
+  }
 }
