@@ -30,6 +30,7 @@ import { after, before, describe, it } from "node:test";
 import { promisify } from "node:util";
 import { counterGrowth, scrapeSum } from "@golive/devkit/gateway-process";
 import { startHarness } from "@golive/devkit/waf-processes";
+import { OPS_PORT } from "@golive/shared/contract";
 import type { EngineEvent, UpResult } from "@pulumi/pulumi/automation";
 import YAML from "yaml";
 import { type LocalCluster, startLocalCluster } from "../../scripts/local-cluster/cluster";
@@ -256,11 +257,15 @@ describe("real pods: the local stack on a real node", { timeout: 40 * 60_000 }, 
         `the feed page holds the video: ${JSON.stringify(page)}`,
       );
 
+      await step("round_robin over the feed pods", () =>
+        feedSpread({ api, namespace: ns.app, forward, page: `${base}/v1/feed?userId=${userId}&limit=10` }),
+      );
+
       await step("the WAF pods in front of the gateway", async () =>
         wafInFront({
           authz: `127.0.0.1:${await forward("svc/waf-authz", 9002)}`,
           gateway: base,
-          gatewayOps: await forward("deploy/gateway", 9464),
+          gatewayOps: await forward("deploy/gateway", OPS_PORT),
           app: [
             { method: "GET", path: `/v1/videos/${videoId}` },
             { method: "GET", path: `/v1/feed?userId=${userId}&limit=10` },
@@ -899,6 +904,47 @@ async function rotationAndFlip(opts: {
 function psql(kubectl: Kubectl, ns: string, sql: string): string {
   const args = ["-U", "postgres", "-d", DATABASE_NAME, "-v", "ON_ERROR_STOP=1", "-At", "-c", sql];
   return kubectl(["-n", ns, "exec", "postgres-0", "--", "psql", ...args]).trim();
+}
+
+/**
+ * round_robin through the cluster's DNS: the gateway dials the feed's
+ * headless Service (CoreDNS answers every ready pod), so every running feed
+ * pod's own GetFeed counter must grow by a share of the pages asked for.
+ * Bounded by a connection's max age and a lookup (docs/gateway.md,
+ * "Resilience"), in case the gateway connected while one pod was not ready.
+ */
+async function feedSpread(opts: {
+  api: LocalCluster["api"];
+  namespace: string;
+  forward: (target: string, port: number) => Promise<number>;
+  page: string;
+}): Promise<void> {
+  const pods = (
+    await opts.api.get<{ items: Pod[] }>(
+      `/api/v1/namespaces/${opts.namespace}/pods?labelSelector=app.kubernetes.io/name=feed`,
+    )
+  ).items.filter((p) => p.status?.phase === "Running");
+  assert.equal(pods.length, 2, `two feed pods run: ${pods.map((p) => p.metadata.name).join(", ")}`);
+  const ops = await Promise.all(pods.map((p) => opts.forward(`pod/${p.metadata.name}`, OPS_PORT)));
+  const getFeeds = () =>
+    Promise.all(ops.map((port) => scrapeSum(port, "grpc_server_handled_total", { grpc_method: "GetFeed" })));
+  const before = await getFeeds();
+  const started = Date.now();
+  let grown = before.map(() => 0);
+  let pages = 0;
+  while (grown.some((n) => n < 10) && Date.now() - started < 45_000) {
+    const res = await fetch(opts.page);
+    assert.equal(res.status, 200, await res.text());
+    pages += 1;
+    grown = (await getFeeds()).map((n, i) => n - (before[i] ?? 0));
+  }
+  console.log(
+    `round_robin on the real node: GetFeed per feed pod ${grown.join(" / ")} after ${pages} pages (${Date.now() - started} ms)`,
+  );
+  assert.ok(
+    grown.every((n) => n >= 10),
+    `every feed pod answers GetFeed: ${grown.join(" / ")}`,
+  );
 }
 
 /** `kubectl port-forward` to `target` (svc/x, deploy/x) on a free loopback port; the child joins `children`. */

@@ -13,6 +13,10 @@ export const feedConfigSchema = z.object({
     .pipe(z.url({ protocol: /^postgres(ql)?$/, error: "must be a postgres:// connection string" })),
   GRPC_HOST: z.string().min(1).default("0.0.0.0"),
   GRPC_PORT: envInt(0, 65535).default(FEED_GRPC_PORT),
+  // A client looks a dns:/// name up again only when a connection drops, so
+  // each connection is closed (GOAWAY, its calls finish) after this long,
+  // +-10 %: then a running gateway finds replicas added since it connected.
+  GRPC_MAX_CONNECTION_AGE_MS: envInt(1_000, 3_600_000).default(30_000),
   ...serviceEnvSchema.shape,
   DB_POOL_MAX: envInt(1, 1000).default(10),
   // Short timeouts so a database outage turns into fast UNAVAILABLE answers

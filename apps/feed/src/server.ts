@@ -82,7 +82,7 @@ export async function startFeedService(config: FeedConfig, logger: Logger): Prom
     statementTimeoutMs: config.DB_STATEMENT_TIMEOUT_MS,
   });
 
-  const server = new grpc.Server();
+  const server = new grpc.Server({ "grpc.max_connection_age_ms": config.GRPC_MAX_CONNECTION_AGE_MS });
   server.addService(
     loadFeedProto().feed.v1.FeedService.service,
     createHandlers({ store, pageCache, metrics, bus, rpc, flags }),

@@ -68,7 +68,9 @@ export function createFeedServiceClient(address: string): FeedServiceClient {
     // Notice a silently dead peer (no RST) instead of waiting on the OS.
     "grpc.keepalive_time_ms": 20_000,
     "grpc.keepalive_timeout_ms": 5000,
-    // Re-resolve DNS every so often so scaled-up replicas join the rotation.
+    // Rate limit on DNS lookups, which grpc-js makes only when a connection
+    // drops: the feed closes each after GRPC_MAX_CONNECTION_AGE_MS so replicas
+    // added since join the rotation (test/scale-out.test.ts).
     "grpc.dns_min_time_between_resolutions_ms": 5000,
   }) as unknown as FeedServiceClient;
 }
