@@ -47,6 +47,7 @@ SERIAL=(
   apps/gateway/test/http-limits.test.ts
   apps/gateway/test/memory.test.ts
   apps/gateway/test/resilience.test.ts
+  apps/gateway/test/scale-out.test.ts
   apps/gateway/test/stalled-replica.test.ts
   apps/gateway/test/websocket.test.ts
   loadtest/test/drill-smoke.test.ts
