@@ -7,7 +7,8 @@
 // complete and for Postgres, feed and gateway to be Ready through their real
 // probes. Then: every container runs as its manifest's non-root user on a
 // read-only root; a page comes from Postgres through `kubectl port-forward`
-// to the gateway Service; the NetworkPolicy matrix (infra/network-matrix.yaml)
+// to the gateway Service, whose GetFeed calls reach both feed pods through
+// CoreDNS; the NetworkPolicy matrix (infra/network-matrix.yaml)
 // is measured with real connections, compared with the file and with the
 // policy evaluator, and a policy broken on purpose is caught. The WAF
 // service (golive:waf.engine ext-authz, blocking here) runs as pods and
@@ -17,10 +18,11 @@
 // go-live drill, through the trigger script users and the deploy workflow
 // run: k6 in a pod, a feed pod deleted by the chaos container, a rolling
 // restart of the gateway and then the feed under the load, the backup
-// CronJob once; and two drills that must fail (a threshold missed, the chaos
-// step refused by RBAC). Last, one more `pulumi up` under traffic: the
-// documented login rotation and a feature flag switched off (docs/
-// secret-rotation.md, docs/operations.md).
+// CronJob once; and three drills that must not pass (no verdict in time, a
+// threshold missed, the chaos step refused by RBAC). Last, one more `pulumi
+// up` under traffic: the documented login rotation and a feature flag
+// switched off (docs/secret-rotation.md, docs/operations.md), and the
+// gateway containers' memory against their limit.
 import assert from "node:assert/strict";
 import { type ChildProcess, execFile, execFileSync, spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
@@ -72,11 +74,14 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 type Pod = KubeObject & {
   metadata: { name: string; namespace: string; uid: string };
   spec: { nodeName?: string; containers: { name: string; securityContext?: { runAsUser?: number } }[] };
-  status?: { phase?: string; containerStatuses?: { name: string; containerID?: string; ready: boolean }[] };
+  status?: {
+    phase?: string;
+    containerStatuses?: { name: string; containerID?: string; ready: boolean; restartCount?: number }[];
+  };
 };
 
-/** The PID of a running container, found through the real node's cgroups (cgroup v1 "pids"). */
-function containerPid(cgroupRoot: string, containerId: string): number | undefined {
+/** A container's cgroup on the real node, in one cgroup v1 hierarchy ("pids", "memory"). */
+function containerCgroup(hierarchy: string, nodeCgroup: string, containerId: string): string | undefined {
   const walk = (dir: string): string | undefined => {
     for (const e of readdirSync(dir, { withFileTypes: true })) {
       if (!e.isDirectory()) continue;
@@ -87,7 +92,13 @@ function containerPid(cgroupRoot: string, containerId: string): number | undefin
     }
     return undefined;
   };
-  const dir = existsSync(cgroupRoot) ? walk(cgroupRoot) : undefined;
+  const root = path.join("/sys/fs/cgroup", hierarchy, nodeCgroup);
+  return existsSync(root) ? walk(root) : undefined;
+}
+
+/** The PID of a running container, found through the real node's cgroups. */
+function containerPid(nodeCgroup: string, containerId: string): number | undefined {
+  const dir = containerCgroup("pids", nodeCgroup, containerId);
   const pid = dir ? readFileSync(path.join(dir, "cgroup.procs"), "utf8").split("\n")[0] : undefined;
   return pid ? Number(pid) : undefined;
 }
@@ -193,13 +204,12 @@ describe("real pods: the local stack on a real node", { timeout: 40 * 60_000 }, 
         migrations.every((p) => p.status?.phase === "Succeeded"),
         "the migrations Job's pod succeeded",
       );
-      const cgroupRoot = path.join("/sys/fs/cgroup/pids", node.cgroup);
       const identities: string[] = [];
       for (const p of real.filter((x) => x.status?.phase === "Running")) {
         for (const c of p.status?.containerStatuses ?? []) {
           const id = c.containerID?.replace(/^containerd:\/\//, "");
           assert.ok(id, `${p.metadata.name}/${c.name} has a container`);
-          const pid = containerPid(cgroupRoot, id);
+          const pid = containerPid(node.cgroup, id);
           assert.ok(pid, `${p.metadata.name}/${c.name}: a process in its cgroup`);
           const uid = Number(/^Uid:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1]);
           const root = readFileSync(`/proc/${pid}/mountinfo`, "utf8")
@@ -379,6 +389,13 @@ describe("real pods: the local stack on a real node", { timeout: 40 * 60_000 }, 
           return up;
         },
       });
+
+      // The gateway's image sizes its heap for its limit (docs/gateway.md,
+      // "Memory"): in its real containers, after the drill and the rotation.
+      const limit = (rawStackConfig(STACK) as Pick<StackConfig, "resources">).resources.gateway?.limits
+        .memory;
+      assert.ok(limit, "the local stack limits the gateway's memory");
+      gatewayMemory(await podsOf(api, ns.app, "gateway"), node.cgroup, limit);
     } finally {
       for (const f of forwards) f.kill();
       try {
@@ -395,6 +412,24 @@ describe("real pods: the local stack on a real node", { timeout: 40 * 60_000 }, 
 
 /** kubectl with the cluster's kubeconfig; `input` goes to its stdin. */
 type Kubectl = (args: string[], input?: Buffer) => string;
+
+/** What is left of a deleted Job after at most 60 s: the Job and its pods, by name. */
+async function jobLeftovers(api: LocalCluster["api"], ns: string, job: string): Promise<string[]> {
+  let left: string[] = [];
+  for (let i = 0; i < 120; i++) {
+    const jobs = await api.get<{ items: KubeObject[] }>(`/apis/batch/v1/namespaces/${ns}/jobs`);
+    const pods = await api.get<{ items: Pod[] }>(
+      `/api/v1/namespaces/${ns}/pods?labelSelector=job-name=${job}`,
+    );
+    left = [
+      ...jobs.items.filter((j) => j.metadata.name === job).map((j) => `job/${j.metadata.name}`),
+      ...pods.items.map((p) => `pod/${p.metadata.name}`),
+    ];
+    if (left.length === 0) break;
+    await sleep(500);
+  }
+  return left;
+}
 
 /** The pod of a Job once it has finished (succeeded or failed), within 120 s. */
 async function finishedPod(api: LocalCluster["api"], ns: string, job: string): Promise<Pod> {
@@ -461,8 +496,9 @@ async function rolloutWindow(
 }
 
 /**
- * The drill for real, three times through scripts/trigger-loadtest.sh: one
- * whose k6 cannot reach the feed (its egress policy broken) and must fail by
+ * The drill for real, four times through scripts/trigger-loadtest.sh: one
+ * given 2 s, which must end with no verdict (exit 124) and its Job deleted;
+ * one whose k6 cannot reach the feed (its egress policy broken) and must fail by
  * a named threshold; one whose chaos container lost its RoleBinding and must
  * fail rather than pass without chaos; then, once the real-engine lane is
  * over, one that must pass while a feed pod is deleted and the gateway and
@@ -507,6 +543,20 @@ async function goLiveDrill(opts: {
   // The two drills that must fail are short: 5 s of load, the chaos step at once.
   setDrillEnv("k6", { DURATION: "5s" });
   setDrillEnv("chaos", { CHAOS_DELAY_SECONDS: "0" });
+  // No verdict in time: the gate's third answer (exit 124), and the Job and
+  // its pod deleted, so a stuck drill stops loading the stack.
+  const late = await step("drill with no verdict in time", async () => {
+    const run = await runTrigger({ stack: STACK, kubeconfig, timeoutSeconds: 2 });
+    const job = /started job \S+\/(\S+)/.exec(run.output)?.[1] ?? "";
+    return { run, job, left: await jobLeftovers(api, loadtestNs, job) };
+  });
+  console.log(
+    `drill with a 2 s timeout: exit ${late.run.code}, Job ${late.job} gone: ${late.left.length === 0}`,
+  );
+  assert.equal(late.run.code, 124, late.run.output);
+  assert.match(late.run.output, /no verdict within 2s; deleting the Job/);
+  assert.deepEqual(late.left, [], "the timed-out Job and its pods are deleted");
+
   // Must fail by a threshold: k6 loses its egress to the feed's gRPC port.
   const restoreEgress = await cutEgress(api, loadtestNs, "k6-egress", 50051);
   const missed = await step("drill that misses a threshold", () =>
@@ -919,11 +969,7 @@ async function feedSpread(opts: {
   forward: (target: string, port: number) => Promise<number>;
   page: string;
 }): Promise<void> {
-  const pods = (
-    await opts.api.get<{ items: Pod[] }>(
-      `/api/v1/namespaces/${opts.namespace}/pods?labelSelector=app.kubernetes.io/name=feed`,
-    )
-  ).items.filter((p) => p.status?.phase === "Running");
+  const pods = await podsOf(opts.api, opts.namespace, "feed");
   assert.equal(pods.length, 2, `two feed pods run: ${pods.map((p) => p.metadata.name).join(", ")}`);
   const ops = await Promise.all(pods.map((p) => opts.forward(`pod/${p.metadata.name}`, OPS_PORT)));
   const getFeeds = () =>
@@ -945,6 +991,44 @@ async function feedSpread(opts: {
     grown.every((n) => n >= 10),
     `every feed pod answers GetFeed: ${grown.join(" / ")}`,
   );
+}
+
+/** The running pods of one app (its app.kubernetes.io/name). */
+async function podsOf(api: LocalCluster["api"], namespace: string, app: string): Promise<Pod[]> {
+  const { items } = await api.get<{ items: Pod[] }>(
+    `/api/v1/namespaces/${namespace}/pods?labelSelector=app.kubernetes.io/name=${app}`,
+  );
+  return items.filter((p) => p.status?.phase === "Running");
+}
+
+/**
+ * The gateway containers' memory on the real node (cgroup v1): the kubelet
+ * set the stack's limit, the peak so far (page cache included) stayed under
+ * it, and no container restarted (an OOM kill restarts it).
+ */
+function gatewayMemory(pods: Pod[], nodeCgroup: string, limit: string): void {
+  const limitMiB = Number(/^(\d+)Mi$/.exec(limit)?.[1]);
+  const seen: string[] = [];
+  for (const pod of pods) {
+    const c = pod.status?.containerStatuses?.find((x) => x.name === "gateway");
+    const dir =
+      c?.containerID && containerCgroup("memory", nodeCgroup, c.containerID.replace(/^containerd:\/\//, ""));
+    assert.ok(c && dir, `${pod.metadata.name}: the gateway container's memory cgroup`);
+    const mib = (file: string) => Number(readFileSync(path.join(dir, file), "utf8")) / 2 ** 20;
+    const rss =
+      Number(/^total_rss (\d+)$/m.exec(readFileSync(path.join(dir, "memory.stat"), "utf8"))?.[1]) / 2 ** 20;
+    const peak = mib("memory.max_usage_in_bytes");
+    seen.push(`${pod.metadata.name}: peak ${peak.toFixed(0)} MiB, rss now ${rss.toFixed(0)} MiB`);
+    assert.equal(
+      mib("memory.limit_in_bytes"),
+      limitMiB,
+      `${pod.metadata.name}: the kubelet set the stack's limit`,
+    );
+    assert.ok(peak < limitMiB, `${pod.metadata.name}: peak ${peak} MiB under ${limitMiB}`);
+    assert.equal(c.restartCount ?? 0, 0, `${pod.metadata.name}: the gateway container never restarted`);
+  }
+  assert.ok(seen.length > 0, "gateway pods run");
+  console.log(`gateway memory in its real containers (limit ${limitMiB} MiB): ${seen.join("; ")}`);
 }
 
 /** `kubectl port-forward` to `target` (svc/x, deploy/x) on a free loopback port; the child joins `children`. */
