@@ -105,7 +105,11 @@ export class Workload extends pulumi.ComponentResource {
           template: podTemplate(part, args, ports, serviceAccount.metadata.name),
         },
       },
-      { parent: this },
+      // The HPA owns the count once the Deployment exists. Sending `replicas:
+      // min` again made the first update after a scale-out fail (a
+      // Server-Side Apply conflict with the HPA over .spec.replicas; the
+      // real-pods lane scales the feed out and then deploys).
+      { parent: this, ignoreChanges: ["spec.replicas"] },
     );
     this.service = new k8s.core.v1.Service(
       name,

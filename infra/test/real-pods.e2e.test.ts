@@ -172,6 +172,7 @@ describe("real pods: the local stack on a real node", { timeout: 40 * 60_000 }, 
     const stack = await selectStack(deploy);
     let upStarted = false;
     const forwards: ChildProcess[] = [];
+    let replicasSeen: ReturnType<typeof watchReplicas> | undefined;
     try {
       upStarted = true;
       const up = await step("pulumi up", () => upReported(stack, { log, api }));
@@ -267,8 +268,16 @@ describe("real pods: the local stack on a real node", { timeout: 40 * 60_000 }, 
         `the feed page holds the video: ${JSON.stringify(page)}`,
       );
 
+      const feedPage = `${base}/v1/feed?userId=${userId}&limit=10`;
       await step("round_robin over the feed pods", () =>
-        feedSpread({ api, namespace: ns.app, forward, page: `${base}/v1/feed?userId=${userId}&limit=10` }),
+        feedSpread({
+          api,
+          namespace: ns.app,
+          forward,
+          page: feedPage,
+          replicas: 2,
+          deadline: Date.now() + 45_000,
+        }),
       );
 
       await step("the WAF pods in front of the gateway", async () =>
@@ -288,6 +297,12 @@ describe("real pods: the local stack on a real node", { timeout: 40 * 60_000 }, 
           logs: () => kubectl(["-n", ns.app, "logs", "-l", "app.kubernetes.io/name=waf-authz", "--tail=-1"]),
         }),
       );
+
+      // The HPA scales the feed out, as under load, while the next steps run;
+      // checked after the backup (the gateway must find the new pod), and the
+      // count must then hold through the drill and the update.
+      const scaling = scaleFeedOut(api, kubectl, ns.app);
+      scaling.catch(() => {}); // awaited below
 
       // The two images that only run as Jobs: retention (jobs image) must
       // finish its work against Postgres; the preflight must start and run
@@ -359,6 +374,22 @@ describe("real pods: the local stack on a real node", { timeout: 40 * 60_000 }, 
       }
 
       await backupOnce({ api, kubectl, appNamespace: ns.app, title: "From a real pod", step });
+      await step("a scale-out reaching the running gateway", async () => {
+        const { asked, ready } = await scaling;
+        console.log(
+          `scale-out: ${SCALED_OUT} feed pods ready ${((ready - asked) / 1000).toFixed(1)} s after the HPA's change`,
+        );
+        // 33 s at most for a connection's age, 5 s between lookups, and slack.
+        await feedSpread({
+          api,
+          namespace: ns.app,
+          forward,
+          page: feedPage,
+          replicas: SCALED_OUT,
+          deadline: ready + 50_000,
+        });
+      });
+      replicasSeen = watchReplicas(api, ns.app, "feed");
       await goLiveDrill({ api, kubeconfig, kubectl, appNamespace: ns.app, step });
 
       // The documented login rotation and a flag flip, in one update by the
@@ -389,6 +420,15 @@ describe("real pods: the local stack on a real node", { timeout: 40 * 60_000 }, 
           return up;
         },
       });
+      const seen = await replicasSeen.stop();
+      console.log(
+        `feed replicas through the drill and the update: ${[...new Set(seen)].join(", ")} (${seen.length} reads)`,
+      );
+      assert.deepEqual(
+        [...new Set(seen)],
+        [SCALED_OUT],
+        "the drill and the update kept the HPA's replica count",
+      );
 
       // The gateway's image sizes its heap for its limit (docs/gateway.md,
       // "Memory"): in its real containers, after the drill and the rotation.
@@ -397,6 +437,7 @@ describe("real pods: the local stack on a real node", { timeout: 40 * 60_000 }, 
       assert.ok(limit, "the local stack limits the gateway's memory");
       gatewayMemory(await podsOf(api, ns.app, "gateway"), node.cgroup, limit);
     } finally {
+      await replicasSeen?.stop();
       for (const f of forwards) f.kill();
       try {
         if (upStarted) {
@@ -413,7 +454,11 @@ describe("real pods: the local stack on a real node", { timeout: 40 * 60_000 }, 
 /** kubectl with the cluster's kubeconfig; `input` goes to its stdin. */
 type Kubectl = (args: string[], input?: Buffer) => string;
 
-/** What is left of a deleted Job after at most 60 s: the Job and its pods, by name. */
+/**
+ * What is left of a deleted Job after at most 60 s: the Job, and its pods
+ * not yet being stopped (a pod's termination is the kubelet's, up to its
+ * grace period), by name.
+ */
 async function jobLeftovers(api: LocalCluster["api"], ns: string, job: string): Promise<string[]> {
   let left: string[] = [];
   for (let i = 0; i < 120; i++) {
@@ -423,7 +468,7 @@ async function jobLeftovers(api: LocalCluster["api"], ns: string, job: string): 
     );
     left = [
       ...jobs.items.filter((j) => j.metadata.name === job).map((j) => `job/${j.metadata.name}`),
-      ...pods.items.map((p) => `pod/${p.metadata.name}`),
+      ...pods.items.filter((p) => !p.metadata.deletionTimestamp).map((p) => `pod/${p.metadata.name}`),
     ];
     if (left.length === 0) break;
     await sleep(500);
@@ -544,7 +589,7 @@ async function goLiveDrill(opts: {
   setDrillEnv("k6", { DURATION: "5s" });
   setDrillEnv("chaos", { CHAOS_DELAY_SECONDS: "0" });
   // No verdict in time: the gate's third answer (exit 124), and the Job and
-  // its pod deleted, so a stuck drill stops loading the stack.
+  // its pods stopped, so a stuck drill stops loading the stack.
   const late = await step("drill with no verdict in time", async () => {
     const run = await runTrigger({ stack: STACK, kubeconfig, timeoutSeconds: 2 });
     const job = /started job \S+\/(\S+)/.exec(run.output)?.[1] ?? "";
@@ -555,7 +600,7 @@ async function goLiveDrill(opts: {
   );
   assert.equal(late.run.code, 124, late.run.output);
   assert.match(late.run.output, /no verdict within 2s; deleting the Job/);
-  assert.deepEqual(late.left, [], "the timed-out Job and its pods are deleted");
+  assert.deepEqual(late.left, [], "the timed-out Job is deleted and its pods are stopping");
 
   // Must fail by a threshold: k6 loses its egress to the feed's gRPC port.
   const restoreEgress = await cutEgress(api, loadtestNs, "k6-egress", 50051);
@@ -959,26 +1004,29 @@ function psql(kubectl: Kubectl, ns: string, sql: string): string {
 /**
  * round_robin through the cluster's DNS: the gateway dials the feed's
  * headless Service (CoreDNS answers every ready pod), so every running feed
- * pod's own GetFeed counter must grow by a share of the pages asked for.
- * Bounded by a connection's max age and a lookup (docs/gateway.md,
- * "Resilience"), in case the gateway connected while one pod was not ready.
+ * pod's own GetFeed counter must grow by a share of the pages asked for,
+ * before `deadline` (a connection's max age and a lookup, docs/gateway.md,
+ * "Resilience", when a pod came after the gateway connected).
  */
 async function feedSpread(opts: {
   api: LocalCluster["api"];
   namespace: string;
   forward: (target: string, port: number) => Promise<number>;
   page: string;
+  replicas: number;
+  deadline: number;
 }): Promise<void> {
-  const pods = await podsOf(opts.api, opts.namespace, "feed");
-  assert.equal(pods.length, 2, `two feed pods run: ${pods.map((p) => p.metadata.name).join(", ")}`);
-  const ops = await Promise.all(pods.map((p) => opts.forward(`pod/${p.metadata.name}`, OPS_PORT)));
+  const pods = (await podsOf(opts.api, opts.namespace, "feed")).filter((p) => !p.metadata.deletionTimestamp);
+  const names = pods.map((p) => p.metadata.name);
+  assert.equal(pods.length, opts.replicas, `${opts.replicas} feed pods run: ${names.join(", ")}`);
+  const ops = await Promise.all(names.map((name) => opts.forward(`pod/${name}`, OPS_PORT)));
   const getFeeds = () =>
     Promise.all(ops.map((port) => scrapeSum(port, "grpc_server_handled_total", { grpc_method: "GetFeed" })));
   const before = await getFeeds();
   const started = Date.now();
   let grown = before.map(() => 0);
   let pages = 0;
-  while (grown.some((n) => n < 10) && Date.now() - started < 45_000) {
+  while (grown.some((n) => n < 10) && Date.now() < opts.deadline) {
     const res = await fetch(opts.page);
     assert.equal(res.status, 200, await res.text());
     pages += 1;
@@ -989,8 +1037,66 @@ async function feedSpread(opts: {
   );
   assert.ok(
     grown.every((n) => n >= 10),
-    `every feed pod answers GetFeed: ${grown.join(" / ")}`,
+    `every feed pod answers GetFeed: ${names.map((n, i) => `${n} ${grown[i]}`).join(", ")}`,
   );
+}
+
+/** The feed replicas the scale-out asks the HPA for: one more than the local stack's two. */
+const SCALED_OUT = 3;
+
+/**
+ * A scale-out as under load: the feed HPA's bounds raised to three, so the
+ * HPA controller itself scales the Deployment through its scale subresource.
+ * Resolves once three feed pods are ready. The bounds stay raised: what
+ * follows must keep the count.
+ */
+async function scaleFeedOut(
+  api: LocalCluster["api"],
+  kubectl: Kubectl,
+  namespace: string,
+): Promise<{ asked: number; ready: number }> {
+  const bounds = { minReplicas: SCALED_OUT, maxReplicas: SCALED_OUT };
+  kubectl(["-n", namespace, "patch", "hpa", "feed", "--type=merge", "-p", JSON.stringify({ spec: bounds })]);
+  const asked = Date.now();
+  for (let i = 0; ; i++) {
+    const ready = (await podsOf(api, namespace, "feed")).filter(
+      (p) => !p.metadata.deletionTimestamp && p.status?.containerStatuses?.every((c) => c.ready),
+    );
+    if (ready.length === SCALED_OUT) return { asked, ready: Date.now() };
+    if (i > 240)
+      throw new Error(`feed: ${ready.length} of ${SCALED_OUT} pods ready 120 s after the HPA's change`);
+    await sleep(500);
+  }
+}
+
+/**
+ * The Deployment's spec.replicas, read every 250 ms until stopped: what the
+ * steps in between did to it. A failed read is recorded, never thrown (it
+ * would surface as an unhandled rejection in whatever runs meanwhile).
+ */
+function watchReplicas(api: LocalCluster["api"], namespace: string, name: string) {
+  const seen: (number | string)[] = [];
+  let stopped = false;
+  const done = (async () => {
+    while (!stopped) {
+      try {
+        const d = await api.get<{ spec: { replicas?: number } }>(
+          `/apis/apps/v1/namespaces/${namespace}/deployments/${name}`,
+        );
+        seen.push(d.spec.replicas ?? 1);
+      } catch (err) {
+        seen.push(`read failed: ${(err as Error).message.slice(0, 120)}`);
+      }
+      await sleep(250);
+    }
+  })();
+  return {
+    stop: async () => {
+      stopped = true;
+      await done;
+      return seen;
+    },
+  };
 }
 
 /** The running pods of one app (its app.kubernetes.io/name). */
