@@ -8,9 +8,11 @@
 // probes. Then: every container runs as its manifest's non-root user on a
 // read-only root; a page comes from Postgres through `kubectl port-forward`
 // to the gateway Service, whose GetFeed calls reach both feed pods through
-// CoreDNS; the NetworkPolicy matrix (infra/network-matrix.yaml)
-// is measured with real connections, compared with the file and with the
-// policy evaluator, and a policy broken on purpose is caught. The WAF
+// CoreDNS, and a third one the feed's HPA adds (the count must then hold
+// through the drill and the last update); the NetworkPolicy matrix
+// (infra/network-matrix.yaml) is measured with real connections, compared
+// with the file and with the policy evaluator, and a policy broken on
+// purpose is caught. The WAF
 // service (golive:waf.engine ext-authz, blocking here) runs as pods and
 // judges the attack corpus and the app's traffic in front of the gateway:
 // Envoy's side of ext_authz is the harness of test/waf (no Envoy runs), the
