@@ -14,6 +14,8 @@ export interface Registered {
   parent?: string;
   /** Former URNs this resource answers to (its aliases), as URNs or alias specs. */
   aliases: string[];
+  /** Input paths an update leaves as they are live (the ignoreChanges option). */
+  ignoreChanges: string[];
 }
 
 /** A rendered Kubernetes object, or a Helm release shown as its release object. */
@@ -65,7 +67,10 @@ export async function runWithMocks<T>(
   secretKeys: string[] = [],
 ): Promise<RunResult<T>> {
   const resources: Registered[] = [];
-  const byUrnDeps = new Map<string, { deps: string[]; parent?: string; aliases: string[] }>();
+  const byUrnDeps = new Map<
+    string,
+    { deps: string[]; parent?: string; aliases: string[]; ignoreChanges: string[] }
+  >();
   pulumi.runtime.setMocks(
     {
       newResource(args: pulumi.runtime.MockResourceArgs) {
@@ -78,6 +83,7 @@ export async function runWithMocks<T>(
           dependsOn: meta?.deps ?? [],
           parent: meta?.parent,
           aliases: meta?.aliases ?? [],
+          ignoreChanges: meta?.ignoreChanges ?? [],
         });
         const state: Record<string, unknown> = { ...args.inputs };
         if (args.type === "random:index/randomPassword:RandomPassword") {
@@ -96,7 +102,7 @@ export async function runWithMocks<T>(
     stack,
     false,
   );
-  // The mock monitor hides dependencies from newResource; record them on the way in.
+  // The mock monitor hides dependencies and options from newResource; record them on the way in.
   const monitor = pulumi.runtime.getMonitor() as unknown as {
     registerResource(req: RegisterRequest, cb: unknown): void;
   };
@@ -110,6 +116,7 @@ export async function runWithMocks<T>(
         ...(req.getAliasurnsList?.() ?? []),
         ...(req.getAliasesList?.() ?? []).map((a) => JSON.stringify(a.toObject())),
       ],
+      ignoreChanges: req.getIgnorechangesList(),
     });
     original(req, cb);
   };
@@ -128,6 +135,7 @@ interface RegisterRequest {
   getDependenciesList(): string[];
   getAliasurnsList?(): string[];
   getAliasesList?(): { toObject(): unknown }[];
+  getIgnorechangesList(): string[];
 }
 
 /** Kubernetes objects as they would be applied; Helm releases as release objects with their values. */

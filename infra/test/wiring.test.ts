@@ -17,6 +17,31 @@ const matches = (selector: Record<string, string>, labels: Record<string, string
 
 describe("wiring per stack", () => {
   for (const stack of ["staging", "prod"]) {
+    it(`${stack}: each HPA's Deployment starts at min replicas and leaves the count to the HPA after that`, async () => {
+      const r = await renderStack(stack);
+      const hpas = r.all("HorizontalPodAutoscaler");
+      assert.ok(hpas.length >= SERVICES.length, "an HPA per service");
+      for (const hpa of hpas) {
+        const target = spec(hpa).scaleTargetRef.name;
+        const dep = r.find("Deployment", target, hpa.metadata.namespace);
+        assert.equal(spec(dep).replicas, spec(hpa).minReplicas, `${target} is created with min replicas`);
+        // Sent again on update, replicas made the first update after a
+        // scale-out fail (a Server-Side Apply conflict with the HPA; the
+        // real-pods lane scales the feed out and deploys).
+        const registered = r.resources.filter(
+          (x) =>
+            x.type === "kubernetes:apps/v1:Deployment" &&
+            x.inputs.metadata &&
+            (x.inputs.metadata as Any).name === target,
+        );
+        assert.deepEqual(
+          registered.map((x) => x.ignoreChanges),
+          [["spec.replicas"]],
+          `${target}: an update leaves spec.replicas to the HPA`,
+        );
+      }
+    });
+
     it(`${stack}: Services select the Deployment pods and target real container ports`, async () => {
       const r = await renderStack(stack);
       const ns = `golive-${stack}`;
