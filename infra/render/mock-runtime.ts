@@ -67,14 +67,14 @@ export async function runWithMocks<T>(
   secretKeys: string[] = [],
 ): Promise<RunResult<T>> {
   const resources: Registered[] = [];
-  const byUrnDeps = new Map<
+  const byUrnMeta = new Map<
     string,
     { deps: string[]; parent?: string; aliases: string[]; ignoreChanges: string[] }
   >();
   pulumi.runtime.setMocks(
     {
       newResource(args: pulumi.runtime.MockResourceArgs) {
-        const meta = byUrnDeps.get(`${args.type}::${args.name}`);
+        const meta = byUrnMeta.get(`${args.type}::${args.name}`);
         resources.push({
           type: args.type,
           name: args.name,
@@ -109,7 +109,7 @@ export async function runWithMocks<T>(
   const original = monitor.registerResource.bind(monitor);
   monitor.registerResource = (req: RegisterRequest, cb: unknown) => {
     const parent = req.getParent();
-    byUrnDeps.set(`${req.getType()}::${req.getName()}`, {
+    byUrnMeta.set(`${req.getType()}::${req.getName()}`, {
       deps: req.getDependenciesList().map(nameOfUrn),
       parent: parent ? nameOfUrn(parent) : undefined,
       aliases: [

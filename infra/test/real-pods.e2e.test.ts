@@ -735,12 +735,7 @@ async function chaosTokenRefusals(opts: {
       ],
       { encoding: "utf8" },
     );
-  const podOf = async (name: string) =>
-    (
-      await api.get<{ items: Pod[] }>(
-        `/api/v1/namespaces/${app}/pods?labelSelector=app.kubernetes.io/name=${name}`,
-      )
-    ).items[0]?.metadata.name as string;
+  const podOf = async (name: string) => (await podsOf(api, app, name))[0]?.metadata.name as string;
   const feedPod = await podOf("feed");
   const allowed = asChaos(["-n", app, "delete", "pod", feedPod, "--dry-run=server"]);
   assert.equal(allowed.status, 0, `a feed pod may be deleted: ${allowed.stderr}`);
