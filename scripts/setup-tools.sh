@@ -234,6 +234,13 @@ go_tool waf-authz "$authz_src" apps/waf-authz CGO_ENABLED=0 -ldflags "-s -w" .
 # Envoy Gateway's egctl, for its translator (`egctl x translate`), from the
 # module at the pinned chart's version.
 go_tool egctl "$EG_VERSION" tools/egctl "${LEAN[@]}" -ldflags "-s -w" github.com/envoyproxy/gateway/cmd/egctl
+# The chart-mirror test's OCI registry (our main over go-containerregistry's
+# registry, HTTPS under a CA it makes) and Helm's CLI at the Helm version the
+# provider embeds, to push the pinned charts into it.
+ocireg_src=$(cat tools/oci-registry/main.go tools/oci-registry/go.sum | sha256sum | cut -c1-8)
+HELM_VERSION=$(modver tools/oci-registry/go.mod helm.sh/helm/v3)
+go_tool oci-registry "$ocireg_src" tools/oci-registry "${LEAN[@]}" \
+  -ldflags "-s -w -X helm.sh/helm/v3/internal/version.version=$HELM_VERSION" . helm.sh/helm/v3/cmd/helm
 # The provider's own main embeds files its Makefile generates; ours embeds
 # compact copies of the two the module ships (not committed: 7 MB of upstream data).
 k8s_provider="pulumi-kubernetes-$K8S_PROVIDER_VERSION"
@@ -284,6 +291,7 @@ link "${tool_dir[stripe-mock]}/bin/stripe-mock"
 link "${tool_dir[coraza-waf]}/bin/coraza-waf"
 link "${tool_dir[waf-authz]}/bin/waf-authz"
 link "${tool_dir[egctl]}/bin/egctl"
+for b in oci-registry helm; do link "${tool_dir[oci-registry]}/bin/$b"; done
 for b in kubelet kube-proxy kubectl; do link "${tool_dir[kube-node]}/bin/$b"; done
 for b in containerd ctr containerd-shim-runc-v2; do link "${tool_dir[containerd]}/bin/$b"; done
 link "${tool_dir[coredns]}/bin/coredns"
@@ -351,4 +359,4 @@ elif ! command -v pulumi-language-nodejs >/dev/null; then
   log "no pulumi-language-nodejs (../shared/tools or PATH): the plain pulumi CLI cannot run this program; the CLI lane will be skipped"
 fi
 
-log "ok: node $("$bin/node" --version 2>/dev/null || node --version), postgres ${PG_MAJOR}, promtool ${PROMETHEUS_VERSION}, amtool ${ALERTMANAGER_VERSION}, k6 ${K6_VERSION}, loadgen ${loadgen_src}, actionlint ${ACTIONLINT_VERSION}, rclone ${RCLONE_VERSION}, pulumi ${PULUMI_VERSION}, kubernetes provider ${K8S_PROVIDER_VERSION}, kubernetes ${KUBERNETES_VERSION}, etcd ${ETCD_VERSION}, kwok ${KWOK_VERSION}, otelcol ${OTELCOL_VERSION}, jaeger ${JAEGER_VERSION}, stripe-mock ${STRIPE_MOCK_VERSION}, coraza-waf (Coraza ${CORAZA_VERSION}, CRS ${CRS_VERSION}), egctl ${EG_VERSION}, real node: kubelet/kube-proxy/kubectl ${KUBERNETES_VERSION}, containerd ${CONTAINERD_VERSION}, runc ${RUNC_VERSION}, coredns ${COREDNS_VERSION}, kube-network-policies ${KNP_VERSION}, pause (cache: $cache)"
+log "ok: node $("$bin/node" --version 2>/dev/null || node --version), postgres ${PG_MAJOR}, promtool ${PROMETHEUS_VERSION}, amtool ${ALERTMANAGER_VERSION}, k6 ${K6_VERSION}, loadgen ${loadgen_src}, actionlint ${ACTIONLINT_VERSION}, rclone ${RCLONE_VERSION}, pulumi ${PULUMI_VERSION}, kubernetes provider ${K8S_PROVIDER_VERSION}, kubernetes ${KUBERNETES_VERSION}, etcd ${ETCD_VERSION}, kwok ${KWOK_VERSION}, otelcol ${OTELCOL_VERSION}, jaeger ${JAEGER_VERSION}, stripe-mock ${STRIPE_MOCK_VERSION}, coraza-waf (Coraza ${CORAZA_VERSION}, CRS ${CRS_VERSION}), egctl ${EG_VERSION}, oci-registry ${ocireg_src} with helm ${HELM_VERSION}, real node: kubelet/kube-proxy/kubectl ${KUBERNETES_VERSION}, containerd ${CONTAINERD_VERSION}, runc ${RUNC_VERSION}, coredns ${COREDNS_VERSION}, kube-network-policies ${KNP_VERSION}, pause (cache: $cache)"

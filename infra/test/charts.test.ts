@@ -8,6 +8,7 @@ import { parseStackConfig, StackConfigError } from "../config";
 import { runWithMocks, toObjects } from "../render/mock-runtime";
 import { goLiveStack } from "../stack";
 import { rawStackConfig, readStackFile } from "../stack-files";
+import { helmVersions } from "./support/oci-chart-mirror";
 
 /** Every Release the program registers for `stack` with `golive:charts` set to `charts`. */
 async function releases(stack: string, charts: Record<string, unknown>) {
@@ -63,6 +64,12 @@ describe("charts from a mirror (golive:charts.mirror)", () => {
       chart: "oci://registry.internal/charts/loki",
       version: CHARTS.loki.version,
     });
+  });
+
+  it("the Helm that pushes charts into the test's OCI mirror is the Helm the provider pulls them with", () => {
+    const { pusher, provider } = helmVersions();
+    assert.ok(provider, "helm.sh/helm/v3 in tools/pulumi-kubernetes/go.mod");
+    assert.equal(pusher, provider, "tools/oci-registry/go.mod pins another Helm than the provider embeds");
   });
 
   it("a mirror folder that lacks a pinned chart fails the config with the key and the missing archive", () => {

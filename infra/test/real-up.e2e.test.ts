@@ -3,9 +3,11 @@
 // Security enforced, every Helm release installed from its real chart and
 // awaited, pods made Running/Ready by kwok's simulated kubelets; then a second
 // preview must show no change, and destroy must leave nothing behind. Staging
-// goes through the Automation API (inline program, `npm run up`), prod through
-// the plain CLI and its language host, as users and the workflows run it (the
-// local stack runs in the real-pods lane, with the same checks).
+// goes through the Automation API (inline program, `npm run up`) with its
+// charts from a folder mirror, prod through the plain CLI and its language
+// host, as users and the workflows run it, with its charts from an OCI
+// registry mirror (the local stack runs in the real-pods lane, with the same
+// checks).
 import assert from "node:assert/strict";
 import { copyFileSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -14,9 +16,11 @@ import { after, describe, it } from "node:test";
 import { type LocalCluster, startLocalCluster } from "../../scripts/local-cluster/cluster";
 import { APPS, OWN_IMAGES } from "../apps";
 import { selectStack } from "../automation";
+import { CHARTS, type ChartPin, chartName } from "../charts";
 import { namespaceNames } from "../components/namespaces";
 import { alerts, auditApplied, CHURN, expectNoChanges, leftBehind, sum } from "./support/applied-stack";
 import { CHART_MIRROR } from "./support/chart-mirror";
+import { type OciChartMirror, startOciChartMirror } from "./support/oci-chart-mirror";
 import { cliUnavailable, createCliProject } from "./support/pulumi-cli";
 import { laneRunning } from "./support/suite-lanes";
 import { slowestCreations, upReported } from "./support/update-report";
@@ -106,11 +110,28 @@ describe("real pulumi up / preview / destroy into a local API server", { timeout
     },
     () =>
       withCluster("cli", async (cluster, baseline) => {
-        const cli = createCliProject({
-          stack: "prod",
-          kubeconfig: cluster.kubeconfig,
-          passphrase: "golive-e2e-only",
-        });
+        // Where the charts come from a mirror, prod takes them from an OCI
+        // registry (staging above from the folder): a registry on loopback
+        // under a CA of its own, which the provider's Helm trusts through
+        // SSL_CERT_FILE, the charts pushed into it by `helm push`.
+        let oci: OciChartMirror | undefined;
+        if (CHART_MIRROR) {
+          const t = performance.now();
+          oci = await startOciChartMirror(CHART_MIRROR);
+          console.log(`cli: charts pushed to ${oci.url} in ${seconds(performance.now() - t)}`);
+        }
+        let cli: ReturnType<typeof createCliProject>;
+        try {
+          cli = createCliProject({
+            stack: "prod",
+            kubeconfig: cluster.kubeconfig,
+            passphrase: "golive-e2e-only",
+            env: oci ? { SSL_CERT_FILE: oci.caFile, ...oci.helmEnv } : {},
+          });
+        } catch (err) {
+          oci?.stop();
+          throw err;
+        }
         const timings: string[] = [];
         const step = async (label: string, args: string[], expectCode = 0) => {
           const res = await cli.run(args);
@@ -129,13 +150,13 @@ describe("real pulumi up / preview / destroy into a local API server", { timeout
         try {
           await step("login", ["login", `file://${path.join(cli.dir, "state")}`]);
           await step("stack init", ["stack", "init", "prod", "--secrets-provider", "passphrase"]);
-          if (CHART_MIRROR)
+          if (oci)
             await step("config", [
               "config",
               "set",
               "--path",
               "golive:charts.mirror",
-              CHART_MIRROR,
+              oci.url,
               "--stack",
               "prod",
             ]);
@@ -147,6 +168,14 @@ describe("real pulumi up / preview / destroy into a local API server", { timeout
           const up = await step("up", cliArgs(upStep, vars));
           const created = Number(/\+ (\d+) created/.exec(up)?.[1]);
           assert.ok(created > 50, `expected the whole stack, got ${created}`);
+          if (oci) {
+            const pulled = new Set(oci.pulled());
+            const missing = Object.values(CHARTS as Record<string, ChartPin>)
+              .map((pin) => `${chartName(pin)}:${pin.version}`)
+              .filter((ref) => !pulled.has(ref));
+            assert.deepEqual(missing, [], `charts not pulled from ${oci.url}`);
+            console.log(`cli: every pinned chart pulled from the OCI mirror (${pulled.size} manifests)`);
+          }
           // The applied objects: scrape targets, alert sources, sizing, the chaos policy.
           const targets = await auditApplied(cluster.api, "prod");
           console.log(
@@ -237,6 +266,7 @@ pulumi.runtime.registerResourceTransform((args) => {
           // Cleaned up before any assertion on it, so a failure leaves no folder.
           const destroy = deployed ? await cli.run(["destroy", "--yes", "--stack", "prod"]) : undefined;
           cli.remove();
+          oci?.stop();
           if (destroy) {
             timings.push(`destroy ${seconds(destroy.ms)}`);
             console.log(`cli lane (prod): ${timings.join("; ")}`);

@@ -56,6 +56,8 @@ export function createCliProject(opts: {
   stack: string;
   kubeconfig: string;
   passphrase: string;
+  /** More environment for every pulumi command (the language host and the providers inherit it). */
+  env?: Record<string, string>;
 }): CliProject {
   const dir = mkdtempSync(path.join(tmpdir(), `golive-cli-${opts.stack}-`));
   copyFileSync(path.join(REPO_ROOT, "Pulumi.yaml"), path.join(dir, "Pulumi.yaml"));
@@ -77,6 +79,7 @@ export function createCliProject(opts: {
     PULUMI_SKIP_UPDATE_CHECK: "true",
     KUBECONFIG: opts.kubeconfig,
     NO_COLOR: "1",
+    ...opts.env,
   };
   return {
     dir,
