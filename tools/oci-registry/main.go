@@ -1,14 +1,17 @@
 // An OCI registry on loopback for the chart-mirror test: go-containerregistry's
 // registry (blobs in memory) behind HTTPS with a CA of its own, made at start
 // and written to <dir>/ca.pem, as a private registry with an in-house CA would
-// be. Helm trusts it through SSL_CERT_FILE. It prints its address, then one
-// line per request ("GET /v2/... 200"), so a test can tell what was pulled.
+// be. Helm trusts it through SSL_CERT_FILE. With -user, every request needs
+// that user's Basic credentials (the password read from -password-file), as
+// a private registry would. It prints its address, then one line per request
+// ("GET /v2/... 200"), so a test can tell what was pulled.
 package main
 
 import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/subtle"
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
@@ -22,6 +25,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/registry"
@@ -30,9 +34,19 @@ import (
 func main() {
 	listen := flag.String("listen", "127.0.0.1:0", "address to listen on")
 	dir := flag.String("dir", "", "folder to write ca.pem into")
+	user := flag.String("user", "", "require Basic credentials of this user")
+	passwordFile := flag.String("password-file", "", "the user's password (a file, kept out of the process list)")
 	flag.Parse()
 	if *dir == "" {
 		log.Fatal("-dir is required")
+	}
+	password := ""
+	if *user != "" {
+		b, err := os.ReadFile(*passwordFile)
+		if err != nil {
+			log.Fatalf("-user needs -password-file: %v", err)
+		}
+		password = strings.TrimSpace(string(b))
 	}
 	cert, err := selfSignedChain(filepath.Join(*dir, "ca.pem"))
 	if err != nil {
@@ -42,7 +56,10 @@ func main() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	handler := registry.New(registry.Logger(log.New(io.Discard, "", 0)))
+	var handler http.Handler = registry.New(registry.Logger(log.New(io.Discard, "", 0)))
+	if *user != "" {
+		handler = basicAuth(*user, password, handler)
+	}
 	server := &http.Server{
 		Handler:           logged(handler),
 		ReadHeaderTimeout: 10 * time.Second,
@@ -67,6 +84,19 @@ func logged(next http.Handler) http.Handler {
 		sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
 		next.ServeHTTP(sw, r)
 		fmt.Printf("%s %s %d\n", r.Method, r.URL.Path, sw.status)
+	})
+}
+
+func basicAuth(user, password string, next http.Handler) http.Handler {
+	same := func(a, b string) bool { return subtle.ConstantTimeCompare([]byte(a), []byte(b)) == 1 }
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		u, p, ok := r.BasicAuth()
+		if !ok || !same(u, user) || !same(p, password) {
+			w.Header().Set("WWW-Authenticate", `Basic realm="golive test registry"`)
+			http.Error(w, "unauthorized", http.StatusUnauthorized)
+			return
+		}
+		next.ServeHTTP(w, r)
 	})
 }
 

@@ -2,22 +2,27 @@
 // expects one: a registry on loopback (tools/oci-registry: HTTPS under a CA
 // of its own, like a private registry with an in-house CA) holding the pinned
 // charts, pushed from the packaged mirror with `helm push` as a user would.
-// The registry's request log tells which charts were pulled.
+// Like a private registry it takes no anonymous request: `helm registry
+// login` stores a generated password in Helm's registry config, where the
+// provider's Helm finds it. The registry's request log tells which charts
+// were pulled.
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { randomBytes } from "node:crypto";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { CHARTS, type ChartPin, chartName, mirrorArchive } from "../../charts";
 import { REPO_ROOT } from "../../stack-files";
 
 const TOOLS_BIN = path.join(REPO_ROOT, ".tools", "bin");
+const USER = "golive-mirror";
 
 export interface OciChartMirror {
   /** The value for golive:charts.mirror. */
   url: string;
   /** The registry's CA; a Helm client trusts it through SSL_CERT_FILE. */
   caFile: string;
-  /** Helm's config, cache and data under the mirror's folder, not the user's. */
+  /** Helm's config (with the registry login), cache and data under the mirror's folder, not the user's. */
   helmEnv: Record<string, string>;
   /** The `<chart>:<tag>` references whose manifest was fetched (GET, 200), in order. */
   pulled(): string[];
@@ -41,9 +46,14 @@ export async function startOciChartMirror(folder: string): Promise<OciChartMirro
     rmSync(dir, { recursive: true, force: true });
   };
   try {
-    const proc = spawn(path.join(TOOLS_BIN, "oci-registry"), ["-dir", dir], {
-      stdio: ["ignore", "pipe", "pipe"],
-    });
+    const passwordFile = path.join(dir, "password");
+    const password = randomBytes(18).toString("base64url");
+    writeFileSync(passwordFile, password, { mode: 0o600 });
+    const proc = spawn(
+      path.join(TOOLS_BIN, "oci-registry"),
+      ["-dir", dir, "-user", USER, "-password-file", passwordFile],
+      { stdio: ["ignore", "pipe", "pipe"] },
+    );
     registry = proc;
     let buffered = "";
     proc.stdout.setEncoding("utf8").on("data", (chunk: string) => {
@@ -52,6 +62,11 @@ export async function startOciChartMirror(folder: string): Promise<OciChartMirro
       buffered = done.pop() ?? "";
       lines.push(...done);
     });
+    // The log is read between the synchronous helm calls: wait for a line.
+    const logged = async (match: (line: string) => boolean) => {
+      for (let i = 0; i < 100 && !lines.some(match); i++) await new Promise((r) => setTimeout(r, 20));
+      return lines.some(match);
+    };
     const stderr: string[] = [];
     proc.stderr.setEncoding("utf8").on("data", (chunk: string) => stderr.push(chunk));
     const address = await new Promise<string>((resolve, reject) => {
@@ -76,14 +91,26 @@ export async function startOciChartMirror(folder: string): Promise<OciChartMirro
       HELM_CACHE_HOME: path.join(dir, "helm", "cache"),
       HELM_DATA_HOME: path.join(dir, "helm", "data"),
     };
-    for (const pin of Object.values(CHARTS) as ChartPin[]) {
-      const push = spawnSync(
-        path.join(TOOLS_BIN, "helm"),
-        ["push", mirrorArchive(folder, pin), url, "--ca-file", caFile],
-        { env: { PATH: process.env.PATH ?? "", HOME: dir, ...helmEnv }, encoding: "utf8", timeout: 60_000 },
-      );
+    const helm = (args: string[], input?: string) =>
+      spawnSync(path.join(TOOLS_BIN, "helm"), [...args, "--ca-file", caFile], {
+        env: { PATH: process.env.PATH ?? "", HOME: dir, ...helmEnv },
+        encoding: "utf8",
+        input,
+        timeout: 60_000,
+      });
+    const pins = Object.values(CHARTS) as ChartPin[];
+    const anonymous = helm(["push", mirrorArchive(folder, pins[0] as ChartPin), url]);
+    if (anonymous.status === 0 || !(await logged((line) => line.endsWith(" 401"))))
+      throw new Error(`the registry did not refuse an anonymous push: ${anonymous.stderr}`);
+    const login = helm(["registry", "login", address, "--username", USER, "--password-stdin"], password);
+    if (login.status !== 0) throw new Error(`helm registry login: ${login.stderr || login.error}`);
+    for (const pin of pins) {
+      const push = helm(["push", mirrorArchive(folder, pin), url]);
       if (push.status !== 0) throw new Error(`helm push ${chartName(pin)}: ${push.stderr || push.error}`);
     }
+    const last = pins.at(-1) as ChartPin;
+    const lastTag = `PUT /v2/charts/${chartName(last)}/manifests/${last.version} 201`;
+    if (!(await logged((line) => line === lastTag))) throw new Error(`the registry never logged ${lastTag}`);
     const pushed = lines.length;
     return {
       url,
