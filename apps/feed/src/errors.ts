@@ -34,14 +34,21 @@ const GRPC_CODE: Record<DomainErrorCode, status> = {
 };
 
 // SQLSTATE classes and node errors that mean "the database is not there".
+// ENETUNREACH is what a pod got on the real node while Postgres restarted
+// (its Service had no endpoint): as INTERNAL it reached callers as 502,
+// neither retried nor counted by the gateway's breaker.
 const UNAVAILABLE_SQLSTATE = /^(08|53|57P0[1-3])/;
 const UNAVAILABLE_ERRNO = new Set([
   "ECONNREFUSED",
   "ECONNRESET",
+  "ECONNABORTED",
   "ETIMEDOUT",
   "EPIPE",
   "ENOTFOUND",
+  "EAI_AGAIN",
   "EHOSTUNREACH",
+  "ENETUNREACH",
+  "ENETDOWN",
 ]);
 
 /** Classifies any thrown value as a DomainError. */
