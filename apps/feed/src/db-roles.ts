@@ -19,14 +19,17 @@
 import { envInt, logLevel, parseEnv } from "@golive/shared/env";
 import { createLogger, maskUrl } from "@golive/shared/logger";
 import { EXIT, runMain } from "@golive/shared/run-main";
-import type { ClientBase } from "pg";
-import { Client } from "pg";
+import type { Client, ClientBase } from "pg";
 import { z } from "zod";
+import { connectWhenReachable } from "./db/connect";
 
 export const OWNER_ROLE = "feed_owner";
 export const APP_ROLE = "feed_app";
 export const LOGIN_ROLES = ["feed_a", "feed_b"] as const;
 export type LoginRole = (typeof LOGIN_ROLES)[number];
+
+/** How long the step waits for a database that refuses or cannot be reached yet (db/connect.ts). */
+export const DATABASE_WAIT_MS = 60_000;
 
 /** Any value; the constant only keeps two concurrent runs from interleaving. */
 const ADVISORY_LOCK_KEY = 7_252_001;
@@ -175,9 +178,15 @@ if (require.main === module) {
   runMain("feed-db-roles", async () => {
     const env = parseEnv(dbRolesConfigSchema);
     const logger = createLogger("feed-db-roles", env.LOG_LEVEL);
-    const client = new Client({ connectionString: env.DATABASE_URL, connectionTimeoutMillis: 10_000 });
+    let client: Client | undefined;
     try {
-      await client.connect();
+      client = await connectWhenReachable(
+        { connectionString: env.DATABASE_URL, connectionTimeoutMillis: 10_000 },
+        {
+          waitMs: DATABASE_WAIT_MS,
+          onWait: (err) => logger.warn({ err: { message: err.message } }, "waiting for the database"),
+        },
+      );
       const report = await applyDatabaseRoles(client, {
         active: env.FEED_LOGIN_ACTIVE,
         passwords: { feed_a: env.FEED_A_PASSWORD, feed_b: env.FEED_B_PASSWORD },
@@ -189,7 +198,7 @@ if (require.main === module) {
       logger.error({ err: { message: (err as Error).message } }, "database roles failed");
       return EXIT.failed;
     } finally {
-      await client.end().catch(() => undefined);
+      await client?.end().catch(() => undefined);
     }
   });
 }

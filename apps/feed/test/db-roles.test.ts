@@ -5,6 +5,7 @@
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import fs from "node:fs";
+import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
@@ -330,4 +331,57 @@ describe("roles, grants and a rotation on a real server", () => {
       assert.ok(!log.includes(secret), "a password is in the server log");
     }
   });
+});
+
+// Last: it applies other passwords. The migrations Job replaced by a
+// superuser rotation once started before the restarted Postgres was routable
+// (the real-pods lane: ENETUNREACH), failed, and waited 10 s for the Job's
+// retry. The step now waits for the database itself; a refused login still
+// ends it at once.
+test("db-roles waits for a database it cannot reach yet, then applies the roles; a wrong password fails at once", async () => {
+  const port = await freePort();
+  const unreachable = adminUrl.replace(`:${pg.port}/`, `:${port}/`);
+  assert.notEqual(unreachable, adminUrl);
+  const env = { FEED_LOGIN_ACTIVE: "feed_a", FEED_A_PASSWORD: PW.a2, FEED_B_PASSWORD: PW.b2 };
+  const run = runProcess(["--import", "tsx", "apps/feed/src/db-roles.ts"], {
+    ...env,
+    DATABASE_URL: unreachable,
+  });
+  // Nothing listens on the port for a while; then it forwards to the server.
+  await new Promise((r) => setTimeout(r, 2500));
+  const forwarder = net.createServer((client) => {
+    const upstream = net.connect(pg.port, "127.0.0.1");
+    client.pipe(upstream).pipe(client);
+    client.on("error", () => upstream.destroy());
+    upstream.on("error", () => client.destroy());
+  });
+  await new Promise<void>((resolve) => forwarder.listen(port, "127.0.0.1", resolve));
+  try {
+    const { code, output } = await run;
+    assert.equal(code, 0, output);
+    const lines = output
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l) as { msg: string; err?: { message: string } });
+    const waits = lines.filter((l) => l.msg === "waiting for the database");
+    assert.ok(waits.length >= 2, output);
+    assert.match(waits[0]?.err?.message ?? "", /ECONNREFUSED/);
+    assert.ok(
+      lines.some((l) => l.msg === "database roles applied"),
+      output,
+    );
+    for (const secret of [ADMIN_PASSWORD, PW.a2, PW.b2]) assert.ok(!output.includes(secret));
+  } finally {
+    forwarder.close();
+  }
+
+  const wrong = adminUrl.replace(encodeURIComponent(ADMIN_PASSWORD), "not-the-password");
+  assert.notEqual(wrong, adminUrl);
+  const refused = await runProcess(["--import", "tsx", "apps/feed/src/db-roles.ts"], {
+    ...env,
+    DATABASE_URL: wrong,
+  });
+  assert.notEqual(refused.code, 0);
+  assert.match(refused.output, /password authentication failed/);
+  assert.doesNotMatch(refused.output, /waiting for the database/);
 });

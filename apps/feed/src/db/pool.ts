@@ -39,7 +39,8 @@ export function startDbProbe(
   intervalMs: number,
   logger: Logger,
 ): DbProbe & { ready: Promise<void> } {
-  let up = false;
+  // Unknown until the first probe, so a database down from the start is logged too.
+  let up: boolean | undefined;
   let stopped = false;
   let timer: NodeJS.Timeout | undefined;
   const listeners: ((up: boolean) => void)[] = [];
@@ -47,10 +48,16 @@ export function startDbProbe(
   const ready = new Promise<void>((resolve) => {
     resolveFirst = resolve;
   });
-  const set = (next: boolean) => {
+  // Going down, the line says why (refused, unreachable, a login refused,
+  // too many clients): the runbook (database-connection-failure.md) starts there.
+  const set = (next: boolean, cause?: unknown) => {
     if (next !== up) {
       up = next;
-      logger[next ? "info" : "error"]({ dbUp: next }, next ? "database reachable" : "database unreachable");
+      if (next) logger.info({ dbUp: true }, "database reachable");
+      else {
+        const { message, code } = (cause ?? {}) as { message?: unknown; code?: unknown };
+        logger.error({ dbUp: false, err: { message: String(message), code } }, "database unreachable");
+      }
       for (const l of listeners) l(next);
     }
   };
@@ -58,8 +65,8 @@ export function startDbProbe(
     try {
       await pool.query("select 1");
       set(true);
-    } catch {
-      set(false);
+    } catch (err) {
+      set(false, err);
     }
     resolveFirst();
     if (!stopped) timer = setTimeout(tick, intervalMs);
@@ -67,7 +74,7 @@ export function startDbProbe(
   void tick();
   return {
     ready,
-    up: () => up,
+    up: () => up === true,
     onChange: (l) => listeners.push(l),
     stop() {
       stopped = true;
