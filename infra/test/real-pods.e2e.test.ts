@@ -54,7 +54,7 @@ import { FLAGS_CONFIG_MAP } from "../components/feature-flags";
 import { namespaceNames } from "../components/namespaces";
 import { PREFLIGHT_CRONJOB } from "../components/preflight";
 import type { StackConfig } from "../config";
-import { REPO_ROOT, rawStackConfig } from "../stack-files";
+import { REPO_ROOT, rawStackConfig, type StackSettings } from "../stack-files";
 import { auditApplied, expectNoChanges } from "./support/applied-stack";
 import { CHART_MIRROR } from "./support/chart-mirror";
 import { chaosWindow, failuresIn, runTrigger, summaryFlows, type Window } from "./support/drill";
@@ -401,6 +401,16 @@ describe("real pods: the local stack on a real node", { timeout: 40 * 60_000 }, 
       // real engine, while pages are served.
       const { postgresLogins } = (rawStackConfig(STACK) as Pick<StackConfig, "rotation">).rotation;
       assert.equal(postgresLogins.active, "feed_a", "the local stack starts on feed_a");
+      const loginRotated = {
+        postgresLogins: { ...postgresLogins, active: "feed_b", feed_b: "real-pods-rotation" },
+      };
+      // An update by the real engine: the stack's settings with these on top, no change after.
+      const updateWith = (settings: StackSettings) => async (onEvent: (e: EngineEvent) => void) => {
+        const updated = await selectStack({ ...deploy, settings: { ...deploy.settings, ...settings } });
+        const up = await upReported(updated, { log, api, onEvent });
+        await expectNoChanges(updated, up, log);
+        return up;
+      };
       await rotationAndFlip({
         api,
         kubectl,
@@ -409,21 +419,7 @@ describe("real pods: the local stack on a real node", { timeout: 40 * 60_000 }, 
         userId,
         videoId,
         step,
-        rotate: async (onEvent) => {
-          const rotated = await selectStack({
-            ...deploy,
-            settings: {
-              ...deploy.settings,
-              rotation: {
-                postgresLogins: { ...postgresLogins, active: "feed_b", feed_b: "real-pods-rotation" },
-              },
-              flags: { messages: false },
-            },
-          });
-          const up = await upReported(rotated, { log, api, onEvent });
-          await expectNoChanges(rotated, up, log);
-          return up;
-        },
+        rotate: updateWith({ rotation: loginRotated, flags: { messages: false } }),
       });
       const seen = await replicasSeen.stop();
       console.log(
@@ -450,22 +446,11 @@ describe("real pods: the local stack on a real node", { timeout: 40 * 60_000 }, 
         gateway: await forward("svc/gateway", 8080),
         userId,
         step,
-        rotate: async (onEvent) => {
-          const rotated = await selectStack({
-            ...deploy,
-            settings: {
-              ...deploy.settings,
-              rotation: {
-                postgresLogins: { ...postgresLogins, active: "feed_b", feed_b: "real-pods-rotation" },
-                postgresAdmin: "real-pods-superuser",
-              },
-              flags: { messages: false },
-            },
-          });
-          const up = await upReported(rotated, { log, api, onEvent });
-          await expectNoChanges(rotated, up, log);
-          return up;
-        },
+        // The login rotation and the flag stay as the update before left them.
+        rotate: updateWith({
+          rotation: { ...loginRotated, postgresAdmin: "real-pods-superuser" },
+          flags: { messages: false },
+        }),
       });
     } finally {
       await replicasSeen?.stop();
@@ -907,11 +892,7 @@ async function rotationAndFlip(opts: {
   const changed: string[] = [];
   try {
     await step("a login rotation and a flag flip by the real engine", () =>
-      opts.rotate((e) => {
-        const m = e.resOutputsEvent?.metadata;
-        if (m && m.op !== "same" && m.op !== "read")
-          changed.push(`${m.type} ${m.urn.split("::").pop()} (${m.op})`);
-      }),
+      opts.rotate(changeRecorder(changed)),
     );
   } finally {
     rotating = false;
@@ -954,14 +935,7 @@ async function rotationAndFlip(opts: {
   // workloads; among the Secrets, the two that hold the login's password,
   // written in place (kubernetes:enableSecretMutable; without it the
   // provider deletes a Secret and creates it again).
-  const ops = (pattern: RegExp) =>
-    [
-      ...new Set(
-        changed
-          .filter((c) => pattern.test(c) && !/\((create-replacement|delete-replaced)\)$/.test(c))
-          .map((c) => c.replace(/-[0-9a-f]{8} \(/, "-<image hash> (")),
-      ),
-    ].sort();
+  const ops = (pattern: RegExp) => changesMatching(changed, pattern);
   assert.deepEqual(ops(/^kubernetes:(apps|batch)\/v1:|:Release /), [
     "kubernetes:apps/v1:Deployment feed (update)",
     "kubernetes:batch/v1:CronJob backup (update)",
@@ -1097,11 +1071,7 @@ async function superuserRotation(opts: {
   let upEnded = 0;
   try {
     await step("a superuser rotation by the real engine", async () => {
-      const up = await opts.rotate((e) => {
-        const m = e.resOutputsEvent?.metadata;
-        if (m && m.op !== "same" && m.op !== "read")
-          changed.push(`${m.type} ${m.urn.split("::").pop()} (${m.op})`);
-      });
+      const up = await opts.rotate(changeRecorder(changed));
       upEnded = Date.now();
       // A fresh page again: the feed reconnected to the restarted server.
       for (let i = 0; i < 600; i++) {
@@ -1116,14 +1086,7 @@ async function superuserRotation(opts: {
     await traffic;
   }
   console.log(`superuser rotation: changed ${changed.join(", ")}`);
-  const ops = (pattern: RegExp) =>
-    [
-      ...new Set(
-        changed
-          .filter((c) => pattern.test(c) && !/\((create-replacement|delete-replaced)\)$/.test(c))
-          .map((c) => c.replace(/-[0-9a-f]{8} \(/, "-<image hash> (")),
-      ),
-    ].sort();
+  const ops = (pattern: RegExp) => changesMatching(changed, pattern);
   assert.deepEqual(ops(/^kubernetes:(apps|batch)\/v1:|:Release /), [
     "kubernetes:apps/v1:StatefulSet postgres (update)",
     "kubernetes:batch/v1:Job feed-migrate-<image hash> (replace)",
@@ -1191,6 +1154,26 @@ async function superuserRotation(opts: {
     [],
     "answers other than fresh, stale or 503 while Postgres restarted",
   );
+}
+
+/** Records each resource an update changed into `changed`, as "type name (op)". */
+function changeRecorder(changed: string[]): (e: EngineEvent) => void {
+  return (e) => {
+    const m = e.resOutputsEvent?.metadata;
+    if (m && m.op !== "same" && m.op !== "read")
+      changed.push(`${m.type} ${m.urn.split("::").pop()} (${m.op})`);
+  };
+}
+
+/** The changes whose "type name" matches, once each and sorted: a replacement as "(replace)" only, the Job's image hash elided. */
+function changesMatching(changed: string[], pattern: RegExp): string[] {
+  return [
+    ...new Set(
+      changed
+        .filter((c) => pattern.test(c) && !/\((create-replacement|delete-replaced)\)$/.test(c))
+        .map((c) => c.replace(/-[0-9a-f]{8} \(/, "-<image hash> (")),
+    ),
+  ].sort();
 }
 
 /** psql as the superuser in the Postgres pod: unaligned tuples only, stopping at the first error. */
