@@ -57,7 +57,14 @@ describe("feature flags: gateway and feed reading one flag file", () => {
     dir = await mkdtemp(path.join(tmpdir(), "golive-flags-e2e-"));
     flagsFile = path.join(dir, "flags.json");
     await publish(flags({}));
-    const flagEnv = { FLAGS_FILE: flagsFile, FLAGS_POLL_MS: String(POLL_MS), FAULT_INJECTION: "allowed" };
+    // TMPDIR: the services' copies of the flag file land in this test's
+    // folder, removed below even though the processes end with SIGKILL.
+    const flagEnv = {
+      FLAGS_FILE: flagsFile,
+      FLAGS_POLL_MS: String(POLL_MS),
+      FAULT_INJECTION: "allowed",
+      TMPDIR: dir,
+    };
     const grpc = await freePort();
     feed = await startFeedProcess({ DATABASE_URL: databaseUrl, ...flagEnv }, { grpc, ops: await freePort() });
     gw = await startGatewayProcess(
