@@ -13,13 +13,18 @@ if [ "$(kubectl auth can-i delete pods -n "$ns" 2>&1)" != "yes" ]; then
   exit 1
 fi
 
-ready_count() {
+# One line per pod: name|deletionTimestamp|Ready. A pod being deleted (an
+# earlier victim or a rollout's old pod, still draining and maybe still
+# Ready) is not a replica: counted as one, the step once waited for four pods
+# of three and failed the drill after its whole timeout.
+pods() {
   kubectl get pods -n "$ns" -l "$sel" \
-    -o jsonpath='{range .items[*]}{.status.conditions[?(@.type=="Ready")].status}{"\n"}{end}' |
-    grep -c '^True$' || true
+    -o jsonpath='{range .items[*]}{.metadata.name}|{.metadata.deletionTimestamp}|{.status.conditions[?(@.type=="Ready")].status}{"\n"}{end}'
 }
+live_count() { pods | awk -F'|' '$1 != "" && $2 == "" {n++} END {print n + 0}'; }
+ready_count() { pods | awk -F'|' '$1 != "" && $2 == "" && $3 == "True" {n++} END {print n + 0}'; }
 
-total=$(kubectl get pods -n "$ns" -l "$sel" --no-headers | wc -l | tr -d ' ')
+total=$(live_count)
 ready=$(ready_count)
 echo "chaos: steady state check: $ready/$total feed pods ready"
 if [ "$total" -lt 2 ] || [ "$ready" -ne "$total" ]; then
@@ -28,7 +33,7 @@ if [ "$total" -lt 2 ] || [ "$ready" -ne "$total" ]; then
 fi
 
 sleep "$CHAOS_DELAY_SECONDS"
-victim=$(kubectl get pods -n "$ns" -l "$sel" -o jsonpath='{.items[0].metadata.name}')
+victim=$(pods | awk -F'|' '$1 != "" && $2 == "" {print $1; exit}')
 echo "chaos: deleting pod $victim"
 kubectl delete pod -n "$ns" "$victim" --wait=false
 start=$(date +%s)

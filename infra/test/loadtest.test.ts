@@ -218,3 +218,58 @@ describe("in-cluster load-test template", () => {
 function spec(o: Any) {
   return o.spec as Any;
 }
+
+// The chaos step (infra/loadtest/chaos.sh) against a fake kubectl that keeps
+// a pod list in a file: a deleted pod is replaced by a new ready one, as the
+// Deployment would. In one CI run a drill started while an earlier drill's
+// victim was still draining (deletionTimestamp set, still Ready): the step
+// counted four replicas of three and waited its whole timeout for a fourth.
+describe("chaos step", () => {
+  const run = (podLines: string[]) => {
+    const bin = mkdtempSync(path.join(os.tmpdir(), "fake-kubectl-chaos-"));
+    const state = path.join(bin, "pods");
+    writeFileSync(state, `${podLines.join("\n")}\n`);
+    writeFileSync(
+      path.join(bin, "kubectl"),
+      `#!/bin/sh
+case "$*" in
+  "auth can-i"*) echo yes ;;
+  "delete pod"*) victim="$5"; grep -v "^$victim|" "${state}" > "${state}.new"; echo "feed-new||True" >> "${state}.new"; mv "${state}.new" "${state}"; echo "$victim" > "${bin}/deleted" ;;
+  "get pods"*"--no-headers"*) cat "${state}" ;;
+  "get pods"*) cat "${state}" ;;
+  "get pod "*) grep -q "^$5|" "${state}" ;;
+esac
+`,
+    );
+    chmodSync(path.join(bin, "kubectl"), 0o755);
+    const result = spawnSync("sh", [path.join(REPO_ROOT, "infra", "loadtest", "chaos.sh")], {
+      env: {
+        PATH: `${bin}:${process.env.PATH}`,
+        TARGET_NAMESPACE: "golive-staging",
+        TARGET_SELECTOR: "app.kubernetes.io/name=feed",
+        CHAOS_DELAY_SECONDS: "0",
+        RECOVERY_TIMEOUT_SECONDS: "10",
+      },
+      encoding: "utf8",
+      timeout: 30_000,
+    });
+    const deleted = spawnSync("cat", [path.join(bin, "deleted")], { encoding: "utf8" }).stdout.trim();
+    rmSync(bin, { recursive: true, force: true });
+    return { status: result.status, output: result.stdout + result.stderr, deleted };
+  };
+
+  it("a pod still draining from an earlier deletion is not a replica: not counted, not chosen", () => {
+    const res = run(["feed-old|2026-12-05T16:23:20Z|True", "feed-a||True", "feed-b||True", "feed-c||True"]);
+    assert.equal(res.status, 0, res.output);
+    assert.match(res.output, /steady state check: 3\/3 feed pods ready/);
+    assert.equal(res.deleted, "feed-a");
+    assert.match(res.output, /recovered: 3\/3 ready/);
+  });
+
+  it("refuses to act when a live replica is not ready", () => {
+    const res = run(["feed-a||True", "feed-b||False"]);
+    assert.equal(res.status, 1, res.output);
+    assert.match(res.output, /not in steady state/);
+    assert.equal(res.deleted, "");
+  });
+});
